@@ -1,0 +1,6 @@
+//! Users, membership of the association, login and tokens.
+
+pub mod handlers;
+pub mod model;
+pub mod password;
+pub mod repo;

@@ -1,0 +1,252 @@
+//! Users as stored and as answered, and the requests that create and change them.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
+
+use crate::db::schema::users;
+use crate::error::ApiError;
+use crate::http::etag::Versioned;
+use crate::text_enum;
+
+text_enum! {
+    /// What a user may do.
+    pub enum Role {
+        Admin => "admin",
+        Auditor => "auditor",
+        Inspector => "inspector",
+        Landlord => "landlord",
+    }
+}
+
+text_enum! {
+    /// A landlord's standing in the association: `pending` → `active` ⇄ `suspended`; `expelled` is final.
+    pub enum MembershipStatus {
+        Pending => "pending",
+        Active => "active",
+        Suspended => "suspended",
+        Expelled => "expelled",
+    }
+}
+
+text_enum! {
+    /// A decision on a membership.
+    pub enum MembershipAction {
+        Approve => "approve",
+        Suspend => "suspend",
+        Reinstate => "reinstate",
+        Expel => "expel",
+    }
+}
+
+impl MembershipStatus {
+    /// The status `action` leads to from this one, if the move is allowed.
+    pub fn after(self, action: MembershipAction) -> Option<MembershipStatus> {
+        use MembershipAction as A;
+        use MembershipStatus as S;
+        match (self, action) {
+            (S::Pending, A::Approve) => Some(S::Active),
+            (S::Active, A::Suspend) => Some(S::Suspended),
+            (S::Suspended, A::Reinstate) => Some(S::Active),
+            (S::Pending | S::Active | S::Suspended, A::Expel) => Some(S::Expelled),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub full_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub password_hash: String,
+    pub role: String,
+    pub village_id: Option<String>,
+    pub membership_status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+impl UserRow {
+    pub fn role(&self) -> Result<Role, ApiError> {
+        crate::text_enum::from_db(&self.role)
+    }
+
+    pub fn membership(&self) -> Result<MembershipStatus, ApiError> {
+        crate::text_enum::from_db(&self.membership_status)
+    }
+}
+
+/// A user as the API shows it (never the password hash).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: String,
+    pub full_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub village_id: Option<String>,
+    pub membership_status: MembershipStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl Versioned for User {
+    fn version(&self) -> i32 {
+        self.version
+    }
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = ApiError;
+    fn try_from(row: UserRow) -> Result<Self, ApiError> {
+        Ok(User {
+            role: row.role()?,
+            membership_status: row.membership()?,
+            id: row.id,
+            full_name: row.full_name,
+            email: row.email,
+            phone: row.phone,
+            village_id: row.village_id,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            version: row.version,
+        })
+    }
+}
+
+pub const MIN_PASSWORD_CHARS: u64 = 10;
+
+/// A mainland mobile number: 11 digits starting with 1.
+pub fn validate_mobile(phone: &str) -> Result<(), ValidationError> {
+    if phone.len() == 11 && phone.starts_with('1') && phone.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("phone")
+            .with_message("must be a mainland mobile number: 11 digits starting with 1".into()))
+    }
+}
+
+fn validate_name(name: &str) -> Result<(), ValidationError> {
+    if name.trim().is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        Err(ValidationError::new("length")
+            .with_message("must be 1 to 64 printable characters".into()))
+    } else {
+        Ok(())
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    #[validate(custom(function = "validate_name"))]
+    pub full_name: String,
+    #[validate(custom(function = "validate_mobile"))]
+    pub phone: String,
+    #[validate(email(message = "must be an e-mail address"), length(max = 254))]
+    pub email: String,
+    #[validate(length(min = MIN_PASSWORD_CHARS, max = 256, message = "must be 10 to 256 characters"))]
+    pub password: String,
+    pub village_id: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    #[validate(custom(function = "validate_name"))]
+    pub full_name: String,
+    #[validate(email(message = "must be an e-mail address"), length(max = 254))]
+    pub email: String,
+    #[validate(custom(function = "validate_mobile"))]
+    pub phone: String,
+    #[validate(length(min = MIN_PASSWORD_CHARS, max = 256, message = "must be 10 to 256 characters"))]
+    pub password: String,
+    pub role: Role,
+    pub village_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The e-mail address or the phone number.
+    #[validate(length(min = 1, max = 254))]
+    pub login: String,
+    #[validate(length(min = 1, max = 256))]
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    #[validate(length(min = 1, max = 512))]
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub user: User,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipRequest {
+    pub action: MembershipAction,
+    #[validate(length(min = 1, max = 1000, message = "give a reason of 1 to 1000 characters"))]
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub membership_status: Option<MembershipStatus>,
+    pub village_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MembershipAction as A;
+    use MembershipStatus as S;
+
+    #[test]
+    fn membership_moves() {
+        let allowed = [
+            (S::Pending, A::Approve, S::Active),
+            (S::Active, A::Suspend, S::Suspended),
+            (S::Suspended, A::Reinstate, S::Active),
+            (S::Pending, A::Expel, S::Expelled),
+            (S::Active, A::Expel, S::Expelled),
+            (S::Suspended, A::Expel, S::Expelled),
+        ];
+        for status in MembershipStatus::ALL {
+            for action in MembershipAction::ALL {
+                let expected = allowed
+                    .iter()
+                    .find(|(s, a, _)| s == status && a == action)
+                    .map(|(_, _, to)| *to);
+                assert_eq!(status.after(*action), expected, "{status} + {action}");
+            }
+        }
+    }
+
+    #[test]
+    fn mobile_numbers() {
+        assert!(validate_mobile("13800138000").is_ok());
+        for bad in ["23800138000", "1380013800", "138001380001", "1380013800a"] {
+            assert!(validate_mobile(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Queries on users and refresh tokens.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::accounts::model::{MembershipStatus, Role, UserFilter, UserRow};
+use crate::db::Conn;
+use crate::db::schema::{refresh_tokens, users};
+use crate::error::ApiError;
+use crate::http::auth::Caller;
+use crate::http::pagination::Page;
+
+pub fn insert(conn: &mut Conn, row: &UserRow) -> Result<(), ApiError> {
+    diesel::insert_into(users::table)
+        .values(row)
+        .execute(conn)
+        .map_err(|err| match ApiError::from(err) {
+            ApiError::Conflict(_) => {
+                ApiError::Conflict("A user with this e-mail or phone already exists.".into())
+            }
+            other => other,
+        })?;
+    Ok(())
+}
+
+pub fn find(conn: &mut Conn, id: &str) -> Result<UserRow, ApiError> {
+    Ok(users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)?)
+}
+
+/// The user `id` if the caller may see them: admins everyone, auditors their village, anyone themself.
+pub fn find_visible(conn: &mut Conn, caller: &Caller, id: &str) -> Result<UserRow, ApiError> {
+    let mut query = users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .into_boxed();
+    match caller.role {
+        Role::Admin => {}
+        Role::Auditor => {
+            query = query.filter(
+                users::id
+                    .eq(&caller.user_id)
+                    .or(users::village_id.eq(caller.village_id.clone())),
+            );
+        }
+        _ => query = query.filter(users::id.eq(&caller.user_id)),
+    }
+    Ok(query.first(conn)?)
+}
+
+/// A user by e-mail (any case) or phone.
+pub fn find_by_login(conn: &mut Conn, login: &str) -> Result<Option<UserRow>, ApiError> {
+    let login = login.trim();
+    Ok(users::table
+        .filter(
+            users::email
+                .eq(login.to_lowercase())
+                .or(users::phone.eq(login)),
+        )
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Users in the caller's scope (auditors: their village only), filtered and paged.
+pub fn list(
+    conn: &mut Conn,
+    caller: &Caller,
+    filter: &UserFilter,
+    page: &Page,
+) -> Result<Vec<UserRow>, ApiError> {
+    let mut query = users::table
+        .select(UserRow::as_select())
+        .order(users::id.asc())
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if !caller.is_admin() {
+        query = query.filter(users::village_id.eq(caller.village_id.clone()));
+    }
+    if let Some(role) = filter.role {
+        query = query.filter(users::role.eq(role.as_str()));
+    }
+    if let Some(status) = filter.membership_status {
+        query = query.filter(users::membership_status.eq(status.as_str()));
+    }
+    if let Some(village_id) = &filter.village_id {
+        query = query.filter(users::village_id.eq(village_id));
+    }
+    if let Some(after) = &page.after {
+        query = query.filter(users::id.gt(after));
+    }
+    if let Some(since) = page.updated_since {
+        query = query.filter(users::updated_at.gt(since));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Moves a user to `status`, bumping the version.
+pub fn set_membership(
+    conn: &mut Conn,
+    id: &str,
+    status: MembershipStatus,
+    now: NaiveDateTime,
+) -> Result<UserRow, ApiError> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::membership_status.eq(status.as_str()),
+            users::updated_at.eq(now),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)?;
+    find(conn, id)
+}
+
+/// A stored refresh token: only its hash is kept.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshTokenRow {
+    pub id: String,
+    pub user_id: String,
+    pub family_id: String,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_refresh_token(
+    conn: &mut Conn,
+    user_id: &str,
+    family_id: &str,
+    token_hash: &str,
+    expires_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::id.eq(crate::ids::new_id()),
+            refresh_tokens::user_id.eq(user_id),
+            refresh_tokens::family_id.eq(family_id),
+            refresh_tokens::token_hash.eq(token_hash),
+            refresh_tokens::expires_at.eq(expires_at),
+            refresh_tokens::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_refresh_token(
+    conn: &mut Conn,
+    token_hash: &str,
+) -> Result<Option<RefreshTokenRow>, ApiError> {
+    Ok(refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select(RefreshTokenRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Marks a token used; false if another request used it first.
+pub fn mark_refresh_token_used(
+    conn: &mut Conn,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, ApiError> {
+    let updated = diesel::update(
+        refresh_tokens::table
+            .find(id)
+            .filter(refresh_tokens::used_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(now))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn revoke_family(conn: &mut Conn, family_id: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! The command-line interface: `serve` (default), `migrate`, `admin create`, `openapi`.
+
+use clap::{Parser, Subcommand};
+use utoipa::OpenApi;
+
+use crate::accounts::model::{MembershipStatus, Role};
+use crate::config::Settings;
+use crate::db::Db;
+
+#[derive(Parser)]
+#[command(
+    name = "anzu",
+    version,
+    about = "Rental registry for village landlord associations"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator account.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+        #[arg(long)]
+        phone: Option<String>,
+    },
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi = command {
+        println!("{}", crate::openapi::ApiDoc::openapi().to_pretty_json()?);
+        return Ok(());
+    }
+    let settings = Settings::from_env()?;
+    init_logging(&settings.log_filter);
+    if let Some(path) = &settings.generated_secrets_file {
+        tracing::warn!(file = %path.display(), "generated a JWT secret and a data key for this local run; set ANZU_JWT_SECRET and ANZU_DATA_KEY in production");
+    }
+    match command {
+        Command::Serve => crate::startup::serve(settings).await,
+        Command::Migrate => {
+            let db = Db::connect(&settings.database_url, 1)?;
+            db.migrate()?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    password,
+                    name,
+                    phone,
+                },
+        } => create_admin(&settings, email, password, name, phone).await,
+        Command::Openapi => Ok(()),
+    }
+}
+
+async fn create_admin(
+    settings: &Settings,
+    email: String,
+    password: String,
+    name: String,
+    phone: Option<String>,
+) -> anyhow::Result<()> {
+    use validator::ValidateEmail;
+    anyhow::ensure!(email.validate_email(), "--email must be an e-mail address");
+    anyhow::ensure!(
+        password.chars().count() >= crate::accounts::model::MIN_PASSWORD_CHARS as usize,
+        "--password must be at least {} characters",
+        crate::accounts::model::MIN_PASSWORD_CHARS
+    );
+    if let Some(phone) = &phone {
+        crate::accounts::model::validate_mobile(phone)
+            .map_err(|_| anyhow::anyhow!("--phone must be 11 digits starting with 1"))?;
+    }
+    let db = Db::connect(&settings.database_url, 1)?;
+    db.migrate()?;
+    let row = crate::accounts::handlers::new_user_row(
+        &name,
+        &email,
+        phone.as_deref(),
+        password,
+        Role::Admin,
+        None,
+        MembershipStatus::Active,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let user = db
+        .write_blocking(|conn| {
+            crate::accounts::handlers::insert_user_audited(conn, None, &row, "user.created")
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("created admin {} ({})", user.email, user.id);
+    Ok(())
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .json()
+        .with_current_span(true)
+        .try_init();
+}

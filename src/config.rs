@@ -1,0 +1,303 @@
+//! Settings, read from `ANZU_*` environment variables and validated at start.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use rand::RngCore;
+
+/// Everything the service can be told from outside, with its defaults.
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub db_max_connections: u32,
+    pub bind: SocketAddr,
+    pub production: bool,
+    pub jwt_secret: Vec<u8>,
+    /// The 32-byte key that encrypts identity numbers at rest.
+    pub data_key: [u8; 32],
+    pub smtp_url: Option<String>,
+    pub mail_dir: PathBuf,
+    pub mail_from: String,
+    pub log_filter: String,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_days: i64,
+    pub login_max_failures: u32,
+    pub login_window_secs: u64,
+    /// Where generated secrets are kept for a local run.
+    pub data_dir: PathBuf,
+    /// What was generated at start, to be logged once logging is up.
+    pub generated_secrets_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Settings {
+    // Secrets never reach a log through a debug print.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("production", &self.production)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_dir", &self.mail_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A URL with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let user_info = &url[scheme_end + 3..at];
+            let user = user_info.split(':').next().unwrap_or("");
+            format!("{}://{user}:***@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+const SECRETS_FILE: &str = "anzu-secrets.env";
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let vars: HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("ANZU_"))
+            .collect();
+        Self::from_vars(&vars)
+    }
+
+    /// Reads settings from a map of `ANZU_*` variables; missing secrets are generated and kept on disk
+    /// unless `ANZU_ENV=production`.
+    pub fn from_vars(vars: &HashMap<String, String>) -> anyhow::Result<Self> {
+        let get = |name: &str| {
+            vars.get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let production = match get("ANZU_ENV").as_deref() {
+            None | Some("development") | Some("test") => false,
+            Some("production") => true,
+            Some(other) => bail!("ANZU_ENV must be `production` or `development`, not `{other}`"),
+        };
+        let database_url = get("ANZU_DATABASE_URL").unwrap_or_else(|| "anzu.db".into());
+        let data_dir = match get("ANZU_DATA_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None if crate::db::Backend::of_url(&database_url) == crate::db::Backend::Sqlite => {
+                Path::new(&database_url)
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default()
+            }
+            None => PathBuf::new(),
+        };
+        let bind = get("ANZU_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .context("ANZU_BIND must be an address and port such as 127.0.0.1:8080")?;
+
+        let mut stored = read_secrets_file(&data_dir.join(SECRETS_FILE))?;
+        let mut generated = false;
+        let mut secret = |name: &str, make: fn() -> String| -> anyhow::Result<String> {
+            if let Some(value) = get(name) {
+                return Ok(value);
+            }
+            if production {
+                bail!("{name} must be set when ANZU_ENV=production");
+            }
+            if let Some(value) = stored.get(name) {
+                return Ok(value.clone());
+            }
+            generated = true;
+            let value = make();
+            stored.insert(name.to_owned(), value.clone());
+            Ok(value)
+        };
+        let jwt_secret = secret("ANZU_JWT_SECRET", || B64.encode(random_bytes::<48>()))?;
+        let data_key_text = secret("ANZU_DATA_KEY", || B64.encode(random_bytes::<32>()))?;
+        let generated_secrets_file = if generated {
+            let path = data_dir.join(SECRETS_FILE);
+            write_secrets_file(&path, &stored)?;
+            Some(path)
+        } else {
+            None
+        };
+        if jwt_secret.len() < 32 {
+            bail!("ANZU_JWT_SECRET must be at least 32 characters");
+        }
+        let data_key = parse_data_key(&data_key_text)?;
+
+        Ok(Settings {
+            db_max_connections: parse_number(&get, "ANZU_DB_MAX_CONNECTIONS", 10, 1..=1000)?,
+            database_url,
+            bind,
+            production,
+            jwt_secret: jwt_secret.into_bytes(),
+            data_key,
+            smtp_url: get("ANZU_SMTP_URL"),
+            mail_dir: PathBuf::from(get("ANZU_MAIL_DIR").unwrap_or_else(|| "outbox".into())),
+            mail_from: get("ANZU_MAIL_FROM").unwrap_or_else(|| "anzu <no-reply@anzu.local>".into()),
+            log_filter: get("ANZU_LOG").unwrap_or_else(|| "info".into()),
+            access_token_ttl_secs: parse_number(
+                &get,
+                "ANZU_ACCESS_TOKEN_TTL_SECS",
+                900,
+                1..=86_400,
+            )?,
+            refresh_token_ttl_days: parse_number(&get, "ANZU_REFRESH_TOKEN_TTL_DAYS", 30, 1..=365)?,
+            login_max_failures: parse_number(&get, "ANZU_LOGIN_MAX_FAILURES", 5, 1..=1000)?,
+            login_window_secs: parse_number(&get, "ANZU_LOGIN_WINDOW_SECS", 900, 1..=86_400)?,
+            data_dir,
+            generated_secrets_file,
+        })
+    }
+}
+
+fn parse_number<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> anyhow::Result<T>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(text) = get(name) else {
+        return Ok(default);
+    };
+    match text.parse::<T>() {
+        Ok(value) if range.contains(&value) => Ok(value),
+        _ => bail!(
+            "{name} must be a number from {} to {}, not `{text}`",
+            range.start(),
+            range.end()
+        ),
+    }
+}
+
+fn parse_data_key(text: &str) -> anyhow::Result<[u8; 32]> {
+    let bytes = if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        hex::decode(text).ok()
+    } else {
+        B64.decode(text).ok()
+    };
+    bytes
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .context("ANZU_DATA_KEY must be 32 bytes, written as base64 or 64 hex digits")
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+fn read_secrets_file(path: &Path) -> anyhow::Result<HashMap<String, String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text
+            .lines()
+            .filter_map(|line| line.split_once('='))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(HashMap::new()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn write_secrets_file(path: &Path, values: &HashMap<String, String>) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut keys: Vec<_> = values.keys().collect();
+    keys.sort();
+    let mut text = String::from(
+        "# Generated by anzu for a local run. Keep private; set ANZU_* in production.\n",
+    );
+    for key in keys {
+        text.push_str(&format!("{key}={}\n", values[key]));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn production_refuses_missing_secrets() {
+        let err = Settings::from_vars(&vars(&[
+            ("ANZU_ENV", "production"),
+            ("ANZU_DATABASE_URL", "/nonexistent/x.db"),
+        ]))
+        .err()
+        .expect("must refuse");
+        assert!(err.to_string().contains("ANZU_JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn generates_secrets_once_with_private_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("anzu.db");
+        let v = vars(&[("ANZU_DATABASE_URL", db.to_str().unwrap())]);
+        let first = Settings::from_vars(&v).unwrap();
+        let file = first.generated_secrets_file.clone().expect("generated");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        let second = Settings::from_vars(&v).unwrap();
+        assert!(second.generated_secrets_file.is_none());
+        assert_eq!(first.jwt_secret, second.jwt_secret);
+        assert_eq!(first.data_key, second.data_key);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("anzu.db");
+        for (name, value) in [
+            ("ANZU_BIND", "nowhere"),
+            ("ANZU_DB_MAX_CONNECTIONS", "0"),
+            ("ANZU_DATA_KEY", "short"),
+        ] {
+            let err = Settings::from_vars(&vars(&[
+                ("ANZU_DATABASE_URL", db.to_str().unwrap()),
+                (name, value),
+            ]))
+            .err()
+            .expect("must refuse");
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn redacts_passwords_in_urls() {
+        assert_eq!(
+            redact_url("postgres://anzu:secret@db:5432/anzu"),
+            "postgres://anzu:***@db:5432/anzu"
+        );
+        assert_eq!(redact_url("anzu.db"), "anzu.db");
+    }
+}

@@ -1,0 +1,172 @@
+//! The database: one connection type over PostgreSQL and SQLite, the pool, embedded migrations, and the
+//! `read` / `write` helpers that run blocking diesel work off the async threads.
+
+pub mod schema;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::ApiError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long an SQLite connection waits for a lock held by another process before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// A connection to either backend; queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Conn = DbConn;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend a database URL names: a `postgres://` or `postgresql://` URL, else an SQLite file path.
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// Opens connections of the backend chosen from the URL, never by trial (SQLite accepts any string).
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+    backend: Backend,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.url)
+                .map(DbConn::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut conn =
+                    SqliteConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(&format!(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// The pool plus, on SQLite, the single-writer lock that keeps concurrent writes from failing as "locked".
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<Manager>,
+    writer: Option<Arc<Mutex<()>>>,
+    backend: Backend,
+}
+
+impl Db {
+    pub fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let backend = Backend::of_url(url);
+        let pool = Pool::builder()
+            .max_size(max_connections)
+            .connection_timeout(Duration::from_secs(5))
+            .build(Manager {
+                url: url.to_owned(),
+                backend,
+            })?;
+        let writer = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Db {
+            pool,
+            writer,
+            backend,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn get(&self) -> Result<PooledConnection<Manager>, r2d2::PoolError> {
+        self.pool.get()
+    }
+
+    /// Applies every pending embedded migration of this backend.
+    pub fn migrate(&self) -> anyhow::Result<()> {
+        let mut conn = self.get()?;
+        let applied = match &mut *conn {
+            DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS),
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        }
+        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+        if !applied.is_empty() {
+            tracing::info!(count = applied.len(), "applied database migrations");
+        }
+        Ok(())
+    }
+
+    /// Runs read-only work on a pooled connection, off the async threads.
+    pub async fn read<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || {
+            let mut conn = db.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs `work` in one transaction (all or nothing); on SQLite writers take turns.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || db.write_blocking(work)).await?
+    }
+
+    /// The blocking form of [`Db::write`], for the command line and background workers.
+    pub fn write_blocking<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, ApiError>,
+    {
+        let mut pooled = self.get()?;
+        let conn: &mut DbConn = &mut pooled;
+        let _turn = self
+            .writer
+            .as_ref()
+            .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        conn.transaction(work)
+    }
+}

@@ -1,0 +1,257 @@
+//! `ApiError`, the one error type of the HTTP layer, and its one mapping to RFC 9457 problem+json.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+const PROBLEM_BASE: &str = "https://anzu.example/problems/";
+
+/// One bad field of a request.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's path in the request, as `tenant.id_number`.
+    pub field: String,
+    /// A stable machine-readable code such as `required`, `length`, `checksum`.
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        FieldError {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document, as every error answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("malformed request: {0}")]
+    BadRequest(String),
+    /// A query string whose parameters do not parse, each named.
+    #[error("malformed query")]
+    MalformedQuery(Vec<FieldError>),
+    #[error("authentication required: {0}")]
+    Unauthorized(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Forbidden because the caller's membership does not allow it (`membership-inactive`).
+    #[error("membership inactive: {0}")]
+    MembershipInactive(String),
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0:#}")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// A validation error about a single field.
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(err.into())
+    }
+
+    fn slug_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::BadRequest(_) | ApiError::MalformedQuery(_) => {
+                ("bad-request", "Malformed request")
+            }
+            ApiError::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            ApiError::Forbidden(_) => ("forbidden", "Not allowed"),
+            ApiError::MembershipInactive(_) => ("membership-inactive", "Membership not active"),
+            ApiError::NotFound => ("not-found", "Not found"),
+            ApiError::Conflict(_) => ("conflict", "Conflict with the current state"),
+            ApiError::PreconditionFailed(_) => ("precondition-failed", "Version does not match"),
+            ApiError::PayloadTooLarge => ("payload-too-large", "Request body too large"),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
+            ApiError::Validation(_) => ("validation", "Invalid request"),
+            ApiError::RateLimited { .. } => ("rate-limited", "Too many requests"),
+            ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::BadRequest(d)
+            | ApiError::Unauthorized(d)
+            | ApiError::Forbidden(d)
+            | ApiError::MembershipInactive(d)
+            | ApiError::Conflict(d)
+            | ApiError::PreconditionFailed(d)
+            | ApiError::UnsupportedMediaType(d)
+            | ApiError::Unavailable(d) => d.clone(),
+            ApiError::NotFound => "The resource does not exist.".into(),
+            ApiError::PayloadTooLarge => "The request body is larger than allowed.".into(),
+            ApiError::Validation(errors) | ApiError::MalformedQuery(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                format!("Invalid fields: {}.", fields.join(", "))
+            }
+            ApiError::RateLimited { retry_after_secs } => {
+                format!("Too many attempts; try again in {retry_after_secs} seconds.")
+            }
+            ApiError::Internal(_) => {
+                "Something went wrong on our side; quote the request id when reporting it.".into()
+            }
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) | ApiError::MalformedQuery(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) | ApiError::MembershipInactive(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let request_id = crate::http::request_id::current();
+        if let ApiError::Internal(cause) = self {
+            // The cause goes to the log only; the client sees the request id to quote.
+            tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), error = %format!("{cause:#}"), "internal error");
+        }
+        let (slug, title) = self.slug_and_title();
+        let problem = Problem {
+            problem_type: format!("{PROBLEM_BASE}{slug}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            errors: match self {
+                ApiError::Validation(errors) | ApiError::MalformedQuery(errors) => {
+                    Some(errors.clone())
+                }
+                _ => None,
+            },
+            request_id,
+        };
+        let mut response = HttpResponse::build(status);
+        response.content_type("application/problem+json");
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+        }
+        if let ApiError::Unauthorized(_) = self {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        response.json(problem)
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            Error::NotFound => ApiError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                ApiError::Conflict("A record with the same unique value already exists.".into())
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(err: diesel::r2d2::PoolError) -> Self {
+        ApiError::Unavailable(format!("The database is not reachable ({err})."))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(err: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal(anyhow::anyhow!("blocking task failed: {err}"))
+    }
+}
+
+impl From<validator::ValidationErrors> for ApiError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let mut fields = Vec::new();
+        collect_validation_errors(&errors, "", &mut fields);
+        fields.sort_by(|a, b| a.field.cmp(&b.field));
+        ApiError::Validation(fields)
+    }
+}
+
+fn collect_validation_errors(
+    errors: &validator::ValidationErrors,
+    prefix: &str,
+    out: &mut Vec<FieldError>,
+) {
+    use validator::ValidationErrorsKind;
+    for (field, kind) in errors.errors() {
+        let path = if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        };
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                for e in list {
+                    let message = e
+                        .message
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| format!("{path} is invalid ({})", e.code));
+                    out.push(FieldError::new(&path, e.code.as_ref(), message));
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => collect_validation_errors(inner, &path, out),
+            ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    collect_validation_errors(inner, &format!("{path}[{index}]"), out);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Shared HTTP machinery used by every domain: authentication, JSON input, pagination, ETags,
+//! idempotent replays, request ids and rate limiting.
+
+pub mod auth;
+pub mod etag;
+pub mod idempotency;
+pub mod json;
+pub mod pagination;
+pub mod rate_limit;
+pub mod request_id;

@@ -1,0 +1,241 @@
+//! Cursor pagination shared by every list: `limit`, an opaque signed `cursor`, and `updated_since`.
+//!
+//! Lists are ordered by id; ids are UUIDv7, so that is creation order, and rows inserted while a client
+//! pages through land after its cursor: nothing is lost or repeated.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use chrono::{DateTime, NaiveDateTime};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, FieldError};
+use crate::startup::AppState;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+const SIGNATURE_BYTES: usize = 12;
+
+/// The paging parameters every list accepts.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1 to 200 (default 50).
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Only items changed after this RFC 3339 time.
+    pub updated_since: Option<String>,
+}
+
+/// Parsed paging parameters.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub limit: i64,
+    /// Only rows with an id greater than this.
+    pub after: Option<String>,
+    pub updated_since: Option<NaiveDateTime>,
+    key: Vec<u8>,
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paginated<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl Page {
+    /// How many rows to fetch: one more than the limit tells whether another page exists.
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// Cuts the fetched rows to a page and makes the cursor for the next one.
+    pub fn finish<R, T>(
+        &self,
+        mut rows: Vec<R>,
+        id_of: impl Fn(&R) -> &str,
+        convert: impl FnMut(R) -> T,
+    ) -> Paginated<T> {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|r| self.sign(id_of(r)))
+        } else {
+            None
+        };
+        Paginated {
+            items: rows.into_iter().map(convert).collect(),
+            next_cursor,
+        }
+    }
+
+    fn sign(&self, id: &str) -> String {
+        format!(
+            "{}.{}",
+            B64.encode(id),
+            B64.encode(&signature(&self.key, id)[..SIGNATURE_BYTES])
+        )
+    }
+
+    fn parse(query: PageQuery, key: Vec<u8>) -> Result<Page, ApiError> {
+        let mut errors = Vec::new();
+        let limit = match query.limit.as_deref() {
+            None => DEFAULT_LIMIT,
+            Some(text) => match text.parse::<i64>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    errors.push(FieldError::new(
+                        "limit",
+                        "range",
+                        format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+                    ));
+                    DEFAULT_LIMIT
+                }
+            },
+        };
+        let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+            None => None,
+            Some(cursor) => {
+                let verified = verify(&key, cursor);
+                if verified.is_none() {
+                    errors.push(FieldError::new(
+                        "cursor",
+                        "invalid",
+                        "cursor is not one this service issued",
+                    ));
+                }
+                verified
+            }
+        };
+        let updated_since = match query.updated_since.as_deref() {
+            None => None,
+            Some(text) => match DateTime::parse_from_rfc3339(text) {
+                Ok(t) => Some(t.naive_utc()),
+                Err(_) => {
+                    errors.push(FieldError::new(
+                        "updated_since",
+                        "format",
+                        "updated_since must be an RFC 3339 time",
+                    ));
+                    None
+                }
+            },
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::MalformedQuery(errors));
+        }
+        Ok(Page {
+            limit,
+            after,
+            updated_since,
+            key,
+        })
+    }
+}
+
+fn signature(key: &[u8], id: &str) -> Vec<u8> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(id.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn verify(key: &[u8], cursor: &str) -> Option<String> {
+    let (id_part, sig_part) = cursor.split_once('.')?;
+    let id = String::from_utf8(B64.decode(id_part).ok()?).ok()?;
+    let given = B64.decode(sig_part).ok()?;
+    let expected = signature(key, &id);
+    let matches = given.len() == SIGNATURE_BYTES
+        && given
+            .iter()
+            .zip(&expected[..SIGNATURE_BYTES])
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    matches.then_some(id)
+}
+
+impl FromRequest for Page {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let result = (|| {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
+            let query = web::Query::<PageQuery>::from_query(req.query_string()).map_err(|e| {
+                ApiError::BadRequest(format!("The query string is malformed: {e}."))
+            })?;
+            Page::parse(query.into_inner(), state.cursor_key.clone())
+        })();
+        std::future::ready(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(cursor: Option<&str>) -> Result<Page, ApiError> {
+        Page::parse(
+            PageQuery {
+                limit: Some("2".into()),
+                cursor: cursor.map(Into::into),
+                updated_since: None,
+            },
+            b"k".to_vec(),
+        )
+    }
+
+    #[test]
+    fn cursor_round_trips_and_forgery_fails() {
+        let p = page(None).unwrap();
+        let result = p.finish(vec!["a", "b", "c"], |s| s, |s| s);
+        assert_eq!(result.items, vec!["a", "b"]);
+        let cursor = result.next_cursor.unwrap();
+        assert_eq!(page(Some(&cursor)).unwrap().after.as_deref(), Some("b"));
+
+        let forged = format!(
+            "{}.{}",
+            B64.encode("zzz"),
+            cursor.split_once('.').unwrap().1
+        );
+        assert!(matches!(
+            page(Some(&forged)),
+            Err(ApiError::MalformedQuery(_))
+        ));
+        assert!(matches!(
+            page(Some("garbage")),
+            Err(ApiError::MalformedQuery(_))
+        ));
+    }
+
+    #[test]
+    fn last_page_has_no_cursor() {
+        let p = page(None).unwrap();
+        assert!(p.finish(vec!["a", "b"], |s| s, |s| s).next_cursor.is_none());
+    }
+
+    #[test]
+    fn limit_out_of_range_is_named() {
+        let err = Page::parse(
+            PageQuery {
+                limit: Some("500".into()),
+                cursor: None,
+                updated_since: None,
+            },
+            vec![],
+        )
+        .unwrap_err();
+        match err {
+            ApiError::MalformedQuery(fields) => assert_eq!(fields[0].field, "limit"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

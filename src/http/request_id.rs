@@ -1,0 +1,35 @@
+//! Makes the request id that `tracing-actix-web` puts in every log line visible to the client
+//! (`X-Request-Id`) and to error rendering, which quotes it in 500 answers.
+
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being handled, if any.
+pub fn current() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+pub async fn propagate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string())
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let mut response = REQUEST_ID.scope(id.clone(), next.call(req)).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(HEADER, value);
+    }
+    Ok(response)
+}

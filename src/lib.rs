@@ -1,0 +1,15 @@
+//! anzu (安租): the rental registry of a village landlord association.
+
+pub mod accounts;
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod openapi;
+pub mod ops;
+pub mod startup;
+pub mod text_enum;
+pub mod villages;

@@ -1,0 +1,54 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{accounts, ops, villages};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "anzu", description = "Rental registry of a village landlord association (安租)."),
+    paths(
+        ops::healthz,
+        ops::readyz,
+        accounts::handlers::register,
+        accounts::handlers::login,
+        accounts::handlers::refresh,
+        accounts::handlers::logout,
+        accounts::handlers::me,
+        accounts::handlers::create_user,
+        accounts::handlers::list_users,
+        accounts::handlers::get_user,
+        accounts::handlers::change_membership,
+        villages::handlers::create_village,
+        villages::handlers::list_villages,
+        villages::handlers::create_grid,
+        villages::handlers::list_grids,
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Registration, login and tokens"),
+        (name = "users", description = "Users and membership"),
+        (name = "villages", description = "Villages and grids"),
+        (name = "operations", description = "Health and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,51 @@
+//! Operations endpoints: liveness, readiness, the OpenAPI document and the browsable reference.
+//! (`/metrics` is answered by the metrics middleware.)
+
+use actix_web::{HttpResponse, web};
+use diesel::connection::SimpleConnection;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{ApiError, Problem};
+use crate::openapi::ApiDoc;
+use crate::startup::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header(("Location", "/docs/"))
+                    .finish()
+            }),
+        )
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()));
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+/// The process is alive.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// The database answers; 503 otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = Problem)))]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state
+        .db
+        .read(|conn| {
+            conn.batch_execute("SELECT 1")
+                .map_err(|e| ApiError::Unavailable(format!("The database does not answer: {e}.")))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Health { status: "ready" }))
+}

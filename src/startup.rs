@@ -1,0 +1,117 @@
+//! Builds the application (one route table) and runs the server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::http::auth::TokenKeys;
+use crate::http::rate_limit::FailureLimiter;
+use crate::http::{idempotency, json, request_id};
+use crate::{accounts, ops, villages};
+
+/// Failures allowed from one address for every one allowed per account.
+const ADDRESS_FAILURES_PER_ACCOUNT_FAILURE: u32 = 4;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub tokens: TokenKeys,
+    pub login_limiter: FailureLimiter,
+    pub address_limiter: FailureLimiter,
+    /// Signs pagination cursors.
+    pub cursor_key: Vec<u8>,
+}
+
+impl AppState {
+    pub fn new(settings: Settings, db: Db) -> anyhow::Result<Self> {
+        let window = Duration::from_secs(settings.login_window_secs);
+        let mut cursor_key = settings.jwt_secret.clone();
+        cursor_key.extend_from_slice(b"/cursor");
+        Ok(AppState {
+            tokens: TokenKeys::new(&settings.jwt_secret, settings.access_token_ttl_secs)?,
+            login_limiter: FailureLimiter::new(settings.login_max_failures, window),
+            address_limiter: FailureLimiter::new(
+                settings.login_max_failures * ADDRESS_FAILURES_PER_ACCOUNT_FAILURE,
+                window,
+            ),
+            cursor_key,
+            settings: Arc::new(settings),
+            db,
+        })
+    }
+}
+
+/// The request metrics, exported at `/metrics`.
+pub fn metrics() -> anyhow::Result<PrometheusMetrics> {
+    PrometheusMetricsBuilder::new("anzu")
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNMATCHED")
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot set up metrics: {e}"))
+}
+
+/// The whole application: middleware, extractor settings and the route table.
+pub fn build_app(
+    state: web::Data<AppState>,
+    metrics: PrometheusMetrics,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .app_data(web::PayloadConfig::new(json::MAX_BODY_BYTES))
+        .app_data(web::QueryConfig::default().error_handler(json::query_error))
+        .app_data(web::PathConfig::default().error_handler(json::path_error))
+        .wrap(from_fn(request_id::propagate))
+        .wrap(metrics)
+        .wrap(TracingLogger::default())
+        .configure(ops::routes)
+        .service(
+            web::scope("/api/v1")
+                .wrap(from_fn(idempotency::replay_or_record))
+                .configure(accounts::handlers::routes)
+                .configure(villages::handlers::routes),
+        )
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
+        }))
+}
+
+/// Migrates the database and serves until SIGTERM or Ctrl-C; in-flight requests finish first.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database_url, settings.db_max_connections)?;
+    let started = std::time::Instant::now();
+    web::block({
+        let db = db.clone();
+        move || db.migrate()
+    })
+    .await??;
+    let bind = settings.bind;
+    let state = web::Data::new(AppState::new(settings, db)?);
+    let metrics = metrics()?;
+    web::block(accounts::password::warm_up).await?;
+    let server = HttpServer::new(move || build_app(state.clone(), metrics.clone()))
+        .shutdown_timeout(30)
+        .bind(bind)?
+        .run();
+    tracing::info!(%bind, startup_ms = started.elapsed().as_millis() as u64, "anzu is serving");
+    server.await?;
+    tracing::info!("anzu stopped");
+    Ok(())
+}

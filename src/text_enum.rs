@@ -1,0 +1,45 @@
+//! `text_enum!`: an enum stored as text in both databases and written in `snake_case` in JSON.
+
+/// Declares an enum with its text form, `FromStr`, serde and OpenAPI schema.
+#[macro_export]
+macro_rules! text_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(text: &str) -> Result<Self, String> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(concat!("unknown ", stringify!($name), " `{}`"), other)),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// Parses a value read from the database, where an unknown text is corruption, not a client error.
+pub fn from_db<T: std::str::FromStr<Err = String>>(
+    text: &str,
+) -> Result<T, crate::error::ApiError> {
+    text.parse()
+        .map_err(|e: String| crate::error::ApiError::internal(anyhow::anyhow!(e)))
+}

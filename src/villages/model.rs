@@ -1,0 +1,148 @@
+//! Villages and grids as stored and answered.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
+
+use crate::db::schema::{grids, villages};
+use crate::http::etag::Versioned;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = villages)]
+pub struct VillageRow {
+    pub id: String,
+    pub name: String,
+    pub code: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Village {
+    pub id: String,
+    pub name: String,
+    /// 2–8 upper-case letters; the prefix of every registration code in the village.
+    pub code: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl From<VillageRow> for Village {
+    fn from(row: VillageRow) -> Self {
+        Village {
+            id: row.id,
+            name: row.name,
+            code: row.code,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            version: row.version,
+        }
+    }
+}
+
+impl Versioned for Village {
+    fn version(&self) -> i32 {
+        self.version
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = grids)]
+pub struct GridRow {
+    pub id: String,
+    pub village_id: String,
+    pub name: String,
+    pub code: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Grid {
+    pub id: String,
+    pub village_id: String,
+    pub name: String,
+    pub code: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl From<GridRow> for Grid {
+    fn from(row: GridRow) -> Self {
+        Grid {
+            id: row.id,
+            village_id: row.village_id,
+            name: row.name,
+            code: row.code,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            version: row.version,
+        }
+    }
+}
+
+impl Versioned for Grid {
+    fn version(&self) -> i32 {
+        self.version
+    }
+}
+
+fn validate_village_code(code: &str) -> Result<(), ValidationError> {
+    if (2..=8).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("format").with_message("must be 2 to 8 upper-case letters".into()))
+    }
+}
+
+fn validate_grid_code(code: &str) -> Result<(), ValidationError> {
+    if (1..=16).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+    {
+        Ok(())
+    } else {
+        Err(ValidationError::new("format")
+            .with_message("must be 1 to 16 upper-case letters, digits or dashes".into()))
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateVillage {
+    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    pub name: String,
+    #[validate(custom(function = "validate_village_code"))]
+    pub code: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGrid {
+    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    pub name: String,
+    #[validate(custom(function = "validate_grid_code"))]
+    pub code: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn village_codes() {
+        for good in ["HT", "HTK", "ABCDEFGH"] {
+            assert!(validate_village_code(good).is_ok(), "{good}");
+        }
+        for bad in ["H", "ABCDEFGHI", "htk", "HT1", "HT-K", ""] {
+            assert!(validate_village_code(bad).is_err(), "{bad}");
+        }
+    }
+}

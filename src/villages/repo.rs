@@ -1,0 +1,94 @@
+//! Queries on villages and grids.
+
+use diesel::prelude::*;
+
+use crate::db::Conn;
+use crate::db::schema::{grids, villages};
+use crate::error::ApiError;
+use crate::http::pagination::Page;
+use crate::villages::model::{GridRow, VillageRow};
+
+pub fn insert(conn: &mut Conn, row: &VillageRow) -> Result<(), ApiError> {
+    diesel::insert_into(villages::table)
+        .values(row)
+        .execute(conn)
+        .map_err(|err| match ApiError::from(err) {
+            ApiError::Conflict(_) => {
+                ApiError::Conflict(format!("The village code {} is taken.", row.code))
+            }
+            other => other,
+        })?;
+    Ok(())
+}
+
+pub fn find(conn: &mut Conn, id: &str) -> Result<VillageRow, ApiError> {
+    Ok(villages::table
+        .find(id)
+        .select(VillageRow::as_select())
+        .first(conn)?)
+}
+
+/// Refuses with 422 on `field` when the village does not exist.
+pub fn require_exists(conn: &mut Conn, id: &str, field: &str) -> Result<(), ApiError> {
+    let found: i64 = villages::table
+        .filter(villages::id.eq(id))
+        .count()
+        .get_result(conn)?;
+    if found == 0 {
+        return Err(ApiError::invalid(
+            field,
+            "unknown",
+            "no village has this id",
+        ));
+    }
+    Ok(())
+}
+
+pub fn list(conn: &mut Conn, page: &Page) -> Result<Vec<VillageRow>, ApiError> {
+    let mut query = villages::table
+        .select(VillageRow::as_select())
+        .order(villages::id.asc())
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(villages::id.gt(after));
+    }
+    if let Some(since) = page.updated_since {
+        query = query.filter(villages::updated_at.gt(since));
+    }
+    Ok(query.load(conn)?)
+}
+
+pub fn insert_grid(conn: &mut Conn, row: &GridRow) -> Result<(), ApiError> {
+    diesel::insert_into(grids::table)
+        .values(row)
+        .execute(conn)
+        .map_err(|err| match ApiError::from(err) {
+            ApiError::Conflict(_) => ApiError::Conflict(format!(
+                "The grid code {} is taken in this village.",
+                row.code
+            )),
+            other => other,
+        })?;
+    Ok(())
+}
+
+pub fn list_grids(
+    conn: &mut Conn,
+    village_id: &str,
+    page: &Page,
+) -> Result<Vec<GridRow>, ApiError> {
+    let mut query = grids::table
+        .filter(grids::village_id.eq(village_id))
+        .select(GridRow::as_select())
+        .order(grids::id.asc())
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(grids::id.gt(after));
+    }
+    if let Some(since) = page.updated_since {
+        query = query.filter(grids::updated_at.gt(since));
+    }
+    Ok(query.load(conn)?)
+}
