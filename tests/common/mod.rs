@@ -1,0 +1,342 @@
+//! The test harness: `TestApp` spawns the real server on a fresh database (an SQLite file in a temp
+//! folder, or a new PostgreSQL database that is dropped afterwards) and offers typed helpers.
+//!
+//! Every integration test is an `async fn name(backend: Backend)` listed once in `backend_tests!`,
+//! which runs it on SQLite and, when `ANZU_TEST_POSTGRES_URL` is set, on PostgreSQL.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{HttpServer, web};
+use anzu::config::Settings;
+pub use anzu::db::Backend;
+use anzu::db::Db;
+use anzu::startup::{AppState, build_app, metrics};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct-horse-battery";
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+pub const DATA_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// Runs each named `async fn(Backend)` on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),+ $(,)?) => {
+        $(mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name(anzu::db::Backend::Sqlite).await
+            }
+
+            #[actix_web::test]
+            async fn postgres() {
+                if $crate::common::postgres_url().is_some() {
+                    super::$name(anzu::db::Backend::Postgres).await
+                } else {
+                    eprintln!("ANZU_TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
+                }
+            }
+        })+
+    };
+}
+
+pub fn postgres_url() -> Option<String> {
+    std::env::var("ANZU_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+}
+
+/// A fresh database that is removed when dropped.
+enum Scratch {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Scratch::Postgres { admin_url, name } = self {
+            if let Ok(mut conn) = PgConnection::establish(admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+            }
+        }
+    }
+}
+
+fn scratch_database(backend: Backend) -> (Scratch, String, tempfile::TempDir) {
+    let work_dir = tempfile::tempdir().expect("temp dir");
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = dir.path().join("anzu.db").to_string_lossy().into_owned();
+            (Scratch::Sqlite(dir), url, work_dir)
+        }
+        Backend::Postgres => {
+            let admin_url = postgres_url().expect("ANZU_TEST_POSTGRES_URL");
+            let name = format!("anzu_test_{}", uuid::Uuid::now_v7().simple());
+            let mut conn = PgConnection::establish(&admin_url)
+                .unwrap_or_else(|e| panic!("PostgreSQL at ANZU_TEST_POSTGRES_URL is not reachable: {e}"));
+            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create database");
+            let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin_url.clone());
+            let url = format!("{base}/{name}");
+            (Scratch::Postgres { admin_url, name }, url, work_dir)
+        }
+    }
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub address: String,
+    pub db: Db,
+    pub state: web::Data<AppState>,
+    pub client: awc::Client,
+    pub work_dir: tempfile::TempDir,
+    handle: ServerHandle,
+    _scratch: Scratch,
+}
+
+/// An answer: status, headers and the body parsed as JSON (Null when empty or not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub bytes: Vec<u8>,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        self
+    }
+
+    /// Asserts a problem+json answer with this status; returns the problem.
+    #[track_caller]
+    pub fn problem(self, status: u16) -> Value {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.header("content-type").as_deref(), Some("application/problem+json"), "{}", self.body);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"].is_string() && self.body["title"].is_string() && self.body["detail"].is_string());
+        self.body
+    }
+
+    /// The fields named by a validation problem.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect()).unwrap_or_default()
+    }
+}
+
+/// A signed-in user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub refresh_token: String,
+    pub user: Value,
+}
+
+impl Session {
+    pub fn id(&self) -> String {
+        self.user["id"].as_str().unwrap().to_owned()
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A phone number and e-mail no other test user has.
+pub fn unique_contact() -> (String, String) {
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let seed = (std::process::id() as u64 % 1000) * 100_000 + n;
+    (format!("139{:08}", seed % 100_000_000), format!("user{seed}@example.cn"))
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> TestApp {
+        Self::start_with(backend, &[]).await
+    }
+
+    /// Starts with extra `ANZU_*` settings.
+    pub async fn start_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+        let (scratch, url, work_dir) = scratch_database(backend);
+        let mut vars: HashMap<String, String> = [
+            ("ANZU_DATABASE_URL", url.as_str()),
+            ("ANZU_JWT_SECRET", JWT_SECRET),
+            ("ANZU_DATA_KEY", DATA_KEY),
+            ("ANZU_MAIL_DIR", &work_dir.path().join("outbox").to_string_lossy()),
+            ("ANZU_DATA_DIR", &work_dir.path().to_string_lossy()),
+            ("ANZU_DB_MAX_CONNECTIONS", "4"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        for (k, v) in extra {
+            vars.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let settings = Settings::from_vars(&vars).expect("test settings");
+        let db = Db::connect(&settings.database_url, settings.db_max_connections).expect("pool");
+        db.migrate().expect("migrations");
+        let state = web::Data::new(AppState::new(settings, db.clone()).expect("state"));
+        let listener = TcpListener::bind("127.0.0.1:0").expect("port");
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let metrics = metrics().expect("metrics");
+        let server_state = state.clone();
+        let server = HttpServer::new(move || build_app(server_state.clone(), metrics.clone()))
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .expect("listen")
+            .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).finish();
+        TestApp { backend, address, db, state, client, work_dir, handle, _scratch: scratch }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Sends a request; `body` as JSON when given.
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<&Value>) -> Answer {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        let response = match body {
+            Some(body) => request.send_json(body).await,
+            None => request.send().await,
+        };
+        read_answer(response.expect("request sent")).await
+    }
+
+    /// Sends raw bytes with a content type.
+    pub async fn send_raw(&self, method: &str, path: &str, token: Option<&str>, content_type: &str, bytes: Vec<u8>) -> Answer {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, self.url(path)).insert_header(("Content-Type", content_type));
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        read_answer(request.send_body(bytes).await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.call("GET", path, token, &[], None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call("POST", path, token, &[], Some(&body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call("PATCH", path, token, &[], Some(&body)).await
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Answer {
+        self.post("/api/v1/auth/login", None, json!({"login": login, "password": password})).await
+    }
+
+    async fn session(&self, login: &str) -> Session {
+        let body = self.login(login, PASSWORD).await.expect(200).body;
+        Session {
+            token: body["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
+            user: body["user"].clone(),
+        }
+    }
+
+    /// An administrator, created as `anzu admin create` does, and signed in.
+    pub async fn admin(&self) -> Session {
+        let (_, email) = unique_contact();
+        let row = anzu::accounts::handlers::new_user_row(
+            "Admin",
+            &email,
+            None,
+            PASSWORD.into(),
+            anzu::accounts::model::Role::Admin,
+            None,
+            anzu::accounts::model::MembershipStatus::Active,
+        )
+        .await
+        .unwrap();
+        self.db.write_blocking(|conn| anzu::accounts::handlers::insert_user_audited(conn, None, &row, "user.created")).unwrap();
+        self.session(&email).await
+    }
+
+    /// A village with a unique code.
+    pub async fn village(&self, admin: &Session) -> Value {
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let code: String = format!("{n:04}").chars().map(|c| (b'A' + (c as u8 - b'0')) as char).collect();
+        self.post("/api/v1/villages", Some(&admin.token), json!({"name": format!("Village {code}"), "code": format!("V{code}")}))
+            .await
+            .expect(201)
+            .body
+    }
+
+    /// A user of `role` made by the admin (landlords so made are active), signed in.
+    pub async fn user(&self, admin: &Session, role: &str, village_id: Option<&str>) -> Session {
+        let (phone, email) = unique_contact();
+        self.post(
+            "/api/v1/users",
+            Some(&admin.token),
+            json!({"full_name": format!("Test {role}"), "email": email, "phone": phone, "password": PASSWORD, "role": role, "village_id": village_id}),
+        )
+        .await
+        .expect(201);
+        self.session(&email).await
+    }
+
+    /// A landlord who registered themself (membership `pending`), signed in.
+    pub async fn registered_landlord(&self, village_id: &str) -> Session {
+        let (phone, email) = unique_contact();
+        self.post(
+            "/api/v1/auth/register",
+            None,
+            json!({"full_name": "王房东", "phone": phone, "email": email, "password": PASSWORD, "village_id": village_id}),
+        )
+        .await
+        .expect(201);
+        self.session(&email).await
+    }
+
+    /// Counts rows of a table straight from the database.
+    pub fn count(&self, table: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.db.get().unwrap();
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result::<Count>(&mut *conn).unwrap().n
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop the server and close the pool before the scratch database is dropped.
+        let handle = self.handle.clone();
+        actix_web::rt::spawn(async move { handle.stop(false).await });
+    }
+}
+
+async fn read_answer<S>(mut response: awc::ClientResponse<S>) -> Answer
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
+    let bytes = response.body().limit(64 << 20).await.expect("body").to_vec();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer { status: response.status().as_u16(), headers: response.headers().clone(), bytes, body }
+}
