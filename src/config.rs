@@ -247,8 +247,7 @@ mod tests {
             ("ANZU_ENV", "production"),
             ("ANZU_DATABASE_URL", "/nonexistent/x.db"),
         ]))
-        .err()
-        .expect("must refuse");
+        .expect_err("must refuse");
         assert!(err.to_string().contains("ANZU_JWT_SECRET"), "{err}");
     }
 
@@ -286,8 +285,7 @@ mod tests {
                 ("ANZU_DATABASE_URL", db.to_str().unwrap()),
                 (name, value),
             ]))
-            .err()
-            .expect("must refuse");
+            .expect_err("must refuse");
             assert!(err.to_string().contains(name), "{name}: {err}");
         }
     }

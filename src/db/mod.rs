@@ -98,10 +98,10 @@ impl Db {
         let pool = Pool::builder()
             .max_size(max_connections)
             .connection_timeout(Duration::from_secs(5))
-            .build(Manager {
+            .build_unchecked(Manager {
                 url: url.to_owned(),
                 backend,
-            })?;
+            });
         let writer = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Db {
             pool,

@@ -36,6 +36,8 @@ macro_rules! backend_tests {
             async fn postgres() {
                 if $crate::common::postgres_url().is_some() {
                     super::$name(anzu::db::Backend::Postgres).await
+                } else if std::env::var("CI").is_ok_and(|v| v == "true") {
+                    panic!("CI must test PostgreSQL: set ANZU_TEST_POSTGRES_URL");
                 } else {
                     eprintln!("ANZU_TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
                 }
@@ -56,10 +58,10 @@ enum Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        if let Scratch::Postgres { admin_url, name } = self {
-            if let Ok(mut conn) = PgConnection::establish(admin_url) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
-            }
+        if let Scratch::Postgres { admin_url, name } = self
+            && let Ok(mut conn) = PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
         }
     }
 }
