@@ -7,7 +7,9 @@ use serde_json::Value;
 use crate::db::Conn;
 use crate::db::schema::audit_events;
 use crate::error::ApiError;
+use crate::accounts::model::Role;
 use crate::http::auth::Caller;
+use crate::http::pagination::{Page, PageQuery, Paginated};
 
 /// What happened, to what, and where.
 pub struct Event<'a> {
@@ -23,11 +25,7 @@ pub fn record(conn: &mut Conn, actor: Option<&Caller>, event: Event<'_>) -> Resu
     record_by(conn, actor.map(|c| c.user_id.as_str()), event)
 }
 
-pub fn record_by(
-    conn: &mut Conn,
-    actor_id: Option<&str>,
-    event: Event<'_>,
-) -> Result<(), ApiError> {
+pub fn record_by(conn: &mut Conn, actor_id: Option<&str>, event: Event<'_>) -> Result<(), ApiError> {
     diesel::insert_into(audit_events::table)
         .values((
             audit_events::id.eq(crate::ids::new_id()),
@@ -41,4 +39,101 @@ pub fn record_by(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// An audit event as listed.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEventRow {
+    pub id: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub village_id: Option<String>,
+    pub at: chrono::NaiveDateTime,
+    pub detail: String,
+}
+
+/// An audit event as the API shows it.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AuditEvent {
+    pub id: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub detail: Value,
+}
+
+impl From<AuditEventRow> for AuditEvent {
+    fn from(row: AuditEventRow) -> Self {
+        AuditEvent {
+            id: row.id,
+            actor_id: row.actor_id,
+            action: row.action,
+            entity_type: row.entity_type,
+            entity_id: row.entity_id,
+            at: row.at.and_utc(),
+            detail: serde_json::from_str(&row.detail).unwrap_or(Value::Null),
+        }
+    }
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditFilter {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor_id: Option<String>,
+}
+
+pub fn list(conn: &mut Conn, caller: &Caller, filter: &AuditFilter, page: &Page) -> Result<Vec<AuditEventRow>, ApiError> {
+    let mut query = audit_events::table
+        .select(AuditEventRow::as_select())
+        .order(audit_events::id.asc())
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if !caller.is_admin() {
+        query = query.filter(audit_events::village_id.eq(caller.village_id.clone().unwrap_or_default()));
+    }
+    if let Some(entity_type) = &filter.entity_type {
+        query = query.filter(audit_events::entity_type.eq(entity_type.clone()));
+    }
+    if let Some(entity_id) = &filter.entity_id {
+        query = query.filter(audit_events::entity_id.eq(entity_id.clone()));
+    }
+    if let Some(actor_id) = &filter.actor_id {
+        query = query.filter(audit_events::actor_id.eq(actor_id.clone()));
+    }
+    if let Some(after) = &page.after {
+        query = query.filter(audit_events::id.gt(after.clone()));
+    }
+    if let Some(since) = page.updated_since {
+        query = query.filter(audit_events::at.gt(since));
+    }
+    Ok(query.load(conn)?)
+}
+
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.route("/audit-events", actix_web::web::get().to(list_events));
+}
+
+/// The audit log: admins all of it, auditors their village's.
+#[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", params(AuditFilter, PageQuery),
+    responses((status = 200, body = Paginated<AuditEvent>), (status = 403, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn list_events(
+    caller: Caller,
+    state: actix_web::web::Data<crate::startup::AppState>,
+    filter: actix_web::web::Query<AuditFilter>,
+    page: Page,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    caller.require(&[Role::Admin, Role::Auditor])?;
+    let page = state
+        .db
+        .read(move |conn| Ok(page.finish(list(conn, &caller, &filter, &page)?, |e| &e.id, AuditEvent::from)))
+        .await?;
+    Ok(actix_web::HttpResponse::Ok().json(page))
 }

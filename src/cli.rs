@@ -8,11 +8,7 @@ use crate::config::Settings;
 use crate::db::Db;
 
 #[derive(Parser)]
-#[command(
-    name = "anzu",
-    version,
-    about = "Rental registry for village landlord associations"
-)]
+#[command(name = "anzu", version, about = "Rental registry for village landlord associations")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -113,17 +109,15 @@ async fn create_admin(
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let user = db
-        .write_blocking(|conn| {
-            crate::accounts::handlers::insert_user_audited(conn, None, &row, "user.created")
-        })
+        .write_blocking(|conn| crate::accounts::handlers::insert_user_audited(conn, None, &row, "user.created"))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("created admin {} ({})", user.email, user.id);
     Ok(())
 }
 
 fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .json()

@@ -19,11 +19,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(
-        field: impl Into<String>,
-        code: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
         FieldError {
             field: field.into(),
             code: code.into(),
@@ -92,9 +88,7 @@ impl ApiError {
 
     fn slug_and_title(&self) -> (&'static str, &'static str) {
         match self {
-            ApiError::BadRequest(_) | ApiError::MalformedQuery(_) => {
-                ("bad-request", "Malformed request")
-            }
+            ApiError::BadRequest(_) | ApiError::MalformedQuery(_) => ("bad-request", "Malformed request"),
             ApiError::Unauthorized(_) => ("unauthorized", "Authentication required"),
             ApiError::Forbidden(_) => ("forbidden", "Not allowed"),
             ApiError::MembershipInactive(_) => ("membership-inactive", "Membership not active"),
@@ -102,9 +96,7 @@ impl ApiError {
             ApiError::Conflict(_) => ("conflict", "Conflict with the current state"),
             ApiError::PreconditionFailed(_) => ("precondition-failed", "Version does not match"),
             ApiError::PayloadTooLarge => ("payload-too-large", "Request body too large"),
-            ApiError::UnsupportedMediaType(_) => {
-                ("unsupported-media-type", "Unsupported media type")
-            }
+            ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             ApiError::Validation(_) => ("validation", "Invalid request"),
             ApiError::RateLimited { .. } => ("rate-limited", "Too many requests"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
@@ -131,9 +123,7 @@ impl ApiError {
             ApiError::RateLimited { retry_after_secs } => {
                 format!("Too many attempts; try again in {retry_after_secs} seconds.")
             }
-            ApiError::Internal(_) => {
-                "Something went wrong on our side; quote the request id when reporting it.".into()
-            }
+            ApiError::Internal(_) => "Something went wrong on our side; quote the request id when reporting it.".into(),
         }
     }
 }
@@ -170,9 +160,7 @@ impl ResponseError for ApiError {
             status: status.as_u16(),
             detail: self.detail(),
             errors: match self {
-                ApiError::Validation(errors) | ApiError::MalformedQuery(errors) => {
-                    Some(errors.clone())
-                }
+                ApiError::Validation(errors) | ApiError::MalformedQuery(errors) => Some(errors.clone()),
                 _ => None,
             },
             request_id,
@@ -223,11 +211,7 @@ impl From<validator::ValidationErrors> for ApiError {
     }
 }
 
-fn collect_validation_errors(
-    errors: &validator::ValidationErrors,
-    prefix: &str,
-    out: &mut Vec<FieldError>,
-) {
+fn collect_validation_errors(errors: &validator::ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
     use validator::ValidationErrorsKind;
     for (field, kind) in errors.errors() {
         let path = if prefix.is_empty() {

@@ -12,4 +12,5 @@ pub mod openapi;
 pub mod ops;
 pub mod startup;
 pub mod text_enum;
+pub mod registry;
 pub mod villages;

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, ops, villages};
+use crate::{accounts, audit, ops, registry, villages};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +24,20 @@ use crate::{accounts, ops, villages};
         villages::handlers::list_villages,
         villages::handlers::create_grid,
         villages::handlers::list_grids,
+        registry::handlers::create_property,
+        registry::handlers::list_properties,
+        registry::handlers::get_property,
+        registry::handlers::patch_property,
+        registry::handlers::create_unit,
+        registry::handlers::list_units,
+        registry::handlers::get_unit,
+        registry::handlers::patch_unit,
+        registry::handlers::declare_tenancy,
+        registry::handlers::move_out,
+        registry::handlers::list_tenancies,
+        registry::handlers::get_tenancy,
+        registry::handlers::get_identity,
+        audit::list_events,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -31,6 +45,8 @@ use crate::{accounts, ops, villages};
         (name = "auth", description = "Registration, login and tokens"),
         (name = "users", description = "Users and membership"),
         (name = "villages", description = "Villages and grids"),
+        (name = "registry", description = "Properties, units and tenant declarations"),
+        (name = "audit", description = "The audit log"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -16,7 +16,8 @@ use crate::error::ApiError;
 use crate::http::auth::TokenKeys;
 use crate::http::rate_limit::FailureLimiter;
 use crate::http::{idempotency, json, request_id};
-use crate::{accounts, ops, villages};
+use crate::registry::crypto::IdentityCipher;
+use crate::{accounts, audit, ops, registry, villages};
 
 /// Failures allowed from one address for every one allowed per account.
 const ADDRESS_FAILURES_PER_ACCOUNT_FAILURE: u32 = 4;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub address_limiter: FailureLimiter,
     /// Signs pagination cursors.
     pub cursor_key: Vec<u8>,
+    /// Encrypts and hashes tenant identity numbers.
+    pub identity: IdentityCipher,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
                 window,
             ),
             cursor_key,
+            identity: IdentityCipher::new(&settings.data_key),
             settings: Arc::new(settings),
             db,
         })
@@ -86,7 +90,9 @@ pub fn build_app(
             web::scope("/api/v1")
                 .wrap(from_fn(idempotency::replay_or_record))
                 .configure(accounts::handlers::routes)
-                .configure(villages::handlers::routes),
+                .configure(villages::handlers::routes)
+                .configure(registry::handlers::routes)
+                .configure(audit::routes),
         )
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(ApiError::NotFound)

@@ -37,9 +37,7 @@ macro_rules! text_enum {
 }
 
 /// Parses a value read from the database, where an unknown text is corruption, not a client error.
-pub fn from_db<T: std::str::FromStr<Err = String>>(
-    text: &str,
-) -> Result<T, crate::error::ApiError> {
+pub fn from_db<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, crate::error::ApiError> {
     text.parse()
         .map_err(|e: String| crate::error::ApiError::internal(anyhow::anyhow!(e)))
 }

@@ -17,7 +17,18 @@ async fn registration_starts_pending_and_login_works_by_email_or_phone(backend: 
     assert_eq!(user.body["email"], email, "e-mail is stored in lower case");
     assert!(user.body.get("password_hash").is_none() && user.body.get("password").is_none());
     assert_eq!(user.header("etag").as_deref(), Some("\"1\""));
-    for key in ["id", "full_name", "email", "phone", "role", "village_id", "membership_status", "created_at", "updated_at", "version"] {
+    for key in [
+        "id",
+        "full_name",
+        "email",
+        "phone",
+        "role",
+        "village_id",
+        "membership_status",
+        "created_at",
+        "updated_at",
+        "version",
+    ] {
         assert!(user.body.get(key).is_some(), "user lacks {key}");
     }
 
@@ -28,22 +39,31 @@ async fn registration_starts_pending_and_login_works_by_email_or_phone(backend: 
         assert_eq!(session["token_type"], "Bearer");
         assert_eq!(session["expires_in"], 900);
         assert_eq!(session["user"]["id"], user.body["id"]);
-        let me = app.get("/api/v1/me", session["access_token"].as_str()).await.expect(200);
+        let me = app
+            .get("/api/v1/me", session["access_token"].as_str())
+            .await
+            .expect(200);
         assert_eq!(me.body["id"], user.body["id"]);
     }
-    assert_eq!(app.count("audit_events"), 3, "village, admin... and the registration are audited");
+    assert_eq!(
+        app.count("audit_events"),
+        3,
+        "village, admin... and the registration are audited"
+    );
 }
 
 async fn registration_names_every_bad_field(backend: Backend) {
     let app = TestApp::start(backend).await;
-    let bad = json!({"full_name": "", "phone": "12345", "email": "not-an-email", "password": "short", "village_id": "nope"});
+    let bad =
+        json!({"full_name": "", "phone": "12345", "email": "not-an-email", "password": "short", "village_id": "nope"});
     let answer = app.post("/api/v1/auth/register", None, bad).await;
     let fields = answer.error_fields();
     answer.problem(422);
     assert_eq!(fields, vec!["email", "full_name", "password", "phone"]);
 
     let (phone, email) = unique_contact();
-    let unknown_village = json!({"full_name": "A", "phone": phone, "email": email, "password": PASSWORD, "village_id": "nope"});
+    let unknown_village =
+        json!({"full_name": "A", "phone": phone, "email": email, "password": PASSWORD, "village_id": "nope"});
     let answer = app.post("/api/v1/auth/register", None, unknown_village).await;
     assert_eq!(answer.error_fields(), vec!["village_id"]);
     answer.problem(422);
@@ -53,7 +73,10 @@ async fn registration_names_every_bad_field(backend: Backend) {
 async fn wrong_password_and_unknown_user_get_the_same_answer(backend: Backend) {
     let app = TestApp::start(backend).await;
     let admin = app.admin().await;
-    let wrong = app.login(admin.user["email"].as_str().unwrap(), "wrong-password-123").await.problem(401);
+    let wrong = app
+        .login(admin.user["email"].as_str().unwrap(), "wrong-password-123")
+        .await
+        .problem(401);
     let unknown = app.login("nobody@example.cn", "wrong-password-123").await.problem(401);
     assert_eq!(wrong["detail"], unknown["detail"]);
     assert_eq!(wrong["title"], unknown["title"]);
@@ -73,7 +96,9 @@ async fn repeated_failed_logins_are_rate_limited(backend: Backend) {
 
     // The same address is limited too, at four times the per-account number.
     for n in 0..9 {
-        app.login(&format!("ghost{n}@example.cn"), "wrong-password-123").await.problem(401);
+        app.login(&format!("ghost{n}@example.cn"), "wrong-password-123")
+            .await
+            .problem(401);
     }
     app.login("another@example.cn", "wrong-password-123").await.problem(429);
 }
@@ -81,24 +106,60 @@ async fn repeated_failed_logins_are_rate_limited(backend: Backend) {
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family(backend: Backend) {
     let app = TestApp::start(backend).await;
     let admin = app.admin().await;
-    let first = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": admin.refresh_token})).await.expect(200).body;
+    let first = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": admin.refresh_token}),
+        )
+        .await
+        .expect(200)
+        .body;
     let second_token = first["refresh_token"].as_str().unwrap();
     assert_ne!(second_token, admin.refresh_token);
     app.get("/api/v1/me", first["access_token"].as_str()).await.expect(200);
 
     // Replaying the first token is theft or a bug: the whole family dies, including the new token.
-    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": admin.refresh_token})).await.problem(401);
-    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": second_token})).await.problem(401);
-    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": "made-up"})).await.problem(401);
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": admin.refresh_token}),
+    )
+    .await
+    .problem(401);
+    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": second_token}))
+        .await
+        .problem(401);
+    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": "made-up"}))
+        .await
+        .problem(401);
 }
 
 async fn logout_revokes_the_refresh_token(backend: Backend) {
     let app = TestApp::start(backend).await;
     let admin = app.admin().await;
-    app.post("/api/v1/auth/logout", None, json!({"refresh_token": admin.refresh_token})).await.problem(401);
-    let answer = app.post("/api/v1/auth/logout", Some(&admin.token), json!({"refresh_token": admin.refresh_token})).await;
+    app.post(
+        "/api/v1/auth/logout",
+        None,
+        json!({"refresh_token": admin.refresh_token}),
+    )
+    .await
+    .problem(401);
+    let answer = app
+        .post(
+            "/api/v1/auth/logout",
+            Some(&admin.token),
+            json!({"refresh_token": admin.refresh_token}),
+        )
+        .await;
     assert_eq!(answer.status, 204);
-    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": admin.refresh_token})).await.problem(401);
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": admin.refresh_token}),
+    )
+    .await
+    .problem(401);
 }
 
 async fn access_tokens_expire(backend: Backend) {
@@ -122,7 +183,8 @@ async fn forged_tokens_are_refused(backend: Backend) {
     let alg_none = format!("{none_header}.{claims}.");
     let wrong_key = {
         let keys = anzu::http::auth::TokenKeys::new(b"some-other-secret-some-other-secret", 900).unwrap();
-        keys.issue(&admin.id(), anzu::accounts::model::Role::Admin, None).unwrap()
+        keys.issue(&admin.id(), anzu::accounts::model::Role::Admin, None)
+            .unwrap()
     };
     let hs512 = {
         let header = B64.encode(br#"{"alg":"HS512","typ":"JWT"}"#);
@@ -145,10 +207,14 @@ async fn admins_create_users_and_staff_need_a_village(backend: Backend) {
     let admin = app.admin().await;
     let village = app.village(&admin).await;
     let landlord = app.user(&admin, "landlord", village["id"].as_str()).await;
-    assert_eq!(landlord.user["membership_status"], "active", "a landlord made by an admin is active");
+    assert_eq!(
+        landlord.user["membership_status"], "active",
+        "a landlord made by an admin is active"
+    );
 
     let (phone, email) = unique_contact();
-    let no_village = json!({"full_name": "I", "email": email, "phone": phone, "password": PASSWORD, "role": "inspector"});
+    let no_village =
+        json!({"full_name": "I", "email": email, "phone": phone, "password": PASSWORD, "role": "inspector"});
     let answer = app.post("/api/v1/users", Some(&admin.token), no_village.clone()).await;
     assert_eq!(answer.error_fields(), vec!["village_id"]);
     answer.problem(422);
@@ -157,7 +223,9 @@ async fn admins_create_users_and_staff_need_a_village(backend: Backend) {
     assert_eq!(answer.error_fields(), vec!["role"]);
     answer.problem(422);
 
-    app.post("/api/v1/users", Some(&landlord.token), no_village).await.problem(403);
+    app.post("/api/v1/users", Some(&landlord.token), no_village)
+        .await
+        .problem(403);
 }
 
 async fn user_visibility_follows_scope(backend: Backend) {
@@ -169,23 +237,57 @@ async fn user_visibility_follows_scope(backend: Backend) {
     let near = app.user(&admin, "landlord", v1["id"].as_str()).await;
     let far = app.user(&admin, "landlord", v2["id"].as_str()).await;
 
-    app.get(&format!("/api/v1/users/{}", near.id()), Some(&auditor.token)).await.expect(200);
-    app.get(&format!("/api/v1/users/{}", far.id()), Some(&auditor.token)).await.problem(404);
-    app.get(&format!("/api/v1/users/{}", far.id()), Some(&near.token)).await.problem(404);
-    app.get(&format!("/api/v1/users/{}", near.id()), Some(&near.token)).await.expect(200);
-    app.get(&format!("/api/v1/users/{}", far.id()), Some(&admin.token)).await.expect(200);
-    app.get("/api/v1/users/not-an-id", Some(&admin.token)).await.problem(404);
+    app.get(&format!("/api/v1/users/{}", near.id()), Some(&auditor.token))
+        .await
+        .expect(200);
+    app.get(&format!("/api/v1/users/{}", far.id()), Some(&auditor.token))
+        .await
+        .problem(404);
+    app.get(&format!("/api/v1/users/{}", far.id()), Some(&near.token))
+        .await
+        .problem(404);
+    app.get(&format!("/api/v1/users/{}", near.id()), Some(&near.token))
+        .await
+        .expect(200);
+    app.get(&format!("/api/v1/users/{}", far.id()), Some(&admin.token))
+        .await
+        .expect(200);
+    app.get("/api/v1/users/not-an-id", Some(&admin.token))
+        .await
+        .problem(404);
 
-    let listed = app.get("/api/v1/users?limit=200", Some(&auditor.token)).await.expect(200).body;
-    let ids: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    let listed = app
+        .get("/api/v1/users?limit=200", Some(&auditor.token))
+        .await
+        .expect(200)
+        .body;
+    let ids: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
     assert!(ids.contains(&near.id().as_str()) && ids.contains(&inspector.id().as_str()));
     assert!(!ids.contains(&far.id().as_str()) && !ids.contains(&admin.id().as_str()));
 
-    let landlords = app.get("/api/v1/users?role=landlord&limit=200", Some(&admin.token)).await.expect(200).body;
+    let landlords = app
+        .get("/api/v1/users?role=landlord&limit=200", Some(&admin.token))
+        .await
+        .expect(200)
+        .body;
     assert_eq!(landlords["items"].as_array().unwrap().len(), 2);
-    let by_village = app.get(&format!("/api/v1/users?village_id={}", v2["id"].as_str().unwrap()), Some(&admin.token)).await.expect(200).body;
+    let by_village = app
+        .get(
+            &format!("/api/v1/users?village_id={}", v2["id"].as_str().unwrap()),
+            Some(&admin.token),
+        )
+        .await
+        .expect(200)
+        .body;
     assert_eq!(by_village["items"][0]["id"], far.user["id"]);
-    app.get("/api/v1/users?role=mayor", Some(&admin.token)).await.problem(400);
+    app.get("/api/v1/users?role=mayor", Some(&admin.token))
+        .await
+        .problem(400);
 
     app.get("/api/v1/users", Some(&inspector.token)).await.problem(403);
     app.get("/api/v1/users", Some(&near.token)).await.problem(403);
@@ -200,7 +302,12 @@ async fn membership_state_machine(backend: Backend) {
         let app = &app;
         let token = admin.token.clone();
         async move {
-            app.post(&format!("/api/v1/users/{id}/membership"), Some(&token), json!({"action": action, "reason": "council decision"})).await
+            app.post(
+                &format!("/api/v1/users/{id}/membership"),
+                Some(&token),
+                json!({"action": action, "reason": "council decision"}),
+            )
+            .await
         }
     };
 
@@ -242,24 +349,50 @@ async fn membership_state_machine(backend: Backend) {
 
     let landlord = app.registered_landlord(village_id).await;
     let before = app.count("audit_events");
-    let bad = app.post(&format!("/api/v1/users/{}/membership", landlord.id()), Some(&admin.token), json!({"action": "promote", "reason": "x"})).await;
+    let bad = app
+        .post(
+            &format!("/api/v1/users/{}/membership", landlord.id()),
+            Some(&admin.token),
+            json!({"action": "promote", "reason": "x"}),
+        )
+        .await;
     assert_eq!(bad.error_fields(), vec!["action"]);
     bad.problem(422);
-    app.post(&format!("/api/v1/users/{}/membership", landlord.id()), Some(&landlord.token), json!({"action": "approve", "reason": "me"}))
-        .await
-        .problem(403);
+    app.post(
+        &format!("/api/v1/users/{}/membership", landlord.id()),
+        Some(&landlord.token),
+        json!({"action": "approve", "reason": "me"}),
+    )
+    .await
+    .problem(403);
     assert_eq!(app.count("audit_events"), before, "refused decisions record nothing");
-    app.post(&format!("/api/v1/users/{}/membership", admin.id()), Some(&admin.token), json!({"action": "suspend", "reason": "x"}))
-        .await
-        .problem(409);
+    app.post(
+        &format!("/api/v1/users/{}/membership", admin.id()),
+        Some(&admin.token),
+        json!({"action": "suspend", "reason": "x"}),
+    )
+    .await
+    .problem(409);
 
     // A stale If-Match is refused; the current one goes through.
     let stale = app
-        .call("POST", &format!("/api/v1/users/{}/membership", landlord.id()), Some(&admin.token), &[("If-Match", "\"7\"")], Some(&json!({"action": "approve", "reason": "ok"})))
+        .call(
+            "POST",
+            &format!("/api/v1/users/{}/membership", landlord.id()),
+            Some(&admin.token),
+            &[("If-Match", "\"7\"")],
+            Some(&json!({"action": "approve", "reason": "ok"})),
+        )
         .await;
     stale.problem(412);
     let fresh = app
-        .call("POST", &format!("/api/v1/users/{}/membership", landlord.id()), Some(&admin.token), &[("If-Match", "\"1\"")], Some(&json!({"action": "approve", "reason": "ok"})))
+        .call(
+            "POST",
+            &format!("/api/v1/users/{}/membership", landlord.id()),
+            Some(&admin.token),
+            &[("If-Match", "\"1\"")],
+            Some(&json!({"action": "approve", "reason": "ok"})),
+        )
         .await
         .expect(200);
     assert_eq!(fresh.header("etag").as_deref(), Some("\"2\""));

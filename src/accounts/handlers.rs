@@ -88,10 +88,7 @@ pub fn insert_user_audited(
 /// Register as a landlord; the membership starts `pending` until an admin approves it.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = User), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn register(
-    state: web::Data<AppState>,
-    body: Json<RegisterRequest>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn register(state: web::Data<AppState>, body: Json<RegisterRequest>) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let row = new_user_row(
         &body.full_name,
@@ -115,28 +112,14 @@ fn hash_token(token: &str) -> String {
 }
 
 /// Issues an access token and a refresh token in `family_id` (a new family at login).
-fn issue_session(
-    conn: &mut Conn,
-    state: &AppState,
-    user: UserRow,
-    family_id: &str,
-) -> Result<TokenResponse, ApiError> {
+fn issue_session(conn: &mut Conn, state: &AppState, user: UserRow, family_id: &str) -> Result<TokenResponse, ApiError> {
     let mut raw = [0u8; 32];
     rand::rng().fill_bytes(&mut raw);
     let refresh_token = B64.encode(raw);
     let at = now();
     let expires_at = at + Duration::days(state.settings.refresh_token_ttl_days);
-    repo::insert_refresh_token(
-        conn,
-        &user.id,
-        family_id,
-        &hash_token(&refresh_token),
-        expires_at,
-        at,
-    )?;
-    let access_token = state
-        .tokens
-        .issue(&user.id, user.role()?, user.village_id.as_deref())?;
+    repo::insert_refresh_token(conn, &user.id, family_id, &hash_token(&refresh_token), expires_at, at)?;
+    let access_token = state.tokens.issue(&user.id, user.role()?, user.village_id.as_deref())?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
@@ -157,9 +140,7 @@ pub async fn login(
     let body = body.into_inner();
     let address_key = format!(
         "addr:{}",
-        req.peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default()
+        req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
     );
     let account_key = format!("login:{}", body.login.trim().to_lowercase());
     for (limiter, key) in [
@@ -172,20 +153,14 @@ pub async fn login(
     }
 
     let login = body.login.clone();
-    let user = state
-        .db
-        .read(move |conn| repo::find_by_login(conn, &login))
-        .await?;
+    let user = state.db.read(move |conn| repo::find_by_login(conn, &login)).await?;
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let password_text = body.password;
-    let valid =
-        web::block(move || password::verify(&password_text, stored_hash.as_deref())).await?;
+    let valid = web::block(move || password::verify(&password_text, stored_hash.as_deref())).await?;
     let Some(user) = user.filter(|_| valid) else {
         state.address_limiter.record_failure(&address_key);
         state.login_limiter.record_failure(&account_key);
-        return Err(ApiError::Unauthorized(
-            "The login or the password is wrong.".into(),
-        ));
+        return Err(ApiError::Unauthorized("The login or the password is wrong.".into()));
     };
     state.login_limiter.clear(&account_key);
 
@@ -205,10 +180,7 @@ enum RefreshOutcome {
 /// Trade a refresh token for a new pair. Each refresh token works once; reusing one revokes its family.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
-pub async fn refresh(
-    state: web::Data<AppState>,
-    body: Json<RefreshRequest>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
     let token_hash = hash_token(&body.into_inner().refresh_token);
     let session_state = state.clone();
     // Revocation must commit even though the caller is refused, so refusals are values, not errors.
@@ -220,9 +192,7 @@ pub async fn refresh(
                 return Ok(RefreshOutcome::Refused("The refresh token is not valid."));
             };
             if token.revoked_at.is_some() {
-                return Ok(RefreshOutcome::Refused(
-                    "The refresh token has been revoked.",
-                ));
+                return Ok(RefreshOutcome::Refused("The refresh token has been revoked."));
             }
             if token.used_at.is_some() || !repo::mark_refresh_token_used(conn, &token.id, at)? {
                 repo::revoke_family(conn, &token.family_id, at)?;
@@ -271,9 +241,7 @@ pub async fn logout(
     state
         .db
         .write(move |conn| {
-            if let Some(token) =
-                repo::find_refresh_token(conn, &token_hash)?.filter(|t| t.user_id == caller.user_id)
-            {
+            if let Some(token) = repo::find_refresh_token(conn, &token_hash)?.filter(|t| t.user_id == caller.user_id) {
                 repo::revoke_family(conn, &token.family_id, now())?;
             }
             Ok(())
@@ -286,10 +254,7 @@ pub async fn logout(
 #[utoipa::path(get, path = "/api/v1/me", tag = "users",
     responses((status = 200, body = User), (status = 401, body = Problem)), security(("bearer" = [])))]
 pub async fn me(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let row = state
-        .db
-        .read(move |conn| repo::find(conn, &caller.user_id))
-        .await?;
+    let row = state.db.read(move |conn| repo::find(conn, &caller.user_id)).await?;
     Ok(versioned(StatusCode::OK, &User::try_from(row)?))
 }
 
@@ -304,9 +269,7 @@ pub async fn create_user(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
     let body = body.into_inner();
-    if matches!(body.role, Role::Auditor | Role::Inspector | Role::Landlord)
-        && body.village_id.is_none()
-    {
+    if matches!(body.role, Role::Auditor | Role::Inspector | Role::Landlord) && body.village_id.is_none() {
         return Err(ApiError::invalid(
             "village_id",
             "required",
@@ -344,10 +307,7 @@ pub async fn list_users(
         .db
         .read(move |conn| {
             let rows = repo::list(conn, &caller, &filter, &page)?;
-            let users = rows
-                .into_iter()
-                .map(User::try_from)
-                .collect::<Result<Vec<_>, _>>()?;
+            let users = rows.into_iter().map(User::try_from).collect::<Result<Vec<_>, _>>()?;
             Ok(page.finish(users, |u| &u.id, |u| u))
         })
         .await?;
@@ -389,7 +349,9 @@ pub async fn change_membership(
             let row = repo::find(conn, &id)?;
             if_match.check(row.version)?;
             if row.role()? != Role::Landlord {
-                return Err(ApiError::Conflict("Membership decisions apply to landlords only.".into()));
+                return Err(ApiError::Conflict(
+                    "Membership decisions apply to landlords only.".into(),
+                ));
             }
             let from = row.membership()?;
             let to = from.after(body.action).ok_or_else(|| {

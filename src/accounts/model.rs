@@ -135,8 +135,7 @@ pub fn validate_mobile(phone: &str) -> Result<(), ValidationError> {
 
 fn validate_name(name: &str) -> Result<(), ValidationError> {
     if name.trim().is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        Err(ValidationError::new("length")
-            .with_message("must be 1 to 64 printable characters".into()))
+        Err(ValidationError::new("length").with_message("must be 1 to 64 printable characters".into()))
     } else {
         Ok(())
     }

@@ -15,27 +15,19 @@ pub fn insert(conn: &mut Conn, row: &UserRow) -> Result<(), ApiError> {
         .values(row)
         .execute(conn)
         .map_err(|err| match ApiError::from(err) {
-            ApiError::Conflict(_) => {
-                ApiError::Conflict("A user with this e-mail or phone already exists.".into())
-            }
+            ApiError::Conflict(_) => ApiError::Conflict("A user with this e-mail or phone already exists.".into()),
             other => other,
         })?;
     Ok(())
 }
 
 pub fn find(conn: &mut Conn, id: &str) -> Result<UserRow, ApiError> {
-    Ok(users::table
-        .find(id)
-        .select(UserRow::as_select())
-        .first(conn)?)
+    Ok(users::table.find(id).select(UserRow::as_select()).first(conn)?)
 }
 
 /// The user `id` if the caller may see them: admins everyone, auditors their village, anyone themself.
 pub fn find_visible(conn: &mut Conn, caller: &Caller, id: &str) -> Result<UserRow, ApiError> {
-    let mut query = users::table
-        .find(id)
-        .select(UserRow::as_select())
-        .into_boxed();
+    let mut query = users::table.find(id).select(UserRow::as_select()).into_boxed();
     match caller.role {
         Role::Admin => {}
         Role::Auditor => {
@@ -54,23 +46,14 @@ pub fn find_visible(conn: &mut Conn, caller: &Caller, id: &str) -> Result<UserRo
 pub fn find_by_login(conn: &mut Conn, login: &str) -> Result<Option<UserRow>, ApiError> {
     let login = login.trim();
     Ok(users::table
-        .filter(
-            users::email
-                .eq(login.to_lowercase())
-                .or(users::phone.eq(login)),
-        )
+        .filter(users::email.eq(login.to_lowercase()).or(users::phone.eq(login)))
         .select(UserRow::as_select())
         .first(conn)
         .optional()?)
 }
 
 /// Users in the caller's scope (auditors: their village only), filtered and paged.
-pub fn list(
-    conn: &mut Conn,
-    caller: &Caller,
-    filter: &UserFilter,
-    page: &Page,
-) -> Result<Vec<UserRow>, ApiError> {
+pub fn list(conn: &mut Conn, caller: &Caller, filter: &UserFilter, page: &Page) -> Result<Vec<UserRow>, ApiError> {
     let mut query = users::table
         .select(UserRow::as_select())
         .order(users::id.asc())
@@ -147,10 +130,7 @@ pub fn insert_refresh_token(
     Ok(())
 }
 
-pub fn find_refresh_token(
-    conn: &mut Conn,
-    token_hash: &str,
-) -> Result<Option<RefreshTokenRow>, ApiError> {
+pub fn find_refresh_token(conn: &mut Conn, token_hash: &str) -> Result<Option<RefreshTokenRow>, ApiError> {
     Ok(refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(token_hash))
         .select(RefreshTokenRow::as_select())
@@ -159,18 +139,10 @@ pub fn find_refresh_token(
 }
 
 /// Marks a token used; false if another request used it first.
-pub fn mark_refresh_token_used(
-    conn: &mut Conn,
-    id: &str,
-    now: NaiveDateTime,
-) -> Result<bool, ApiError> {
-    let updated = diesel::update(
-        refresh_tokens::table
-            .find(id)
-            .filter(refresh_tokens::used_at.is_null()),
-    )
-    .set(refresh_tokens::used_at.eq(now))
-    .execute(conn)?;
+pub fn mark_refresh_token_used(conn: &mut Conn, id: &str, now: NaiveDateTime) -> Result<bool, ApiError> {
+    let updated = diesel::update(refresh_tokens::table.find(id).filter(refresh_tokens::used_at.is_null()))
+        .set(refresh_tokens::used_at.eq(now))
+        .execute(conn)?;
     Ok(updated == 1)
 }
 

@@ -78,9 +78,83 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    properties (id) {
+        id -> Text,
+        registration_code -> Text,
+        owner_id -> Text,
+        village_id -> Text,
+        grid_id -> Nullable<Text>,
+        name -> Text,
+        address -> Text,
+        kind -> Text,
+        floors -> Integer,
+        floor_area_m2 -> Double,
+        mixed_use_residence -> Bool,
+        status -> Text,
+        stars -> Nullable<Integer>,
+        score -> Nullable<Integer>,
+        rating_valid_until -> Nullable<Date>,
+        active_tenants -> Integer,
+        capacity -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    units (id) {
+        id -> Text,
+        property_id -> Text,
+        label -> Text,
+        floor -> Integer,
+        area_m2 -> Double,
+        kind -> Text,
+        max_occupants -> Integer,
+        max_occupants_fixed -> Bool,
+        active_tenants -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    tenancies (id) {
+        id -> Text,
+        unit_id -> Text,
+        property_id -> Text,
+        full_name -> Text,
+        id_type -> Text,
+        id_number_encrypted -> Text,
+        id_lookup -> Text,
+        id_number_masked -> Text,
+        phone_encrypted -> Nullable<Text>,
+        phone_masked -> Nullable<Text>,
+        gender -> Nullable<Text>,
+        birth_date -> Nullable<Date>,
+        origin -> Nullable<Text>,
+        employer -> Nullable<Text>,
+        move_in_date -> Date,
+        move_out_date -> Nullable<Date>,
+        declared_at -> Timestamp,
+        late -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(grids -> villages (village_id));
 diesel::joinable!(users -> villages (village_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(properties -> villages (village_id));
+diesel::joinable!(properties -> grids (grid_id));
+diesel::joinable!(properties -> users (owner_id));
+diesel::joinable!(units -> properties (property_id));
+diesel::joinable!(tenancies -> units (unit_id));
+diesel::joinable!(tenancies -> properties (property_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     villages,
@@ -88,5 +162,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     refresh_tokens,
     idempotency_keys,
-    audit_events
+    audit_events,
+    properties,
+    units,
+    tenancies,
 );

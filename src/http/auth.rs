@@ -45,12 +45,7 @@ impl TokenKeys {
         self.ttl_secs
     }
 
-    pub fn issue(
-        &self,
-        user_id: &str,
-        role: Role,
-        village_id: Option<&str>,
-    ) -> Result<String, ApiError> {
+    pub fn issue(&self, user_id: &str, role: Role, village_id: Option<&str>) -> Result<String, ApiError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_owned(),
@@ -59,21 +54,17 @@ impl TokenKeys {
             iat: now,
             exp: now + self.ttl_secs,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(ApiError::internal)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
     }
 
     pub fn verify(&self, token: &str) -> Result<Caller, ApiError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|err| {
-                use jsonwebtoken::errors::ErrorKind;
-                match err.kind() {
-                    ErrorKind::ExpiredSignature => {
-                        ApiError::Unauthorized("The access token has expired.".into())
-                    }
-                    _ => ApiError::Unauthorized("The access token is not valid.".into()),
-                }
-            })?;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|err| {
+            use jsonwebtoken::errors::ErrorKind;
+            match err.kind() {
+                ErrorKind::ExpiredSignature => ApiError::Unauthorized("The access token has expired.".into()),
+                _ => ApiError::Unauthorized("The access token is not valid.".into()),
+            }
+        })?;
         Ok(Caller {
             user_id: data.claims.sub,
             role: data.claims.role,
@@ -118,20 +109,16 @@ pub fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
-    let header = req.headers().get(AUTHORIZATION).ok_or_else(|| {
-        ApiError::Unauthorized("Send an access token as `Authorization: Bearer <token>`.".into())
-    })?;
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("Send an access token as `Authorization: Bearer <token>`.".into()))?;
     let token = header
         .to_str()
         .ok()
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::Unauthorized("The Authorization header must be `Bearer <token>`.".into())
-        })?;
+        .ok_or_else(|| ApiError::Unauthorized("The Authorization header must be `Bearer <token>`.".into()))?;
     state.tokens.verify(token)
 }
 
@@ -165,10 +152,7 @@ mod tests {
         let keys = TokenKeys::new(SECRET, 60).unwrap();
         let other = TokenKeys::new(b"another-secret-another-secret-123", 60).unwrap();
         let token = other.issue("u1", Role::Admin, None).unwrap();
-        assert!(matches!(
-            keys.verify(&token),
-            Err(ApiError::Unauthorized(_))
-        ));
+        assert!(matches!(keys.verify(&token), Err(ApiError::Unauthorized(_))));
 
         let claims = Claims {
             sub: "u1".into(),
@@ -183,19 +167,13 @@ mod tests {
             &EncodingKey::from_secret(SECRET).unwrap(),
         )
         .unwrap();
-        assert!(matches!(
-            keys.verify(&hs512),
-            Err(ApiError::Unauthorized(_))
-        ));
+        assert!(matches!(keys.verify(&hs512), Err(ApiError::Unauthorized(_))));
     }
 
     #[test]
     fn refuses_expired_tokens() {
         let keys = TokenKeys::new(SECRET, -1).unwrap();
         let token = keys.issue("u1", Role::Admin, None).unwrap();
-        assert!(matches!(
-            keys.verify(&token),
-            Err(ApiError::Unauthorized(_))
-        ));
+        assert!(matches!(keys.verify(&token), Err(ApiError::Unauthorized(_))));
     }
 }

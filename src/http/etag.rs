@@ -47,9 +47,7 @@ impl FromRequest for IfMatch {
                         .parse::<i32>()
                         .map(|v| IfMatch(Some(v)))
                         .map_err(|_| {
-                            ApiError::PreconditionFailed(
-                                "If-Match must be an ETag this service issued.".into(),
-                            )
+                            ApiError::PreconditionFailed("If-Match must be an ETag this service issued.".into())
                         })
                 }
             }

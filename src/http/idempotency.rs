@@ -42,35 +42,27 @@ pub async fn replay_or_record(
     let key = match req.headers().get(HEADER) {
         Some(value) if req.method() == Method::POST => value.to_str().unwrap_or("").to_owned(),
         _ => {
-            return next
-                .call(req)
-                .await
-                .map(ServiceResponse::map_into_boxed_body);
+            return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
         }
     };
     if key.is_empty() || key.len() > MAX_KEY_LEN {
-        return Err(ApiError::BadRequest(format!(
-            "Idempotency-Key must be 1 to {MAX_KEY_LEN} characters."
-        ))
-        .into());
+        return Err(ApiError::BadRequest(format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} characters.")).into());
     }
     // Without a valid token the handler answers 401 itself; keys belong to users.
     let Ok(caller) = auth::caller_of(req.request()) else {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
-    let body = req.extract::<web::Bytes>().await.map_err(|err| match err
-        .as_error::<actix_web::error::PayloadError>(
-    ) {
-        Some(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge,
-        _ => ApiError::BadRequest("The request body could not be read.".into()),
-    })?;
+    let body =
+        req.extract::<web::Bytes>()
+            .await
+            .map_err(|err| match err.as_error::<actix_web::error::PayloadError>() {
+                Some(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge,
+                _ => ApiError::BadRequest("The request body could not be read.".into()),
+            })?;
     let request_hash = hash_request(req.method().as_str(), req.path(), req.query_string(), &body);
 
     let user_id = caller.user_id.clone();
@@ -82,10 +74,9 @@ pub async fn replay_or_record(
     match claim {
         Claim::New => {}
         Claim::InProgress => {
-            return Err(ApiError::Conflict(
-                "A request with this Idempotency-Key is still being processed.".into(),
-            )
-            .into());
+            return Err(
+                ApiError::Conflict("A request with this Idempotency-Key is still being processed.".into()).into(),
+            );
         }
         Claim::Mismatch => {
             return Err(ApiError::invalid(
@@ -100,8 +91,7 @@ pub async fn replay_or_record(
             content_type,
             body,
         } => {
-            let mut response =
-                HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
+            let mut response = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
             if let Some(content_type) = content_type {
                 response.insert_header((CONTENT_TYPE, content_type));
             }
@@ -112,10 +102,7 @@ pub async fn replay_or_record(
 
     req.set_payload(Payload::from(body));
     let release = |state: web::Data<AppState>, user_id: String, key: String| async move {
-        let released = state
-            .db
-            .write(move |conn| release(conn, &user_id, &key))
-            .await;
+        let released = state.db.write(move |conn| release(conn, &user_id, &key)).await;
         if let Err(err) = released {
             tracing::warn!(error = %err, "could not release an idempotency key");
         }
@@ -145,16 +132,7 @@ pub async fn replay_or_record(
     let stored = bytes.to_vec();
     state
         .db
-        .write(move |conn| {
-            record(
-                conn,
-                &caller.user_id,
-                &key,
-                status.as_u16(),
-                content_type,
-                stored,
-            )
-        })
+        .write(move |conn| record(conn, &caller.user_id, &key, status.as_u16(), content_type, stored))
         .await?;
     Ok(ServiceResponse::new(
         http_req,
@@ -182,8 +160,7 @@ fn hash_request(method: &str, path: &str, query: &str, body: &[u8]) -> String {
 
 fn claim(conn: &mut Conn, user_id: &str, key: &str, request_hash: &str) -> Result<Claim, ApiError> {
     let now = Utc::now().naive_utc();
-    diesel::delete(keys::table.filter(keys::created_at.lt(now - Duration::hours(KEY_TTL_HOURS))))
-        .execute(conn)?;
+    diesel::delete(keys::table.filter(keys::created_at.lt(now - Duration::hours(KEY_TTL_HOURS)))).execute(conn)?;
     let existing = keys::table
         .filter(keys::user_id.eq(user_id))
         .filter(keys::idempotency_key.eq(key))

@@ -55,8 +55,7 @@ fn is_json(req: &HttpRequest) -> bool {
         .and_then(|v| v.split(';').next())
         .map(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json"
-                || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
         .unwrap_or(false)
 }
@@ -71,14 +70,17 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         let message = inner.to_string();
         let path = err.path().to_string();
-        let field = match (path.as_str(), missing_field(&message)) {
-            (".", Some(missing)) => missing.to_owned(),
-            (_, Some(missing)) => format!("{path}.{missing}"),
+        let named = missing_field(&message).or_else(|| unknown_field(&message));
+        let field = match (path.as_str(), named) {
+            (".", Some(name)) => name.to_owned(),
+            (_, Some(name)) => format!("{path}.{name}"),
             (".", None) => "body".to_owned(),
             _ => path,
         };
         let code = if message.starts_with("missing field") {
             "required"
+        } else if message.starts_with("unknown field") {
+            "not_allowed"
         } else {
             "type"
         };
@@ -88,6 +90,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .end()
         .map_err(|e| ApiError::BadRequest(format!("The body is not valid JSON: {e}.")))?;
     Ok(value)
+}
+
+fn unknown_field(message: &str) -> Option<&str> {
+    message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next())
 }
 
 fn missing_field(message: &str) -> Option<&str> {
@@ -108,6 +114,15 @@ fn payload_error(err: actix_web::Error) -> ApiError {
         Some(PayloadError::Overflow) => ApiError::PayloadTooLarge,
         _ => ApiError::BadRequest("The request body could not be read.".into()),
     }
+}
+
+/// For `PATCH` fields that may be cleared: absent → `None`, `null` → `Some(None)`, a value → `Some(Some(v))`.
+pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
 /// Query strings that do not parse answer 400 naming the problem.
@@ -162,13 +177,7 @@ mod tests {
 
     #[test]
     fn malformed_json_is_a_bad_request() {
-        assert!(matches!(
-            parse::<Outer>(b"{\"name\":"),
-            Err(ApiError::BadRequest(_))
-        ));
-        assert!(matches!(
-            parse::<Outer>(b"not json"),
-            Err(ApiError::BadRequest(_))
-        ));
+        assert!(matches!(parse::<Outer>(b"{\"name\":"), Err(ApiError::BadRequest(_))));
+        assert!(matches!(parse::<Outer>(b"not json"), Err(ApiError::BadRequest(_))));
     }
 }

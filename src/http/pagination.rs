@@ -169,9 +169,8 @@ impl FromRequest for Page {
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
-            let query = web::Query::<PageQuery>::from_query(req.query_string()).map_err(|e| {
-                ApiError::BadRequest(format!("The query string is malformed: {e}."))
-            })?;
+            let query = web::Query::<PageQuery>::from_query(req.query_string())
+                .map_err(|e| ApiError::BadRequest(format!("The query string is malformed: {e}.")))?;
             Page::parse(query.into_inner(), state.cursor_key.clone())
         })();
         std::future::ready(result)
@@ -201,19 +200,9 @@ mod tests {
         let cursor = result.next_cursor.unwrap();
         assert_eq!(page(Some(&cursor)).unwrap().after.as_deref(), Some("b"));
 
-        let forged = format!(
-            "{}.{}",
-            B64.encode("zzz"),
-            cursor.split_once('.').unwrap().1
-        );
-        assert!(matches!(
-            page(Some(&forged)),
-            Err(ApiError::MalformedQuery(_))
-        ));
-        assert!(matches!(
-            page(Some("garbage")),
-            Err(ApiError::MalformedQuery(_))
-        ));
+        let forged = format!("{}.{}", B64.encode("zzz"), cursor.split_once('.').unwrap().1);
+        assert!(matches!(page(Some(&forged)), Err(ApiError::MalformedQuery(_))));
+        assert!(matches!(page(Some("garbage")), Err(ApiError::MalformedQuery(_))));
     }
 
     #[test]

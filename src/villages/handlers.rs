@@ -67,10 +67,7 @@ pub async fn create_village(
 /// All villages; public, so that a new landlord can pick theirs when registering.
 #[utoipa::path(get, path = "/api/v1/villages", tag = "villages", params(PageQuery),
     responses((status = 200, body = Paginated<Village>)))]
-pub async fn list_villages(
-    state: web::Data<AppState>,
-    page: Page,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_villages(state: web::Data<AppState>, page: Page) -> Result<HttpResponse, ApiError> {
     let result = state
         .db
         .read(move |conn| Ok(page.finish(repo::list(conn, &page)?, |r| &r.id, Village::from)))
@@ -135,11 +132,7 @@ pub async fn list_grids(
         .db
         .read(move |conn| {
             repo::find(conn, &village_id)?;
-            Ok(page.finish(
-                repo::list_grids(conn, &village_id, &page)?,
-                |r| &r.id,
-                Grid::from,
-            ))
+            Ok(page.finish(repo::list_grids(conn, &village_id, &page)?, |r| &r.id, Grid::from))
         })
         .await?;
     Ok(HttpResponse::Ok().json(result))

@@ -109,8 +109,7 @@ fn validate_grid_code(code: &str) -> Result<(), ValidationError> {
     {
         Ok(())
     } else {
-        Err(ValidationError::new("format")
-            .with_message("must be 1 to 16 upper-case letters, digits or dashes".into()))
+        Err(ValidationError::new("format").with_message("must be 1 to 16 upper-case letters, digits or dashes".into()))
     }
 }
 

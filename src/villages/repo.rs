@@ -13,33 +13,21 @@ pub fn insert(conn: &mut Conn, row: &VillageRow) -> Result<(), ApiError> {
         .values(row)
         .execute(conn)
         .map_err(|err| match ApiError::from(err) {
-            ApiError::Conflict(_) => {
-                ApiError::Conflict(format!("The village code {} is taken.", row.code))
-            }
+            ApiError::Conflict(_) => ApiError::Conflict(format!("The village code {} is taken.", row.code)),
             other => other,
         })?;
     Ok(())
 }
 
 pub fn find(conn: &mut Conn, id: &str) -> Result<VillageRow, ApiError> {
-    Ok(villages::table
-        .find(id)
-        .select(VillageRow::as_select())
-        .first(conn)?)
+    Ok(villages::table.find(id).select(VillageRow::as_select()).first(conn)?)
 }
 
 /// Refuses with 422 on `field` when the village does not exist.
 pub fn require_exists(conn: &mut Conn, id: &str, field: &str) -> Result<(), ApiError> {
-    let found: i64 = villages::table
-        .filter(villages::id.eq(id))
-        .count()
-        .get_result(conn)?;
+    let found: i64 = villages::table.filter(villages::id.eq(id)).count().get_result(conn)?;
     if found == 0 {
-        return Err(ApiError::invalid(
-            field,
-            "unknown",
-            "no village has this id",
-        ));
+        return Err(ApiError::invalid(field, "unknown", "no village has this id"));
     }
     Ok(())
 }
@@ -64,20 +52,15 @@ pub fn insert_grid(conn: &mut Conn, row: &GridRow) -> Result<(), ApiError> {
         .values(row)
         .execute(conn)
         .map_err(|err| match ApiError::from(err) {
-            ApiError::Conflict(_) => ApiError::Conflict(format!(
-                "The grid code {} is taken in this village.",
-                row.code
-            )),
+            ApiError::Conflict(_) => {
+                ApiError::Conflict(format!("The grid code {} is taken in this village.", row.code))
+            }
             other => other,
         })?;
     Ok(())
 }
 
-pub fn list_grids(
-    conn: &mut Conn,
-    village_id: &str,
-    page: &Page,
-) -> Result<Vec<GridRow>, ApiError> {
+pub fn list_grids(conn: &mut Conn, village_id: &str, page: &Page) -> Result<Vec<GridRow>, ApiError> {
     let mut query = grids::table
         .filter(grids::village_id.eq(village_id))
         .select(GridRow::as_select())
@@ -91,4 +74,14 @@ pub fn list_grids(
         query = query.filter(grids::updated_at.gt(since));
     }
     Ok(query.load(conn)?)
+}
+
+/// Whether the grid exists and belongs to the village.
+pub fn grid_in_village(conn: &mut Conn, grid_id: &str, village_id: &str) -> Result<bool, ApiError> {
+    let found: i64 = grids::table
+        .filter(grids::id.eq(grid_id))
+        .filter(grids::village_id.eq(village_id))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
 }

@@ -79,8 +79,13 @@ fn scratch_database(backend: Backend) -> (Scratch, String, tempfile::TempDir) {
             let name = format!("anzu_test_{}", uuid::Uuid::now_v7().simple());
             let mut conn = PgConnection::establish(&admin_url)
                 .unwrap_or_else(|e| panic!("PostgreSQL at ANZU_TEST_POSTGRES_URL is not reachable: {e}"));
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create database");
-            let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin_url.clone());
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .expect("create database");
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .unwrap_or(admin_url.clone());
             let url = format!("{base}/{name}");
             (Scratch::Postgres { admin_url, name }, url, work_dir)
         }
@@ -123,7 +128,12 @@ impl Answer {
     #[track_caller]
     pub fn problem(self, status: u16) -> Value {
         assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
-        assert_eq!(self.header("content-type").as_deref(), Some("application/problem+json"), "{}", self.body);
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "{}",
+            self.body
+        );
         assert_eq!(self.body["status"], status);
         assert!(self.body["type"].is_string() && self.body["title"].is_string() && self.body["detail"].is_string());
         self.body
@@ -131,7 +141,10 @@ impl Answer {
 
     /// The fields named by a validation problem.
     pub fn error_fields(&self) -> Vec<String> {
-        self.body["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect()).unwrap_or_default()
+        self.body["errors"]
+            .as_array()
+            .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -155,7 +168,10 @@ static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 pub fn unique_contact() -> (String, String) {
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let seed = (std::process::id() as u64 % 1000) * 100_000 + n;
-    (format!("139{:08}", seed % 100_000_000), format!("user{seed}@example.cn"))
+    (
+        format!("139{:08}", seed % 100_000_000),
+        format!("user{seed}@example.cn"),
+    )
 }
 
 impl TestApp {
@@ -196,8 +212,19 @@ impl TestApp {
             .run();
         let handle = server.handle();
         actix_web::rt::spawn(server);
-        let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).finish();
-        TestApp { backend, address, db, state, client, work_dir, handle, _scratch: scratch }
+        let client = awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .finish();
+        TestApp {
+            backend,
+            address,
+            db,
+            state,
+            client,
+            work_dir,
+            handle,
+            _scratch: scratch,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -205,7 +232,14 @@ impl TestApp {
     }
 
     /// Sends a request; `body` as JSON when given.
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<&Value>) -> Answer {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Answer {
         let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self.client.request(method, self.url(path));
         if let Some(token) = token {
@@ -222,9 +256,19 @@ impl TestApp {
     }
 
     /// Sends raw bytes with a content type.
-    pub async fn send_raw(&self, method: &str, path: &str, token: Option<&str>, content_type: &str, bytes: Vec<u8>) -> Answer {
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Answer {
         let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut request = self.client.request(method, self.url(path)).insert_header(("Content-Type", content_type));
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .insert_header(("Content-Type", content_type));
         if let Some(token) = token {
             request = request.insert_header(("Authorization", format!("Bearer {token}")));
         }
@@ -244,7 +288,12 @@ impl TestApp {
     }
 
     pub async fn login(&self, login: &str, password: &str) -> Answer {
-        self.post("/api/v1/auth/login", None, json!({"login": login, "password": password})).await
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"login": login, "password": password}),
+        )
+        .await
     }
 
     async fn session(&self, login: &str) -> Session {
@@ -270,18 +319,27 @@ impl TestApp {
         )
         .await
         .unwrap();
-        self.db.write_blocking(|conn| anzu::accounts::handlers::insert_user_audited(conn, None, &row, "user.created")).unwrap();
+        self.db
+            .write_blocking(|conn| anzu::accounts::handlers::insert_user_audited(conn, None, &row, "user.created"))
+            .unwrap();
         self.session(&email).await
     }
 
     /// A village with a unique code.
     pub async fn village(&self, admin: &Session) -> Value {
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let code: String = format!("{n:04}").chars().map(|c| (b'A' + (c as u8 - b'0')) as char).collect();
-        self.post("/api/v1/villages", Some(&admin.token), json!({"name": format!("Village {code}"), "code": format!("V{code}")}))
-            .await
-            .expect(201)
-            .body
+        let code: String = format!("{n:04}")
+            .chars()
+            .map(|c| (b'A' + (c as u8 - b'0')) as char)
+            .collect();
+        self.post(
+            "/api/v1/villages",
+            Some(&admin.token),
+            json!({"name": format!("Village {code}"), "code": format!("V{code}")}),
+        )
+        .await
+        .expect(201)
+        .body
     }
 
     /// A user of `role` made by the admin (landlords so made are active), signed in.
@@ -318,7 +376,10 @@ impl TestApp {
             n: i64,
         }
         let mut conn = self.db.get().unwrap();
-        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result::<Count>(&mut *conn).unwrap().n
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result::<Count>(&mut *conn)
+            .unwrap()
+            .n
     }
 
     pub async fn stop(&self) {
@@ -340,5 +401,10 @@ where
 {
     let bytes = response.body().limit(64 << 20).await.expect("body").to_vec();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Answer { status: response.status().as_u16(), headers: response.headers().clone(), bytes, body }
+    Answer {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        bytes,
+        body,
+    }
 }

@@ -1,0 +1,252 @@
+//! HTTP handlers for properties, units and tenancies.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+
+use crate::error::{ApiError, Problem};
+use crate::http::auth::Caller;
+use crate::http::etag::{IfMatch, versioned};
+use crate::http::json::Json;
+use crate::http::pagination::{Page, PageQuery, Paginated};
+use crate::ids::today;
+use crate::registry::model::*;
+use crate::registry::{repo, service};
+use crate::startup::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/properties", web::post().to(create_property))
+        .route("/properties", web::get().to(list_properties))
+        .route("/properties/{id}", web::get().to(get_property))
+        .route("/properties/{id}", web::patch().to(patch_property))
+        .route("/properties/{id}/units", web::post().to(create_unit))
+        .route("/properties/{id}/units", web::get().to(list_units))
+        .route("/units/{id}", web::get().to(get_unit))
+        .route("/units/{id}", web::patch().to(patch_unit))
+        .route("/units/{id}/tenancies", web::post().to(declare_tenancy))
+        .route("/tenancies", web::get().to(list_tenancies))
+        .route("/tenancies/{id}", web::get().to(get_tenancy))
+        .route("/tenancies/{id}/move-out", web::post().to(move_out))
+        .route("/tenancies/{id}/identity", web::get().to(get_identity));
+}
+
+fn property_answer(status: StatusCode, row: PropertyRow) -> Result<HttpResponse, ApiError> {
+    Ok(versioned(status, &Property::from_row(row, today())?))
+}
+
+fn unit_answer(status: StatusCode, row: UnitRow) -> Result<HttpResponse, ApiError> {
+    Ok(versioned(status, &Unit::try_from(row)?))
+}
+
+fn tenancy_answer(status: StatusCode, row: TenancyRow, duplicate_elsewhere: bool) -> Result<HttpResponse, ApiError> {
+    Ok(versioned(status, &Tenancy::from_row(row, duplicate_elsewhere)?))
+}
+
+/// Register a property: an active landlord for themself, or an admin for a landlord (`owner_id`).
+#[utoipa::path(post, path = "/api/v1/properties", tag = "registry", request_body = CreateProperty,
+    responses((status = 201, body = Property), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_property(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: Json<CreateProperty>,
+) -> Result<HttpResponse, ApiError> {
+    let row = state.db.write(move |conn| service::register_property(conn, &caller, body.into_inner())).await?;
+    property_answer(StatusCode::CREATED, row)
+}
+
+/// Properties in the caller's scope, filtered.
+#[utoipa::path(get, path = "/api/v1/properties", tag = "registry", params(PropertyFilter, PageQuery),
+    responses((status = 200, body = Paginated<Property>), (status = 400, body = Problem)), security(("bearer" = [])))]
+pub async fn list_properties(
+    caller: Caller,
+    state: web::Data<AppState>,
+    filter: web::Query<PropertyFilter>,
+    page: Page,
+) -> Result<HttpResponse, ApiError> {
+    let today = today();
+    let rows = state.db.read(move |conn| repo::list_properties(conn, &caller, &filter, &page, today).map(|r| (r, page))).await?;
+    let (rows, page) = rows;
+    let items = rows.into_iter().map(|r| Property::from_row(r, today)).collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(page.finish(items, |p| &p.id, |p| p)))
+}
+
+#[utoipa::path(get, path = "/api/v1/properties/{id}", tag = "registry", params(("id" = String, Path)),
+    responses((status = 200, body = Property), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_property(caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let row = state.db.read(move |conn| repo::find_property(conn, &caller, &id)).await?;
+    property_answer(StatusCode::OK, row)
+}
+
+/// Change a property (owner or admin). `status`, `stars`, `score` and `registration_code` are refused
+/// with 422, as is `owner_id` from anyone but an admin.
+#[utoipa::path(patch, path = "/api/v1/properties/{id}", tag = "registry", params(("id" = String, Path)),
+    request_body = PatchProperty,
+    responses((status = 200, body = Property), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 412, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn patch_property(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<PatchProperty>,
+) -> Result<HttpResponse, ApiError> {
+    let row =
+        state.db.write(move |conn| service::change_property(conn, &caller, &id, if_match, body.into_inner())).await?;
+    property_answer(StatusCode::OK, row)
+}
+
+/// Add a unit to a property (its active owner, or an admin).
+#[utoipa::path(post, path = "/api/v1/properties/{id}/units", tag = "registry", params(("id" = String, Path)),
+    request_body = CreateUnit,
+    responses((status = 201, body = Unit), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_unit(
+    caller: Caller,
+    state: web::Data<AppState>,
+    property_id: web::Path<String>,
+    body: Json<CreateUnit>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.clone();
+    let row = state
+        .db
+        .write(move |conn| service::add_unit(conn, &caller, &settings, &property_id, body.into_inner()))
+        .await?;
+    unit_answer(StatusCode::CREATED, row)
+}
+
+#[utoipa::path(get, path = "/api/v1/properties/{id}/units", tag = "registry", params(("id" = String, Path), PageQuery),
+    responses((status = 200, body = Paginated<Unit>), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn list_units(
+    caller: Caller,
+    state: web::Data<AppState>,
+    property_id: web::Path<String>,
+    page: Page,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .db
+        .read(move |conn| {
+            let property = repo::find_property(conn, &caller, &property_id)?;
+            let rows = repo::list_units(conn, &property.id, &page)?;
+            let units = rows.into_iter().map(Unit::try_from).collect::<Result<Vec<_>, _>>()?;
+            Ok(page.finish(units, |u| &u.id, |u| u))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[utoipa::path(get, path = "/api/v1/units/{id}", tag = "registry", params(("id" = String, Path)),
+    responses((status = 200, body = Unit), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_unit(caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (row, _) = state.db.read(move |conn| repo::find_unit(conn, &caller, &id)).await?;
+    unit_answer(StatusCode::OK, row)
+}
+
+/// Change a unit (owner or admin). Without an explicit `max_occupants`, it follows the area.
+#[utoipa::path(patch, path = "/api/v1/units/{id}", tag = "registry", params(("id" = String, Path)), request_body = PatchUnit,
+    responses((status = 200, body = Unit), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn patch_unit(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<PatchUnit>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.clone();
+    let row = state
+        .db
+        .write(move |conn| service::change_unit(conn, &caller, &settings, &id, if_match, body.into_inner()))
+        .await?;
+    unit_answer(StatusCode::OK, row)
+}
+
+/// Declare a tenant moving in. Never refused for overcrowding; a person already living in this unit is 409.
+#[utoipa::path(post, path = "/api/v1/units/{id}/tenancies", tag = "registry", params(("id" = String, Path)),
+    request_body = DeclareTenancy,
+    responses((status = 201, body = Tenancy), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn declare_tenancy(
+    caller: Caller,
+    state: web::Data<AppState>,
+    unit_id: web::Path<String>,
+    body: Json<DeclareTenancy>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = service::prepare_tenant(&state.identity, body.into_inner())?;
+    let settings = state.settings.clone();
+    let (row, duplicate) =
+        state.db.write(move |conn| service::declare_tenancy(conn, &caller, &settings, &unit_id, tenant)).await?;
+    tenancy_answer(StatusCode::CREATED, row, duplicate)
+}
+
+/// Declare a tenant moved out (owner or admin): 422 before the move-in, 409 when already out.
+#[utoipa::path(post, path = "/api/v1/tenancies/{id}/move-out", tag = "registry", params(("id" = String, Path)),
+    request_body = MoveOut,
+    responses((status = 200, body = Tenancy), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn move_out(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<MoveOut>,
+) -> Result<HttpResponse, ApiError> {
+    let date = body.into_inner().move_out_date;
+    let row = state.db.write(move |conn| service::move_out(conn, &caller, &id, if_match, date)).await?;
+    tenancy_answer(StatusCode::OK, row, false)
+}
+
+/// Tenancies in the caller's scope, filtered.
+#[utoipa::path(get, path = "/api/v1/tenancies", tag = "registry", params(TenancyFilter, PageQuery),
+    responses((status = 200, body = Paginated<Tenancy>)), security(("bearer" = [])))]
+pub async fn list_tenancies(
+    caller: Caller,
+    state: web::Data<AppState>,
+    filter: web::Query<TenancyFilter>,
+    page: Page,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .db
+        .read(move |conn| {
+            let rows = repo::list_tenancies(conn, &caller, &filter, &page)?;
+            let duplicates = repo::duplicated_elsewhere(conn, &rows)?;
+            let items = rows
+                .into_iter()
+                .map(|r| {
+                    let duplicate = duplicates.contains(&r.id);
+                    Tenancy::from_row(r, duplicate)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(page.finish(items, |t| &t.id, |t| t))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[utoipa::path(get, path = "/api/v1/tenancies/{id}", tag = "registry", params(("id" = String, Path)),
+    responses((status = 200, body = Tenancy), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_tenancy(caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (row, duplicate) = state
+        .db
+        .read(move |conn| {
+            let (row, _) = repo::find_tenancy(conn, &caller, &id)?;
+            let duplicate = repo::duplicated_elsewhere(conn, std::slice::from_ref(&row))?.contains(&row.id);
+            Ok((row, duplicate))
+        })
+        .await?;
+    tenancy_answer(StatusCode::OK, row, duplicate)
+}
+
+/// The tenant's full identity document (auditors of the village, admins). Every read is audited.
+#[utoipa::path(get, path = "/api/v1/tenancies/{id}/identity", tag = "registry", params(("id" = String, Path)),
+    responses((status = 200, body = Identity), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn get_identity(caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let cipher = state.identity.clone();
+    let identity = state.db.write(move |conn| service::read_identity(conn, &caller, &cipher, &id)).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(identity))
+}

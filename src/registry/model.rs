@@ -1,0 +1,486 @@
+//! Properties, units and tenancies: rows as stored, answers as the API shows them, and the requests.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
+
+use crate::db::schema::{properties, tenancies, units};
+use crate::http::etag::Versioned;
+use crate::text_enum;
+
+text_enum! {
+    /// What kind of premises a property is.
+    pub enum PropertyKind {
+        Apartment => "apartment",
+        SharedHouse => "shared_house",
+        Factory => "factory",
+        Shop => "shop",
+        MixedUse => "mixed_use",
+    }
+}
+
+text_enum! {
+    /// A property's standing: `expired` is derived when read from a `rated` property past its validity.
+    pub enum PropertyStatus {
+        Registered => "registered",
+        Rated => "rated",
+        Expired => "expired",
+        Rectification => "rectification",
+        Suspended => "suspended",
+        Delisted => "delisted",
+    }
+}
+
+text_enum! {
+    /// What kind of space a unit is.
+    pub enum UnitKind {
+        Room => "room",
+        Apartment => "apartment",
+        Dormitory => "dormitory",
+        Workshop => "workshop",
+    }
+}
+
+text_enum! {
+    /// The document that identifies a tenant.
+    pub enum IdType {
+        ResidentId => "resident_id",
+        Passport => "passport",
+        HkMacauPermit => "hk_macau_permit",
+        TaiwanPermit => "taiwan_permit",
+        ForeignPermanentId => "foreign_permanent_id",
+    }
+}
+
+text_enum! {
+    /// Derived from a resident ID number.
+    pub enum Gender {
+        Male => "male",
+        Female => "female",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = properties)]
+pub struct PropertyRow {
+    pub id: String,
+    pub registration_code: String,
+    pub owner_id: String,
+    pub village_id: String,
+    pub grid_id: Option<String>,
+    pub name: String,
+    pub address: String,
+    pub kind: String,
+    pub floors: i32,
+    pub floor_area_m2: f64,
+    pub mixed_use_residence: bool,
+    pub status: String,
+    pub stars: Option<i32>,
+    pub score: Option<i32>,
+    pub rating_valid_until: Option<NaiveDate>,
+    pub active_tenants: i32,
+    pub capacity: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+impl PropertyRow {
+    /// The status as of `today`: a rated property past its validity is `expired`.
+    pub fn status_on(&self, today: NaiveDate) -> Result<PropertyStatus, crate::error::ApiError> {
+        let stored: PropertyStatus = crate::text_enum::from_db(&self.status)?;
+        Ok(match (stored, self.rating_valid_until) {
+            (PropertyStatus::Rated, Some(until)) if until < today => PropertyStatus::Expired,
+            (status, _) => status,
+        })
+    }
+}
+
+/// A registered rental premises.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Property {
+    pub id: String,
+    /// Village code, a dash and a six-digit sequence, as on the door plaque (`HTK-000123`).
+    pub registration_code: String,
+    pub owner_id: String,
+    pub village_id: String,
+    pub grid_id: Option<String>,
+    pub name: String,
+    pub address: String,
+    pub kind: PropertyKind,
+    pub floors: i32,
+    pub floor_area_m2: f64,
+    /// People sleep where goods are made or stored (三合一).
+    pub mixed_use_residence: bool,
+    pub status: PropertyStatus,
+    pub stars: Option<i32>,
+    pub score: Option<i32>,
+    pub rating_valid_until: Option<NaiveDate>,
+    pub active_tenants: i32,
+    /// The sum of its units' `max_occupants`.
+    pub capacity: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl Property {
+    pub fn from_row(row: PropertyRow, today: NaiveDate) -> Result<Self, crate::error::ApiError> {
+        Ok(Property {
+            status: row.status_on(today)?,
+            kind: crate::text_enum::from_db(&row.kind)?,
+            id: row.id,
+            registration_code: row.registration_code,
+            owner_id: row.owner_id,
+            village_id: row.village_id,
+            grid_id: row.grid_id,
+            name: row.name,
+            address: row.address,
+            floors: row.floors,
+            floor_area_m2: row.floor_area_m2,
+            mixed_use_residence: row.mixed_use_residence,
+            stars: row.stars,
+            score: row.score,
+            rating_valid_until: row.rating_valid_until,
+            active_tenants: row.active_tenants,
+            capacity: row.capacity,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            version: row.version,
+        })
+    }
+}
+
+impl Versioned for Property {
+    fn version(&self) -> i32 {
+        self.version
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = units)]
+pub struct UnitRow {
+    pub id: String,
+    pub property_id: String,
+    pub label: String,
+    pub floor: i32,
+    pub area_m2: f64,
+    pub kind: String,
+    pub max_occupants: i32,
+    pub max_occupants_fixed: bool,
+    pub active_tenants: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+/// A room, apartment, dormitory or workshop that tenants occupy.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Unit {
+    pub id: String,
+    pub property_id: String,
+    pub label: String,
+    pub floor: i32,
+    pub area_m2: f64,
+    pub kind: UnitKind,
+    pub max_occupants: i32,
+    pub active_tenants: i32,
+    /// More active tenants than `max_occupants`.
+    pub overcrowded: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl TryFrom<UnitRow> for Unit {
+    type Error = crate::error::ApiError;
+    fn try_from(row: UnitRow) -> Result<Self, Self::Error> {
+        Ok(Unit {
+            kind: crate::text_enum::from_db(&row.kind)?,
+            overcrowded: row.active_tenants > row.max_occupants,
+            id: row.id,
+            property_id: row.property_id,
+            label: row.label,
+            floor: row.floor,
+            area_m2: row.area_m2,
+            max_occupants: row.max_occupants,
+            active_tenants: row.active_tenants,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            version: row.version,
+        })
+    }
+}
+
+impl Versioned for Unit {
+    fn version(&self) -> i32 {
+        self.version
+    }
+}
+
+/// The default occupancy of a unit: its area over the minimum area per person, at least one.
+pub fn default_max_occupants(area_m2: f64, min_area_per_person_m2: f64) -> i32 {
+    ((area_m2 / min_area_per_person_m2).floor() as i32).max(1)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tenancies)]
+pub struct TenancyRow {
+    pub id: String,
+    pub unit_id: String,
+    pub property_id: String,
+    pub full_name: String,
+    pub id_type: String,
+    pub id_number_encrypted: String,
+    pub id_lookup: String,
+    pub id_number_masked: String,
+    pub phone_encrypted: Option<String>,
+    pub phone_masked: Option<String>,
+    pub gender: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub origin: Option<String>,
+    pub employer: Option<String>,
+    pub move_in_date: NaiveDate,
+    pub move_out_date: Option<NaiveDate>,
+    pub declared_at: NaiveDateTime,
+    pub late: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+/// A tenant as every answer but `/identity` shows them: the identity number masked.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TenantView {
+    pub full_name: String,
+    pub id_type: IdType,
+    /// The first and last four characters; the rest as `*`.
+    pub id_number_masked: String,
+    pub phone_masked: Option<String>,
+    pub gender: Option<Gender>,
+    pub birth_date: Option<NaiveDate>,
+    pub origin: Option<String>,
+    pub employer: Option<String>,
+}
+
+/// A tenant declaration.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Tenancy {
+    pub id: String,
+    pub unit_id: String,
+    pub property_id: String,
+    pub tenant: TenantView,
+    pub move_in_date: NaiveDate,
+    pub move_out_date: Option<NaiveDate>,
+    pub declared_at: DateTime<Utc>,
+    /// Declared more than the deadline after moving in.
+    pub late: bool,
+    /// The same person is an active tenant in another unit too.
+    pub duplicate_elsewhere: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl Tenancy {
+    pub fn from_row(row: TenancyRow, duplicate_elsewhere: bool) -> Result<Self, crate::error::ApiError> {
+        Ok(Tenancy {
+            tenant: TenantView {
+                id_type: crate::text_enum::from_db(&row.id_type)?,
+                gender: row.gender.as_deref().map(crate::text_enum::from_db).transpose()?,
+                full_name: row.full_name,
+                id_number_masked: row.id_number_masked,
+                phone_masked: row.phone_masked,
+                birth_date: row.birth_date,
+                origin: row.origin,
+                employer: row.employer,
+            },
+            id: row.id,
+            unit_id: row.unit_id,
+            property_id: row.property_id,
+            move_in_date: row.move_in_date,
+            move_out_date: row.move_out_date,
+            declared_at: row.declared_at.and_utc(),
+            late: row.late,
+            duplicate_elsewhere,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            version: row.version,
+        })
+    }
+}
+
+impl Versioned for Tenancy {
+    fn version(&self) -> i32 {
+        self.version
+    }
+}
+
+/// The full identity document of a tenant, for auditors and admins only.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Identity {
+    pub id_type: IdType,
+    pub id_number: String,
+}
+
+pub(crate) fn validate_text_1_100(text: &str) -> Result<(), ValidationError> {
+    if text.trim().is_empty() || text.chars().count() > 100 || text.chars().any(char::is_control) {
+        Err(ValidationError::new("length").with_message("must be 1 to 100 printable characters".into()))
+    } else {
+        Ok(())
+    }
+}
+
+fn validate_address(text: &str) -> Result<(), ValidationError> {
+    if text.trim().is_empty() || text.chars().count() > 200 || text.chars().any(char::is_control) {
+        Err(ValidationError::new("length").with_message("must be 1 to 200 printable characters".into()))
+    } else {
+        Ok(())
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProperty {
+    #[validate(custom(function = "validate_text_1_100"))]
+    pub name: String,
+    #[validate(custom(function = "validate_address"))]
+    pub address: String,
+    pub village_id: String,
+    pub grid_id: Option<String>,
+    pub kind: PropertyKind,
+    #[validate(range(min = 1, max = 100, message = "must be 1 to 100"))]
+    pub floors: i32,
+    #[validate(range(exclusive_min = 0.0, max = 1_000_000.0, message = "must be more than 0 and at most 1,000,000"))]
+    pub floor_area_m2: f64,
+    #[serde(default)]
+    pub mixed_use_residence: bool,
+    /// The landlord who owns it; admins only (a landlord registers for themself).
+    pub owner_id: Option<String>,
+}
+
+/// A change to a property: any of the create fields. `status`, `stars`, `score` and
+/// `registration_code` are never accepted; `owner_id` only from an admin.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchProperty {
+    #[validate(custom(function = "validate_text_1_100"))]
+    pub name: Option<String>,
+    #[validate(custom(function = "validate_address"))]
+    pub address: Option<String>,
+    /// Must be the property's own village: registration codes belong to a village.
+    pub village_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::json::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub grid_id: Option<Option<String>>,
+    pub kind: Option<PropertyKind>,
+    #[validate(range(min = 1, max = 100, message = "must be 1 to 100"))]
+    pub floors: Option<i32>,
+    #[validate(range(exclusive_min = 0.0, max = 1_000_000.0, message = "must be more than 0 and at most 1,000,000"))]
+    pub floor_area_m2: Option<f64>,
+    pub mixed_use_residence: Option<bool>,
+    pub owner_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUnit {
+    #[validate(length(min = 1, max = 32, message = "must be 1 to 32 characters"))]
+    pub label: String,
+    #[validate(range(min = -5, max = 200, message = "must be -5 to 200"))]
+    pub floor: i32,
+    #[validate(range(exclusive_min = 0.0, max = 100_000.0, message = "must be more than 0 and at most 100,000"))]
+    pub area_m2: f64,
+    pub kind: UnitKind,
+    #[validate(range(min = 1, max = 10_000, message = "must be 1 to 10,000"))]
+    pub max_occupants: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchUnit {
+    #[validate(length(min = 1, max = 32, message = "must be 1 to 32 characters"))]
+    pub label: Option<String>,
+    #[validate(range(min = -5, max = 200, message = "must be -5 to 200"))]
+    pub floor: Option<i32>,
+    #[validate(range(exclusive_min = 0.0, max = 100_000.0, message = "must be more than 0 and at most 100,000"))]
+    pub area_m2: Option<f64>,
+    pub kind: Option<UnitKind>,
+    #[validate(range(min = 1, max = 10_000, message = "must be 1 to 10,000"))]
+    pub max_occupants: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantInput {
+    #[validate(custom(function = "validate_person_name"))]
+    pub full_name: String,
+    pub id_type: IdType,
+    /// Checked by its type's rules; stored encrypted.
+    pub id_number: String,
+    #[validate(custom(function = "crate::accounts::model::validate_mobile"))]
+    pub phone: Option<String>,
+    #[validate(custom(function = "validate_text_1_100"))]
+    pub origin: Option<String>,
+    #[validate(custom(function = "validate_text_1_100"))]
+    pub employer: Option<String>,
+}
+
+fn validate_person_name(name: &str) -> Result<(), ValidationError> {
+    if name.trim().is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        Err(ValidationError::new("length").with_message("must be 1 to 64 printable characters".into()))
+    } else {
+        Ok(())
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareTenancy {
+    #[validate(nested)]
+    pub tenant: TenantInput,
+    pub move_in_date: NaiveDate,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveOut {
+    pub move_out_date: NaiveDate,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PropertyFilter {
+    pub village_id: Option<String>,
+    pub grid_id: Option<String>,
+    pub status: Option<PropertyStatus>,
+    pub stars: Option<i32>,
+    pub owner_id: Option<String>,
+    /// Words to find in the name or address.
+    pub q: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TenancyFilter {
+    pub property_id: Option<String>,
+    pub unit_id: Option<String>,
+    /// Only tenancies not yet ended (true) or only ended ones (false).
+    pub active: Option<bool>,
+    pub late: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_occupancy_follows_area() {
+        assert_eq!(default_max_occupants(12.0, 5.0), 2);
+        assert_eq!(default_max_occupants(4.9, 5.0), 1);
+        assert_eq!(default_max_occupants(25.0, 5.0), 5);
+        assert_eq!(default_max_occupants(0.5, 5.0), 1);
+    }
+}

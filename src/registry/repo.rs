@@ -1,0 +1,301 @@
+//! Queries on properties, units and tenancies. Every lookup for a caller goes through
+//! `scoped!`, so a row outside the caller's scope is simply not found.
+
+use std::collections::HashSet;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::accounts::model::Role;
+use crate::db::Conn;
+use crate::db::schema::{properties, tenancies, units, villages};
+use crate::error::ApiError;
+use crate::http::auth::Caller;
+use crate::http::pagination::Page;
+use crate::registry::model::*;
+
+/// Narrows a query that includes `properties` to what `caller` may see: admins everything, staff
+/// their village, landlords their own properties.
+macro_rules! scoped {
+    ($query:expr, $caller:expr) => {{
+        let caller: &Caller = $caller;
+        match caller.role {
+            Role::Admin => $query,
+            Role::Auditor | Role::Inspector => {
+                $query.filter(properties::village_id.eq(caller.village_id.clone().unwrap_or_default()))
+            }
+            Role::Landlord => $query.filter(properties::owner_id.eq(caller.user_id.clone())),
+        }
+    }};
+}
+
+/// Applies a page's cursor, `updated_since` and size to a boxed query on `$table`.
+macro_rules! paged {
+    ($query:expr, $table:ident, $page:expr) => {{
+        let page: &Page = $page;
+        let mut query = $query.order($table::id.asc()).limit(page.fetch_limit());
+        if let Some(after) = &page.after {
+            query = query.filter($table::id.gt(after.clone()));
+        }
+        if let Some(since) = page.updated_since {
+            query = query.filter($table::updated_at.gt(since));
+        }
+        query
+    }};
+}
+
+/// Takes the next registration code of a village. The increment locks the village row until the
+/// transaction ends, so concurrent registrations get consecutive codes with no gaps or repeats.
+pub fn next_registration_code(conn: &mut Conn, village_id: &str) -> Result<String, ApiError> {
+    let (code, next): (String, i32) = diesel::update(villages::table.find(village_id))
+        .set(villages::next_registration_seq.eq(villages::next_registration_seq + 1))
+        .returning((villages::code, villages::next_registration_seq))
+        .get_result(conn)?;
+    Ok(format!("{code}-{:06}", next - 1))
+}
+
+pub fn insert_property(conn: &mut Conn, row: &PropertyRow) -> Result<(), ApiError> {
+    diesel::insert_into(properties::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find_property(conn: &mut Conn, caller: &Caller, id: &str) -> Result<PropertyRow, ApiError> {
+    let query = properties::table.find(id).select(PropertyRow::as_select()).into_boxed();
+    Ok(scoped!(query, caller).first(conn)?)
+}
+
+/// Properties the caller may see, filtered; `status` compares as read on `today`.
+pub fn list_properties(
+    conn: &mut Conn,
+    caller: &Caller,
+    filter: &PropertyFilter,
+    page: &Page,
+    today: NaiveDate,
+) -> Result<Vec<PropertyRow>, ApiError> {
+    let mut query = scoped!(properties::table.select(PropertyRow::as_select()).into_boxed(), caller);
+    if let Some(village_id) = &filter.village_id {
+        query = query.filter(properties::village_id.eq(village_id.clone()));
+    }
+    if let Some(grid_id) = &filter.grid_id {
+        query = query.filter(properties::grid_id.eq(grid_id.clone()));
+    }
+    if let Some(owner_id) = &filter.owner_id {
+        query = query.filter(properties::owner_id.eq(owner_id.clone()));
+    }
+    if let Some(stars) = filter.stars {
+        query = query.filter(properties::stars.eq(stars));
+    }
+    if let Some(status) = filter.status {
+        let rated = PropertyStatus::Rated.as_str();
+        query = match status {
+            PropertyStatus::Expired => {
+                query.filter(properties::status.eq(rated)).filter(properties::rating_valid_until.lt(today))
+            }
+            PropertyStatus::Rated => query
+                .filter(properties::status.eq(rated))
+                .filter(properties::rating_valid_until.is_null().or(properties::rating_valid_until.ge(today))),
+            other => query.filter(properties::status.eq(other.as_str())),
+        };
+    }
+    if let Some(words) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&words.to_lowercase()));
+        query = query.filter(
+            lower(properties::name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(properties::address).like(pattern).escape('\\')),
+        );
+    }
+    Ok(paged!(query, properties, page).load(conn)?)
+}
+
+diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// Writes a changed property if it is still at `expected_version`; 412 otherwise.
+pub fn update_property(conn: &mut Conn, row: &PropertyRow, expected_version: i32) -> Result<(), ApiError> {
+    let updated = diesel::update(properties::table.find(&row.id).filter(properties::version.eq(expected_version)))
+        .set((
+            properties::owner_id.eq(&row.owner_id),
+            properties::grid_id.eq(&row.grid_id),
+            properties::name.eq(&row.name),
+            properties::address.eq(&row.address),
+            properties::kind.eq(&row.kind),
+            properties::floors.eq(row.floors),
+            properties::floor_area_m2.eq(row.floor_area_m2),
+            properties::mixed_use_residence.eq(row.mixed_use_residence),
+            properties::updated_at.eq(row.updated_at),
+            properties::version.eq(expected_version + 1),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        return Err(ApiError::PreconditionFailed("The property changed meanwhile; reload it and try again.".into()));
+    }
+    Ok(())
+}
+
+/// Adds to a property's tenant and capacity counters, which answers read without counting.
+pub fn adjust_property_counts(
+    conn: &mut Conn,
+    property_id: &str,
+    tenants_delta: i32,
+    capacity_delta: i32,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    diesel::update(properties::table.find(property_id))
+        .set((
+            properties::active_tenants.eq(properties::active_tenants + tenants_delta),
+            properties::capacity.eq(properties::capacity + capacity_delta),
+            properties::updated_at.eq(now),
+            properties::version.eq(properties::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_unit(conn: &mut Conn, row: &UnitRow) -> Result<(), ApiError> {
+    diesel::insert_into(units::table).values(row).execute(conn).map_err(|err| match ApiError::from(err) {
+        ApiError::Conflict(_) => ApiError::Conflict(format!("The property already has a unit labelled {}.", row.label)),
+        other => other,
+    })?;
+    Ok(())
+}
+
+/// A unit and its property, if the caller may see them.
+pub fn find_unit(conn: &mut Conn, caller: &Caller, id: &str) -> Result<(UnitRow, PropertyRow), ApiError> {
+    let query = units::table
+        .inner_join(properties::table)
+        .filter(units::id.eq(id))
+        .select((UnitRow::as_select(), PropertyRow::as_select()))
+        .into_boxed();
+    Ok(scoped!(query, caller).first(conn)?)
+}
+
+pub fn list_units(conn: &mut Conn, property_id: &str, page: &Page) -> Result<Vec<UnitRow>, ApiError> {
+    let query = units::table.filter(units::property_id.eq(property_id)).select(UnitRow::as_select()).into_boxed();
+    Ok(paged!(query, units, page).load(conn)?)
+}
+
+/// Writes a changed unit if it is still at `expected_version`; 412 otherwise.
+pub fn update_unit(conn: &mut Conn, row: &UnitRow, expected_version: i32) -> Result<(), ApiError> {
+    let updated = diesel::update(units::table.find(&row.id).filter(units::version.eq(expected_version)))
+        .set((
+            units::label.eq(&row.label),
+            units::floor.eq(row.floor),
+            units::area_m2.eq(row.area_m2),
+            units::kind.eq(&row.kind),
+            units::max_occupants.eq(row.max_occupants),
+            units::max_occupants_fixed.eq(row.max_occupants_fixed),
+            units::updated_at.eq(row.updated_at),
+            units::version.eq(expected_version + 1),
+        ))
+        .execute(conn)
+        .map_err(|err| match ApiError::from(err) {
+            ApiError::Conflict(_) => ApiError::Conflict(format!("The property already has a unit labelled {}.", row.label)),
+            other => other,
+        })?;
+    if updated == 0 {
+        return Err(ApiError::PreconditionFailed("The unit changed meanwhile; reload it and try again.".into()));
+    }
+    Ok(())
+}
+
+pub fn adjust_unit_tenants(conn: &mut Conn, unit_id: &str, delta: i32, now: NaiveDateTime) -> Result<(), ApiError> {
+    diesel::update(units::table.find(unit_id))
+        .set((
+            units::active_tenants.eq(units::active_tenants + delta),
+            units::updated_at.eq(now),
+            units::version.eq(units::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_tenancy(conn: &mut Conn, row: &TenancyRow) -> Result<(), ApiError> {
+    diesel::insert_into(tenancies::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// A tenancy and its property, if the caller may see them.
+pub fn find_tenancy(conn: &mut Conn, caller: &Caller, id: &str) -> Result<(TenancyRow, PropertyRow), ApiError> {
+    let query = tenancies::table
+        .inner_join(properties::table)
+        .filter(tenancies::id.eq(id))
+        .select((TenancyRow::as_select(), PropertyRow::as_select()))
+        .into_boxed();
+    Ok(scoped!(query, caller).first(conn)?)
+}
+
+pub fn list_tenancies(
+    conn: &mut Conn,
+    caller: &Caller,
+    filter: &TenancyFilter,
+    page: &Page,
+) -> Result<Vec<TenancyRow>, ApiError> {
+    let mut query =
+        scoped!(tenancies::table.inner_join(properties::table).select(TenancyRow::as_select()).into_boxed(), caller);
+    if let Some(property_id) = &filter.property_id {
+        query = query.filter(tenancies::property_id.eq(property_id.clone()));
+    }
+    if let Some(unit_id) = &filter.unit_id {
+        query = query.filter(tenancies::unit_id.eq(unit_id.clone()));
+    }
+    match filter.active {
+        Some(true) => query = query.filter(tenancies::move_out_date.is_null()),
+        Some(false) => query = query.filter(tenancies::move_out_date.is_not_null()),
+        None => {}
+    }
+    if let Some(late) = filter.late {
+        query = query.filter(tenancies::late.eq(late));
+    }
+    Ok(paged!(query, tenancies, page).load(conn)?)
+}
+
+/// Whether the person with this lookup hash already lives in the unit.
+pub fn is_active_in_unit(conn: &mut Conn, unit_id: &str, id_lookup: &str) -> Result<bool, ApiError> {
+    let found: i64 = tenancies::table
+        .filter(tenancies::unit_id.eq(unit_id))
+        .filter(tenancies::id_lookup.eq(id_lookup))
+        .filter(tenancies::move_out_date.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}
+
+/// The ids among `rows` whose person is also an active tenant of another unit.
+pub fn duplicated_elsewhere(conn: &mut Conn, rows: &[TenancyRow]) -> Result<HashSet<String>, ApiError> {
+    let lookups: Vec<&str> = rows.iter().filter(|r| r.move_out_date.is_none()).map(|r| r.id_lookup.as_str()).collect();
+    if lookups.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let active: Vec<(String, String)> = tenancies::table
+        .filter(tenancies::id_lookup.eq_any(&lookups))
+        .filter(tenancies::move_out_date.is_null())
+        .select((tenancies::id_lookup, tenancies::unit_id))
+        .load(conn)?;
+    Ok(rows
+        .iter()
+        .filter(|r| r.move_out_date.is_none())
+        .filter(|r| active.iter().any(|(lookup, unit)| *lookup == r.id_lookup && *unit != r.unit_id))
+        .map(|r| r.id.clone())
+        .collect())
+}
+
+/// Ends a tenancy that is still active; false if it had already ended.
+pub fn move_out(conn: &mut Conn, id: &str, date: NaiveDate, now: NaiveDateTime) -> Result<bool, ApiError> {
+    let updated = diesel::update(tenancies::table.find(id).filter(tenancies::move_out_date.is_null()))
+        .set((
+            tenancies::move_out_date.eq(date),
+            tenancies::updated_at.eq(now),
+            tenancies::version.eq(tenancies::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn find_tenancy_by_id(conn: &mut Conn, id: &str) -> Result<TenancyRow, ApiError> {
+    Ok(tenancies::table.find(id).select(TenancyRow::as_select()).first(conn)?)
+}

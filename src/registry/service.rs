@@ -1,0 +1,467 @@
+//! The register's rules between HTTP and the queries: who may register, change and declare what,
+//! and what each change does to counters and the audit log. Each function runs inside one transaction.
+
+use chrono::{Duration, NaiveDate};
+use serde_json::json;
+
+use crate::accounts::model::{MembershipStatus, Role};
+use crate::accounts::repo as accounts_repo;
+use crate::audit::{self, Event};
+use crate::config::Settings;
+use crate::db::Conn;
+use crate::error::{ApiError, FieldError};
+use crate::http::auth::Caller;
+use crate::http::etag::IfMatch;
+use crate::ids::{new_id, now, today};
+use crate::registry::crypto::IdentityCipher;
+use crate::registry::identity::{self, ResidentId};
+use crate::registry::model::*;
+use crate::registry::repo;
+use crate::villages::repo as villages_repo;
+
+/// How far ahead a move-in may be declared.
+const MAX_MOVE_IN_AHEAD_DAYS: i64 = 30;
+
+/// Refuses callers who may see a property but not change it (only its owner and admins may).
+fn require_owner_or_admin(caller: &Caller, property: &PropertyRow) -> Result<(), ApiError> {
+    if caller.is_admin() || (caller.role == Role::Landlord && caller.user_id == property.owner_id) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("Only the owner or an admin may change this.".into()))
+    }
+}
+
+/// Refuses a landlord whose membership is not in `allowed` (403 `membership-inactive`).
+fn require_membership(conn: &mut Conn, caller: &Caller, allowed: &[MembershipStatus]) -> Result<(), ApiError> {
+    if caller.role != Role::Landlord {
+        return Ok(());
+    }
+    let status = accounts_repo::find(conn, &caller.user_id)?.membership()?;
+    if allowed.contains(&status) {
+        Ok(())
+    } else {
+        Err(ApiError::MembershipInactive(format!("A {status} membership does not allow this.")))
+    }
+}
+
+fn require_grid_in_village(conn: &mut Conn, grid_id: Option<&str>, village_id: &str) -> Result<(), ApiError> {
+    if let Some(grid_id) = grid_id
+        && !villages_repo::grid_in_village(conn, grid_id, village_id)?
+    {
+        return Err(ApiError::invalid("grid_id", "unknown", "no grid with this id in the property's village"));
+    }
+    Ok(())
+}
+
+pub fn register_property(conn: &mut Conn, caller: &Caller, input: CreateProperty) -> Result<PropertyRow, ApiError> {
+    let owner_id = match caller.role {
+        Role::Landlord => {
+            if input.owner_id.as_ref().is_some_and(|id| *id != caller.user_id) {
+                return Err(ApiError::invalid("owner_id", "not_allowed", "a landlord registers properties for themself"));
+            }
+            require_membership(conn, caller, &[MembershipStatus::Active])?;
+            caller.user_id.clone()
+        }
+        Role::Admin => input
+            .owner_id
+            .clone()
+            .ok_or_else(|| ApiError::invalid("owner_id", "required", "name the landlord who owns the property"))?,
+        Role::Auditor | Role::Inspector => {
+            return Err(ApiError::Forbidden("Only landlords and admins register properties.".into()));
+        }
+    };
+    villages_repo::require_exists(conn, &input.village_id, "village_id")?;
+    let owner = accounts_repo::find(conn, &owner_id)
+        .map_err(|_| ApiError::invalid("owner_id", "unknown", "no landlord has this id"))?;
+    if owner.role()? != Role::Landlord {
+        return Err(ApiError::invalid("owner_id", "role", "the owner must be a landlord"));
+    }
+    if owner.village_id.as_deref() != Some(input.village_id.as_str()) {
+        return Err(ApiError::invalid("village_id", "mismatch", "a property is registered in its owner's village"));
+    }
+    require_grid_in_village(conn, input.grid_id.as_deref(), &input.village_id)?;
+
+    let at = now();
+    let row = PropertyRow {
+        id: new_id(),
+        registration_code: repo::next_registration_code(conn, &input.village_id)?,
+        owner_id,
+        village_id: input.village_id,
+        grid_id: input.grid_id,
+        name: input.name.trim().to_owned(),
+        address: input.address.trim().to_owned(),
+        kind: input.kind.as_str().into(),
+        floors: input.floors,
+        floor_area_m2: input.floor_area_m2,
+        mixed_use_residence: input.mixed_use_residence,
+        status: PropertyStatus::Registered.as_str().into(),
+        stars: None,
+        score: None,
+        rating_valid_until: None,
+        active_tenants: 0,
+        capacity: 0,
+        created_at: at,
+        updated_at: at,
+        version: 1,
+    };
+    repo::insert_property(conn, &row)?;
+    audit::record(
+        conn,
+        Some(caller),
+        Event {
+            action: "property.registered",
+            entity_type: "property",
+            entity_id: &row.id,
+            village_id: Some(&row.village_id),
+            detail: json!({"registration_code": row.registration_code, "owner_id": row.owner_id}),
+        },
+    )?;
+    Ok(row)
+}
+
+pub fn change_property(
+    conn: &mut Conn,
+    caller: &Caller,
+    id: &str,
+    if_match: IfMatch,
+    patch: PatchProperty,
+) -> Result<PropertyRow, ApiError> {
+    let mut row = repo::find_property(conn, caller, id)?;
+    require_owner_or_admin(caller, &row)?;
+    if_match.check(row.version)?;
+    let mut refused = Vec::new();
+    if patch.owner_id.is_some() && !caller.is_admin() {
+        refused.push(FieldError::new("owner_id", "not_allowed", "only an admin may change the owner"));
+    }
+    if patch.village_id.as_ref().is_some_and(|v| *v != row.village_id) {
+        refused.push(FieldError::new("village_id", "immutable", "a property cannot move to another village"));
+    }
+    if !refused.is_empty() {
+        return Err(ApiError::Validation(refused));
+    }
+    if let Some(owner_id) = patch.owner_id {
+        let owner = accounts_repo::find(conn, &owner_id)
+            .map_err(|_| ApiError::invalid("owner_id", "unknown", "no landlord has this id"))?;
+        if owner.role()? != Role::Landlord || owner.village_id.as_deref() != Some(row.village_id.as_str()) {
+            return Err(ApiError::invalid("owner_id", "role", "the owner must be a landlord of the property's village"));
+        }
+        row.owner_id = owner_id;
+    }
+    if let Some(grid_id) = patch.grid_id {
+        require_grid_in_village(conn, grid_id.as_deref(), &row.village_id)?;
+        row.grid_id = grid_id;
+    }
+    if let Some(name) = patch.name {
+        row.name = name.trim().to_owned();
+    }
+    if let Some(address) = patch.address {
+        row.address = address.trim().to_owned();
+    }
+    if let Some(kind) = patch.kind {
+        row.kind = kind.as_str().into();
+    }
+    if let Some(floors) = patch.floors {
+        row.floors = floors;
+    }
+    if let Some(area) = patch.floor_area_m2 {
+        row.floor_area_m2 = area;
+    }
+    if let Some(mixed) = patch.mixed_use_residence {
+        row.mixed_use_residence = mixed;
+    }
+    row.updated_at = now();
+    let previous_version = row.version;
+    repo::update_property(conn, &row, previous_version)?;
+    row.version = previous_version + 1;
+    audit::record(
+        conn,
+        Some(caller),
+        Event {
+            action: "property.changed",
+            entity_type: "property",
+            entity_id: &row.id,
+            village_id: Some(&row.village_id),
+            detail: json!({"version": row.version}),
+        },
+    )?;
+    Ok(row)
+}
+
+pub fn add_unit(
+    conn: &mut Conn,
+    caller: &Caller,
+    settings: &Settings,
+    property_id: &str,
+    input: CreateUnit,
+) -> Result<UnitRow, ApiError> {
+    let property = repo::find_property(conn, caller, property_id)?;
+    require_owner_or_admin(caller, &property)?;
+    require_membership(conn, caller, &[MembershipStatus::Active])?;
+    if property.status == PropertyStatus::Delisted.as_str() {
+        return Err(ApiError::Conflict("A delisted property cannot get new units.".into()));
+    }
+    let at = now();
+    let row = UnitRow {
+        id: new_id(),
+        property_id: property.id.clone(),
+        label: input.label.trim().to_owned(),
+        floor: input.floor,
+        area_m2: input.area_m2,
+        kind: input.kind.as_str().into(),
+        max_occupants: input
+            .max_occupants
+            .unwrap_or_else(|| default_max_occupants(input.area_m2, settings.min_area_per_person_m2)),
+        max_occupants_fixed: input.max_occupants.is_some(),
+        active_tenants: 0,
+        created_at: at,
+        updated_at: at,
+        version: 1,
+    };
+    repo::insert_unit(conn, &row)?;
+    repo::adjust_property_counts(conn, &property.id, 0, row.max_occupants, at)?;
+    audit::record(
+        conn,
+        Some(caller),
+        Event {
+            action: "unit.created",
+            entity_type: "unit",
+            entity_id: &row.id,
+            village_id: Some(&property.village_id),
+            detail: json!({"property_id": property.id, "label": row.label, "max_occupants": row.max_occupants}),
+        },
+    )?;
+    Ok(row)
+}
+
+pub fn change_unit(
+    conn: &mut Conn,
+    caller: &Caller,
+    settings: &Settings,
+    id: &str,
+    if_match: IfMatch,
+    patch: PatchUnit,
+) -> Result<UnitRow, ApiError> {
+    let (mut row, property) = repo::find_unit(conn, caller, id)?;
+    require_owner_or_admin(caller, &property)?;
+    if_match.check(row.version)?;
+    let old_max = row.max_occupants;
+    if let Some(label) = patch.label {
+        row.label = label.trim().to_owned();
+    }
+    if let Some(floor) = patch.floor {
+        row.floor = floor;
+    }
+    if let Some(kind) = patch.kind {
+        row.kind = kind.as_str().into();
+    }
+    if let Some(area) = patch.area_m2 {
+        row.area_m2 = area;
+    }
+    if let Some(max) = patch.max_occupants {
+        row.max_occupants = max;
+        row.max_occupants_fixed = true;
+    } else if !row.max_occupants_fixed {
+        row.max_occupants = default_max_occupants(row.area_m2, settings.min_area_per_person_m2);
+    }
+    row.updated_at = now();
+    let previous_version = row.version;
+    repo::update_unit(conn, &row, previous_version)?;
+    row.version = previous_version + 1;
+    if row.max_occupants != old_max {
+        repo::adjust_property_counts(conn, &property.id, 0, row.max_occupants - old_max, row.updated_at)?;
+    }
+    audit::record(
+        conn,
+        Some(caller),
+        Event {
+            action: "unit.changed",
+            entity_type: "unit",
+            entity_id: &row.id,
+            village_id: Some(&property.village_id),
+            detail: json!({"version": row.version, "max_occupants": row.max_occupants}),
+        },
+    )?;
+    Ok(row)
+}
+
+/// A declaration checked and protected, ready to store: done before the transaction, as it needs no
+/// database and the encryption need not hold the writer.
+pub struct PreparedTenant {
+    full_name: String,
+    id_type: IdType,
+    id_number_encrypted: String,
+    id_lookup: String,
+    id_number_masked: String,
+    phone_encrypted: Option<String>,
+    phone_masked: Option<String>,
+    gender: Option<Gender>,
+    birth_date: Option<NaiveDate>,
+    origin: Option<String>,
+    employer: Option<String>,
+    move_in_date: NaiveDate,
+}
+
+/// Checks the identity number and dates of a declaration, and encrypts what must be protected.
+pub fn prepare_tenant(cipher: &IdentityCipher, input: DeclareTenancy) -> Result<PreparedTenant, ApiError> {
+    let today = today();
+    let tenant = input.tenant;
+    let mut errors = Vec::new();
+    let number = match identity::parse_document_number(tenant.id_type, &tenant.id_number, today) {
+        Ok(number) => Some(number),
+        Err(err) => {
+            errors.push(FieldError::new("tenant.id_number", err.code(), err.message()));
+            None
+        }
+    };
+    if input.move_in_date > today + Duration::days(MAX_MOVE_IN_AHEAD_DAYS) {
+        errors.push(FieldError::new(
+            "move_in_date",
+            "too_far_ahead",
+            format!("a move-in may be declared at most {MAX_MOVE_IN_AHEAD_DAYS} days ahead"),
+        ));
+    }
+    let Some(number) = number.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let (gender, birth_date) = match tenant.id_type {
+        IdType::ResidentId => {
+            let parsed = ResidentId::parse(&number, today).map_err(|e| ApiError::invalid("tenant.id_number", e.code(), e.message()))?;
+            (Some(parsed.gender()), Some(parsed.birth_date()))
+        }
+        _ => (None, None),
+    };
+    Ok(PreparedTenant {
+        full_name: tenant.full_name.trim().to_owned(),
+        id_type: tenant.id_type,
+        id_number_encrypted: cipher.encrypt(&number),
+        id_lookup: cipher.lookup_hash(tenant.id_type.as_str(), &number),
+        id_number_masked: identity::mask(&number),
+        phone_masked: tenant.phone.as_deref().map(identity::mask),
+        phone_encrypted: tenant.phone.as_deref().map(|p| cipher.encrypt(p)),
+        gender,
+        birth_date,
+        origin: tenant.origin.map(|o| o.trim().to_owned()),
+        employer: tenant.employer.map(|e| e.trim().to_owned()),
+        move_in_date: input.move_in_date,
+    })
+}
+
+/// Records a tenant moving in. Reality is never refused: an overcrowded or delisted unit still gets
+/// the declaration; only a person already living in this very unit is a conflict.
+pub fn declare_tenancy(
+    conn: &mut Conn,
+    caller: &Caller,
+    settings: &Settings,
+    unit_id: &str,
+    tenant: PreparedTenant,
+) -> Result<(TenancyRow, bool), ApiError> {
+    let (unit, property) = repo::find_unit(conn, caller, unit_id)?;
+    require_owner_or_admin(caller, &property)?;
+    require_membership(conn, caller, &[MembershipStatus::Active, MembershipStatus::Suspended])?;
+    if repo::is_active_in_unit(conn, &unit.id, &tenant.id_lookup)? {
+        return Err(ApiError::Conflict("This person is already declared as living in this unit.".into()));
+    }
+    let at = now();
+    let late = crate::ids::local_date(at) - tenant.move_in_date > Duration::days(settings.declaration_deadline_days);
+    let row = TenancyRow {
+        id: new_id(),
+        unit_id: unit.id.clone(),
+        property_id: property.id.clone(),
+        full_name: tenant.full_name,
+        id_type: tenant.id_type.as_str().into(),
+        id_number_encrypted: tenant.id_number_encrypted,
+        id_lookup: tenant.id_lookup,
+        id_number_masked: tenant.id_number_masked,
+        phone_encrypted: tenant.phone_encrypted,
+        phone_masked: tenant.phone_masked,
+        gender: tenant.gender.map(|g| g.as_str().into()),
+        birth_date: tenant.birth_date,
+        origin: tenant.origin,
+        employer: tenant.employer,
+        move_in_date: tenant.move_in_date,
+        move_out_date: None,
+        declared_at: at,
+        late,
+        created_at: at,
+        updated_at: at,
+        version: 1,
+    };
+    repo::insert_tenancy(conn, &row)?;
+    repo::adjust_unit_tenants(conn, &unit.id, 1, at)?;
+    repo::adjust_property_counts(conn, &property.id, 1, 0, at)?;
+    let overcrowded = unit.active_tenants + 1 > unit.max_occupants;
+    audit::record(
+        conn,
+        Some(caller),
+        Event {
+            action: "tenancy.declared",
+            entity_type: "tenancy",
+            entity_id: &row.id,
+            village_id: Some(&property.village_id),
+            detail: json!({"unit_id": unit.id, "late": late, "overcrowded": overcrowded, "id_number_masked": row.id_number_masked}),
+        },
+    )?;
+    let duplicate = repo::duplicated_elsewhere(conn, std::slice::from_ref(&row))?.contains(&row.id);
+    Ok((row, duplicate))
+}
+
+pub fn move_out(
+    conn: &mut Conn,
+    caller: &Caller,
+    id: &str,
+    if_match: IfMatch,
+    date: NaiveDate,
+) -> Result<TenancyRow, ApiError> {
+    let (tenancy, property) = repo::find_tenancy(conn, caller, id)?;
+    require_owner_or_admin(caller, &property)?;
+    require_membership(conn, caller, &[MembershipStatus::Active, MembershipStatus::Suspended])?;
+    if_match.check(tenancy.version)?;
+    if tenancy.move_out_date.is_some() {
+        return Err(ApiError::Conflict("This tenant has already moved out.".into()));
+    }
+    if date < tenancy.move_in_date {
+        return Err(ApiError::invalid("move_out_date", "before_move_in", "the move-out cannot be before the move-in"));
+    }
+    if date > today() {
+        return Err(ApiError::invalid("move_out_date", "future", "declare a move-out once it has happened"));
+    }
+    let at = now();
+    if !repo::move_out(conn, &tenancy.id, date, at)? {
+        return Err(ApiError::Conflict("This tenant has already moved out.".into()));
+    }
+    repo::adjust_unit_tenants(conn, &tenancy.unit_id, -1, at)?;
+    repo::adjust_property_counts(conn, &property.id, -1, 0, at)?;
+    audit::record(
+        conn,
+        Some(caller),
+        Event {
+            action: "tenancy.moved_out",
+            entity_type: "tenancy",
+            entity_id: &tenancy.id,
+            village_id: Some(&property.village_id),
+            detail: json!({"unit_id": tenancy.unit_id, "move_out_date": date}),
+        },
+    )?;
+    repo::find_tenancy_by_id(conn, &tenancy.id)
+}
+
+/// The full identity document, for auditors of the village and admins; the read is audited.
+pub fn read_identity(conn: &mut Conn, caller: &Caller, cipher: &IdentityCipher, id: &str) -> Result<Identity, ApiError> {
+    let (tenancy, property) = repo::find_tenancy(conn, caller, id)?;
+    caller.require(&[Role::Admin, Role::Auditor])?;
+    let id_number = cipher
+        .decrypt(&tenancy.id_number_encrypted)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("identity number of tenancy {} unreadable: {e}", tenancy.id)))?;
+    audit::record(
+        conn,
+        Some(caller),
+        Event {
+            action: "tenancy.identity_read",
+            entity_type: "tenancy",
+            entity_id: &tenancy.id,
+            village_id: Some(&property.village_id),
+            detail: json!({"id_type": tenancy.id_type}),
+        },
+    )?;
+    Ok(Identity { id_type: crate::text_enum::from_db(&tenancy.id_type)?, id_number })
+}
