@@ -4,10 +4,10 @@
 use diesel::prelude::*;
 use serde_json::Value;
 
+use crate::accounts::model::Role;
 use crate::db::Conn;
 use crate::db::schema::audit_events;
 use crate::error::ApiError;
-use crate::accounts::model::Role;
 use crate::http::auth::Caller;
 use crate::http::pagination::{Page, PageQuery, Paginated};
 
@@ -89,7 +89,12 @@ pub struct AuditFilter {
     pub actor_id: Option<String>,
 }
 
-pub fn list(conn: &mut Conn, caller: &Caller, filter: &AuditFilter, page: &Page) -> Result<Vec<AuditEventRow>, ApiError> {
+pub fn list(
+    conn: &mut Conn,
+    caller: &Caller,
+    filter: &AuditFilter,
+    page: &Page,
+) -> Result<Vec<AuditEventRow>, ApiError> {
     let mut query = audit_events::table
         .select(AuditEventRow::as_select())
         .order(audit_events::id.asc())

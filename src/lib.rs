@@ -10,7 +10,7 @@ pub mod http;
 pub mod ids;
 pub mod openapi;
 pub mod ops;
+pub mod registry;
 pub mod startup;
 pub mod text_enum;
-pub mod registry;
 pub mod villages;

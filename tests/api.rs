@@ -170,16 +170,15 @@ async fn pagination_loses_and_repeats_nothing_while_rows_are_added(backend: Back
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let newest = app.village(&admin).await;
     let changed = app
-        .get(&format!("/api/v1/villages?updated_since={}", urlencode(&since)), None)
+        .get(
+            &format!("/api/v1/villages?updated_since={}", common::encode(&since)),
+            None,
+        )
         .await
         .expect(200)
         .body;
     let ids: Vec<&Value> = changed["items"].as_array().unwrap().iter().map(|v| &v["id"]).collect();
     assert_eq!(ids, vec![&newest["id"]]);
-}
-
-fn urlencode(text: &str) -> String {
-    text.replace('+', "%2B").replace(':', "%3A")
 }
 
 async fn idempotent_posts_replay_the_first_answer(backend: Backend) {

@@ -70,11 +70,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         let message = inner.to_string();
         let path = err.path().to_string();
-        let named = missing_field(&message).or_else(|| unknown_field(&message));
-        let field = match (path.as_str(), named) {
+        let field = match (path.as_str(), missing_field(&message)) {
             (".", Some(name)) => name.to_owned(),
             (_, Some(name)) => format!("{path}.{name}"),
-            (".", None) => "body".to_owned(),
+            // An unknown field's path already ends with its name.
+            (".", None) => unknown_field(&message).unwrap_or("body").to_owned(),
             _ => path,
         };
         let code = if message.starts_with("missing field") {
@@ -93,7 +93,9 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 fn unknown_field(message: &str) -> Option<&str> {
-    message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next())
+    message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
 }
 
 fn missing_field(message: &str) -> Option<&str> {

@@ -144,8 +144,7 @@ impl fmt::Debug for IdentityCipher {
 }
 
 fn hmac_sha256(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac =
-        <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
     for part in parts {
         mac.update(part);
     }
@@ -246,10 +245,7 @@ mod tests {
     fn malformed_stored_values_are_rejected() {
         let cipher = cipher();
         let stored = cipher.encrypt(NUMBER);
-        assert_eq!(
-            cipher.decrypt(&stored[3..]),
-            Err(CryptoError::UnsupportedVersion)
-        );
+        assert_eq!(cipher.decrypt(&stored[3..]), Err(CryptoError::UnsupportedVersion));
         assert_eq!(
             cipher.decrypt(&stored.replacen("v1:", "v2:", 1)),
             Err(CryptoError::UnsupportedVersion)
@@ -279,11 +275,7 @@ mod tests {
         let second = IdentityCipher::new(&KEY).lookup_hash("resident_id", NUMBER);
         assert_eq!(first, second);
         assert_eq!(first.len(), 64);
-        assert!(
-            first
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        );
+        assert!(first.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
     }
 
     #[test]
@@ -291,10 +283,7 @@ mod tests {
         let cipher = cipher();
         let resident = cipher.lookup_hash("resident_id", NUMBER);
         assert_ne!(resident, cipher.lookup_hash("passport", NUMBER));
-        assert_ne!(
-            resident,
-            cipher.lookup_hash("resident_id", "35052419900715124X")
-        );
+        assert_ne!(resident, cipher.lookup_hash("resident_id", "35052419900715124X"));
         assert_ne!(
             resident,
             IdentityCipher::new(&OTHER_KEY).lookup_hash("resident_id", NUMBER)
@@ -311,10 +300,7 @@ mod tests {
         let hash = cipher().lookup_hash("resident_id", NUMBER);
         assert!(!hash.contains(NUMBER));
         assert!(!hash.to_ascii_uppercase().contains(&NUMBER[..8]));
-        let under_data_key = hex::encode(hmac_sha256(
-            &KEY,
-            &[b"resident_id", &[0], NUMBER.as_bytes()],
-        ));
+        let under_data_key = hex::encode(hmac_sha256(&KEY, &[b"resident_id", &[0], NUMBER.as_bytes()]));
         assert_ne!(hash, under_data_key);
     }
 }

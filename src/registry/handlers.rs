@@ -50,7 +50,10 @@ pub async fn create_property(
     state: web::Data<AppState>,
     body: Json<CreateProperty>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = state.db.write(move |conn| service::register_property(conn, &caller, body.into_inner())).await?;
+    let row = state
+        .db
+        .write(move |conn| service::register_property(conn, &caller, body.into_inner()))
+        .await?;
     property_answer(StatusCode::CREATED, row)
 }
 
@@ -64,16 +67,29 @@ pub async fn list_properties(
     page: Page,
 ) -> Result<HttpResponse, ApiError> {
     let today = today();
-    let rows = state.db.read(move |conn| repo::list_properties(conn, &caller, &filter, &page, today).map(|r| (r, page))).await?;
+    let rows = state
+        .db
+        .read(move |conn| repo::list_properties(conn, &caller, &filter, &page, today).map(|r| (r, page)))
+        .await?;
     let (rows, page) = rows;
-    let items = rows.into_iter().map(|r| Property::from_row(r, today)).collect::<Result<Vec<_>, _>>()?;
+    let items = rows
+        .into_iter()
+        .map(|r| Property::from_row(r, today))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(page.finish(items, |p| &p.id, |p| p)))
 }
 
 #[utoipa::path(get, path = "/api/v1/properties/{id}", tag = "registry", params(("id" = String, Path)),
     responses((status = 200, body = Property), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn get_property(caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let row = state.db.read(move |conn| repo::find_property(conn, &caller, &id)).await?;
+pub async fn get_property(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = state
+        .db
+        .read(move |conn| repo::find_property(conn, &caller, &id))
+        .await?;
     property_answer(StatusCode::OK, row)
 }
 
@@ -91,8 +107,10 @@ pub async fn patch_property(
     if_match: IfMatch,
     body: Json<PatchProperty>,
 ) -> Result<HttpResponse, ApiError> {
-    let row =
-        state.db.write(move |conn| service::change_property(conn, &caller, &id, if_match, body.into_inner())).await?;
+    let row = state
+        .db
+        .write(move |conn| service::change_property(conn, &caller, &id, if_match, body.into_inner()))
+        .await?;
     property_answer(StatusCode::OK, row)
 }
 
@@ -138,7 +156,11 @@ pub async fn list_units(
 
 #[utoipa::path(get, path = "/api/v1/units/{id}", tag = "registry", params(("id" = String, Path)),
     responses((status = 200, body = Unit), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn get_unit(caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_unit(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let (row, _) = state.db.read(move |conn| repo::find_unit(conn, &caller, &id)).await?;
     unit_answer(StatusCode::OK, row)
 }
@@ -177,8 +199,10 @@ pub async fn declare_tenancy(
 ) -> Result<HttpResponse, ApiError> {
     let tenant = service::prepare_tenant(&state.identity, body.into_inner())?;
     let settings = state.settings.clone();
-    let (row, duplicate) =
-        state.db.write(move |conn| service::declare_tenancy(conn, &caller, &settings, &unit_id, tenant)).await?;
+    let (row, duplicate) = state
+        .db
+        .write(move |conn| service::declare_tenancy(conn, &caller, &settings, &unit_id, tenant))
+        .await?;
     tenancy_answer(StatusCode::CREATED, row, duplicate)
 }
 
@@ -196,7 +220,10 @@ pub async fn move_out(
     body: Json<MoveOut>,
 ) -> Result<HttpResponse, ApiError> {
     let date = body.into_inner().move_out_date;
-    let row = state.db.write(move |conn| service::move_out(conn, &caller, &id, if_match, date)).await?;
+    let row = state
+        .db
+        .write(move |conn| service::move_out(conn, &caller, &id, if_match, date))
+        .await?;
     tenancy_answer(StatusCode::OK, row, false)
 }
 
@@ -229,7 +256,11 @@ pub async fn list_tenancies(
 
 #[utoipa::path(get, path = "/api/v1/tenancies/{id}", tag = "registry", params(("id" = String, Path)),
     responses((status = 200, body = Tenancy), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn get_tenancy(caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_tenancy(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let (row, duplicate) = state
         .db
         .read(move |conn| {
@@ -245,8 +276,17 @@ pub async fn get_tenancy(caller: Caller, state: web::Data<AppState>, id: web::Pa
 #[utoipa::path(get, path = "/api/v1/tenancies/{id}/identity", tag = "registry", params(("id" = String, Path)),
     responses((status = 200, body = Identity), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-pub async fn get_identity(caller: Caller, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_identity(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let cipher = state.identity.clone();
-    let identity = state.db.write(move |conn| service::read_identity(conn, &caller, &cipher, &id)).await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(identity))
+    let identity = state
+        .db
+        .write(move |conn| service::read_identity(conn, &caller, &cipher, &id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(identity))
 }

@@ -64,13 +64,9 @@ impl IdNumberError {
             IdNumberError::BirthDateOutOfRange => {
                 "the birth date in a resident ID number must be between 1900-01-01 and today"
             }
-            IdNumberError::Checksum => {
-                "the check character of the resident ID number is wrong; look for a typo"
-            }
+            IdNumberError::Checksum => "the check character of the resident ID number is wrong; look for a typo",
             IdNumberError::DocumentLength => "a document number must be 5 to 32 characters long",
-            IdNumberError::DocumentFormat => {
-                "a document number may contain only the letters A to Z and digits"
-            }
+            IdNumberError::DocumentFormat => "a document number may contain only the letters A to Z and digits",
         }
     }
 }
@@ -173,9 +169,7 @@ impl fmt::Debug for ResidentId {
 
 /// Value of a run of ASCII digits; callers have already checked that they are digits.
 fn digits_value(digits: &[u8]) -> u32 {
-    digits
-        .iter()
-        .fold(0, |acc, &d| acc * 10 + u32::from(d - b'0'))
+    digits.iter().fold(0, |acc, &d| acc * 10 + u32::from(d - b'0'))
 }
 
 /// Birth date from characters 7 to 14 of an already format-checked number, or `None` if it is not a
@@ -183,11 +177,7 @@ fn digits_value(digits: &[u8]) -> u32 {
 fn birth_date_of(number: &str) -> Option<NaiveDate> {
     let bytes = number.as_bytes();
     let year = i32::try_from(digits_value(&bytes[6..10])).ok()?;
-    NaiveDate::from_ymd_opt(
-        year,
-        digits_value(&bytes[10..12]),
-        digits_value(&bytes[12..14]),
-    )
+    NaiveDate::from_ymd_opt(year, digits_value(&bytes[10..12]), digits_value(&bytes[12..14]))
 }
 
 /// Computes the ISO 7064 MOD 11-2 check character for the first 17 digits of a resident ID number.
@@ -212,17 +202,10 @@ pub fn check_character(first17: &str) -> Option<char> {
 /// Resident ID numbers get the full GB 11643 check. Other documents vary too much by issuing
 /// country and year to validate structurally, so they are only trimmed, upper-cased and limited to
 /// 5 to 32 ASCII letters and digits.
-pub fn parse_document_number(
-    id_type: IdType,
-    text: &str,
-    today: NaiveDate,
-) -> Result<String, IdNumberError> {
+pub fn parse_document_number(id_type: IdType, text: &str, today: NaiveDate) -> Result<String, IdNumberError> {
     match id_type {
         IdType::ResidentId => ResidentId::parse(text, today).map(ResidentId::into_string),
-        IdType::Passport
-        | IdType::HkMacauPermit
-        | IdType::TaiwanPermit
-        | IdType::ForeignPermanentId => {
+        IdType::Passport | IdType::HkMacauPermit | IdType::TaiwanPermit | IdType::ForeignPermanentId => {
             let text = text.trim();
             if !(5..=32).contains(&text.chars().count()) {
                 return Err(IdNumberError::DocumentLength);
@@ -252,13 +235,7 @@ pub fn mask(normalised: &str) -> String {
     chars
         .iter()
         .enumerate()
-        .map(|(i, &c)| {
-            if i < keep_start || i >= len - keep_end {
-                c
-            } else {
-                '*'
-            }
-        })
+        .map(|(i, &c)| if i < keep_start || i >= len - keep_end { c } else { '*' })
         .collect()
 }
 
@@ -301,18 +278,12 @@ mod tests {
     #[test]
     fn valid_numbers_parse_with_birth_date_and_gender() {
         let male = ResidentId::parse(&valid("35052419900715123"), today()).unwrap();
-        assert_eq!(
-            male.birth_date(),
-            NaiveDate::from_ymd_opt(1990, 7, 15).unwrap()
-        );
+        assert_eq!(male.birth_date(), NaiveDate::from_ymd_opt(1990, 7, 15).unwrap());
         assert_eq!(male.gender(), Gender::Male);
         assert_eq!(male.as_str(), valid("35052419900715123"));
 
         let female = ResidentId::parse(&valid("11010520000229002"), today()).unwrap();
-        assert_eq!(
-            female.birth_date(),
-            NaiveDate::from_ymd_opt(2000, 2, 29).unwrap()
-        );
+        assert_eq!(female.birth_date(), NaiveDate::from_ymd_opt(2000, 2, 29).unwrap());
         assert_eq!(female.gender(), Gender::Female);
         assert_eq!(Gender::Female.as_str(), "female");
         assert_eq!(Gender::Male.as_str(), "male");
@@ -322,10 +293,7 @@ mod tests {
     fn every_province_code_is_accepted() {
         for code in PROVINCE_CODES {
             let number = valid(&format!("{code}010119800101001"));
-            assert!(
-                ResidentId::parse(&number, today()).is_ok(),
-                "province {code}"
-            );
+            assert!(ResidentId::parse(&number, today()).is_ok(), "province {code}");
         }
     }
 
@@ -350,16 +318,10 @@ mod tests {
         let number = valid("35052419900715123");
         let wrong = if number.ends_with('0') { '1' } else { '0' };
         let tampered = format!("{}{wrong}", &number[..17]);
-        assert_eq!(
-            ResidentId::parse(&tampered, today()),
-            Err(IdNumberError::Checksum)
-        );
+        assert_eq!(ResidentId::parse(&tampered, today()), Err(IdNumberError::Checksum));
         // A transposed pair of digits is the typical typo the check character exists to catch.
         let transposed = format!("35052419900715213{}", &number[17..]);
-        assert_eq!(
-            ResidentId::parse(&transposed, today()).unwrap_err().code(),
-            "checksum"
-        );
+        assert_eq!(ResidentId::parse(&transposed, today()).unwrap_err().code(), "checksum");
     }
 
     #[test]
@@ -409,10 +371,7 @@ mod tests {
             ResidentId::parse(&format!("{number}1"), today()),
             Err(IdNumberError::ResidentIdLength)
         );
-        assert_eq!(
-            ResidentId::parse("", today()),
-            Err(IdNumberError::ResidentIdLength)
-        );
+        assert_eq!(ResidentId::parse("", today()), Err(IdNumberError::ResidentIdLength));
         assert_eq!(IdNumberError::ResidentIdLength.code(), "length");
     }
 
@@ -491,9 +450,7 @@ mod tests {
     #[test]
     fn document_number_dispatches_resident_id() {
         let upper = valid(&prefix_with_x_check());
-        let normalised =
-            parse_document_number(IdType::ResidentId, &upper.to_ascii_lowercase(), today())
-                .unwrap();
+        let normalised = parse_document_number(IdType::ResidentId, &upper.to_ascii_lowercase(), today()).unwrap();
         assert_eq!(normalised, upper);
         assert_eq!(
             parse_document_number(IdType::ResidentId, "E12345678", today()),

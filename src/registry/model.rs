@@ -353,7 +353,11 @@ pub struct CreateProperty {
     pub kind: PropertyKind,
     #[validate(range(min = 1, max = 100, message = "must be 1 to 100"))]
     pub floors: i32,
-    #[validate(range(exclusive_min = 0.0, max = 1_000_000.0, message = "must be more than 0 and at most 1,000,000"))]
+    #[validate(range(
+        exclusive_min = 0.0,
+        max = 1_000_000.0,
+        message = "must be more than 0 and at most 1,000,000"
+    ))]
     pub floor_area_m2: f64,
     #[serde(default)]
     pub mixed_use_residence: bool,
@@ -378,7 +382,11 @@ pub struct PatchProperty {
     pub kind: Option<PropertyKind>,
     #[validate(range(min = 1, max = 100, message = "must be 1 to 100"))]
     pub floors: Option<i32>,
-    #[validate(range(exclusive_min = 0.0, max = 1_000_000.0, message = "must be more than 0 and at most 1,000,000"))]
+    #[validate(range(
+        exclusive_min = 0.0,
+        max = 1_000_000.0,
+        message = "must be more than 0 and at most 1,000,000"
+    ))]
     pub floor_area_m2: Option<f64>,
     pub mixed_use_residence: Option<bool>,
     pub owner_id: Option<String>,
@@ -391,7 +399,11 @@ pub struct CreateUnit {
     pub label: String,
     #[validate(range(min = -5, max = 200, message = "must be -5 to 200"))]
     pub floor: i32,
-    #[validate(range(exclusive_min = 0.0, max = 100_000.0, message = "must be more than 0 and at most 100,000"))]
+    #[validate(range(
+        exclusive_min = 0.0,
+        max = 100_000.0,
+        message = "must be more than 0 and at most 100,000"
+    ))]
     pub area_m2: f64,
     pub kind: UnitKind,
     #[validate(range(min = 1, max = 10_000, message = "must be 1 to 10,000"))]
@@ -405,7 +417,11 @@ pub struct PatchUnit {
     pub label: Option<String>,
     #[validate(range(min = -5, max = 200, message = "must be -5 to 200"))]
     pub floor: Option<i32>,
-    #[validate(range(exclusive_min = 0.0, max = 100_000.0, message = "must be more than 0 and at most 100,000"))]
+    #[validate(range(
+        exclusive_min = 0.0,
+        max = 100_000.0,
+        message = "must be more than 0 and at most 100,000"
+    ))]
     pub area_m2: Option<f64>,
     pub kind: Option<UnitKind>,
     #[validate(range(min = 1, max = 10_000, message = "must be 1 to 10,000"))]

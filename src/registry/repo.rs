@@ -88,12 +88,14 @@ pub fn list_properties(
     if let Some(status) = filter.status {
         let rated = PropertyStatus::Rated.as_str();
         query = match status {
-            PropertyStatus::Expired => {
-                query.filter(properties::status.eq(rated)).filter(properties::rating_valid_until.lt(today))
-            }
-            PropertyStatus::Rated => query
+            PropertyStatus::Expired => query
                 .filter(properties::status.eq(rated))
-                .filter(properties::rating_valid_until.is_null().or(properties::rating_valid_until.ge(today))),
+                .filter(properties::rating_valid_until.lt(today)),
+            PropertyStatus::Rated => query.filter(properties::status.eq(rated)).filter(
+                properties::rating_valid_until
+                    .is_null()
+                    .or(properties::rating_valid_until.ge(today)),
+            ),
             other => query.filter(properties::status.eq(other.as_str())),
         };
     }
@@ -117,22 +119,28 @@ fn escape_like(text: &str) -> String {
 
 /// Writes a changed property if it is still at `expected_version`; 412 otherwise.
 pub fn update_property(conn: &mut Conn, row: &PropertyRow, expected_version: i32) -> Result<(), ApiError> {
-    let updated = diesel::update(properties::table.find(&row.id).filter(properties::version.eq(expected_version)))
-        .set((
-            properties::owner_id.eq(&row.owner_id),
-            properties::grid_id.eq(&row.grid_id),
-            properties::name.eq(&row.name),
-            properties::address.eq(&row.address),
-            properties::kind.eq(&row.kind),
-            properties::floors.eq(row.floors),
-            properties::floor_area_m2.eq(row.floor_area_m2),
-            properties::mixed_use_residence.eq(row.mixed_use_residence),
-            properties::updated_at.eq(row.updated_at),
-            properties::version.eq(expected_version + 1),
-        ))
-        .execute(conn)?;
+    let updated = diesel::update(
+        properties::table
+            .find(&row.id)
+            .filter(properties::version.eq(expected_version)),
+    )
+    .set((
+        properties::owner_id.eq(&row.owner_id),
+        properties::grid_id.eq(&row.grid_id),
+        properties::name.eq(&row.name),
+        properties::address.eq(&row.address),
+        properties::kind.eq(&row.kind),
+        properties::floors.eq(row.floors),
+        properties::floor_area_m2.eq(row.floor_area_m2),
+        properties::mixed_use_residence.eq(row.mixed_use_residence),
+        properties::updated_at.eq(row.updated_at),
+        properties::version.eq(expected_version + 1),
+    ))
+    .execute(conn)?;
     if updated == 0 {
-        return Err(ApiError::PreconditionFailed("The property changed meanwhile; reload it and try again.".into()));
+        return Err(ApiError::PreconditionFailed(
+            "The property changed meanwhile; reload it and try again.".into(),
+        ));
     }
     Ok(())
 }
@@ -157,10 +165,15 @@ pub fn adjust_property_counts(
 }
 
 pub fn insert_unit(conn: &mut Conn, row: &UnitRow) -> Result<(), ApiError> {
-    diesel::insert_into(units::table).values(row).execute(conn).map_err(|err| match ApiError::from(err) {
-        ApiError::Conflict(_) => ApiError::Conflict(format!("The property already has a unit labelled {}.", row.label)),
-        other => other,
-    })?;
+    diesel::insert_into(units::table)
+        .values(row)
+        .execute(conn)
+        .map_err(|err| match ApiError::from(err) {
+            ApiError::Conflict(_) => {
+                ApiError::Conflict(format!("The property already has a unit labelled {}.", row.label))
+            }
+            other => other,
+        })?;
     Ok(())
 }
 
@@ -175,7 +188,10 @@ pub fn find_unit(conn: &mut Conn, caller: &Caller, id: &str) -> Result<(UnitRow,
 }
 
 pub fn list_units(conn: &mut Conn, property_id: &str, page: &Page) -> Result<Vec<UnitRow>, ApiError> {
-    let query = units::table.filter(units::property_id.eq(property_id)).select(UnitRow::as_select()).into_boxed();
+    let query = units::table
+        .filter(units::property_id.eq(property_id))
+        .select(UnitRow::as_select())
+        .into_boxed();
     Ok(paged!(query, units, page).load(conn)?)
 }
 
@@ -194,11 +210,15 @@ pub fn update_unit(conn: &mut Conn, row: &UnitRow, expected_version: i32) -> Res
         ))
         .execute(conn)
         .map_err(|err| match ApiError::from(err) {
-            ApiError::Conflict(_) => ApiError::Conflict(format!("The property already has a unit labelled {}.", row.label)),
+            ApiError::Conflict(_) => {
+                ApiError::Conflict(format!("The property already has a unit labelled {}.", row.label))
+            }
             other => other,
         })?;
     if updated == 0 {
-        return Err(ApiError::PreconditionFailed("The unit changed meanwhile; reload it and try again.".into()));
+        return Err(ApiError::PreconditionFailed(
+            "The unit changed meanwhile; reload it and try again.".into(),
+        ));
     }
     Ok(())
 }
@@ -235,8 +255,13 @@ pub fn list_tenancies(
     filter: &TenancyFilter,
     page: &Page,
 ) -> Result<Vec<TenancyRow>, ApiError> {
-    let mut query =
-        scoped!(tenancies::table.inner_join(properties::table).select(TenancyRow::as_select()).into_boxed(), caller);
+    let mut query = scoped!(
+        tenancies::table
+            .inner_join(properties::table)
+            .select(TenancyRow::as_select())
+            .into_boxed(),
+        caller
+    );
     if let Some(property_id) = &filter.property_id {
         query = query.filter(tenancies::property_id.eq(property_id.clone()));
     }
@@ -267,7 +292,11 @@ pub fn is_active_in_unit(conn: &mut Conn, unit_id: &str, id_lookup: &str) -> Res
 
 /// The ids among `rows` whose person is also an active tenant of another unit.
 pub fn duplicated_elsewhere(conn: &mut Conn, rows: &[TenancyRow]) -> Result<HashSet<String>, ApiError> {
-    let lookups: Vec<&str> = rows.iter().filter(|r| r.move_out_date.is_none()).map(|r| r.id_lookup.as_str()).collect();
+    let lookups: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.move_out_date.is_none())
+        .map(|r| r.id_lookup.as_str())
+        .collect();
     if lookups.is_empty() {
         return Ok(HashSet::new());
     }
@@ -279,7 +308,11 @@ pub fn duplicated_elsewhere(conn: &mut Conn, rows: &[TenancyRow]) -> Result<Hash
     Ok(rows
         .iter()
         .filter(|r| r.move_out_date.is_none())
-        .filter(|r| active.iter().any(|(lookup, unit)| *lookup == r.id_lookup && *unit != r.unit_id))
+        .filter(|r| {
+            active
+                .iter()
+                .any(|(lookup, unit)| *lookup == r.id_lookup && *unit != r.unit_id)
+        })
         .map(|r| r.id.clone())
         .collect())
 }

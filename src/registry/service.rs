@@ -27,7 +27,9 @@ fn require_owner_or_admin(caller: &Caller, property: &PropertyRow) -> Result<(),
     if caller.is_admin() || (caller.role == Role::Landlord && caller.user_id == property.owner_id) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden("Only the owner or an admin may change this.".into()))
+        Err(ApiError::Forbidden(
+            "Only the owner or an admin may change this.".into(),
+        ))
     }
 }
 
@@ -40,7 +42,9 @@ fn require_membership(conn: &mut Conn, caller: &Caller, allowed: &[MembershipSta
     if allowed.contains(&status) {
         Ok(())
     } else {
-        Err(ApiError::MembershipInactive(format!("A {status} membership does not allow this.")))
+        Err(ApiError::MembershipInactive(format!(
+            "A {status} membership does not allow this."
+        )))
     }
 }
 
@@ -48,7 +52,11 @@ fn require_grid_in_village(conn: &mut Conn, grid_id: Option<&str>, village_id: &
     if let Some(grid_id) = grid_id
         && !villages_repo::grid_in_village(conn, grid_id, village_id)?
     {
-        return Err(ApiError::invalid("grid_id", "unknown", "no grid with this id in the property's village"));
+        return Err(ApiError::invalid(
+            "grid_id",
+            "unknown",
+            "no grid with this id in the property's village",
+        ));
     }
     Ok(())
 }
@@ -57,7 +65,11 @@ pub fn register_property(conn: &mut Conn, caller: &Caller, input: CreateProperty
     let owner_id = match caller.role {
         Role::Landlord => {
             if input.owner_id.as_ref().is_some_and(|id| *id != caller.user_id) {
-                return Err(ApiError::invalid("owner_id", "not_allowed", "a landlord registers properties for themself"));
+                return Err(ApiError::invalid(
+                    "owner_id",
+                    "not_allowed",
+                    "a landlord registers properties for themself",
+                ));
             }
             require_membership(conn, caller, &[MembershipStatus::Active])?;
             caller.user_id.clone()
@@ -67,7 +79,9 @@ pub fn register_property(conn: &mut Conn, caller: &Caller, input: CreateProperty
             .clone()
             .ok_or_else(|| ApiError::invalid("owner_id", "required", "name the landlord who owns the property"))?,
         Role::Auditor | Role::Inspector => {
-            return Err(ApiError::Forbidden("Only landlords and admins register properties.".into()));
+            return Err(ApiError::Forbidden(
+                "Only landlords and admins register properties.".into(),
+            ));
         }
     };
     villages_repo::require_exists(conn, &input.village_id, "village_id")?;
@@ -77,7 +91,11 @@ pub fn register_property(conn: &mut Conn, caller: &Caller, input: CreateProperty
         return Err(ApiError::invalid("owner_id", "role", "the owner must be a landlord"));
     }
     if owner.village_id.as_deref() != Some(input.village_id.as_str()) {
-        return Err(ApiError::invalid("village_id", "mismatch", "a property is registered in its owner's village"));
+        return Err(ApiError::invalid(
+            "village_id",
+            "mismatch",
+            "a property is registered in its owner's village",
+        ));
     }
     require_grid_in_village(conn, input.grid_id.as_deref(), &input.village_id)?;
 
@@ -131,10 +149,18 @@ pub fn change_property(
     if_match.check(row.version)?;
     let mut refused = Vec::new();
     if patch.owner_id.is_some() && !caller.is_admin() {
-        refused.push(FieldError::new("owner_id", "not_allowed", "only an admin may change the owner"));
+        refused.push(FieldError::new(
+            "owner_id",
+            "not_allowed",
+            "only an admin may change the owner",
+        ));
     }
     if patch.village_id.as_ref().is_some_and(|v| *v != row.village_id) {
-        refused.push(FieldError::new("village_id", "immutable", "a property cannot move to another village"));
+        refused.push(FieldError::new(
+            "village_id",
+            "immutable",
+            "a property cannot move to another village",
+        ));
     }
     if !refused.is_empty() {
         return Err(ApiError::Validation(refused));
@@ -143,7 +169,11 @@ pub fn change_property(
         let owner = accounts_repo::find(conn, &owner_id)
             .map_err(|_| ApiError::invalid("owner_id", "unknown", "no landlord has this id"))?;
         if owner.role()? != Role::Landlord || owner.village_id.as_deref() != Some(row.village_id.as_str()) {
-            return Err(ApiError::invalid("owner_id", "role", "the owner must be a landlord of the property's village"));
+            return Err(ApiError::invalid(
+                "owner_id",
+                "role",
+                "the owner must be a landlord of the property's village",
+            ));
         }
         row.owner_id = owner_id;
     }
@@ -325,7 +355,8 @@ pub fn prepare_tenant(cipher: &IdentityCipher, input: DeclareTenancy) -> Result<
     };
     let (gender, birth_date) = match tenant.id_type {
         IdType::ResidentId => {
-            let parsed = ResidentId::parse(&number, today).map_err(|e| ApiError::invalid("tenant.id_number", e.code(), e.message()))?;
+            let parsed = ResidentId::parse(&number, today)
+                .map_err(|e| ApiError::invalid("tenant.id_number", e.code(), e.message()))?;
             (Some(parsed.gender()), Some(parsed.birth_date()))
         }
         _ => (None, None),
@@ -359,7 +390,9 @@ pub fn declare_tenancy(
     require_owner_or_admin(caller, &property)?;
     require_membership(conn, caller, &[MembershipStatus::Active, MembershipStatus::Suspended])?;
     if repo::is_active_in_unit(conn, &unit.id, &tenant.id_lookup)? {
-        return Err(ApiError::Conflict("This person is already declared as living in this unit.".into()));
+        return Err(ApiError::Conflict(
+            "This person is already declared as living in this unit.".into(),
+        ));
     }
     let at = now();
     let late = crate::ids::local_date(at) - tenant.move_in_date > Duration::days(settings.declaration_deadline_days);
@@ -420,10 +453,18 @@ pub fn move_out(
         return Err(ApiError::Conflict("This tenant has already moved out.".into()));
     }
     if date < tenancy.move_in_date {
-        return Err(ApiError::invalid("move_out_date", "before_move_in", "the move-out cannot be before the move-in"));
+        return Err(ApiError::invalid(
+            "move_out_date",
+            "before_move_in",
+            "the move-out cannot be before the move-in",
+        ));
     }
     if date > today() {
-        return Err(ApiError::invalid("move_out_date", "future", "declare a move-out once it has happened"));
+        return Err(ApiError::invalid(
+            "move_out_date",
+            "future",
+            "declare a move-out once it has happened",
+        ));
     }
     let at = now();
     if !repo::move_out(conn, &tenancy.id, date, at)? {
@@ -446,12 +487,20 @@ pub fn move_out(
 }
 
 /// The full identity document, for auditors of the village and admins; the read is audited.
-pub fn read_identity(conn: &mut Conn, caller: &Caller, cipher: &IdentityCipher, id: &str) -> Result<Identity, ApiError> {
+pub fn read_identity(
+    conn: &mut Conn,
+    caller: &Caller,
+    cipher: &IdentityCipher,
+    id: &str,
+) -> Result<Identity, ApiError> {
     let (tenancy, property) = repo::find_tenancy(conn, caller, id)?;
     caller.require(&[Role::Admin, Role::Auditor])?;
-    let id_number = cipher
-        .decrypt(&tenancy.id_number_encrypted)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("identity number of tenancy {} unreadable: {e}", tenancy.id)))?;
+    let id_number = cipher.decrypt(&tenancy.id_number_encrypted).map_err(|e| {
+        ApiError::internal(anyhow::anyhow!(
+            "identity number of tenancy {} unreadable: {e}",
+            tenancy.id
+        ))
+    })?;
     audit::record(
         conn,
         Some(caller),
@@ -463,5 +512,8 @@ pub fn read_identity(conn: &mut Conn, caller: &Caller, cipher: &IdentityCipher, 
             detail: json!({"id_type": tenancy.id_type}),
         },
     )?;
-    Ok(Identity { id_type: crate::text_enum::from_db(&tenancy.id_type)?, id_number })
+    Ok(Identity {
+        id_type: crate::text_enum::from_db(&tenancy.id_type)?,
+        id_number,
+    })
 }

@@ -1,0 +1,981 @@
+//! The register: properties, units and tenant declarations, with identity numbers protected.
+
+mod common;
+
+use common::{Backend, Session, TestApp, resident_id};
+use serde_json::{Value, json};
+
+fn today() -> chrono::NaiveDate {
+    anzu::ids::today()
+}
+
+fn days_from_today(days: i64) -> String {
+    (today() + chrono::Duration::days(days)).to_string()
+}
+
+async fn registration_codes_are_sequential_per_village_even_in_parallel(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let first = app.property(&landlord, &v.id).await;
+    assert_eq!(first["registration_code"], format!("{}-000001", v.code));
+    assert_eq!(first["status"], "registered");
+    assert_eq!(first["owner_id"], landlord.user["id"]);
+    for key in [
+        "id",
+        "registration_code",
+        "owner_id",
+        "village_id",
+        "grid_id",
+        "name",
+        "address",
+        "kind",
+        "floors",
+        "floor_area_m2",
+        "mixed_use_residence",
+        "status",
+        "stars",
+        "score",
+        "rating_valid_until",
+        "active_tenants",
+        "capacity",
+        "created_at",
+        "updated_at",
+        "version",
+    ] {
+        assert!(first.get(key).is_some(), "property lacks {key}");
+    }
+
+    let creations = (0..16).map(|_| app.property(&landlord, &v.id));
+    let created = futures_util::future::join_all(creations).await;
+    let mut codes: Vec<String> = created
+        .iter()
+        .map(|p| p["registration_code"].as_str().unwrap().to_owned())
+        .collect();
+    codes.sort();
+    let expected: Vec<String> = (2..=17).map(|n| format!("{}-{n:06}", v.code)).collect();
+    assert_eq!(codes, expected, "no gaps, no repeats");
+
+    // Another village counts from one.
+    let other = app.village(&v.admin).await;
+    let other_landlord = app.user(&v.admin, "landlord", other["id"].as_str()).await;
+    let p = app.property(&other_landlord, other["id"].as_str().unwrap()).await;
+    assert_eq!(
+        p["registration_code"],
+        format!("{}-000001", other["code"].as_str().unwrap())
+    );
+}
+
+async fn only_active_landlords_and_admins_register_properties(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let pending = app.registered_landlord(&v.id).await;
+    let body = json!({"name": "A", "address": "B", "village_id": v.id, "kind": "factory", "floors": 2,
+                      "floor_area_m2": 300.0, "mixed_use_residence": true});
+    let refused = app
+        .post("/api/v1/properties", Some(&pending.token), body.clone())
+        .await
+        .problem(403);
+    assert!(refused["type"].as_str().unwrap().ends_with("membership-inactive"));
+
+    let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
+    app.post("/api/v1/properties", Some(&inspector.token), body.clone())
+        .await
+        .problem(403);
+
+    let missing_owner = app.post("/api/v1/properties", Some(&v.admin.token), body.clone()).await;
+    assert_eq!(missing_owner.error_fields(), vec!["owner_id"]);
+    missing_owner.problem(422);
+    let mut for_landlord = body.clone();
+    for_landlord["owner_id"] = json!(pending.id());
+    let made = app
+        .post("/api/v1/properties", Some(&v.admin.token), for_landlord)
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(made["owner_id"], pending.user["id"]);
+    assert_eq!(made["mixed_use_residence"], true);
+
+    let bad =
+        json!({"name": "", "address": "B", "village_id": v.id, "kind": "castle", "floors": 0, "floor_area_m2": -1.0});
+    let answer = app.post("/api/v1/properties", Some(&v.admin.token), bad).await;
+    assert_eq!(answer.error_fields(), vec!["kind"], "the shape is checked first");
+    let bad = json!({"name": "", "address": "B", "village_id": v.id, "kind": "shop", "floors": 0, "floor_area_m2": -1.0, "owner_id": pending.id()});
+    let answer = app.post("/api/v1/properties", Some(&v.admin.token), bad).await;
+    assert_eq!(answer.error_fields(), vec!["floor_area_m2", "floors", "name"]);
+    answer.problem(422);
+
+    let grid_elsewhere = {
+        let other = app.village(&v.admin).await;
+        app.post(
+            &format!("/api/v1/villages/{}/grids", other["id"].as_str().unwrap()),
+            Some(&v.admin.token),
+            json!({"name": "G", "code": "G1"}),
+        )
+        .await
+        .expect(201)
+        .body
+    };
+    let mut wrong_grid = body.clone();
+    wrong_grid["owner_id"] = json!(pending.id());
+    wrong_grid["grid_id"] = grid_elsewhere["id"].clone();
+    let answer = app.post("/api/v1/properties", Some(&v.admin.token), wrong_grid).await;
+    assert_eq!(answer.error_fields(), vec!["grid_id"]);
+    answer.problem(422);
+    assert_eq!(app.count("properties"), 1);
+}
+
+async fn property_changes_refuse_mass_assignment_and_stale_versions(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let other = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let path = format!("/api/v1/properties/{}", property["id"].as_str().unwrap());
+
+    for (field, value) in [
+        ("status", json!("rated")),
+        ("stars", json!(5)),
+        ("registration_code", json!("X-1")),
+        ("score", json!(100)),
+    ] {
+        let answer = app.patch(&path, Some(&landlord.token), json!({ field: value })).await;
+        assert_eq!(answer.error_fields(), vec![field.to_owned()]);
+        answer.problem(422);
+    }
+    let answer = app
+        .patch(&path, Some(&landlord.token), json!({"owner_id": other.id()}))
+        .await;
+    assert_eq!(answer.error_fields(), vec!["owner_id"]);
+    answer.problem(422);
+
+    let changed = app
+        .patch(&path, Some(&landlord.token), json!({"name": "新名字", "floors": 6}))
+        .await
+        .expect(200);
+    assert_eq!(changed.body["name"], "新名字");
+    assert_eq!(changed.body["floors"], 6);
+    assert_eq!(changed.body["version"], 2);
+    assert_eq!(changed.header("etag").as_deref(), Some("\"2\""));
+    let stale = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&landlord.token),
+            &[("If-Match", "\"1\"")],
+            Some(&json!({"name": "x"})),
+        )
+        .await;
+    stale.problem(412);
+    app.call(
+        "PATCH",
+        &path,
+        Some(&landlord.token),
+        &[("If-Match", "\"2\"")],
+        Some(&json!({"name": "y"})),
+    )
+    .await
+    .expect(200);
+
+    app.patch(&path, Some(&other.token), json!({"name": "mine now"}))
+        .await
+        .problem(404);
+    let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
+    app.patch(&path, Some(&inspector.token), json!({"name": "x"}))
+        .await
+        .problem(403);
+    let moved = app
+        .patch(&path, Some(&v.admin.token), json!({"owner_id": other.id()}))
+        .await
+        .expect(200);
+    assert_eq!(moved.body["owner_id"], other.user["id"]);
+    app.get(&path, Some(&landlord.token)).await.problem(404);
+}
+
+async fn units_follow_the_area_rule_and_feed_capacity(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let pid = property["id"].as_str().unwrap();
+    let room = app.unit(&landlord, pid, "201", 12.0).await;
+    assert_eq!(room["max_occupants"], 2, "floor(12 / 5)");
+    assert_eq!(room["overcrowded"], false);
+    let tiny = app.unit(&landlord, pid, "202", 3.0).await;
+    assert_eq!(tiny["max_occupants"], 1, "at least one");
+    let dorm = app
+        .post(
+            &format!("/api/v1/properties/{pid}/units"),
+            Some(&landlord.token),
+            json!({"label": "D1", "floor": 1, "area_m2": 40.0, "kind": "dormitory", "max_occupants": 6}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(dorm["max_occupants"], 6);
+    let property_now = app
+        .get(&format!("/api/v1/properties/{pid}"), Some(&landlord.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(property_now["capacity"], 9);
+
+    app.post(
+        &format!("/api/v1/properties/{pid}/units"),
+        Some(&landlord.token),
+        json!({"label": "201", "floor": 2, "area_m2": 10.0, "kind": "room"}),
+    )
+    .await
+    .problem(409);
+    let bigger = app
+        .patch(
+            &format!("/api/v1/units/{}", room["id"].as_str().unwrap()),
+            Some(&landlord.token),
+            json!({"area_m2": 26.0}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(bigger.body["max_occupants"], 5);
+    let property_now = app
+        .get(&format!("/api/v1/properties/{pid}"), Some(&landlord.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(property_now["capacity"], 12);
+
+    let listed = app
+        .get(&format!("/api/v1/properties/{pid}/units"), Some(&landlord.token))
+        .await
+        .expect(200)
+        .body;
+    let labels: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, vec!["201", "202", "D1"]);
+
+    let pending = app.registered_landlord(&v.id).await;
+    let mut body =
+        json!({"name": "A", "address": "B", "village_id": v.id, "kind": "shop", "floors": 1, "floor_area_m2": 50.0});
+    body["owner_id"] = json!(pending.id());
+    let pending_property = app
+        .post("/api/v1/properties", Some(&v.admin.token), body)
+        .await
+        .expect(201)
+        .body;
+    let refused = app
+        .post(
+            &format!("/api/v1/properties/{}/units", pending_property["id"].as_str().unwrap()),
+            Some(&pending.token),
+            json!({"label": "1", "floor": 1, "area_m2": 10.0, "kind": "room"}),
+        )
+        .await
+        .problem(403);
+    assert!(refused["type"].as_str().unwrap().ends_with("membership-inactive"));
+}
+
+async fn resident_ids_are_checked_fully(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 30.0).await;
+    let uid = unit["id"].as_str().unwrap();
+    let today = days_from_today(0);
+
+    let valid = resident_id("19900307", 123);
+    let wrong_check = {
+        let mut s = valid.clone();
+        let last = s.pop().unwrap();
+        s.push(if last == '0' { '1' } else { '0' });
+        s
+    };
+    let feb_31 = {
+        let first17 = "35058219900231123";
+        format!(
+            "{first17}{}",
+            anzu::registry::identity::check_character(first17).unwrap()
+        )
+    };
+    let future = {
+        let first17 = format!(
+            "350582{}123",
+            (today_date() + chrono::Duration::days(400)).format("%Y%m%d")
+        );
+        format!(
+            "{first17}{}",
+            anzu::registry::identity::check_character(&first17).unwrap()
+        )
+    };
+    let cases = [
+        (wrong_check.clone(), "checksum"),
+        (feb_31, "birth_date"),
+        (future, "birth_date"),
+        (valid[..17].to_owned(), "length"),
+        (format!("{valid}1"), "length"),
+        (format!("99{}", &valid[2..]), "region"),
+    ];
+    for (number, code) in cases {
+        let answer = app.declare(&landlord, uid, &number, &today).await;
+        assert_eq!(answer.error_fields(), vec!["tenant.id_number"], "{code}");
+        assert_eq!(answer.body["errors"][0]["code"], code);
+        assert!(!answer.body.to_string().contains(&number), "the number is never echoed");
+        answer.problem(422);
+    }
+    assert_eq!(app.count("tenancies"), 0);
+
+    let declared = app.declare(&landlord, uid, &valid, &today).await.expect(201).body;
+    assert_eq!(declared["tenant"]["gender"], "male", "sequence 123 is odd");
+    assert_eq!(declared["tenant"]["birth_date"], "1990-03-07");
+    assert_eq!(
+        declared["tenant"]["id_number_masked"],
+        format!("{}**********{}", &valid[..4], &valid[14..])
+    );
+    assert_eq!(declared["tenant"]["id_type"], "resident_id");
+    assert!(declared["tenant"].get("id_number").is_none());
+    assert_eq!(declared["late"], false);
+
+    // A lower-case x is accepted and kept upper-case.
+    let with_x = (0..1000)
+        .map(|seq| resident_id("19851120", seq))
+        .find(|n| n.ends_with('X'))
+        .unwrap();
+    let lower = with_x.to_lowercase();
+    let answer = app.declare(&landlord, uid, &lower, &today).await.expect(201).body;
+    assert_eq!(
+        answer["tenant"]["gender"],
+        if with_x.as_bytes()[16] % 2 == 1 {
+            "male"
+        } else {
+            "female"
+        }
+    );
+    let identity = app
+        .get(
+            &format!("/api/v1/tenancies/{}/identity", answer["id"].as_str().unwrap()),
+            Some(&v.admin.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(identity["id_number"], with_x);
+
+    let passport = app
+        .post(&format!("/api/v1/units/{uid}/tenancies"), Some(&landlord.token),
+              json!({"tenant": {"full_name": "John Smith", "id_type": "passport", "id_number": "e1234567"}, "move_in_date": today}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(passport["tenant"]["gender"], Value::Null);
+    assert_eq!(passport["tenant"]["birth_date"], Value::Null);
+    let short = app
+        .post(&format!("/api/v1/units/{uid}/tenancies"), Some(&landlord.token),
+              json!({"tenant": {"full_name": "", "id_type": "passport", "id_number": "E12", "phone": "555"}, "move_in_date": today}))
+        .await;
+    assert_eq!(short.error_fields(), vec!["tenant.full_name", "tenant.phone"]);
+    short.problem(422);
+}
+
+fn today_date() -> chrono::NaiveDate {
+    today()
+}
+
+async fn declarations_flag_lateness_duplicates_and_overcrowding_but_never_refuse(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let pid = property["id"].as_str().unwrap();
+    let small = app.unit(&landlord, pid, "301", 6.0).await;
+    let other = app.unit(&landlord, pid, "302", 20.0).await;
+    let (small_id, other_id) = (small["id"].as_str().unwrap(), other["id"].as_str().unwrap());
+
+    let on_time = app
+        .declare(&landlord, small_id, &resident_id("19950101", 2), &days_from_today(-3))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(on_time["late"], false, "three days is within the deadline");
+    let late = app
+        .declare(&landlord, small_id, &resident_id("19950101", 4), &days_from_today(-4))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(late["late"], true);
+    let unit_now = app
+        .get(&format!("/api/v1/units/{small_id}"), Some(&landlord.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        (unit_now["active_tenants"].as_i64(), unit_now["overcrowded"].as_bool()),
+        (Some(2), Some(true)),
+        "one person fits in 6 m²"
+    );
+
+    let ahead = app
+        .declare(&landlord, small_id, &resident_id("19950101", 6), &days_from_today(31))
+        .await;
+    assert_eq!(ahead.error_fields(), vec!["move_in_date"]);
+    ahead.problem(422);
+    app.declare(&landlord, small_id, &resident_id("19950101", 6), &days_from_today(30))
+        .await
+        .expect(201);
+
+    let same_person = resident_id("19950101", 2);
+    app.declare(&landlord, small_id, &same_person, &days_from_today(0))
+        .await
+        .problem(409);
+    let elsewhere = app
+        .declare(&landlord, other_id, &same_person, &days_from_today(0))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(elsewhere["duplicate_elsewhere"], true);
+    let first_again = app
+        .get(
+            &format!("/api/v1/tenancies/{}", on_time["id"].as_str().unwrap()),
+            Some(&landlord.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(first_again["duplicate_elsewhere"], true);
+
+    let late_list = app
+        .get(
+            &format!("/api/v1/tenancies?late=true&property_id={pid}"),
+            Some(&landlord.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    let ids: Vec<&Value> = late_list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["id"])
+        .collect();
+    assert_eq!(ids, vec![&late["id"]]);
+    let in_other = app
+        .get(&format!("/api/v1/tenancies?unit_id={other_id}"), Some(&landlord.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(in_other["items"].as_array().unwrap().len(), 1);
+    let property_now = app
+        .get(&format!("/api/v1/properties/{pid}"), Some(&landlord.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(property_now["active_tenants"], 4);
+}
+
+async fn move_outs_end_tenancies_once(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 20.0).await;
+    let tenancy = app
+        .declare(
+            &landlord,
+            unit["id"].as_str().unwrap(),
+            &resident_id("19800808", 11),
+            &days_from_today(-10),
+        )
+        .await
+        .expect(201)
+        .body;
+    let path = format!("/api/v1/tenancies/{}/move-out", tenancy["id"].as_str().unwrap());
+
+    let early = app
+        .post(
+            &path,
+            Some(&landlord.token),
+            json!({"move_out_date": days_from_today(-11)}),
+        )
+        .await;
+    assert_eq!(early.error_fields(), vec!["move_out_date"]);
+    early.problem(422);
+    let out = app
+        .post(
+            &path,
+            Some(&landlord.token),
+            json!({"move_out_date": days_from_today(0)}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(out["move_out_date"], days_from_today(0));
+    app.post(
+        &path,
+        Some(&landlord.token),
+        json!({"move_out_date": days_from_today(0)}),
+    )
+    .await
+    .problem(409);
+    let unit_now = app
+        .get(
+            &format!("/api/v1/units/{}", unit["id"].as_str().unwrap()),
+            Some(&landlord.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(unit_now["active_tenants"], 0);
+    let active = app
+        .get("/api/v1/tenancies?active=true", Some(&landlord.token))
+        .await
+        .expect(200)
+        .body;
+    assert!(active["items"].as_array().unwrap().is_empty());
+    let ended = app
+        .get("/api/v1/tenancies?active=false", Some(&landlord.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(ended["items"].as_array().unwrap().len(), 1);
+    // The same person may move back in.
+    app.declare(
+        &landlord,
+        unit["id"].as_str().unwrap(),
+        &resident_id("19800808", 11),
+        &days_from_today(0),
+    )
+    .await
+    .expect(201);
+}
+
+async fn membership_decides_who_may_declare(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 50.0).await;
+    let uid = unit["id"].as_str().unwrap();
+    let membership = format!("/api/v1/users/{}/membership", landlord.id());
+
+    app.post(
+        &membership,
+        Some(&v.admin.token),
+        json!({"action": "suspend", "reason": "late fees"}),
+    )
+    .await
+    .expect(200);
+    let declared = app
+        .declare(&landlord, uid, &resident_id("20000101", 21), &days_from_today(0))
+        .await
+        .expect(201)
+        .body;
+    app.post(
+        &format!("/api/v1/tenancies/{}/move-out", declared["id"].as_str().unwrap()),
+        Some(&landlord.token),
+        json!({"move_out_date": days_from_today(0)}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/properties/{}/units", property["id"].as_str().unwrap()),
+        Some(&landlord.token),
+        json!({"label": "9", "floor": 1, "area_m2": 9.0, "kind": "room"}),
+    )
+    .await
+    .problem(403);
+
+    app.post(
+        &membership,
+        Some(&v.admin.token),
+        json!({"action": "expel", "reason": "fraud"}),
+    )
+    .await
+    .expect(200);
+    let refused = app
+        .declare(&landlord, uid, &resident_id("20000101", 23), &days_from_today(0))
+        .await
+        .problem(403);
+    assert!(refused["type"].as_str().unwrap().ends_with("membership-inactive"));
+    // An admin still records who lives there.
+    app.declare(&v.admin, uid, &resident_id("20000101", 23), &days_from_today(0))
+        .await
+        .expect(201);
+}
+
+async fn identity_numbers_never_leave_except_through_the_audited_endpoint(backend: Backend) {
+    common::capture_logs();
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let auditor = app.user(&v.admin, "auditor", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 50.0).await;
+    let number = resident_id("19770615", 357);
+
+    let mut answers = Vec::new();
+    let declared = app
+        .declare(&landlord, unit["id"].as_str().unwrap(), &number, &days_from_today(0))
+        .await
+        .expect(201);
+    let tid = declared.body["id"].as_str().unwrap().to_owned();
+    answers.push(declared.bytes);
+    answers.push(
+        app.declare(&landlord, unit["id"].as_str().unwrap(), &number, &days_from_today(0))
+            .await
+            .problem(409)
+            .to_string()
+            .into_bytes(),
+    );
+    for (path, token) in [
+        (format!("/api/v1/tenancies/{tid}"), &landlord.token),
+        ("/api/v1/tenancies".to_owned(), &auditor.token),
+        (format!("/api/v1/audit-events?entity_id={tid}"), &v.admin.token),
+        (format!("/api/v1/tenancies/{tid}/identity"), &landlord.token),
+    ] {
+        answers.push(app.get(&path, Some(token)).await.bytes);
+    }
+    for answer in &answers {
+        assert!(
+            !String::from_utf8_lossy(answer).contains(&number),
+            "an answer holds the number"
+        );
+    }
+
+    let identity = app
+        .get(&format!("/api/v1/tenancies/{tid}/identity"), Some(&auditor.token))
+        .await
+        .expect(200);
+    assert_eq!(identity.body, json!({"id_type": "resident_id", "id_number": number}));
+    let events = app
+        .get(&format!("/api/v1/audit-events?entity_id={tid}"), Some(&auditor.token))
+        .await
+        .expect(200)
+        .body;
+    let actions: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["tenancy.declared", "tenancy.identity_read"]);
+    assert_eq!(events["items"][1]["actor_id"], auditor.user["id"]);
+
+    let stored = stored_text(&app);
+    assert!(
+        stored.contains(&number[..4]),
+        "the dump is real: it holds the masked number"
+    );
+    assert!(!stored.contains(&number), "the database holds the number in clear");
+    assert!(!stored.contains(&number[4..14]), "nor its middle digits");
+    let logs = common::captured_logs();
+    assert!(
+        logs.contains(&format!("/api/v1/tenancies/{tid}/identity")),
+        "the log is captured"
+    );
+    assert!(!logs.contains(&number), "a log line holds the number");
+}
+
+/// Every tenancy and audit row as text, and on SQLite the database files themselves.
+fn stored_text(app: &TestApp) -> String {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Dump {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        dump: String,
+    }
+    let mut conn = app.db.get().unwrap();
+    let sql = match app.backend {
+        Backend::Postgres => {
+            "SELECT string_agg(t::text, '|') AS dump FROM (SELECT * FROM tenancies) t UNION ALL SELECT string_agg(a::text, '|') FROM audit_events a"
+        }
+        Backend::Sqlite => {
+            "SELECT group_concat(id_number_encrypted || id_lookup || id_number_masked || full_name, '|') AS dump FROM tenancies UNION ALL SELECT group_concat(detail, '|') FROM audit_events"
+        }
+    };
+    let mut text: String = diesel::sql_query(sql)
+        .load::<Dump>(&mut *conn)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.dump)
+        .collect();
+    if app.backend == Backend::Sqlite {
+        let url = app.state.settings.database_url.clone();
+        for suffix in ["", "-wal"] {
+            if let Ok(bytes) = std::fs::read(format!("{url}{suffix}")) {
+                text.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
+    text
+}
+
+async fn a_flaky_phone_declares_once(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 50.0).await;
+    let body = json!({"tenant": {"full_name": "王五", "id_type": "resident_id", "id_number": resident_id("19880808", 88)}, "move_in_date": days_from_today(0)});
+    let path = format!("/api/v1/units/{}/tenancies", unit["id"].as_str().unwrap());
+    let key = [("Idempotency-Key", "declare-7f3a")];
+    let first = app
+        .call("POST", &path, Some(&landlord.token), &key, Some(&body))
+        .await
+        .expect(201);
+    let retry = app
+        .call("POST", &path, Some(&landlord.token), &key, Some(&body))
+        .await
+        .expect(201);
+    assert_eq!(first.body, retry.body);
+    assert_eq!(app.count("tenancies"), 1);
+}
+
+async fn search_and_filters(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let grid = app
+        .post(
+            &format!("/api/v1/villages/{}/grids", v.id),
+            Some(&v.admin.token),
+            json!({"name": "一组", "code": "G1"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let plain = app.property(&landlord, &v.id).await;
+    let gridded = app
+        .post("/api/v1/properties", Some(&landlord.token),
+              json!({"name": "Sunrise Dorm 100%", "address": "Factory Road 7", "village_id": v.id, "grid_id": grid["id"], "kind": "factory", "floors": 3, "floor_area_m2": 900.0}))
+        .await
+        .expect(201)
+        .body;
+    let ids = |body: Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let token = Some(landlord.token.as_str());
+    assert_eq!(
+        ids(app.get("/api/v1/properties?q=sunrise", token).await.expect(200).body),
+        vec![gridded["id"].as_str().unwrap()]
+    );
+    assert_eq!(
+        ids(app.get("/api/v1/properties?q=100%25", token).await.expect(200).body),
+        vec![gridded["id"].as_str().unwrap()]
+    );
+    assert_eq!(
+        ids(app.get("/api/v1/properties?q=%25", token).await.expect(200).body).len(),
+        1,
+        "% is a character, not a wildcard"
+    );
+    assert_eq!(
+        ids(app
+            .get(&format!("/api/v1/properties?q={}", common::encode("中路")), token)
+            .await
+            .expect(200)
+            .body),
+        vec![plain["id"].as_str().unwrap()]
+    );
+    assert_eq!(
+        ids(app
+            .get(
+                &format!("/api/v1/properties?grid_id={}", grid["id"].as_str().unwrap()),
+                token
+            )
+            .await
+            .expect(200)
+            .body)
+        .len(),
+        1
+    );
+    assert_eq!(
+        ids(app
+            .get("/api/v1/properties?status=registered", token)
+            .await
+            .expect(200)
+            .body)
+        .len(),
+        2
+    );
+    assert_eq!(
+        ids(app.get("/api/v1/properties?status=rated", token).await.expect(200).body).len(),
+        0
+    );
+    app.get("/api/v1/properties?status=gone", token).await.problem(400);
+}
+
+/// Every registry endpoint, tried by every role and by a landlord who does not own the property.
+async fn authorization_matrix(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let owner = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let stranger = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
+    let auditor = app.user(&v.admin, "auditor", Some(&v.id)).await;
+    let other_village = app.village(&v.admin).await;
+    let far_auditor = app.user(&v.admin, "auditor", other_village["id"].as_str()).await;
+    let property = app.property(&owner, &v.id).await;
+    let pid = property["id"].as_str().unwrap().to_owned();
+    let unit = app.unit(&owner, &pid, "101", 50.0).await;
+    let uid = unit["id"].as_str().unwrap().to_owned();
+    let tenancy = app
+        .declare(&owner, &uid, &resident_id("19900101", 1), &days_from_today(0))
+        .await
+        .expect(201)
+        .body;
+    let tid = tenancy["id"].as_str().unwrap().to_owned();
+
+    let who: [(&str, &Session); 6] = [
+        ("admin", &v.admin),
+        ("owner", &owner),
+        ("stranger", &stranger),
+        ("inspector", &inspector),
+        ("auditor", &auditor),
+        ("far_auditor", &far_auditor),
+    ];
+    // (method, path, body, expected status for admin, owner, stranger, inspector, auditor, far auditor)
+    let seq = std::sync::atomic::AtomicU32::new(100);
+    let next_id = || resident_id("19910101", seq.fetch_add(2, std::sync::atomic::Ordering::Relaxed));
+    type Case = (&'static str, String, Option<fn(&dyn Fn() -> String) -> Value>, [u16; 6]);
+    let cases: Vec<Case> = vec![
+        (
+            "GET",
+            format!("/api/v1/properties/{pid}"),
+            None,
+            [200, 200, 404, 200, 200, 404],
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/properties/{pid}"),
+            Some(|_| json!({"address": "新地址"})),
+            [200, 200, 404, 403, 403, 404],
+        ),
+        (
+            "GET",
+            format!("/api/v1/properties/{pid}/units"),
+            None,
+            [200, 200, 404, 200, 200, 404],
+        ),
+        (
+            "POST",
+            format!("/api/v1/properties/{pid}/units"),
+            Some(
+                |_| json!({"label": uuid::Uuid::now_v7().to_string()[..30].to_owned(), "floor": 1, "area_m2": 10.0, "kind": "room"}),
+            ),
+            [201, 201, 404, 403, 403, 404],
+        ),
+        (
+            "GET",
+            format!("/api/v1/units/{uid}"),
+            None,
+            [200, 200, 404, 200, 200, 404],
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/units/{uid}"),
+            Some(|_| json!({"floor": 3})),
+            [200, 200, 404, 403, 403, 404],
+        ),
+        (
+            "POST",
+            format!("/api/v1/units/{uid}/tenancies"),
+            Some(
+                |id| json!({"tenant": {"full_name": "租客", "id_type": "resident_id", "id_number": id()}, "move_in_date": anzu::ids::today().to_string()}),
+            ),
+            [201, 201, 404, 403, 403, 404],
+        ),
+        (
+            "GET",
+            format!("/api/v1/tenancies/{tid}"),
+            None,
+            [200, 200, 404, 200, 200, 404],
+        ),
+        (
+            "GET",
+            format!("/api/v1/tenancies/{tid}/identity"),
+            None,
+            [200, 403, 404, 403, 200, 404],
+        ),
+        (
+            "POST",
+            format!("/api/v1/tenancies/{tid}/move-out"),
+            Some(|_| json!({"move_out_date": "2000-01-01"})),
+            [422, 422, 404, 403, 403, 404],
+        ),
+    ];
+    for (method, path, body, expected) in cases {
+        for ((name, session), status) in who.iter().zip(expected) {
+            let body = body.map(|make| make(&next_id));
+            let answer = app.call(method, &path, Some(&session.token), &[], body.as_ref()).await;
+            assert_eq!(answer.status, status, "{name} {method} {path}: {}", answer.body);
+        }
+    }
+
+    // Lists only ever hold what the caller may see.
+    for (session, expected) in [
+        (&stranger, 0),
+        (&far_auditor, 0),
+        (&owner, 1),
+        (&inspector, 1),
+        (&auditor, 1),
+        (&v.admin, 1),
+    ] {
+        let list = app
+            .get("/api/v1/properties", Some(&session.token))
+            .await
+            .expect(200)
+            .body;
+        assert_eq!(list["items"].as_array().unwrap().len(), expected);
+        let tenancies = app
+            .get("/api/v1/tenancies?active=true", Some(&session.token))
+            .await
+            .expect(200)
+            .body;
+        assert_eq!(tenancies["items"].as_array().unwrap().is_empty(), expected == 0);
+    }
+    app.get("/api/v1/audit-events", Some(&owner.token)).await.problem(403);
+    app.get("/api/v1/audit-events", Some(&inspector.token))
+        .await
+        .problem(403);
+    let far_events = app
+        .get("/api/v1/audit-events", Some(&far_auditor.token))
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        far_events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["entity_id"] != json!(pid))
+    );
+    let near_events = app
+        .get(
+            &format!("/api/v1/audit-events?entity_type=property&entity_id={pid}"),
+            Some(&auditor.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(near_events["items"][0]["action"], "property.registered");
+}
+
+backend_tests!(
+    registration_codes_are_sequential_per_village_even_in_parallel,
+    only_active_landlords_and_admins_register_properties,
+    property_changes_refuse_mass_assignment_and_stale_versions,
+    units_follow_the_area_rule_and_feed_capacity,
+    resident_ids_are_checked_fully,
+    declarations_flag_lateness_duplicates_and_overcrowding_but_never_refuse,
+    move_outs_end_tenancies_once,
+    membership_decides_who_may_declare,
+    identity_numbers_never_leave_except_through_the_audited_endpoint,
+    a_flaky_phone_declares_once,
+    search_and_filters,
+    authorization_matrix,
+);
