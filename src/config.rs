@@ -31,6 +31,12 @@ pub struct Settings {
     pub min_area_per_person_m2: f64,
     /// Days after moving in within which a tenant must be declared.
     pub declaration_deadline_days: i64,
+    /// The numbers that turn inspection results into a rating.
+    pub rating_rules: crate::safety::rating::RatingRules,
+    /// Where the public reaches this service; door plaques link to it.
+    pub public_base_url: String,
+    /// Public rating look-ups allowed per address per minute.
+    pub public_rate_per_minute: u32,
     /// Where generated secrets are kept for a local run.
     pub data_dir: PathBuf,
     /// What was generated at start, to be logged once logging is up.
@@ -142,6 +148,16 @@ impl Settings {
             login_window_secs: parse_number(&get, "ANZU_LOGIN_WINDOW_SECS", 900, 1..=86_400)?,
             min_area_per_person_m2: parse_number(&get, "ANZU_MIN_AREA_PER_PERSON", 5.0, 0.5..=1000.0)?,
             declaration_deadline_days: parse_number(&get, "ANZU_DECLARATION_DEADLINE_DAYS", 3, 0..=365)?,
+            rating_rules: match get("ANZU_RATING_RULES") {
+                None => Default::default(),
+                Some(json) => serde_json::from_str(&json)
+                    .with_context(|| "ANZU_RATING_RULES must be a JSON object of rating rules (see docs/rating.md)")?,
+            },
+            public_base_url: get("ANZU_PUBLIC_BASE_URL")
+                .unwrap_or_else(|| format!("http://{bind}"))
+                .trim_end_matches('/')
+                .to_owned(),
+            public_rate_per_minute: parse_number(&get, "ANZU_PUBLIC_RATE_PER_MINUTE", 60, 1..=1_000_000)?,
             data_dir,
             generated_secrets_file,
         })

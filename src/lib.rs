@@ -11,6 +11,7 @@ pub mod ids;
 pub mod openapi;
 pub mod ops;
 pub mod registry;
+pub mod safety;
 pub mod startup;
 pub mod text_enum;
 pub mod villages;

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, audit, ops, registry, villages};
+use crate::{accounts, audit, ops, registry, safety, villages};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,6 +38,17 @@ use crate::{accounts, audit, ops, registry, villages};
         registry::handlers::get_tenancy,
         registry::handlers::get_identity,
         audit::list_events,
+        safety::handlers::get_checklist,
+        safety::handlers::create_inspection,
+        safety::handlers::list_inspections,
+        safety::handlers::get_inspection,
+        safety::handlers::list_rectifications,
+        safety::handlers::report_fix,
+        safety::handlers::verify_fix,
+        safety::handlers::delist,
+        safety::handlers::reinstate,
+        safety::public::public_rating,
+        safety::public::plaque,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -47,6 +58,8 @@ use crate::{accounts, audit, ops, registry, villages};
         (name = "villages", description = "Villages and grids"),
         (name = "registry", description = "Properties, units and tenant declarations"),
         (name = "audit", description = "The audit log"),
+        (name = "safety", description = "Checklist, inspections, ratings, rectification orders, delisting"),
+        (name = "public", description = "The public rating, no login"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -17,7 +17,8 @@ use crate::http::auth::TokenKeys;
 use crate::http::rate_limit::FailureLimiter;
 use crate::http::{idempotency, json, request_id};
 use crate::registry::crypto::IdentityCipher;
-use crate::{accounts, audit, ops, registry, villages};
+use crate::safety::public::PublicLimiter;
+use crate::{accounts, audit, ops, registry, safety, villages};
 
 /// Failures allowed from one address for every one allowed per account.
 const ADDRESS_FAILURES_PER_ACCOUNT_FAILURE: u32 = 4;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub cursor_key: Vec<u8>,
     /// Encrypts and hashes tenant identity numbers.
     pub identity: IdentityCipher,
+    /// Limits public rating look-ups per address.
+    pub public_limiter: PublicLimiter,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
             ),
             cursor_key,
             identity: IdentityCipher::new(&settings.data_key),
+            public_limiter: PublicLimiter::per_minute(settings.public_rate_per_minute),
             settings: Arc::new(settings),
             db,
         })
@@ -92,8 +96,10 @@ pub fn build_app(
                 .configure(accounts::handlers::routes)
                 .configure(villages::handlers::routes)
                 .configure(registry::handlers::routes)
+                .configure(safety::handlers::routes)
                 .configure(audit::routes),
         )
+        .service(web::scope("/public/v1").configure(safety::public::routes))
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
         }))

@@ -146,6 +146,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    checklist_versions (version) {
+        version -> Integer,
+        published_at -> Timestamp,
+        rules -> Text,
+    }
+}
+
+diesel::table! {
+    checklist_items (version, code) {
+        version -> Integer,
+        code -> Text,
+        position -> Integer,
+        category -> Text,
+        severity -> Text,
+        weight -> Integer,
+        title_zh -> Text,
+        title_en -> Text,
+        applies_to -> Text,
+    }
+}
+
+diesel::table! {
+    inspections (id) {
+        id -> Text,
+        property_id -> Text,
+        inspector_id -> Text,
+        checklist_version -> Integer,
+        inspected_on -> Date,
+        score -> Integer,
+        stars -> Integer,
+        valid_until -> Nullable<Date>,
+        summary -> Nullable<Text>,
+        next_star -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inspection_results (inspection_id, item_code) {
+        inspection_id -> Text,
+        item_code -> Text,
+        position -> Integer,
+        outcome -> Text,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    rectifications (id) {
+        id -> Text,
+        property_id -> Text,
+        inspection_id -> Text,
+        item_code -> Text,
+        severity -> Text,
+        due_on -> Date,
+        status -> Text,
+        report_note -> Nullable<Text>,
+        verify_note -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(grids -> villages (village_id));
 diesel::joinable!(users -> villages (village_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
@@ -155,6 +220,10 @@ diesel::joinable!(properties -> users (owner_id));
 diesel::joinable!(units -> properties (property_id));
 diesel::joinable!(tenancies -> units (unit_id));
 diesel::joinable!(tenancies -> properties (property_id));
+diesel::joinable!(inspections -> properties (property_id));
+diesel::joinable!(inspection_results -> inspections (inspection_id));
+diesel::joinable!(rectifications -> properties (property_id));
+diesel::joinable!(rectifications -> inspections (inspection_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     villages,
@@ -166,4 +235,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     properties,
     units,
     tenancies,
+    checklist_versions,
+    checklist_items,
+    inspections,
+    inspection_results,
+    rectifications,
 );

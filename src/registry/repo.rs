@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::accounts::model::Role;
 use crate::db::Conn;
 use crate::db::schema::{properties, tenancies, units, villages};
 use crate::error::ApiError;
@@ -18,7 +17,9 @@ use crate::registry::model::*;
 /// their village, landlords their own properties.
 macro_rules! scoped {
     ($query:expr, $caller:expr) => {{
-        let caller: &Caller = $caller;
+        use $crate::accounts::model::Role;
+        use $crate::db::schema::properties;
+        let caller: &$crate::http::auth::Caller = $caller;
         match caller.role {
             Role::Admin => $query,
             Role::Auditor | Role::Inspector => {
@@ -28,11 +29,12 @@ macro_rules! scoped {
         }
     }};
 }
+pub(crate) use scoped;
 
 /// Applies a page's cursor, `updated_since` and size to a boxed query on `$table`.
 macro_rules! paged {
     ($query:expr, $table:ident, $page:expr) => {{
-        let page: &Page = $page;
+        let page: &$crate::http::pagination::Page = $page;
         let mut query = $query.order($table::id.asc()).limit(page.fetch_limit());
         if let Some(after) = &page.after {
             query = query.filter($table::id.gt(after.clone()));
@@ -43,6 +45,7 @@ macro_rules! paged {
         query
     }};
 }
+pub(crate) use paged;
 
 /// Takes the next registration code of a village. The increment locks the village row until the
 /// transaction ends, so concurrent registrations get consecutive codes with no gaps or repeats.
@@ -331,4 +334,21 @@ pub fn move_out(conn: &mut Conn, id: &str, date: NaiveDate, now: NaiveDateTime) 
 
 pub fn find_tenancy_by_id(conn: &mut Conn, id: &str) -> Result<TenancyRow, ApiError> {
     Ok(tenancies::table.find(id).select(TenancyRow::as_select()).first(conn)?)
+}
+
+/// A property by id whatever the caller, for work that already checked scope.
+pub fn find_property_unscoped(conn: &mut Conn, id: &str) -> Result<PropertyRow, ApiError> {
+    Ok(properties::table
+        .find(id)
+        .select(PropertyRow::as_select())
+        .first(conn)?)
+}
+
+/// How many of a property's units hold more tenants than they may.
+pub fn count_overcrowded_units(conn: &mut Conn, property_id: &str) -> Result<i64, ApiError> {
+    Ok(units::table
+        .filter(units::property_id.eq(property_id))
+        .filter(units::active_tenants.gt(units::max_occupants))
+        .count()
+        .get_result(conn)?)
 }

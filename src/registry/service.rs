@@ -431,7 +431,9 @@ pub fn declare_tenancy(
             entity_type: "tenancy",
             entity_id: &row.id,
             village_id: Some(&property.village_id),
-            detail: json!({"unit_id": unit.id, "late": late, "overcrowded": overcrowded, "id_number_masked": row.id_number_masked}),
+            detail: json!({"unit_id": unit.id, "late": late, "overcrowded": overcrowded,
+                           "property_delisted": property.status == PropertyStatus::Delisted.as_str(),
+                           "id_number_masked": row.id_number_masked}),
         },
     )?;
     let duplicate = repo::duplicated_elsewhere(conn, std::slice::from_ref(&row))?.contains(&row.id);

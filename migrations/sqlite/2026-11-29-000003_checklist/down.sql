@@ -1,0 +1,2 @@
+DROP TABLE checklist_items;
+DROP TABLE checklist_versions;

@@ -1,0 +1,3 @@
+DROP TABLE rectifications;
+DROP TABLE inspection_results;
+DROP TABLE inspections;

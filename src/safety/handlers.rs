@@ -1,0 +1,213 @@
+//! HTTP handlers for the checklist, inspections, rectification orders, delisting and reinstating.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+
+use crate::error::{ApiError, Problem};
+use crate::http::auth::Caller;
+use crate::http::etag::versioned;
+use crate::http::json::Json;
+use crate::http::pagination::{Page, PageQuery, Paginated};
+use crate::registry::model::Property;
+use crate::registry::repo as registry_repo;
+use crate::safety::model::*;
+use crate::safety::{repo, service};
+use crate::startup::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/checklist", web::get().to(get_checklist))
+        .route("/properties/{id}/inspections", web::post().to(create_inspection))
+        .route("/properties/{id}/inspections", web::get().to(list_inspections))
+        .route("/inspections/{id}", web::get().to(get_inspection))
+        .route("/rectifications", web::get().to(list_rectifications))
+        .route("/rectifications/{id}/report", web::post().to(report_fix))
+        .route("/rectifications/{id}/verify", web::post().to(verify_fix))
+        .route("/properties/{id}/delist", web::post().to(delist))
+        .route("/properties/{id}/reinstate", web::post().to(reinstate));
+}
+
+/// The safety checklist in force and the rating rules.
+#[utoipa::path(get, path = "/api/v1/checklist", tag = "safety",
+    responses((status = 200, body = Checklist), (status = 401, body = Problem)), security(("bearer" = [])))]
+pub async fn get_checklist(_caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.clone();
+    let checklist = state
+        .db
+        .read(move |conn| service::checklist(conn, &settings.rating_rules))
+        .await?;
+    Ok(HttpResponse::Ok().json(checklist))
+}
+
+/// Record an inspection (inspectors and auditors of the village, admins): rates the property and opens
+/// an order for every failed item.
+#[utoipa::path(post, path = "/api/v1/properties/{id}/inspections", tag = "safety", params(("id" = String, Path)),
+    request_body = CreateInspection,
+    responses((status = 201, body = Inspection), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_inspection(
+    caller: Caller,
+    state: web::Data<AppState>,
+    property_id: web::Path<String>,
+    body: Json<CreateInspection>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.clone();
+    let inspection = state
+        .db
+        .write(move |conn| {
+            service::record_inspection(conn, &caller, &settings.rating_rules, &property_id, body.into_inner())
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(inspection))
+}
+
+#[utoipa::path(get, path = "/api/v1/properties/{id}/inspections", tag = "safety", params(("id" = String, Path), PageQuery),
+    responses((status = 200, body = Paginated<Inspection>), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn list_inspections(
+    caller: Caller,
+    state: web::Data<AppState>,
+    property_id: web::Path<String>,
+    page: Page,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .db
+        .read(move |conn| {
+            let property = registry_repo::find_property(conn, &caller, &property_id)?;
+            let rows = repo::list_inspections(conn, &property.id, &page)?;
+            let more = page.finish(rows, |r| &r.id, |r| r);
+            Ok(crate::http::pagination::Paginated {
+                items: service::inspection_views(conn, more.items)?,
+                next_cursor: more.next_cursor,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[utoipa::path(get, path = "/api/v1/inspections/{id}", tag = "safety", params(("id" = String, Path)),
+    responses((status = 200, body = Inspection), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_inspection(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let inspection = state
+        .db
+        .read(move |conn| {
+            let row = repo::find_inspection(conn, &caller, &id)?;
+            service::inspection_views(conn, vec![row])?
+                .pop()
+                .ok_or(ApiError::NotFound)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(inspection))
+}
+
+/// Orders in the caller's scope; `superseded` ones only when asked for by status.
+#[utoipa::path(get, path = "/api/v1/rectifications", tag = "safety", params(RectificationFilter, PageQuery),
+    responses((status = 200, body = Paginated<Rectification>)), security(("bearer" = [])))]
+pub async fn list_rectifications(
+    caller: Caller,
+    state: web::Data<AppState>,
+    filter: web::Query<RectificationFilter>,
+    page: Page,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .db
+        .read(move |conn| {
+            let rows = repo::list_rectifications(conn, &caller, &filter, &page)?;
+            let items = rows
+                .into_iter()
+                .map(Rectification::try_from)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(page.finish(items, |r| &r.id, |r| r))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// The owner reports an order fixed.
+#[utoipa::path(post, path = "/api/v1/rectifications/{id}/report", tag = "safety", params(("id" = String, Path)),
+    request_body = ReportFix,
+    responses((status = 200, body = Rectification), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn report_fix(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: Json<ReportFix>,
+) -> Result<HttpResponse, ApiError> {
+    let note = body.into_inner().note;
+    let row = state
+        .db
+        .write(move |conn| service::report_fix(conn, &caller, &id, &note))
+        .await?;
+    Ok(versioned(StatusCode::OK, &Rectification::try_from(row)?))
+}
+
+/// An inspector verifies a fix: `resolved`, or back to `open` with the note.
+#[utoipa::path(post, path = "/api/v1/rectifications/{id}/verify", tag = "safety", params(("id" = String, Path)),
+    request_body = VerifyFix,
+    responses((status = 200, body = Rectification), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn verify_fix(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: Json<VerifyFix>,
+) -> Result<HttpResponse, ApiError> {
+    let VerifyFix { resolved, note } = body.into_inner();
+    let row = state
+        .db
+        .write(move |conn| service::verify_fix(conn, &caller, &id, resolved, &note))
+        .await?;
+    Ok(versioned(StatusCode::OK, &Rectification::try_from(row)?))
+}
+
+/// Delist a property that will not be made safe (auditors of the village, admins).
+#[utoipa::path(post, path = "/api/v1/properties/{id}/delist", tag = "safety", params(("id" = String, Path)),
+    request_body = Reason,
+    responses((status = 200, body = Property), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn delist(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: Json<Reason>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = body.into_inner().reason;
+    let row = state
+        .db
+        .write(move |conn| service::delist(conn, &caller, &id, &reason))
+        .await?;
+    Ok(versioned(
+        StatusCode::OK,
+        &Property::from_row(row, crate::ids::today())?,
+    ))
+}
+
+/// Lift a delisting; the status goes back to what the rating says.
+#[utoipa::path(post, path = "/api/v1/properties/{id}/reinstate", tag = "safety", params(("id" = String, Path)),
+    request_body = Reason,
+    responses((status = 200, body = Property), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn reinstate(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: Json<Reason>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = body.into_inner().reason;
+    let row = state
+        .db
+        .write(move |conn| service::reinstate(conn, &caller, &id, &reason))
+        .await?;
+    Ok(versioned(
+        StatusCode::OK,
+        &Property::from_row(row, crate::ids::today())?,
+    ))
+}

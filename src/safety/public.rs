@@ -1,0 +1,150 @@
+//! The public rating: anyone with the code on a door plaque may look up a rental's current stars, with
+//! no login and nothing personal in the answer. Also the printable plaque itself, with a QR code.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::NaiveDate;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use qrcode::QrCode;
+use qrcode::render::svg;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::ids::today;
+use crate::registry::model::{PropertyKind, PropertyStatus};
+use crate::safety::repo;
+use crate::startup::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ratings/{code}", web::get().to(public_rating))
+        .route("/ratings/{code}/plaque.svg", web::get().to(plaque));
+}
+
+/// Look-ups per address, so that the public endpoint cannot be used to walk the register.
+pub struct PublicLimiter(DefaultKeyedRateLimiter<IpAddr>);
+
+impl PublicLimiter {
+    pub fn per_minute(requests: u32) -> Self {
+        let per_minute = NonZeroU32::new(requests).unwrap_or(NonZeroU32::MIN);
+        PublicLimiter(RateLimiter::keyed(Quota::per_minute(per_minute)))
+    }
+
+    fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        let address = req.peer_addr().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        self.0.check_key(&address).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+            ApiError::RateLimited {
+                retry_after_secs: wait.as_secs().max(1),
+            }
+        })
+    }
+}
+
+/// What the public may know about a rental.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PublicRating {
+    pub registration_code: String,
+    /// The village's name.
+    pub village: String,
+    pub kind: PropertyKind,
+    pub status: PropertyStatus,
+    pub stars: Option<i32>,
+    pub valid_until: Option<NaiveDate>,
+}
+
+async fn load(req: &HttpRequest, state: &web::Data<AppState>, code: String) -> Result<PublicRating, ApiError> {
+    state.public_limiter.check(req)?;
+    let today = today();
+    state
+        .db
+        .read(move |conn| {
+            let (property, village) = repo::find_by_code(conn, &code)?;
+            Ok(PublicRating {
+                status: property.status_on(today)?,
+                kind: crate::text_enum::from_db(&property.kind)?,
+                registration_code: property.registration_code,
+                village,
+                stars: property.stars,
+                valid_until: property.rating_valid_until,
+            })
+        })
+        .await
+}
+
+/// A rental's current rating by its registration code. Public, rate limited per address.
+#[utoipa::path(get, path = "/public/v1/ratings/{registration_code}", tag = "public",
+    params(("registration_code" = String, Path)),
+    responses((status = 200, body = PublicRating), (status = 404, body = Problem), (status = 429, body = Problem)))]
+pub async fn public_rating(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let rating = load(&req, &state, code.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=60"))
+        .json(rating))
+}
+
+/// A printable door plaque: the code, the stars, the validity and a QR code of the public rating.
+#[utoipa::path(get, path = "/public/v1/ratings/{registration_code}/plaque.svg", tag = "public",
+    params(("registration_code" = String, Path)),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem)))]
+pub async fn plaque(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let rating = load(&req, &state, code.into_inner()).await?;
+    let url = format!(
+        "{}/public/v1/ratings/{}",
+        state.settings.public_base_url, rating.registration_code
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml; charset=utf-8")
+        .body(plaque_svg(&rating, &url)?))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Draws the plaque: 400 × 560 units, printable at A6.
+pub fn plaque_svg(rating: &PublicRating, url: &str) -> Result<String, ApiError> {
+    let qr = QrCode::new(url.as_bytes()).map_err(|e| ApiError::internal(anyhow::anyhow!("QR encoding failed: {e}")))?;
+    let qr_svg = qr
+        .render::<svg::Color>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build();
+    let qr_body = qr_svg.find("<svg").map(|at| &qr_svg[at..]).unwrap_or(&qr_svg);
+    let stars = rating.stars.unwrap_or(0).clamp(0, 5) as usize;
+    let star_line = format!("{}{}", "★".repeat(stars), "☆".repeat(5 - stars));
+    let validity = match (rating.status, rating.valid_until) {
+        (PropertyStatus::Expired, Some(until)) => format!("已过期 Expired {until}"),
+        (_, Some(until)) => format!("有效期至 Valid until {until}"),
+        (_, None) => "未评级 Not rated".to_owned(),
+    };
+    Ok(format!(
+        r##"<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="400" height="560" viewBox="0 0 400 560" font-family="sans-serif">
+  <rect x="4" y="4" width="392" height="552" rx="16" fill="#fff" stroke="#b22222" stroke-width="6"/>
+  <text x="200" y="52" font-size="26" text-anchor="middle" fill="#b22222">平安租赁 Safe Rental</text>
+  <text x="200" y="96" font-size="30" text-anchor="middle" font-weight="bold">{code}</text>
+  <text x="200" y="124" font-size="16" text-anchor="middle">{village}</text>
+  <text x="200" y="172" font-size="40" text-anchor="middle" fill="#d4a017">{star_line}</text>
+  <text x="200" y="204" font-size="16" text-anchor="middle">{validity}</text>
+  <g transform="translate(80,220)">{qr_body}</g>
+  <text x="200" y="540" font-size="12" text-anchor="middle">扫码查看当前评级 Scan for the current rating</text>
+</svg>
+"##,
+        code = escape(&rating.registration_code),
+        village = escape(&rating.village),
+    ))
+}

@@ -1,0 +1,235 @@
+//! Queries on the checklist, inspections and rectification orders.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::Conn;
+use crate::db::schema::{
+    checklist_items, checklist_versions, inspection_results, inspections, properties, rectifications,
+};
+use crate::error::ApiError;
+use crate::http::auth::Caller;
+use crate::http::pagination::Page;
+use crate::registry::repo::{paged, scoped};
+use crate::safety::model::*;
+
+/// The newest checklist version and its items in order.
+pub fn current_checklist(conn: &mut Conn) -> Result<(i32, Vec<ChecklistItemRow>), ApiError> {
+    let version: i32 = checklist_versions::table
+        .select(diesel::dsl::max(checklist_versions::version))
+        .first::<Option<i32>>(conn)?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no checklist is seeded")))?;
+    let items = checklist_items::table
+        .filter(checklist_items::version.eq(version))
+        .order(checklist_items::position.asc())
+        .select(ChecklistItemRow::as_select())
+        .load(conn)?;
+    Ok((version, items))
+}
+
+pub fn insert_inspection(conn: &mut Conn, row: &InspectionRow, results: &[ResultRow]) -> Result<(), ApiError> {
+    diesel::insert_into(inspections::table).values(row).execute(conn)?;
+    crate::per_backend!(conn, |c| diesel::insert_into(inspection_results::table)
+        .values(results)
+        .execute(c))?;
+    Ok(())
+}
+
+/// Whether the property has an inspection dated after `date`, which then stays the one it is rated by.
+pub fn has_later_inspection(conn: &mut Conn, property_id: &str, date: NaiveDate) -> Result<bool, ApiError> {
+    let later: i64 = inspections::table
+        .filter(inspections::property_id.eq(property_id))
+        .filter(inspections::inspected_on.gt(date))
+        .count()
+        .get_result(conn)?;
+    Ok(later > 0)
+}
+
+/// An inspection of a property the caller may see.
+pub fn find_inspection(conn: &mut Conn, caller: &Caller, id: &str) -> Result<InspectionRow, ApiError> {
+    let query = inspections::table
+        .inner_join(properties::table)
+        .filter(inspections::id.eq(id))
+        .select(InspectionRow::as_select())
+        .into_boxed();
+    Ok(scoped!(query, caller).first(conn)?)
+}
+
+pub fn list_inspections(conn: &mut Conn, property_id: &str, page: &Page) -> Result<Vec<InspectionRow>, ApiError> {
+    let mut query = inspections::table
+        .filter(inspections::property_id.eq(property_id))
+        .select(InspectionRow::as_select())
+        .order(inspections::id.asc())
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(inspections::id.gt(after.clone()));
+    }
+    if let Some(since) = page.updated_since {
+        query = query.filter(inspections::created_at.gt(since));
+    }
+    Ok(query.load(conn)?)
+}
+
+pub fn results_of(conn: &mut Conn, inspection_ids: &[&str]) -> Result<Vec<ResultRow>, ApiError> {
+    Ok(inspection_results::table
+        .filter(inspection_results::inspection_id.eq_any(inspection_ids))
+        .order((
+            inspection_results::inspection_id.asc(),
+            inspection_results::position.asc(),
+        ))
+        .select(ResultRow::as_select())
+        .load(conn)?)
+}
+
+pub fn rectifications_of_inspections(
+    conn: &mut Conn,
+    inspection_ids: &[&str],
+) -> Result<Vec<RectificationRow>, ApiError> {
+    Ok(rectifications::table
+        .filter(rectifications::inspection_id.eq_any(inspection_ids))
+        .order(rectifications::id.asc())
+        .select(RectificationRow::as_select())
+        .load(conn)?)
+}
+
+pub fn insert_rectifications(conn: &mut Conn, rows: &[RectificationRow]) -> Result<(), ApiError> {
+    if !rows.is_empty() {
+        crate::per_backend!(conn, |c| diesel::insert_into(rectifications::table)
+            .values(rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// The property's orders still waiting to be fixed.
+pub fn pending_rectifications(conn: &mut Conn, property_id: &str) -> Result<Vec<RectificationRow>, ApiError> {
+    Ok(rectifications::table
+        .filter(rectifications::property_id.eq(property_id))
+        .filter(rectifications::status.eq_any(RectificationStatus::PENDING))
+        .select(RectificationRow::as_select())
+        .load(conn)?)
+}
+
+/// Moves an order to `status` with an optional note, bumping its version.
+pub fn set_rectification_status(
+    conn: &mut Conn,
+    id: &str,
+    status: RectificationStatus,
+    report_note: Option<&str>,
+    verify_note: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let target = rectifications::table.find(id);
+    diesel::update(target)
+        .set((
+            rectifications::status.eq(status.as_str()),
+            rectifications::updated_at.eq(now),
+            rectifications::version.eq(rectifications::version + 1),
+        ))
+        .execute(conn)?;
+    if let Some(note) = report_note {
+        diesel::update(target)
+            .set(rectifications::report_note.eq(note))
+            .execute(conn)?;
+    }
+    if let Some(note) = verify_note {
+        diesel::update(target)
+            .set(rectifications::verify_note.eq(note))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// An order on a property the caller may see, with the property's owner and village.
+pub fn find_rectification(
+    conn: &mut Conn,
+    caller: &Caller,
+    id: &str,
+) -> Result<(RectificationRow, String, String), ApiError> {
+    let query = rectifications::table
+        .inner_join(properties::table)
+        .filter(rectifications::id.eq(id))
+        .select((
+            RectificationRow::as_select(),
+            properties::owner_id,
+            properties::village_id,
+        ))
+        .into_boxed();
+    Ok(scoped!(query, caller).first(conn)?)
+}
+
+pub fn list_rectifications(
+    conn: &mut Conn,
+    caller: &Caller,
+    filter: &RectificationFilter,
+    page: &Page,
+) -> Result<Vec<RectificationRow>, ApiError> {
+    let mut query = scoped!(
+        rectifications::table
+            .inner_join(properties::table)
+            .select(RectificationRow::as_select())
+            .into_boxed(),
+        caller
+    );
+    if let Some(property_id) = &filter.property_id {
+        query = query.filter(rectifications::property_id.eq(property_id.clone()));
+    }
+    query = match filter.status {
+        Some(status) => query.filter(rectifications::status.eq(status.as_str())),
+        None => query.filter(rectifications::status.ne(RectificationStatus::Superseded.as_str())),
+    };
+    Ok(paged!(query, rectifications, page).load(conn)?)
+}
+
+/// Records the rating of a property's latest inspection.
+pub fn set_property_rating(
+    conn: &mut Conn,
+    property_id: &str,
+    score: i32,
+    stars: i32,
+    valid_until: Option<NaiveDate>,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    diesel::update(properties::table.find(property_id))
+        .set((
+            properties::score.eq(score),
+            properties::stars.eq(stars),
+            properties::rating_valid_until.eq(valid_until),
+            properties::updated_at.eq(now),
+            properties::version.eq(properties::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Stores a property's status if it changed.
+pub fn set_property_status(
+    conn: &mut Conn,
+    property_id: &str,
+    status: &str,
+    now: NaiveDateTime,
+) -> Result<bool, ApiError> {
+    let updated = diesel::update(
+        properties::table
+            .find(property_id)
+            .filter(properties::status.ne(status)),
+    )
+    .set((
+        properties::status.eq(status),
+        properties::updated_at.eq(now),
+        properties::version.eq(properties::version + 1),
+    ))
+    .execute(conn)?;
+    Ok(updated > 0)
+}
+
+/// A property by registration code, for the public (no scope: only public fields are answered).
+pub fn find_by_code(conn: &mut Conn, code: &str) -> Result<(crate::registry::model::PropertyRow, String), ApiError> {
+    use crate::db::schema::villages;
+    Ok(properties::table
+        .inner_join(villages::table)
+        .filter(properties::registration_code.eq(code))
+        .select((crate::registry::model::PropertyRow::as_select(), villages::name))
+        .first(conn)?)
+}

@@ -1,0 +1,439 @@
+//! Inspections, rectification orders and exit: the rules between HTTP and the queries. Each function
+//! runs inside one transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use serde_json::json;
+
+use crate::accounts::model::Role;
+use crate::audit::{self, Event};
+use crate::db::Conn;
+use crate::error::{ApiError, FieldError};
+use crate::http::auth::Caller;
+use crate::ids::{new_id, now, today};
+use crate::registry::model::{PropertyKind, PropertyRow, PropertyStatus};
+use crate::registry::repo as registry_repo;
+use crate::safety::model::*;
+use crate::safety::rating::{self, ItemResult, Outcome, RatingRules, Severity};
+use crate::safety::repo;
+
+/// The checklist item that the register itself can contradict: the per-person area rule.
+const AREA_RULE_ITEM: &str = "OCC-01";
+
+pub fn checklist(conn: &mut Conn, rules: &RatingRules) -> Result<Checklist, ApiError> {
+    let (version, rows) = repo::current_checklist(conn)?;
+    let items = rows
+        .into_iter()
+        .map(ChecklistItem::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(Checklist {
+        version,
+        items,
+        rules: rules.clone(),
+    })
+}
+
+/// The status a property's rating and orders give it, `today`. `expired` is derived when read.
+pub fn derive_status(property: &PropertyRow, pending: &[RectificationRow], today: NaiveDate) -> PropertyStatus {
+    let pending_critical: Vec<&RectificationRow> = pending
+        .iter()
+        .filter(|r| r.severity == Severity::Critical.as_str())
+        .collect();
+    if property.status == PropertyStatus::Delisted.as_str() {
+        PropertyStatus::Delisted
+    } else if pending_critical.iter().any(|r| r.due_on < today) {
+        PropertyStatus::Suspended
+    } else if property.stars == Some(0) || !pending_critical.is_empty() {
+        PropertyStatus::Rectification
+    } else if property.stars.is_none() {
+        PropertyStatus::Registered
+    } else {
+        PropertyStatus::Rated
+    }
+}
+
+/// Recomputes and stores a property's status from its rating and pending orders.
+pub fn refresh_status(conn: &mut Conn, property_id: &str) -> Result<PropertyStatus, ApiError> {
+    let property = registry_repo::find_property_unscoped(conn, property_id)?;
+    let pending = repo::pending_rectifications(conn, property_id)?;
+    let status = derive_status(&property, &pending, today());
+    repo::set_property_status(conn, property_id, status.as_str(), now())?;
+    Ok(status)
+}
+
+/// Checks that every applicable item has exactly one result, and no other item has one.
+fn check_results(
+    input: &CreateInspection,
+    applicable: &[ChecklistItemRow],
+    all_codes: &HashSet<&str>,
+    register_overcrowded: bool,
+) -> Vec<FieldError> {
+    let applicable_codes: HashSet<&str> = applicable.iter().map(|i| i.code.as_str()).collect();
+    let mut errors = Vec::new();
+    let mut seen = HashSet::new();
+    for (index, result) in input.results.iter().enumerate() {
+        let code = result.item_code.as_str();
+        let field = format!("results[{index}].item_code");
+        if !all_codes.contains(code) {
+            errors.push(FieldError::new(
+                field,
+                "unknown",
+                format!("{code} is not on the checklist"),
+            ));
+        } else if !applicable_codes.contains(code) {
+            errors.push(FieldError::new(
+                field,
+                "not_applicable",
+                format!("{code} does not apply to this property"),
+            ));
+        } else if !seen.insert(code) {
+            errors.push(FieldError::new(
+                field,
+                "duplicate",
+                format!("{code} has more than one result"),
+            ));
+        } else if code == AREA_RULE_ITEM && result.outcome == Outcome::Pass && register_overcrowded {
+            errors.push(FieldError::new(
+                format!("results[{index}].outcome"),
+                "contradicts_register",
+                "the register shows an overcrowded unit, so the per-person area rule is not met",
+            ));
+        }
+    }
+    for item in applicable {
+        if !seen.contains(item.code.as_str()) {
+            errors.push(FieldError::new(
+                format!("results.{}", item.code),
+                "missing",
+                format!("{} needs a result", item.code),
+            ));
+        }
+    }
+    errors
+}
+
+pub fn record_inspection(
+    conn: &mut Conn,
+    caller: &Caller,
+    rules: &RatingRules,
+    property_id: &str,
+    input: CreateInspection,
+) -> Result<Inspection, ApiError> {
+    let property = registry_repo::find_property(conn, caller, property_id)?;
+    caller.require(&[Role::Inspector, Role::Auditor, Role::Admin])?;
+    let today = today();
+    if input.inspected_on > today {
+        return Err(ApiError::invalid(
+            "inspected_on",
+            "future",
+            "an inspection cannot be dated in the future",
+        ));
+    }
+    let (version, items) = repo::current_checklist(conn)?;
+    let kind: PropertyKind = crate::text_enum::from_db(&property.kind)?;
+    let applicable: Vec<ChecklistItemRow> = items
+        .iter()
+        .filter(|i| i.applies(kind, property.mixed_use_residence))
+        .cloned()
+        .collect();
+    let all_codes: HashSet<&str> = items.iter().map(|i| i.code.as_str()).collect();
+    let overcrowded = registry_repo::count_overcrowded_units(conn, &property.id)? > 0;
+    let errors = check_results(&input, &applicable, &all_codes, overcrowded);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+
+    let by_code: HashMap<&str, &ChecklistItemRow> = applicable.iter().map(|i| (i.code.as_str(), i)).collect();
+    let severities: HashMap<&str, Severity> = applicable
+        .iter()
+        .map(|i| Ok((i.code.as_str(), i.severity()?)))
+        .collect::<Result<_, ApiError>>()?;
+    let results: Vec<ItemResult> = input
+        .results
+        .iter()
+        .map(|r| ItemResult {
+            code: &r.item_code,
+            severity: severities[r.item_code.as_str()],
+            weight: by_code[r.item_code.as_str()].weight.max(0) as u32,
+            outcome: r.outcome,
+        })
+        .collect();
+    let rating = rating::rate(rules, &results, input.inspected_on);
+    let next_star = rating::next_star(rules, &results, input.inspected_on).map(|n| NextStarView {
+        stars: i32::from(n.stars),
+        fix_items: n.fix_items,
+    });
+
+    let at = now();
+    let inspection = InspectionRow {
+        id: new_id(),
+        property_id: property.id.clone(),
+        inspector_id: caller.user_id.clone(),
+        checklist_version: version,
+        inspected_on: input.inspected_on,
+        score: i32::from(rating.score),
+        stars: i32::from(rating.stars),
+        valid_until: rating.valid_until,
+        summary: input.summary.clone(),
+        next_star: next_star.as_ref().map(|n| json!(n).to_string()),
+        created_at: at,
+    };
+    let result_rows: Vec<ResultRow> = input
+        .results
+        .iter()
+        .enumerate()
+        .map(|(index, r)| ResultRow {
+            inspection_id: inspection.id.clone(),
+            item_code: r.item_code.clone(),
+            position: index as i32,
+            outcome: r.outcome.as_str().into(),
+            note: r.note.clone(),
+        })
+        .collect();
+    repo::insert_inspection(conn, &inspection, &result_rows)?;
+
+    // Earlier orders for items this inspection looked at are settled by it: a failed item gets a new
+    // order that supersedes the old one, a passed item's order is resolved.
+    let outcomes: HashMap<&str, Outcome> = input
+        .results
+        .iter()
+        .map(|r| (r.item_code.as_str(), r.outcome))
+        .collect();
+    for earlier in repo::pending_rectifications(conn, &property.id)? {
+        let (status, note) = match outcomes.get(earlier.item_code.as_str()) {
+            Some(Outcome::Fail) => (RectificationStatus::Superseded, None),
+            Some(_) => (
+                RectificationStatus::Resolved,
+                Some(format!("passed at the inspection of {}", input.inspected_on)),
+            ),
+            None => continue,
+        };
+        repo::set_rectification_status(conn, &earlier.id, status, None, note.as_deref(), at)?;
+    }
+    let orders: Vec<RectificationRow> = results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Fail)
+        .map(|r| RectificationRow {
+            id: new_id(),
+            property_id: property.id.clone(),
+            inspection_id: inspection.id.clone(),
+            item_code: r.code.to_owned(),
+            severity: r.severity.as_str().into(),
+            due_on: rating::due_on(rules, r.severity, input.inspected_on),
+            status: RectificationStatus::Open.as_str().into(),
+            report_note: None,
+            verify_note: None,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        })
+        .collect();
+    repo::insert_rectifications(conn, &orders)?;
+
+    if !repo::has_later_inspection(conn, &property.id, input.inspected_on)? {
+        repo::set_property_rating(
+            conn,
+            &property.id,
+            inspection.score,
+            inspection.stars,
+            inspection.valid_until,
+            at,
+        )?;
+    }
+    let status = refresh_status(conn, &property.id)?;
+    audit::record(
+        conn,
+        Some(caller),
+        Event {
+            action: "inspection.recorded",
+            entity_type: "property",
+            entity_id: &property.id,
+            village_id: Some(&property.village_id),
+            detail: json!({"inspection_id": inspection.id, "score": inspection.score, "stars": inspection.stars,
+                           "orders": orders.len(), "status": status}),
+        },
+    )?;
+    inspection_view(inspection, result_rows, orders)
+}
+
+/// An inspection as answered, from its rows.
+pub fn inspection_view(
+    row: InspectionRow,
+    results: Vec<ResultRow>,
+    orders: Vec<RectificationRow>,
+) -> Result<Inspection, ApiError> {
+    let results: Vec<ItemResultView> = results
+        .into_iter()
+        .map(|r| {
+            Ok(ItemResultView {
+                outcome: crate::text_enum::from_db(&r.outcome)?,
+                item_code: r.item_code,
+                note: r.note,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    let failed_items = results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Fail)
+        .map(|r| r.item_code.clone())
+        .collect();
+    let next_star = match &row.next_star {
+        Some(text) => Some(serde_json::from_str(text).map_err(ApiError::internal)?),
+        None => None,
+    };
+    Ok(Inspection {
+        id: row.id,
+        property_id: row.property_id,
+        inspector_id: row.inspector_id,
+        checklist_version: row.checklist_version,
+        inspected_on: row.inspected_on,
+        score: row.score,
+        stars: row.stars,
+        valid_until: row.valid_until,
+        summary: row.summary,
+        failed_items,
+        results,
+        rectifications: orders
+            .into_iter()
+            .map(Rectification::try_from)
+            .collect::<Result<_, _>>()?,
+        next_star,
+        created_at: row.created_at.and_utc(),
+    })
+}
+
+/// Inspections as answered, with their results and orders loaded in two queries.
+pub fn inspection_views(conn: &mut Conn, rows: Vec<InspectionRow>) -> Result<Vec<Inspection>, ApiError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut results: HashMap<String, Vec<ResultRow>> = HashMap::new();
+    for r in repo::results_of(conn, &ids)? {
+        results.entry(r.inspection_id.clone()).or_default().push(r);
+    }
+    let mut orders: HashMap<String, Vec<RectificationRow>> = HashMap::new();
+    for o in repo::rectifications_of_inspections(conn, &ids)? {
+        orders.entry(o.inspection_id.clone()).or_default().push(o);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let r = results.remove(&row.id).unwrap_or_default();
+            let o = orders.remove(&row.id).unwrap_or_default();
+            inspection_view(row, r, o)
+        })
+        .collect()
+}
+
+/// The owner says an order is done.
+pub fn report_fix(conn: &mut Conn, caller: &Caller, id: &str, note: &str) -> Result<RectificationRow, ApiError> {
+    let (order, owner_id, village_id) = repo::find_rectification(conn, caller, id)?;
+    if !(caller.role == Role::Landlord && caller.user_id == owner_id) {
+        return Err(ApiError::Forbidden("Only the property's owner reports a fix.".into()));
+    }
+    let status: RectificationStatus = crate::text_enum::from_db(&order.status)?;
+    if !matches!(status, RectificationStatus::Open | RectificationStatus::Overdue) {
+        return Err(ApiError::Conflict(format!(
+            "A {status} order cannot be reported fixed."
+        )));
+    }
+    let at = now();
+    repo::set_rectification_status(conn, &order.id, RectificationStatus::Reported, Some(note), None, at)?;
+    audit::record(
+        conn,
+        Some(caller),
+        Event {
+            action: "rectification.reported",
+            entity_type: "rectification",
+            entity_id: &order.id,
+            village_id: Some(&village_id),
+            detail: json!({"note": note}),
+        },
+    )?;
+    repo::find_rectification(conn, caller, id).map(|(row, _, _)| row)
+}
+
+/// An inspector checks a fix: resolved, or back to open with the note.
+pub fn verify_fix(
+    conn: &mut Conn,
+    caller: &Caller,
+    id: &str,
+    resolved: bool,
+    note: &str,
+) -> Result<RectificationRow, ApiError> {
+    let (order, _, village_id) = repo::find_rectification(conn, caller, id)?;
+    caller.require(&[Role::Inspector, Role::Auditor, Role::Admin])?;
+    let status: RectificationStatus = crate::text_enum::from_db(&order.status)?;
+    if !matches!(
+        status,
+        RectificationStatus::Open | RectificationStatus::Reported | RectificationStatus::Overdue
+    ) {
+        return Err(ApiError::Conflict(format!("A {status} order cannot be verified.")));
+    }
+    let to = if resolved {
+        RectificationStatus::Resolved
+    } else if order.due_on < today() {
+        RectificationStatus::Overdue
+    } else {
+        RectificationStatus::Open
+    };
+    repo::set_rectification_status(conn, &order.id, to, None, Some(note), now())?;
+    let property_status = refresh_status(conn, &order.property_id)?;
+    audit::record(
+        conn,
+        Some(caller),
+        Event {
+            action: "rectification.verified",
+            entity_type: "rectification",
+            entity_id: &order.id,
+            village_id: Some(&village_id),
+            detail: json!({"resolved": resolved, "status": to, "property_status": property_status, "note": note}),
+        },
+    )?;
+    repo::find_rectification(conn, caller, id).map(|(row, _, _)| row)
+}
+
+/// Delists a property that will not be made safe (auditors of its village, admins).
+pub fn delist(conn: &mut Conn, caller: &Caller, id: &str, reason: &str) -> Result<PropertyRow, ApiError> {
+    let property = registry_repo::find_property(conn, caller, id)?;
+    caller.require(&[Role::Auditor, Role::Admin])?;
+    if property.status == PropertyStatus::Delisted.as_str() {
+        return Err(ApiError::Conflict("The property is already delisted.".into()));
+    }
+    repo::set_property_status(conn, &property.id, PropertyStatus::Delisted.as_str(), now())?;
+    audit::record(
+        conn,
+        Some(caller),
+        Event {
+            action: "property.delisted",
+            entity_type: "property",
+            entity_id: &property.id,
+            village_id: Some(&property.village_id),
+            detail: json!({"reason": reason, "from": property.status}),
+        },
+    )?;
+    registry_repo::find_property_unscoped(conn, &property.id)
+}
+
+/// Lifts a delisting; the status returns to what the rating and orders say.
+pub fn reinstate(conn: &mut Conn, caller: &Caller, id: &str, reason: &str) -> Result<PropertyRow, ApiError> {
+    let mut property = registry_repo::find_property(conn, caller, id)?;
+    caller.require(&[Role::Auditor, Role::Admin])?;
+    if property.status != PropertyStatus::Delisted.as_str() {
+        return Err(ApiError::Conflict("Only a delisted property can be reinstated.".into()));
+    }
+    property.status = PropertyStatus::Registered.as_str().into();
+    let pending = repo::pending_rectifications(conn, &property.id)?;
+    let status = derive_status(&property, &pending, today());
+    repo::set_property_status(conn, &property.id, status.as_str(), now())?;
+    audit::record(
+        conn,
+        Some(caller),
+        Event {
+            action: "property.reinstated",
+            entity_type: "property",
+            entity_id: &property.id,
+            village_id: Some(&property.village_id),
+            detail: json!({"reason": reason, "to": status}),
+        },
+    )?;
+    registry_repo::find_property_unscoped(conn, &property.id)
+}

@@ -1,0 +1,682 @@
+//! Inspections, star ratings, rectification orders, exit, expiry and the public rating.
+
+mod common;
+
+use common::{Backend, Session, TestApp, resident_id};
+use serde_json::{Value, json};
+
+fn date(days_from_today: i64) -> String {
+    (anzu::ids::today() + chrono::Duration::days(days_from_today)).to_string()
+}
+
+/// A village with a landlord's apartment block, its inspector and auditor.
+struct Scene {
+    app: TestApp,
+    admin: Session,
+    landlord: Session,
+    inspector: Session,
+    auditor: Session,
+    village_id: String,
+    property: Value,
+}
+
+impl Scene {
+    async fn new(backend: Backend) -> Scene {
+        Self::with(backend, &[]).await
+    }
+
+    async fn with(backend: Backend, settings: &[(&str, &str)]) -> Scene {
+        let app = TestApp::start_with(backend, settings).await;
+        let v = app.setup_village().await;
+        let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+        let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
+        let auditor = app.user(&v.admin, "auditor", Some(&v.id)).await;
+        let property = app.property(&landlord, &v.id).await;
+        Scene {
+            app,
+            admin: v.admin,
+            landlord,
+            inspector,
+            auditor,
+            village_id: v.id,
+            property,
+        }
+    }
+
+    fn pid(&self) -> &str {
+        self.property["id"].as_str().unwrap()
+    }
+
+    /// Every item that applies to an apartment, passing except `failing`.
+    async fn results(&self, failing: &[&str]) -> Vec<Value> {
+        let checklist = self
+            .app
+            .get("/api/v1/checklist", Some(&self.inspector.token))
+            .await
+            .expect(200)
+            .body;
+        checklist["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| {
+                i["applies_to"].as_array().unwrap().is_empty()
+                    || i["applies_to"].as_array().unwrap().contains(&json!("apartment"))
+            })
+            .map(|i| {
+                let code = i["code"].as_str().unwrap();
+                json!({"item_code": code, "outcome": if failing.contains(&code) { "fail" } else { "pass" }})
+            })
+            .collect()
+    }
+
+    async fn inspect(&self, by: &Session, on: &str, failing: &[&str]) -> common::Answer {
+        let results = self.results(failing).await;
+        self.app
+            .post(
+                &format!("/api/v1/properties/{}/inspections", self.pid()),
+                Some(&by.token),
+                json!({"inspected_on": on, "results": results, "summary": "例行检查"}),
+            )
+            .await
+    }
+
+    async fn property_now(&self) -> Value {
+        self.app
+            .get(
+                &format!("/api/v1/properties/{}", self.pid()),
+                Some(&self.landlord.token),
+            )
+            .await
+            .expect(200)
+            .body
+    }
+}
+
+async fn the_checklist_is_bilingual_with_its_rules(backend: Backend) {
+    let s = Scene::new(backend).await;
+    s.app.get("/api/v1/checklist", None).await.problem(401);
+    let checklist = s
+        .app
+        .get("/api/v1/checklist", Some(&s.landlord.token))
+        .await
+        .expect(200)
+        .body;
+    let items = checklist["items"].as_array().unwrap();
+    assert!(items.len() >= 20);
+    assert_eq!(checklist["version"], 1);
+    for item in items {
+        for key in [
+            "code",
+            "category",
+            "severity",
+            "weight",
+            "title_zh",
+            "title_en",
+            "applies_to",
+        ] {
+            assert!(!item[key].is_null(), "{key} missing in {item}");
+        }
+    }
+    for severity in ["critical", "major", "minor"] {
+        assert!(items.iter().any(|i| i["severity"] == severity));
+    }
+    let mixed = items.iter().find(|i| i["code"] == "MIX-01").unwrap();
+    assert_eq!(mixed["applies_to"], json!(["factory", "mixed_use"]));
+    assert_eq!(checklist["rules"]["star_thresholds"], json!([90, 80, 70, 60]));
+}
+
+async fn a_clean_inspection_gives_five_stars(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let inspection = s.inspect(&s.inspector, &date(0), &[]).await.expect(201).body;
+    assert_eq!(
+        (inspection["score"].as_i64(), inspection["stars"].as_i64()),
+        (Some(100), Some(5))
+    );
+    assert_eq!(inspection["next_star"], Value::Null);
+    assert_eq!(inspection["failed_items"], json!([]));
+    assert_eq!(inspection["inspector_id"], s.inspector.user["id"]);
+    let valid = anzu::ids::today()
+        .checked_add_months(chrono::Months::new(24))
+        .unwrap()
+        .to_string();
+    assert_eq!(inspection["valid_until"], valid);
+    let property = s.property_now().await;
+    assert_eq!(
+        (property["stars"].as_i64(), property["score"].as_i64()),
+        (Some(5), Some(100))
+    );
+    assert_eq!(property["status"], "rated");
+    assert_eq!(property["rating_valid_until"], valid);
+    let fetched = s
+        .app
+        .get(
+            &format!("/api/v1/inspections/{}", inspection["id"].as_str().unwrap()),
+            Some(&s.landlord.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(fetched["id"], inspection["id"]);
+    let listed = s
+        .app
+        .get(
+            &format!("/api/v1/properties/{}/inspections", s.pid()),
+            Some(&s.auditor.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        listed["items"][0]["results"].as_array().unwrap().len(),
+        inspection["results"].as_array().unwrap().len()
+    );
+}
+
+async fn failures_cap_the_rating_and_open_orders_with_deadlines(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let minor = s.inspect(&s.inspector, &date(0), &["MGT-01"]).await.expect(201).body;
+    assert_eq!(minor["stars"], 5, "a small minor failure keeps five stars");
+    assert_eq!(minor["rectifications"][0]["due_on"], date(30));
+    assert_eq!(minor["rectifications"][0]["severity"], "minor");
+    assert_eq!(minor["next_star"], Value::Null);
+
+    let major = s.inspect(&s.inspector, &date(0), &["GAS-02"]).await.expect(201).body;
+    assert_eq!(major["stars"], 2, "a failed major caps at two stars");
+    assert_eq!(major["rectifications"][0]["due_on"], date(7));
+    assert_eq!(major["next_star"], json!({"stars": 5, "fix_items": ["GAS-02"]}));
+    assert_eq!(s.property_now().await["status"], "rated");
+
+    let critical = s
+        .inspect(&s.inspector, &date(0), &["ESC-01", "ELEC-01", "MGT-02"])
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(critical["stars"], 0);
+    assert_eq!(critical["valid_until"], Value::Null);
+    assert_eq!(critical["failed_items"], json!(["ESC-01", "ELEC-01", "MGT-02"]));
+    let dues: Vec<(&str, &str)> = critical["rectifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["item_code"].as_str().unwrap(), r["due_on"].as_str().unwrap()))
+        .collect();
+    let (tomorrow, month) = (date(1), date(30));
+    assert_eq!(
+        dues,
+        vec![
+            ("ESC-01", tomorrow.as_str()),
+            ("ELEC-01", tomorrow.as_str()),
+            ("MGT-02", month.as_str())
+        ]
+    );
+    assert_eq!(critical["next_star"]["fix_items"], json!(["ELEC-01", "ESC-01"]));
+    let property = s.property_now().await;
+    assert_eq!(
+        (property["status"].as_str(), property["stars"].as_i64()),
+        (Some("rectification"), Some(0))
+    );
+
+    // The earlier GAS-02 order was resolved by passing this time; the minor one too.
+    let open = s
+        .app
+        .get(
+            &format!("/api/v1/rectifications?property_id={}&status=open", s.pid()),
+            Some(&s.landlord.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    let codes: Vec<&str> = open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["item_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["ESC-01", "ELEC-01", "MGT-02"]);
+}
+
+async fn inspections_name_every_bad_result(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let mut results = s.results(&[]).await;
+    let removed: Vec<String> = results
+        .drain(0..2)
+        .map(|r| r["item_code"].as_str().unwrap().to_owned())
+        .collect();
+    results.push(json!({"item_code": "NOPE-99", "outcome": "pass"}));
+    results.push(results[0].clone());
+    results.push(json!({"item_code": "MIX-01", "outcome": "pass"}));
+    let n = results.len();
+    let answer = s
+        .app
+        .post(
+            &format!("/api/v1/properties/{}/inspections", s.pid()),
+            Some(&s.inspector.token),
+            json!({"inspected_on": date(0), "results": results}),
+        )
+        .await;
+    let fields = answer.error_fields();
+    for expected in [
+        format!("results[{}].item_code", n - 3),
+        format!("results[{}].item_code", n - 2),
+        format!("results[{}].item_code", n - 1),
+        format!("results.{}", removed[0]),
+        format!("results.{}", removed[1]),
+    ] {
+        assert!(fields.contains(&expected), "{expected} not named in {fields:?}");
+    }
+    let codes: Vec<&str> = answer.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    for code in ["unknown", "duplicate", "not_applicable", "missing"] {
+        assert!(codes.contains(&code), "{code}");
+    }
+    answer.problem(422);
+    let future = s.inspect(&s.inspector, &date(1), &[]).await;
+    assert_eq!(future.error_fields(), vec!["inspected_on"]);
+    future.problem(422);
+    assert_eq!((s.app.count("inspections"), s.app.count("rectifications")), (0, 0));
+}
+
+async fn who_may_inspect(backend: Backend) {
+    let s = Scene::new(backend).await;
+    s.inspect(&s.landlord, &date(0), &[]).await.problem(403);
+    let far = s.app.village(&s.admin).await;
+    let far_inspector = s.app.user(&s.admin, "inspector", far["id"].as_str()).await;
+    s.inspect(&far_inspector, &date(0), &[]).await.problem(404);
+    s.inspect(&s.auditor, &date(0), &[]).await.expect(201);
+    s.inspect(&s.admin, &date(0), &[]).await.expect(201);
+    s.inspect(&s.inspector, &date(0), &[]).await.expect(201);
+}
+
+async fn rectification_life_cycle(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let inspection = s.inspect(&s.inspector, &date(0), &["ESC-02"]).await.expect(201).body;
+    let order = &inspection["rectifications"][0];
+    assert_eq!(order["status"], "open");
+    let id = order["id"].as_str().unwrap();
+    let (report, verify) = (
+        format!("/api/v1/rectifications/{id}/report"),
+        format!("/api/v1/rectifications/{id}/verify"),
+    );
+
+    let stranger = s.app.user(&s.admin, "landlord", Some(&s.village_id)).await;
+    s.app
+        .post(&report, Some(&stranger.token), json!({"note": "done"}))
+        .await
+        .problem(404);
+    s.app
+        .post(&report, Some(&s.inspector.token), json!({"note": "done"}))
+        .await
+        .problem(403);
+    s.app
+        .post(
+            &verify,
+            Some(&s.landlord.token),
+            json!({"resolved": true, "note": "trust me"}),
+        )
+        .await
+        .problem(403);
+
+    let reported = s
+        .app
+        .post(&report, Some(&s.landlord.token), json!({"note": "装了第二个出口"}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(reported["status"], "reported");
+    s.app
+        .post(&report, Some(&s.landlord.token), json!({"note": "again"}))
+        .await
+        .problem(409);
+    let reopened = s
+        .app
+        .post(
+            &verify,
+            Some(&s.inspector.token),
+            json!({"resolved": false, "note": "门被锁住"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(reopened["status"], "open");
+    assert_eq!(reopened["verify_note"], "门被锁住");
+    s.app
+        .post(&report, Some(&s.landlord.token), json!({"note": "钥匙挂在门边"}))
+        .await
+        .expect(200);
+    assert_eq!(s.property_now().await["status"], "rectification");
+    let resolved = s
+        .app
+        .post(
+            &verify,
+            Some(&s.inspector.token),
+            json!({"resolved": true, "note": "ok"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(resolved["status"], "resolved");
+    s.app
+        .post(
+            &verify,
+            Some(&s.inspector.token),
+            json!({"resolved": true, "note": "ok"}),
+        )
+        .await
+        .problem(409);
+    assert_eq!(
+        s.property_now().await["status"],
+        "rectification",
+        "zero stars until re-inspected"
+    );
+    s.inspect(&s.inspector, &date(0), &[]).await.expect(201);
+    assert_eq!(s.property_now().await["status"], "rated");
+}
+
+async fn an_overdue_critical_order_suspends(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let inspection = s.inspect(&s.inspector, &date(-3), &["STR-01"]).await.expect(201).body;
+    assert_eq!(inspection["rectifications"][0]["due_on"], date(-2));
+    assert_eq!(s.property_now().await["status"], "suspended");
+    let suspended = s
+        .app
+        .get("/api/v1/properties?status=suspended", Some(&s.auditor.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(suspended["items"].as_array().unwrap().len(), 1);
+}
+
+async fn a_later_inspection_supersedes_orders_for_the_same_item(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let first = s
+        .inspect(&s.inspector, &date(-1), &["GAS-03", "MGT-01"])
+        .await
+        .expect(201)
+        .body;
+    let second = s.inspect(&s.inspector, &date(0), &["GAS-03"]).await.expect(201).body;
+    let all = s
+        .app
+        .get(
+            &format!("/api/v1/rectifications?property_id={}", s.pid()),
+            Some(&s.landlord.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    let listed: Vec<(&str, &str)> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["item_code"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![("MGT-01", "resolved"), ("GAS-03", "open")],
+        "one open order per item, superseded ones hidden"
+    );
+    assert_eq!(all["items"][1]["inspection_id"], second["id"]);
+    let superseded = s
+        .app
+        .get(
+            &format!("/api/v1/rectifications?property_id={}&status=superseded", s.pid()),
+            Some(&s.landlord.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(superseded["items"][0]["inspection_id"], first["id"]);
+}
+
+async fn an_older_inspection_entered_late_does_not_replace_the_rating(backend: Backend) {
+    let s = Scene::new(backend).await;
+    s.inspect(&s.inspector, &date(0), &[]).await.expect(201);
+    s.inspect(&s.inspector, &date(-30), &["GAS-02"]).await.expect(201);
+    assert_eq!(s.property_now().await["stars"], 5);
+}
+
+async fn delisting_and_reinstating(backend: Backend) {
+    let s = Scene::new(backend).await;
+    s.inspect(&s.inspector, &date(0), &[]).await.expect(201);
+    let delist = format!("/api/v1/properties/{}/delist", s.pid());
+    let reinstate = format!("/api/v1/properties/{}/reinstate", s.pid());
+    s.app
+        .post(&delist, Some(&s.landlord.token), json!({"reason": "x"}))
+        .await
+        .problem(403);
+    s.app
+        .post(&delist, Some(&s.inspector.token), json!({"reason": "x"}))
+        .await
+        .problem(403);
+    let far = s.app.village(&s.admin).await;
+    let far_auditor = s.app.user(&s.admin, "auditor", far["id"].as_str()).await;
+    s.app
+        .post(&delist, Some(&far_auditor.token), json!({"reason": "x"}))
+        .await
+        .problem(404);
+    let missing = s.app.post(&delist, Some(&s.auditor.token), json!({})).await;
+    assert_eq!(missing.error_fields(), vec!["reason"]);
+    s.app
+        .post(&reinstate, Some(&s.auditor.token), json!({"reason": "not delisted"}))
+        .await
+        .problem(409);
+
+    let delisted = s
+        .app
+        .post(&delist, Some(&s.auditor.token), json!({"reason": "拒不整改"}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(delisted["status"], "delisted");
+    s.app
+        .post(&delist, Some(&s.auditor.token), json!({"reason": "again"}))
+        .await
+        .problem(409);
+    s.app
+        .post(
+            &format!("/api/v1/properties/{}/units", s.pid()),
+            Some(&s.landlord.token),
+            json!({"label": "1", "floor": 1, "area_m2": 10.0, "kind": "room"}),
+        )
+        .await
+        .problem(409);
+    let unit = s
+        .app
+        .post(
+            &format!("/api/v1/properties/{}/units", s.pid()),
+            Some(&s.admin.token),
+            json!({"label": "1", "floor": 1, "area_m2": 10.0, "kind": "room"}),
+        )
+        .await;
+    unit.problem(409);
+    let events = s
+        .app
+        .get(
+            &format!("/api/v1/audit-events?entity_id={}", s.pid()),
+            Some(&s.auditor.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "property.delisted" && e["detail"]["reason"] == "拒不整改")
+    );
+
+    let back = s
+        .app
+        .post(&reinstate, Some(&s.admin.token), json!({"reason": "整改完成"}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(back["status"], "rated");
+}
+
+async fn a_delisted_property_still_records_who_lives_there(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let unit = s.app.unit(&s.landlord, s.pid(), "101", 20.0).await;
+    s.app
+        .post(
+            &format!("/api/v1/properties/{}/delist", s.pid()),
+            Some(&s.admin.token),
+            json!({"reason": "unsafe"}),
+        )
+        .await
+        .expect(200);
+    let declared = s
+        .app
+        .declare(
+            &s.landlord,
+            unit["id"].as_str().unwrap(),
+            &resident_id("19920202", 5),
+            &date(0),
+        )
+        .await
+        .expect(201)
+        .body;
+    let events = s
+        .app
+        .get(
+            &format!("/api/v1/audit-events?entity_id={}", declared["id"].as_str().unwrap()),
+            Some(&s.admin.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        events["items"][0]["detail"]["property_delisted"], true,
+        "the declaration is flagged"
+    );
+}
+
+async fn ratings_expire_when_read(backend: Backend) {
+    let s = Scene::new(backend).await;
+    // A five-star rating lasts 24 months: one from 25 months ago has expired.
+    let long_ago = anzu::ids::today()
+        .checked_sub_months(chrono::Months::new(25))
+        .unwrap()
+        .to_string();
+    s.inspect(&s.inspector, &long_ago, &[]).await.expect(201);
+    let property = s.property_now().await;
+    assert_eq!(property["status"], "expired");
+    let expired = s
+        .app
+        .get("/api/v1/properties?status=expired", Some(&s.auditor.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(expired["items"].as_array().unwrap().len(), 1);
+    let rated = s
+        .app
+        .get("/api/v1/properties?status=rated", Some(&s.auditor.token))
+        .await
+        .expect(200)
+        .body;
+    assert!(rated["items"].as_array().unwrap().is_empty());
+    let code = property["registration_code"].as_str().unwrap();
+    assert_eq!(
+        s.app
+            .get(&format!("/public/v1/ratings/{code}"), None)
+            .await
+            .expect(200)
+            .body["status"],
+        "expired"
+    );
+    s.inspect(&s.inspector, &date(0), &[]).await.expect(201);
+    assert_eq!(s.property_now().await["status"], "rated");
+}
+
+async fn the_register_contradicts_a_passed_area_rule(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let unit = s.app.unit(&s.landlord, s.pid(), "101", 5.0).await;
+    for seq in [1, 3] {
+        s.app
+            .declare(
+                &s.landlord,
+                unit["id"].as_str().unwrap(),
+                &resident_id("19930303", seq),
+                &date(0),
+            )
+            .await
+            .expect(201);
+    }
+    let answer = s.inspect(&s.inspector, &date(0), &[]).await;
+    assert!(
+        answer.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["code"] == "contradicts_register")
+    );
+    answer.problem(422);
+    s.inspect(&s.inspector, &date(0), &["OCC-01"]).await.expect(201);
+}
+
+async fn the_public_rating_shows_nothing_personal(backend: Backend) {
+    let s = Scene::with(backend, &[("ANZU_PUBLIC_RATE_PER_MINUTE", "4")]).await;
+    s.inspect(&s.inspector, &date(0), &["MGT-01"]).await.expect(201);
+    let code = s.property["registration_code"].as_str().unwrap();
+    let rating = s
+        .app
+        .get(&format!("/public/v1/ratings/{code}"), None)
+        .await
+        .expect(200)
+        .body;
+    let mut keys: Vec<&str> = rating.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        vec!["kind", "registration_code", "stars", "status", "valid_until", "village"]
+    );
+    assert_eq!(rating["stars"], 5);
+    assert!(rating["village"].as_str().unwrap().starts_with("Village"));
+    let text = rating.to_string();
+    assert!(!text.contains(s.landlord.user["id"].as_str().unwrap()) && !text.contains("Test landlord"));
+
+    let plaque = s
+        .app
+        .get(&format!("/public/v1/ratings/{code}/plaque.svg"), None)
+        .await
+        .expect(200);
+    assert!(plaque.header("content-type").unwrap().starts_with("image/svg+xml"));
+    let svg = String::from_utf8(plaque.bytes).unwrap();
+    assert!(
+        svg.contains(code) && svg.contains("★★★★★") && svg.matches("<svg").count() == 2,
+        "{svg}"
+    );
+    assert!(
+        svg.contains(rating["valid_until"].as_str().unwrap()),
+        "the validity is printed"
+    );
+
+    s.app.get("/public/v1/ratings/NOPE-000001", None).await.problem(404);
+    s.app.get(&format!("/public/v1/ratings/{code}"), None).await.expect(200);
+    // Four look-ups a minute from one address: the fifth waits.
+    let limited = s.app.get(&format!("/public/v1/ratings/{code}"), None).await;
+    assert!(limited.header("retry-after").is_some());
+    limited.problem(429);
+}
+
+backend_tests!(
+    the_checklist_is_bilingual_with_its_rules,
+    a_clean_inspection_gives_five_stars,
+    failures_cap_the_rating_and_open_orders_with_deadlines,
+    inspections_name_every_bad_result,
+    who_may_inspect,
+    rectification_life_cycle,
+    an_overdue_critical_order_suspends,
+    a_later_inspection_supersedes_orders_for_the_same_item,
+    an_older_inspection_entered_late_does_not_replace_the_rating,
+    delisting_and_reinstating,
+    a_delisted_property_still_records_who_lives_there,
+    ratings_expire_when_read,
+    the_register_contradicts_a_passed_area_rule,
+    the_public_rating_shows_nothing_personal,
+);
