@@ -27,6 +27,19 @@ pub enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Run the compliance sweep once.
+    Sweep,
+    /// Work with the notice outbox.
+    Notices {
+        #[command(subcommand)]
+        command: NoticesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum NoticesCommand {
+    /// Deliver every notice that is due, then exit.
+    Send,
 }
 
 #[derive(Subcommand)]
@@ -74,6 +87,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => create_admin(&settings, email, password, name, phone).await,
         Command::Openapi => Ok(()),
+        Command::Sweep => {
+            let db = Db::connect(&settings.database_url, 2)?;
+            db.migrate()?;
+            let report = crate::notices::sweep::run_now(&db, std::sync::Arc::new(settings))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Notices {
+            command: NoticesCommand::Send,
+        } => {
+            let db = Db::connect(&settings.database_url, 2)?;
+            db.migrate()?;
+            let (mailer, from) = crate::notices::mailer::Mailer::from_settings(&settings)?;
+            let delivery = crate::notices::worker::Delivery {
+                db,
+                mailer,
+                from,
+                claim_secs: settings.notice_claim_secs,
+            };
+            let report = delivery.drain().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
     }
 }
 

@@ -37,6 +37,12 @@ pub struct Settings {
     pub public_base_url: String,
     /// Public rating look-ups allowed per address per minute.
     pub public_rate_per_minute: u32,
+    /// How often the server looks for notices to deliver.
+    pub notice_poll_secs: u64,
+    /// How long a delivery claim lasts before another worker may take the notice over.
+    pub notice_claim_secs: i64,
+    /// When the daily compliance sweep runs, in China Standard Time.
+    pub sweep_at: chrono::NaiveTime,
     /// Where generated secrets are kept for a local run.
     pub data_dir: PathBuf,
     /// What was generated at start, to be logged once logging is up.
@@ -158,6 +164,13 @@ impl Settings {
                 .trim_end_matches('/')
                 .to_owned(),
             public_rate_per_minute: parse_number(&get, "ANZU_PUBLIC_RATE_PER_MINUTE", 60, 1..=1_000_000)?,
+            notice_poll_secs: parse_number(&get, "ANZU_NOTICE_POLL_SECS", 5, 1..=3600)?,
+            notice_claim_secs: parse_number(&get, "ANZU_NOTICE_CLAIM_SECS", 300, 1..=86_400)?,
+            sweep_at: chrono::NaiveTime::parse_from_str(
+                &get("ANZU_SWEEP_AT").unwrap_or_else(|| "06:00".into()),
+                "%H:%M",
+            )
+            .context("ANZU_SWEEP_AT must be a time such as 06:00")?,
             data_dir,
             generated_secrets_file,
         })

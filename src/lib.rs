@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod notices;
 pub mod openapi;
 pub mod ops;
 pub mod registry;

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, audit, ops, registry, safety, villages};
+use crate::{accounts, audit, notices, ops, registry, safety, villages};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -49,6 +49,9 @@ use crate::{accounts, audit, ops, registry, safety, villages};
         safety::handlers::reinstate,
         safety::public::public_rating,
         safety::public::plaque,
+        notices::handlers::list_notices,
+        notices::handlers::retry_notice,
+        notices::handlers::run_sweep,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -60,6 +63,7 @@ use crate::{accounts, audit, ops, registry, safety, villages};
         (name = "audit", description = "The audit log"),
         (name = "safety", description = "Checklist, inspections, ratings, rectification orders, delisting"),
         (name = "public", description = "The public rating, no login"),
+        (name = "notices", description = "Compliance e-mail and the daily sweep"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -18,7 +18,7 @@ use crate::http::rate_limit::FailureLimiter;
 use crate::http::{idempotency, json, request_id};
 use crate::registry::crypto::IdentityCipher;
 use crate::safety::public::PublicLimiter;
-use crate::{accounts, audit, ops, registry, safety, villages};
+use crate::{accounts, audit, notices, ops, registry, safety, villages};
 
 /// Failures allowed from one address for every one allowed per account.
 const ADDRESS_FAILURES_PER_ACCOUNT_FAILURE: u32 = 4;
@@ -97,6 +97,7 @@ pub fn build_app(
                 .configure(villages::handlers::routes)
                 .configure(registry::handlers::routes)
                 .configure(safety::handlers::routes)
+                .configure(notices::handlers::routes)
                 .configure(audit::routes),
         )
         .service(web::scope("/public/v1").configure(safety::public::routes))
@@ -115,7 +116,18 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     })
     .await??;
     let bind = settings.bind;
-    let state = web::Data::new(AppState::new(settings, db)?);
+    let (mailer, from) = notices::mailer::Mailer::from_settings(&settings)?;
+    let delivery = notices::worker::Delivery {
+        db: db.clone(),
+        mailer,
+        from,
+        claim_secs: settings.notice_claim_secs,
+    };
+    let poll = Duration::from_secs(settings.notice_poll_secs);
+    let sweep_at = settings.sweep_at;
+    let state = web::Data::new(AppState::new(settings, db.clone())?);
+    actix_web::rt::spawn(delivery.run(poll));
+    actix_web::rt::spawn(notices::sweep::run_daily(db, state.settings.clone(), sweep_at));
     let metrics = metrics()?;
     web::block(accounts::password::warm_up).await?;
     let server = HttpServer::new(move || build_app(state.clone(), metrics.clone()))

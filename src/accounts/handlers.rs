@@ -20,7 +20,7 @@ use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery, Paginated};
 use crate::ids::{new_id, now};
 use crate::startup::AppState;
-use crate::villages;
+use crate::{notices, villages};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/register", web::post().to(register))
@@ -358,6 +358,16 @@ pub async fn change_membership(
                 ApiError::Conflict(format!("A {from} membership cannot be changed by `{}`.", body.action))
             })?;
             let updated = repo::set_membership(conn, &row.id, to, now())?;
+            notices::outbox::queue(
+                conn,
+                notices::outbox::NewNotice {
+                    kind: notices::model::NoticeKind::MembershipChanged,
+                    recipient: &updated,
+                    property: None,
+                    context: json!({"from": from, "to": to, "action": body.action, "reason": body.reason}),
+                    dedupe_key: None,
+                },
+            )?;
             audit::record(
                 conn,
                 Some(&caller),

@@ -156,3 +156,17 @@ pub fn revoke_family(conn: &mut Conn, family_id: &str, now: NaiveDateTime) -> Re
     .execute(conn)?;
     Ok(())
 }
+
+/// Users by id, read in chunks that stay under both databases' parameter limits.
+pub fn find_many(conn: &mut Conn, ids: &[&str]) -> Result<Vec<UserRow>, ApiError> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(10_000) {
+        rows.extend(
+            users::table
+                .filter(users::id.eq_any(chunk))
+                .select(UserRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(rows)
+}

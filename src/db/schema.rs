@@ -211,6 +211,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notices (id) {
+        id -> Text,
+        kind -> Text,
+        recipient_id -> Text,
+        recipient_email -> Text,
+        property_id -> Nullable<Text>,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        status -> Text,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        dedupe_key -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(grids -> villages (village_id));
 diesel::joinable!(users -> villages (village_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
@@ -224,6 +246,7 @@ diesel::joinable!(inspections -> properties (property_id));
 diesel::joinable!(inspection_results -> inspections (inspection_id));
 diesel::joinable!(rectifications -> properties (property_id));
 diesel::joinable!(rectifications -> inspections (inspection_id));
+diesel::joinable!(notices -> users (recipient_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     villages,
@@ -240,4 +263,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspections,
     inspection_results,
     rectifications,
+    notices,
 );

@@ -352,3 +352,64 @@ pub fn count_overcrowded_units(conn: &mut Conn, property_id: &str) -> Result<i64
         .count()
         .get_result(conn)?)
 }
+
+/// Properties by id, read in chunks that stay under both databases' parameter limits.
+pub fn properties_by_ids(conn: &mut Conn, ids: &[&str]) -> Result<Vec<PropertyRow>, ApiError> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(10_000) {
+        rows.extend(
+            properties::table
+                .filter(properties::id.eq_any(chunk))
+                .select(PropertyRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Units holding more tenants than they may.
+pub fn overcrowded_units(conn: &mut Conn) -> Result<Vec<UnitRow>, ApiError> {
+    Ok(units::table
+        .filter(units::active_tenants.gt(units::max_occupants))
+        .order(units::id.asc())
+        .select(UnitRow::as_select())
+        .load(conn)?)
+}
+
+/// What a late-declaration notice needs of an active, late tenancy.
+#[derive(Debug, Queryable)]
+pub struct LateDeclaration {
+    pub id: String,
+    pub property_id: String,
+    pub unit_label: String,
+    pub full_name: String,
+    pub move_in_date: NaiveDate,
+    pub declared_at: NaiveDateTime,
+}
+
+pub fn late_active_declarations(conn: &mut Conn) -> Result<Vec<LateDeclaration>, ApiError> {
+    Ok(tenancies::table
+        .inner_join(units::table)
+        .filter(tenancies::late.eq(true))
+        .filter(tenancies::move_out_date.is_null())
+        .order(tenancies::id.asc())
+        .select((
+            tenancies::id,
+            tenancies::property_id,
+            units::label,
+            tenancies::full_name,
+            tenancies::move_in_date,
+            tenancies::declared_at,
+        ))
+        .load(conn)?)
+}
+
+/// Rated, listed properties whose rating runs out between `from` and `to`.
+pub fn ratings_expiring(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> Result<Vec<PropertyRow>, ApiError> {
+    Ok(properties::table
+        .filter(properties::status.eq(PropertyStatus::Rated.as_str()))
+        .filter(properties::rating_valid_until.between(from, to))
+        .order(properties::id.asc())
+        .select(PropertyRow::as_select())
+        .load(conn)?)
+}

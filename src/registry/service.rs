@@ -13,6 +13,7 @@ use crate::error::{ApiError, FieldError};
 use crate::http::auth::Caller;
 use crate::http::etag::IfMatch;
 use crate::ids::{new_id, now, today};
+use crate::notices::sweep;
 use crate::registry::crypto::IdentityCipher;
 use crate::registry::identity::{self, ResidentId};
 use crate::registry::model::*;
@@ -423,6 +424,31 @@ pub fn declare_tenancy(
     repo::adjust_unit_tenants(conn, &unit.id, 1, at)?;
     repo::adjust_property_counts(conn, &property.id, 1, 0, at)?;
     let overcrowded = unit.active_tenants + 1 > unit.max_occupants;
+    // Reality is recorded, and what is wrong with it is notified.
+    if late || overcrowded {
+        let owner = accounts_repo::find(conn, &property.owner_id)?;
+        if late {
+            let declared_on = crate::ids::local_date(at);
+            sweep::queue_declaration_late(
+                conn,
+                settings,
+                &owner,
+                &property,
+                &row.id,
+                &unit.label,
+                &row.full_name,
+                row.move_in_date,
+                declared_on,
+            )?;
+        }
+        if overcrowded {
+            let unit_now = UnitRow {
+                active_tenants: unit.active_tenants + 1,
+                ..unit.clone()
+            };
+            sweep::queue_overcrowding(conn, &owner, &property, &unit_now, crate::ids::local_date(at))?;
+        }
+    }
     audit::record(
         conn,
         Some(caller),

@@ -233,3 +233,50 @@ pub fn find_by_code(conn: &mut Conn, code: &str) -> Result<(crate::registry::mod
         .select((crate::registry::model::PropertyRow::as_select(), villages::name))
         .first(conn)?)
 }
+
+/// Marks open orders past their due date `overdue`; returns how many.
+pub fn mark_overdue(conn: &mut Conn, today: NaiveDate, now: NaiveDateTime) -> Result<usize, ApiError> {
+    Ok(diesel::update(
+        rectifications::table
+            .filter(rectifications::status.eq(RectificationStatus::Open.as_str()))
+            .filter(rectifications::due_on.lt(today)),
+    )
+    .set((
+        rectifications::status.eq(RectificationStatus::Overdue.as_str()),
+        rectifications::updated_at.eq(now),
+        rectifications::version.eq(rectifications::version + 1),
+    ))
+    .execute(conn)?)
+}
+
+/// Properties not yet suspended or delisted that hold a critical order past its due date.
+pub fn properties_to_suspend(conn: &mut Conn, today: NaiveDate) -> Result<Vec<String>, ApiError> {
+    Ok(rectifications::table
+        .inner_join(properties::table)
+        .filter(rectifications::severity.eq(crate::safety::rating::Severity::Critical.as_str()))
+        .filter(rectifications::status.eq_any(RectificationStatus::PENDING))
+        .filter(rectifications::due_on.lt(today))
+        .filter(properties::status.ne_all(["suspended", "delisted"]))
+        .select(properties::id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// Pending orders due from `from` to `to`, both included.
+pub fn pending_due_between(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> Result<Vec<RectificationRow>, ApiError> {
+    Ok(rectifications::table
+        .filter(rectifications::status.eq_any(["open", "reported"]))
+        .filter(rectifications::due_on.between(from, to))
+        .order(rectifications::id.asc())
+        .select(RectificationRow::as_select())
+        .load(conn)?)
+}
+
+/// Orders in `overdue`.
+pub fn overdue_rectifications(conn: &mut Conn) -> Result<Vec<RectificationRow>, ApiError> {
+    Ok(rectifications::table
+        .filter(rectifications::status.eq(RectificationStatus::Overdue.as_str()))
+        .order(rectifications::id.asc())
+        .select(RectificationRow::as_select())
+        .load(conn)?)
+}

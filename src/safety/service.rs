@@ -7,11 +7,14 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use crate::accounts::model::Role;
+use crate::accounts::repo as accounts_repo;
 use crate::audit::{self, Event};
 use crate::db::Conn;
 use crate::error::{ApiError, FieldError};
 use crate::http::auth::Caller;
 use crate::ids::{new_id, now, today};
+use crate::notices::model::NoticeKind;
+use crate::notices::outbox::{self, NewNotice};
 use crate::registry::model::{PropertyKind, PropertyRow, PropertyStatus};
 use crate::registry::repo as registry_repo;
 use crate::safety::model::*;
@@ -242,6 +245,24 @@ pub fn record_inspection(
         )?;
     }
     let status = refresh_status(conn, &property.id)?;
+    let owner = accounts_repo::find(conn, &property.owner_id)?;
+    let order_refs: Vec<&RectificationRow> = orders.iter().collect();
+    let titles = items
+        .iter()
+        .map(|i| (i.code.clone(), (i.title_zh.clone(), i.title_en.clone())))
+        .collect();
+    outbox::queue(
+        conn,
+        NewNotice {
+            kind: NoticeKind::InspectionResult,
+            recipient: &owner,
+            property: Some(&property),
+            context: json!({"inspected_on": inspection.inspected_on, "score": inspection.score, "stars": inspection.stars,
+                            "valid_until": inspection.valid_until,
+                            "items": crate::notices::sweep::describe_orders(&order_refs, &titles)}),
+            dedupe_key: None,
+        },
+    )?;
     audit::record(
         conn,
         Some(caller),
@@ -399,6 +420,17 @@ pub fn delist(conn: &mut Conn, caller: &Caller, id: &str, reason: &str) -> Resul
         return Err(ApiError::Conflict("The property is already delisted.".into()));
     }
     repo::set_property_status(conn, &property.id, PropertyStatus::Delisted.as_str(), now())?;
+    let owner = accounts_repo::find(conn, &property.owner_id)?;
+    outbox::queue(
+        conn,
+        NewNotice {
+            kind: NoticeKind::PropertyDelisted,
+            recipient: &owner,
+            property: Some(&property),
+            context: json!({"reason": reason}),
+            dedupe_key: None,
+        },
+    )?;
     audit::record(
         conn,
         Some(caller),

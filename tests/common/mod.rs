@@ -517,3 +517,136 @@ pub fn encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// A real SMTP server (Python's aiosmtpd) on a free loopback port, keeping what it receives as files.
+pub struct SmtpServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl SmtpServer {
+    /// Starts one; None when aiosmtpd is not installed outside CI (`.ci/run` installs it).
+    pub fn start() -> Option<SmtpServer> {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut server = SmtpServer {
+            port,
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        if !server.resume() {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("CI must test mail against a real SMTP server: pip install aiosmtpd");
+            }
+            eprintln!("aiosmtpd is not installed: SMTP test not run");
+            return None;
+        }
+        Some(server)
+    }
+
+    /// A port nobody listens on yet, for a server started later.
+    pub fn stopped() -> SmtpServer {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        SmtpServer {
+            port,
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        }
+    }
+
+    /// Starts (again) on the same port; false if aiosmtpd is missing.
+    pub fn resume(&mut self) -> bool {
+        let child = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{}", self.port),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            // aiosmtpd's Maildir makes its folders only when the path does not exist yet.
+            .arg(self.dir.path().join("maildir"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        let Ok(child) = child else { return false };
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return true;
+            }
+            if let Some(Ok(Some(_))) = self.child.as_mut().map(|c| c.try_wait()) {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far, raw.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let new = self.dir.path().join("maildir").join("new");
+        let mut files: Vec<_> = std::fs::read_dir(new)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files.into_iter().map(|p| std::fs::read(p).unwrap()).collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A received message's subject, recipients and decoded text and HTML bodies.
+pub struct Mail {
+    pub subject: String,
+    pub to: Vec<String>,
+    pub text: String,
+    pub html: String,
+    pub raw: String,
+}
+
+pub fn parse_mail(raw: &[u8]) -> Mail {
+    let message = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("a MIME message");
+    Mail {
+        subject: message.subject().unwrap_or_default().to_owned(),
+        to: message
+            .to()
+            .map(|a| a.iter().filter_map(|x| x.address().map(str::to_owned)).collect())
+            .unwrap_or_default(),
+        text: message.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+        html: message.body_html(0).map(|t| t.into_owned()).unwrap_or_default(),
+        raw: String::from_utf8_lossy(raw).into_owned(),
+    }
+}
+
+impl TestApp {
+    /// The notice worker, as the server runs it, with this app's mail settings.
+    pub fn delivery(&self, claim_secs: i64) -> anzu::notices::worker::Delivery {
+        let (mailer, from) = anzu::notices::mailer::Mailer::from_settings(&self.state.settings).unwrap();
+        anzu::notices::worker::Delivery {
+            db: self.db.clone(),
+            mailer,
+            from,
+            claim_secs,
+        }
+    }
+}

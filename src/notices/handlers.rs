@@ -1,0 +1,72 @@
+//! HTTP handlers for notices and the compliance sweep.
+
+use actix_web::{HttpResponse, web};
+
+use crate::accounts::model::Role;
+use crate::error::{ApiError, Problem};
+use crate::http::auth::Caller;
+use crate::http::pagination::{Page, PageQuery, Paginated};
+use crate::ids::now;
+use crate::notices::model::{Notice, NoticeFilter};
+use crate::notices::repo;
+use crate::notices::sweep::{self, SweepReport};
+use crate::startup::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/notices", web::get().to(list_notices))
+        .route("/notices/{id}/retry", web::post().to(retry_notice))
+        .route("/compliance/sweep", web::post().to(run_sweep));
+}
+
+/// Notices: admins all, everyone else their own.
+#[utoipa::path(get, path = "/api/v1/notices", tag = "notices", params(NoticeFilter, PageQuery),
+    responses((status = 200, body = Paginated<Notice>)), security(("bearer" = [])))]
+pub async fn list_notices(
+    caller: Caller,
+    state: web::Data<AppState>,
+    filter: web::Query<NoticeFilter>,
+    page: Page,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .db
+        .read(move |conn| {
+            let rows = repo::list(conn, &caller, &filter, &page)?;
+            let items = rows.into_iter().map(Notice::try_from).collect::<Result<Vec<_>, _>>()?;
+            Ok(page.finish(items, |n| &n.id, |n| n))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Put a failed notice back in the queue (admin).
+#[utoipa::path(post, path = "/api/v1/notices/{id}/retry", tag = "notices", params(("id" = String, Path)),
+    responses((status = 200, body = Notice), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn retry_notice(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let row = state
+        .db
+        .write(move |conn| {
+            repo::find(conn, &id)?;
+            if !repo::requeue_failed(conn, &id, now())? {
+                return Err(ApiError::Conflict("Only a failed notice can be retried.".into()));
+            }
+            repo::find(conn, &id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Notice::try_from(row)?))
+}
+
+/// Run the compliance sweep now (admin). Running it again the same day queues nothing new.
+#[utoipa::path(post, path = "/api/v1/compliance/sweep", tag = "notices",
+    responses((status = 200, body = SweepReport), (status = 403, body = Problem)), security(("bearer" = [])))]
+pub async fn run_sweep(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let report = sweep::run_now(&state.db, state.settings.clone()).await?;
+    Ok(HttpResponse::Ok().json(report))
+}

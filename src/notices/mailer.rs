@@ -1,0 +1,64 @@
+//! Delivery through lettre: the pooled async SMTP transport when `ANZU_SMTP_URL` is set (`smtp://`,
+//! `smtps://`, `smtp://…?tls=required`, credentials in the URL), else `.eml` files under `ANZU_MAIL_DIR`.
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::Settings;
+use crate::notices::model::NoticeRow;
+
+/// SMTP connections kept open for delivery.
+const SMTP_POOL_SIZE: u32 = 8;
+
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>),
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<(Mailer, Mailbox)> {
+        let from: Mailbox = settings.mail_from.parse().map_err(|e| {
+            anyhow::anyhow!("ANZU_MAIL_FROM must be an address such as `anzu <no-reply@example.cn>`: {e}")
+        })?;
+        let mailer = match &settings.smtp_url {
+            Some(url) => {
+                let transport: AsyncSmtpTransport<Tokio1Executor> = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| anyhow::anyhow!("ANZU_SMTP_URL is not a usable SMTP URL: {e}"))?
+                    .pool_config(PoolConfig::new().max_size(SMTP_POOL_SIZE))
+                    .build();
+                Mailer::Smtp(transport)
+            }
+            None => {
+                std::fs::create_dir_all(&settings.mail_dir).map_err(|e| {
+                    anyhow::anyhow!("cannot create the mail folder {}: {e}", settings.mail_dir.display())
+                })?;
+                Mailer::Files(AsyncFileTransport::<Tokio1Executor>::new(&settings.mail_dir))
+            }
+        };
+        Ok((mailer, from))
+    }
+
+    /// Sends one notice; the error text is kept on the notice (it never holds personal data).
+    pub async fn send(&self, from: &Mailbox, notice: &NoticeRow) -> Result<(), String> {
+        let to: Mailbox = notice
+            .recipient_email
+            .parse()
+            .map_err(|e| format!("bad recipient address: {e}"))?;
+        let message = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(notice.subject.clone())
+            .message_id(Some(format!("<{}@anzu>", notice.id)))
+            .multipart(MultiPart::alternative_plain_html(
+                notice.body_text.clone(),
+                notice.body_html.clone(),
+            ))
+            .map_err(|e| format!("cannot build the message: {e}"))?;
+        match self {
+            Mailer::Smtp(transport) => transport.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Mailer::Files(transport) => transport.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Queues notices: called by the domains inside the transaction of the event a notice is about, so a
+//! notice exists exactly when its cause does. Rendering happens here, once.
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use crate::accounts::model::UserRow;
+use crate::db::Conn;
+use crate::error::ApiError;
+use crate::ids::{new_id, now};
+use crate::notices::model::{NoticeKind, NoticeRow, NoticeStatus};
+use crate::notices::{repo, templates};
+use crate::registry::model::PropertyRow;
+
+/// A notice to queue.
+pub struct NewNotice<'a> {
+    pub kind: NoticeKind,
+    pub recipient: &'a UserRow,
+    pub property: Option<&'a PropertyRow>,
+    /// What the kind's template needs beyond the recipient and the property.
+    pub context: Value,
+    /// kind + subject + period; a second notice with the same key is not queued.
+    pub dedupe_key: Option<String>,
+}
+
+/// Renders and queues a notice; false when its dedupe key was already used.
+pub fn queue(conn: &mut Conn, notice: NewNotice<'_>) -> Result<bool, ApiError> {
+    let mut context = json!({
+        "recipient": {"full_name": notice.recipient.full_name, "phone": notice.recipient.phone},
+        "property": notice.property.map(|p| json!({
+            "registration_code": p.registration_code, "name": p.name, "address": p.address,
+        })),
+    });
+    if let (Some(target), Value::Object(extra)) = (context.as_object_mut(), notice.context) {
+        target.extend(extra);
+    }
+    let rendered = templates::render(notice.kind, &context)?;
+    let at = now();
+    let row = NoticeRow {
+        id: new_id(),
+        kind: notice.kind.as_str().into(),
+        recipient_id: notice.recipient.id.clone(),
+        recipient_email: notice.recipient.email.clone(),
+        property_id: notice.property.map(|p| p.id.clone()),
+        subject: rendered.subject,
+        body_text: rendered.text,
+        body_html: rendered.html,
+        status: NoticeStatus::Queued.as_str().into(),
+        attempts: 0,
+        last_error: None,
+        next_attempt_at: at,
+        claimed_until: None,
+        dedupe_key: notice.dedupe_key,
+        created_at: at,
+        updated_at: at,
+        sent_at: None,
+    };
+    repo::insert(conn, &row)
+}
+
+/// Waits after a failed attempt: one minute, doubling each time, at most six hours.
+pub fn backoff(attempts: i32) -> Duration {
+    const FIRST_SECS: i64 = 60;
+    const MAX_SECS: i64 = 6 * 3600;
+    let doublings = attempts.saturating_sub(1).clamp(0, 20) as u32;
+    Duration::seconds((FIRST_SECS << doublings).min(MAX_SECS))
+}
+
+/// Attempts after which a notice is given up as `failed`.
+pub const MAX_ATTEMPTS: i32 = 10;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_six_hours() {
+        let minutes: Vec<i64> = (1..=10).map(|a| backoff(a).num_minutes()).collect();
+        assert_eq!(minutes, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 360]);
+    }
+}

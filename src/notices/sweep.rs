@@ -1,0 +1,311 @@
+//! The daily compliance sweep: marks orders past due `overdue`, suspends properties with an overdue
+//! critical order, and queues the reminders. Every notice carries a dedupe key (kind + subject +
+//! period) under a unique index, so a sweep run twice, or by two instances at once, queues nothing twice.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::accounts::model::UserRow;
+use crate::accounts::repo as accounts_repo;
+use crate::config::Settings;
+use crate::db::{Conn, Db};
+use crate::error::ApiError;
+use crate::ids::{local_date, now};
+use crate::notices::model::NoticeKind;
+use crate::notices::outbox::{self, NewNotice};
+use crate::notices::repo;
+use crate::registry::model::{PropertyRow, PropertyStatus, UnitRow};
+use crate::registry::repo as registry_repo;
+use crate::safety::model::RectificationRow;
+use crate::safety::{repo as safety_repo, service as safety_service};
+
+/// Orders due within this many days get a reminder (48 hours).
+const DUE_SOON_DAYS: i64 = 2;
+/// Ratings expiring within this many days get a reminder.
+const EXPIRING_WITHIN_DAYS: i64 = 30;
+
+/// What a sweep did.
+#[derive(Debug, Default, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct SweepReport {
+    pub notices_queued: usize,
+    pub rectifications_overdue: usize,
+    pub properties_suspended: usize,
+    pub due_soon_notices: usize,
+    pub overdue_notices: usize,
+    pub late_declaration_notices: usize,
+    pub overcrowding_notices: usize,
+    pub rating_expiring_notices: usize,
+}
+
+/// Properties and their owners, loaded once for a whole sweep.
+struct Owners {
+    properties: HashMap<String, PropertyRow>,
+    users: HashMap<String, UserRow>,
+}
+
+impl Owners {
+    fn load(conn: &mut Conn, property_ids: HashSet<&str>) -> Result<Owners, ApiError> {
+        let ids: Vec<&str> = property_ids.into_iter().collect();
+        let properties: HashMap<String, PropertyRow> = registry_repo::properties_by_ids(conn, &ids)?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
+        let owner_ids: HashSet<&str> = properties.values().map(|p| p.owner_id.as_str()).collect();
+        let owner_ids: Vec<&str> = owner_ids.into_iter().collect();
+        let users = accounts_repo::find_many(conn, &owner_ids)?
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect();
+        Ok(Owners { properties, users })
+    }
+
+    fn of(&self, property_id: &str) -> Option<(&PropertyRow, &UserRow)> {
+        let property = self.properties.get(property_id)?;
+        Some((property, self.users.get(&property.owner_id)?))
+    }
+}
+
+/// Checklist titles by item code, for naming items in notices.
+fn item_titles(conn: &mut Conn) -> Result<HashMap<String, (String, String)>, ApiError> {
+    let (_, items) = safety_repo::current_checklist(conn)?;
+    Ok(items.into_iter().map(|i| (i.code, (i.title_zh, i.title_en))).collect())
+}
+
+/// The items of orders as the templates list them.
+pub fn describe_orders(orders: &[&RectificationRow], titles: &HashMap<String, (String, String)>) -> Vec<Value> {
+    orders
+        .iter()
+        .map(|o| {
+            let (zh, en) = titles.get(&o.item_code).cloned().unwrap_or_default();
+            json!({"code": o.item_code, "title_zh": zh, "title_en": en, "severity": o.severity, "due_on": o.due_on})
+        })
+        .collect()
+}
+
+/// Queues the overcrowding notice for a unit, once per unit per ISO week.
+pub fn queue_overcrowding(
+    conn: &mut Conn,
+    owner: &UserRow,
+    property: &PropertyRow,
+    unit: &UnitRow,
+    today: NaiveDate,
+) -> Result<bool, ApiError> {
+    let week = today.iso_week();
+    outbox::queue(
+        conn,
+        NewNotice {
+            kind: NoticeKind::Overcrowding,
+            recipient: owner,
+            property: Some(property),
+            context: json!({"unit_label": unit.label, "area_m2": unit.area_m2, "active_tenants": unit.active_tenants,
+                            "max_occupants": unit.max_occupants}),
+            dedupe_key: Some(format!("overcrowding:{}:{}-W{:02}", unit.id, week.year(), week.week())),
+        },
+    )
+}
+
+/// Queues the late-declaration notice for a tenancy, once.
+#[allow(clippy::too_many_arguments)]
+pub fn queue_declaration_late(
+    conn: &mut Conn,
+    settings: &Settings,
+    owner: &UserRow,
+    property: &PropertyRow,
+    tenancy_id: &str,
+    unit_label: &str,
+    tenant_name: &str,
+    move_in_date: NaiveDate,
+    declared_on: NaiveDate,
+) -> Result<bool, ApiError> {
+    outbox::queue(
+        conn,
+        NewNotice {
+            kind: NoticeKind::DeclarationLate,
+            recipient: owner,
+            property: Some(property),
+            context: json!({"unit_label": unit_label, "tenant_name": tenant_name, "move_in_date": move_in_date,
+                            "declared_on": declared_on, "deadline_days": settings.declaration_deadline_days}),
+            dedupe_key: Some(format!("declaration_late:{tenancy_id}")),
+        },
+    )
+}
+
+/// Runs the sweep for `today` in one transaction.
+pub fn run(conn: &mut Conn, settings: &Settings, today: NaiveDate) -> Result<SweepReport, ApiError> {
+    let at = now();
+    let mut report = SweepReport {
+        rectifications_overdue: safety_repo::mark_overdue(conn, today, at)?,
+        ..Default::default()
+    };
+    for property_id in safety_repo::properties_to_suspend(conn, today)? {
+        if safety_service::refresh_status(conn, &property_id)? == PropertyStatus::Suspended {
+            report.properties_suspended += 1;
+        }
+    }
+
+    let due_soon = safety_repo::pending_due_between(conn, today, today + Duration::days(DUE_SOON_DAYS))?;
+    let overdue = safety_repo::overdue_rectifications(conn)?;
+    let late = registry_repo::late_active_declarations(conn)?;
+    let late_sent = repo::existing_keys(conn, "declaration_late:")?;
+    let late: Vec<_> = late
+        .into_iter()
+        .filter(|t| !late_sent.contains(&format!("declaration_late:{}", t.id)))
+        .collect();
+    let crowded = registry_repo::overcrowded_units(conn)?;
+    let expiring = registry_repo::ratings_expiring(conn, today, today + Duration::days(EXPIRING_WITHIN_DAYS))?;
+
+    let mut involved: HashSet<&str> = HashSet::new();
+    involved.extend(due_soon.iter().chain(&overdue).map(|r| r.property_id.as_str()));
+    involved.extend(late.iter().map(|t| t.property_id.as_str()));
+    involved.extend(crowded.iter().map(|u| u.property_id.as_str()));
+    involved.extend(expiring.iter().map(|p| p.id.as_str()));
+    let owners = Owners::load(conn, involved)?;
+    let titles = item_titles(conn)?;
+
+    for (kind, orders) in [
+        (NoticeKind::RectificationDueSoon, &due_soon),
+        (NoticeKind::RectificationOverdue, &overdue),
+    ] {
+        // One notice per property and due date, listing the orders due that day.
+        let mut groups: BTreeMap<(&str, NaiveDate), Vec<&RectificationRow>> = BTreeMap::new();
+        for order in orders.iter() {
+            groups
+                .entry((order.property_id.as_str(), order.due_on))
+                .or_default()
+                .push(order);
+        }
+        for ((property_id, due_on), group) in groups {
+            let Some((property, owner)) = owners.of(property_id) else {
+                continue;
+            };
+            let suspended = property.status == PropertyStatus::Suspended.as_str()
+                || safety_repo::pending_rectifications(conn, property_id)?
+                    .iter()
+                    .any(|r| r.severity == "critical" && r.due_on < today);
+            let queued = outbox::queue(
+                conn,
+                NewNotice {
+                    kind,
+                    recipient: owner,
+                    property: Some(property),
+                    context: json!({"items": describe_orders(&group, &titles), "suspended": suspended}),
+                    dedupe_key: Some(format!("{kind}:{property_id}:{due_on}")),
+                },
+            )?;
+            if queued {
+                match kind {
+                    NoticeKind::RectificationDueSoon => report.due_soon_notices += 1,
+                    _ => report.overdue_notices += 1,
+                }
+            }
+        }
+    }
+    for tenancy in &late {
+        let Some((property, owner)) = owners.of(&tenancy.property_id) else {
+            continue;
+        };
+        let declared_on = local_date(tenancy.declared_at);
+        if queue_declaration_late(
+            conn,
+            settings,
+            owner,
+            property,
+            &tenancy.id,
+            &tenancy.unit_label,
+            &tenancy.full_name,
+            tenancy.move_in_date,
+            declared_on,
+        )? {
+            report.late_declaration_notices += 1;
+        }
+    }
+    for unit in &crowded {
+        let Some((property, owner)) = owners.of(&unit.property_id) else {
+            continue;
+        };
+        if queue_overcrowding(conn, owner, property, unit, today)? {
+            report.overcrowding_notices += 1;
+        }
+    }
+    for property in &expiring {
+        let Some((_, owner)) = owners.of(&property.id) else {
+            continue;
+        };
+        let Some(valid_until) = property.rating_valid_until else {
+            continue;
+        };
+        let queued = outbox::queue(
+            conn,
+            NewNotice {
+                kind: NoticeKind::RatingExpiring,
+                recipient: owner,
+                property: Some(property),
+                context: json!({"valid_until": valid_until, "stars": property.stars}),
+                dedupe_key: Some(format!("rating_expiring:{}:{valid_until}", property.id)),
+            },
+        )?;
+        if queued {
+            report.rating_expiring_notices += 1;
+        }
+    }
+    report.notices_queued = report.due_soon_notices
+        + report.overdue_notices
+        + report.late_declaration_notices
+        + report.overcrowding_notices
+        + report.rating_expiring_notices;
+    Ok(report)
+}
+
+/// Runs a sweep for the association's today.
+pub async fn run_now(db: &Db, settings: std::sync::Arc<Settings>) -> Result<SweepReport, ApiError> {
+    let today = crate::ids::today();
+    db.write(move |conn| run(conn, &settings, today)).await
+}
+
+/// How long until the next daily sweep at `at` (China Standard Time).
+pub fn until_next(at: NaiveTime, now_utc: chrono::NaiveDateTime) -> std::time::Duration {
+    const CHINA_OFFSET_HOURS: i64 = 8;
+    let local_now = now_utc + Duration::hours(CHINA_OFFSET_HOURS);
+    let mut next = local_now.date().and_time(at);
+    if next <= local_now {
+        next += Duration::days(1);
+    }
+    (next - local_now).to_std().unwrap_or_default()
+}
+
+/// Runs the sweep every day at `at`, inside the server.
+pub async fn run_daily(db: Db, settings: std::sync::Arc<Settings>, at: NaiveTime) {
+    loop {
+        tokio::time::sleep(until_next(at, chrono::Utc::now().naive_utc())).await;
+        match run_now(&db, settings.clone()).await {
+            Ok(report) => tracing::info!(?report, "daily compliance sweep done"),
+            Err(err) => tracing::error!(error = %err, "daily compliance sweep failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_sweep_is_later_today_or_tomorrow_in_china_time() {
+        let six = NaiveTime::from_hms_opt(6, 0, 0).unwrap();
+        // 21:00 UTC is 05:00 in China: one hour to go.
+        let utc = NaiveDate::from_ymd_opt(2026, 11, 28)
+            .unwrap()
+            .and_hms_opt(21, 0, 0)
+            .unwrap();
+        assert_eq!(until_next(six, utc).as_secs(), 3600);
+        // 23:00 UTC is 07:00 in China: 23 hours to go.
+        let utc = NaiveDate::from_ymd_opt(2026, 11, 28)
+            .unwrap()
+            .and_hms_opt(23, 0, 0)
+            .unwrap();
+        assert_eq!(until_next(six, utc).as_secs(), 23 * 3600);
+    }
+}

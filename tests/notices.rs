@@ -1,0 +1,432 @@
+//! Compliance notices through the outbox, delivered to a real SMTP server over TCP, and the sweep.
+
+mod common;
+
+use common::{Backend, SmtpServer, TestApp, parse_mail, resident_id};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+fn date(days: i64) -> String {
+    (anzu::ids::today() + chrono::Duration::days(days)).to_string()
+}
+
+/// A village with a landlord's property, an inspector, and what the notices are about.
+struct Scene {
+    app: TestApp,
+    admin: common::Session,
+    landlord: common::Session,
+    inspector: common::Session,
+    property: Value,
+}
+
+impl Scene {
+    async fn new(backend: Backend, smtp: Option<&SmtpServer>) -> Scene {
+        let url = smtp.map(SmtpServer::url);
+        let settings: Vec<(&str, &str)> = url.as_deref().map(|u| vec![("ANZU_SMTP_URL", u)]).unwrap_or_default();
+        let app = TestApp::start_with(backend, &settings).await;
+        let v = app.setup_village().await;
+        let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+        let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
+        let property = app.property(&landlord, &v.id).await;
+        Scene {
+            app,
+            admin: v.admin,
+            landlord,
+            inspector,
+            property,
+        }
+    }
+
+    fn pid(&self) -> &str {
+        self.property["id"].as_str().unwrap()
+    }
+
+    fn code(&self) -> &str {
+        self.property["registration_code"].as_str().unwrap()
+    }
+
+    async fn inspect(&self, on: &str, failing: &[&str]) -> Value {
+        self.inspect_property(self.pid(), on, failing).await
+    }
+
+    async fn inspect_property(&self, property_id: &str, on: &str, failing: &[&str]) -> Value {
+        let checklist = self
+            .app
+            .get("/api/v1/checklist", Some(&self.inspector.token))
+            .await
+            .expect(200)
+            .body;
+        let results: Vec<Value> = checklist["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["applies_to"].as_array().unwrap().is_empty() || i["applies_to"].as_array().unwrap().contains(&json!("apartment")))
+            .map(|i| json!({"item_code": i["code"], "outcome": if failing.contains(&i["code"].as_str().unwrap()) { "fail" } else { "pass" }}))
+            .collect();
+        self.app
+            .post(
+                &format!("/api/v1/properties/{property_id}/inspections"),
+                Some(&self.inspector.token),
+                json!({"inspected_on": on, "results": results}),
+            )
+            .await
+            .expect(201)
+            .body
+    }
+
+    async fn notices(&self, query: &str) -> Vec<Value> {
+        let body = self
+            .app
+            .get(&format!("/api/v1/notices?limit=200{query}"), Some(&self.admin.token))
+            .await
+            .expect(200)
+            .body;
+        body["items"].as_array().unwrap().clone()
+    }
+}
+
+async fn notices_reach_the_landlord_in_both_languages(backend: Backend) {
+    let Some(smtp) = SmtpServer::start() else { return };
+    let s = Scene::new(backend, Some(&smtp)).await;
+    let unit = s.app.unit(&s.landlord, s.pid(), "101", 5.0).await;
+    let number = resident_id("19900101", 5);
+    s.app
+        .declare(&s.landlord, unit["id"].as_str().unwrap(), &number, &date(-10))
+        .await
+        .expect(201);
+    s.app
+        .declare(
+            &s.landlord,
+            unit["id"].as_str().unwrap(),
+            &resident_id("19900101", 7),
+            &date(0),
+        )
+        .await
+        .expect(201);
+    s.inspect(&date(0), &["ESC-01", "OCC-01"]).await;
+
+    let queued = s.notices("&status=queued").await;
+    let mut kinds: Vec<&str> = queued.iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    kinds.sort();
+    assert_eq!(kinds, vec!["declaration_late", "inspection_result", "overcrowding"]);
+
+    let report = s.app.delivery(300).drain().await.unwrap();
+    assert_eq!(report.sent, 3);
+    let mails: Vec<common::Mail> = smtp.messages().iter().map(|m| parse_mail(m)).collect();
+    assert_eq!(mails.len(), 3);
+    let landlord_email = s.landlord.user["email"].as_str().unwrap();
+    for mail in &mails {
+        assert_eq!(mail.to, vec![landlord_email.to_owned()]);
+        assert!(
+            mail.subject.starts_with(&format!("[{}] ", s.code())),
+            "{}",
+            mail.subject
+        );
+        assert!(
+            mail.text.contains("您好") && mail.text.contains("Dear"),
+            "both languages: {}",
+            mail.text
+        );
+        assert!(mail.html.contains(s.code()));
+        assert!(
+            !mail.raw.contains(&number) && !mail.text.contains(&number) && !mail.html.contains(&number),
+            "no identity number"
+        );
+        assert!(!mail.text.contains(&number[4..14]));
+    }
+    let result = mails.iter().find(|m| m.subject.contains("Inspection result")).unwrap();
+    assert!(
+        result.subject.contains("0 星") && result.text.contains("ESC-01") && result.text.contains(&date(1)),
+        "{}",
+        result.text
+    );
+    assert!(
+        result.text.contains("suspends the property"),
+        "says what happens if missed"
+    );
+
+    let sent = s.notices("&status=sent").await;
+    assert_eq!(sent.len(), 3);
+    assert!(
+        sent.iter()
+            .all(|n| n["sent_at"].is_string() && n["attempts"] == 1 && n["last_error"].is_null())
+    );
+    assert_eq!(
+        s.app.delivery(300).drain().await.unwrap().sent,
+        0,
+        "nothing is sent twice"
+    );
+    assert_eq!(smtp.messages().len(), 3);
+}
+
+async fn an_smtp_outage_delays_but_loses_nothing(backend: Backend) {
+    let mut smtp = SmtpServer::stopped();
+    let s = Scene::new(backend, Some(&smtp)).await;
+    let membership = format!("/api/v1/users/{}/membership", s.landlord.id());
+    s.app
+        .post(
+            &membership,
+            Some(&s.admin.token),
+            json!({"action": "suspend", "reason": "欠缴会费"}),
+        )
+        .await
+        .expect(200);
+    s.app
+        .post(
+            &membership,
+            Some(&s.admin.token),
+            json!({"action": "reinstate", "reason": "已缴清"}),
+        )
+        .await
+        .expect(200);
+
+    let report = s.app.delivery(300).drain().await.unwrap();
+    assert_eq!((report.sent, report.retrying), (0, 2));
+    let waiting = s.notices("&kind=membership_changed").await;
+    assert!(
+        waiting
+            .iter()
+            .all(|n| n["status"] == "queued" && n["attempts"] == 1 && n["last_error"].is_string())
+    );
+    let next: chrono::DateTime<chrono::Utc> = waiting[0]["next_attempt_at"].as_str().unwrap().parse().unwrap();
+    let wait = next - chrono::Utc::now();
+    assert!(
+        wait > chrono::Duration::seconds(50) && wait <= chrono::Duration::seconds(60),
+        "first retry after a minute: {wait}"
+    );
+    assert_eq!(
+        s.app.delivery(300).drain().await.unwrap(),
+        Default::default(),
+        "not due yet"
+    );
+
+    if !smtp.resume() {
+        return;
+    }
+    make_due_now(&s.app);
+    let report = s.app.delivery(300).drain().await.unwrap();
+    assert_eq!(report.sent, 2);
+    make_due_now(&s.app);
+    assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 0);
+    assert_eq!(smtp.messages().len(), 2, "each delivered exactly once");
+    let subjects: Vec<String> = smtp.messages().iter().map(|m| parse_mail(m).subject).collect();
+    assert!(subjects.iter().all(|s| s.starts_with("会员资格变更")), "{subjects:?}");
+}
+
+/// Moves every queued notice's next attempt to now, as if the backoff had passed.
+fn make_due_now(app: &TestApp) {
+    use anzu::db::schema::notices;
+    let mut conn = app.db.get().unwrap();
+    diesel::update(notices::table.filter(notices::status.eq("queued")))
+        .set(notices::next_attempt_at.eq(anzu::ids::now()))
+        .execute(&mut *conn)
+        .unwrap();
+}
+
+async fn a_notice_claimed_by_a_dead_worker_is_sent_once_after_the_claim_expires(backend: Backend) {
+    let Some(smtp) = SmtpServer::start() else { return };
+    let s = Scene::new(backend, Some(&smtp)).await;
+    s.app
+        .post(
+            &format!("/api/v1/properties/{}/delist", s.pid()),
+            Some(&s.admin.token),
+            json!({"reason": "拒不整改"}),
+        )
+        .await
+        .expect(200);
+    // A worker claims it for one second and dies without sending.
+    let claimed = s
+        .app
+        .db
+        .write_blocking(|conn| {
+            let now = anzu::ids::now();
+            anzu::notices::repo::claim_due(conn, now, now + chrono::Duration::seconds(1), 10)
+        })
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 0, "the claim holds");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 1);
+    assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 0);
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    let mail = parse_mail(&mails[0]);
+    assert!(mail.subject.contains("Property delisted") && mail.text.contains("拒不整改"));
+}
+
+async fn without_smtp_mail_is_written_as_files(backend: Backend) {
+    let s = Scene::new(backend, None).await;
+    s.inspect(&date(0), &[]).await;
+    assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 1);
+    let outbox = s.app.work_dir.path().join("outbox");
+    let files: Vec<_> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .flatten()
+        .filter(|f| f.path().extension().is_some_and(|e| e == "eml"))
+        .collect();
+    assert_eq!(files.len(), 1);
+    let mail = parse_mail(&std::fs::read(files[0].path()).unwrap());
+    assert!(mail.subject.contains("5 stars"));
+}
+
+async fn the_sweep_finds_overdue_work_once(backend: Backend) {
+    let s = Scene::new(backend, None).await;
+    // Rated long ago: the rating runs out within 30 days, and a minor order is long overdue.
+    let rated_on = anzu::ids::today().checked_sub_months(chrono::Months::new(24)).unwrap() + chrono::Duration::days(10);
+    s.inspect(&rated_on.to_string(), &["MGT-01"]).await;
+    // Another property with a critical order due tomorrow, and one overdue since yesterday.
+    let village_id = s.property["village_id"].as_str().unwrap().to_owned();
+    let other = s.app.property(&s.landlord, &village_id).await;
+    s.inspect_property(other["id"].as_str().unwrap(), &date(0), &["ESC-03"])
+        .await;
+    let third = s.app.property(&s.landlord, &village_id).await;
+    s.inspect_property(third["id"].as_str().unwrap(), &date(-2), &["STR-01"])
+        .await;
+    let unit = s.app.unit(&s.landlord, other["id"].as_str().unwrap(), "1", 4.0).await;
+    for seq in [1, 3] {
+        s.app
+            .declare(
+                &s.landlord,
+                unit["id"].as_str().unwrap(),
+                &resident_id("19700101", seq),
+                &date(-20),
+            )
+            .await
+            .expect(201);
+    }
+    let before = s.notices("").await.len();
+
+    let first = s
+        .app
+        .post("/api/v1/compliance/sweep", Some(&s.admin.token), json!({}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(first["rectifications_overdue"], 2, "{first}");
+    assert_eq!(first["due_soon_notices"], 1);
+    assert_eq!(first["overdue_notices"], 2);
+    assert_eq!(first["rating_expiring_notices"], 1);
+    assert_eq!(first["late_declaration_notices"], 0, "already queued when declared");
+    assert_eq!(
+        first["overcrowding_notices"], 0,
+        "already queued this week when declared"
+    );
+    assert_eq!(first["notices_queued"], 4);
+    let third_now = s
+        .app
+        .get(
+            &format!("/api/v1/properties/{}", third["id"].as_str().unwrap()),
+            Some(&s.landlord.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(third_now["status"], "suspended");
+    assert_eq!(s.notices("").await.len(), before + 4);
+
+    let second = s
+        .app
+        .post("/api/v1/compliance/sweep", Some(&s.admin.token), json!({}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(second["notices_queued"], 0, "{second}");
+    assert_eq!(second["rectifications_overdue"], 0);
+    assert_eq!(s.notices("").await.len(), before + 4);
+
+    s.app
+        .post("/api/v1/compliance/sweep", Some(&s.landlord.token), json!({}))
+        .await
+        .problem(403);
+    let own = s
+        .app
+        .get("/api/v1/notices?kind=rectification_overdue", Some(&s.landlord.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(own["items"].as_array().unwrap().len(), 2);
+    let inspector_sees = s
+        .app
+        .get("/api/v1/notices", Some(&s.inspector.token))
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        inspector_sees["items"].as_array().unwrap().is_empty(),
+        "others' notices stay private"
+    );
+}
+
+backend_tests!(
+    notices_reach_the_landlord_in_both_languages,
+    an_smtp_outage_delays_but_loses_nothing,
+    a_notice_claimed_by_a_dead_worker_is_sent_once_after_the_claim_expires,
+    without_smtp_mail_is_written_as_files,
+    the_sweep_finds_overdue_work_once,
+);
+
+async fn two_sweeps_at_once_queue_nothing_twice(backend: Backend) {
+    let s = Scene::new(backend, None).await;
+    s.inspect(&date(-10), &["MGT-01", "ESC-04"]).await;
+    let village_id = s.property["village_id"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        let p = s.app.property(&s.landlord, &village_id).await;
+        s.inspect_property(p["id"].as_str().unwrap(), &date(0), &["ESC-01"])
+            .await;
+    }
+    let before = s.notices("").await.len();
+    let sweep = || s.app.post("/api/v1/compliance/sweep", Some(&s.admin.token), json!({}));
+    let (a, b) = futures_util::future::join(sweep(), sweep()).await;
+    let (a, b) = (a.expect(200).body, b.expect(200).body);
+    let queued = a["notices_queued"].as_u64().unwrap() + b["notices_queued"].as_u64().unwrap();
+    assert_eq!(
+        queued, 4,
+        "one overdue notice and three due-soon notices, once: {a} {b}"
+    );
+    assert_eq!(
+        a["rectifications_overdue"].as_u64().unwrap() + b["rectifications_overdue"].as_u64().unwrap(),
+        1
+    );
+    assert_eq!(s.notices("").await.len() as u64, before as u64 + queued);
+}
+
+async fn admins_retry_failed_notices(backend: Backend) {
+    let s = Scene::new(backend, None).await;
+    s.inspect(&date(0), &[]).await;
+    let notice = s.notices("").await.pop().unwrap();
+    let retry = format!("/api/v1/notices/{}/retry", notice["id"].as_str().unwrap());
+    s.app.post(&retry, Some(&s.admin.token), json!({})).await.problem(409);
+    {
+        use anzu::db::schema::notices;
+        let mut conn = s.app.db.get().unwrap();
+        diesel::update(notices::table)
+            .set((
+                notices::status.eq("failed"),
+                notices::attempts.eq(10),
+                notices::last_error.eq("mailbox full"),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    s.app
+        .post(&retry, Some(&s.landlord.token), json!({}))
+        .await
+        .problem(403);
+    let retried = s
+        .app
+        .post(&retry, Some(&s.admin.token), json!({}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        (retried["status"].as_str(), retried["attempts"].as_i64()),
+        (Some("queued"), Some(0))
+    );
+    s.app
+        .post("/api/v1/notices/nope/retry", Some(&s.admin.token), json!({}))
+        .await
+        .problem(404);
+    assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 1);
+}
+
+backend_tests!(two_sweeps_at_once_queue_nothing_twice, admins_retry_failed_notices);
