@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, audit, notices, ops, registry, safety, villages};
+use crate::{accounts, audit, notices, ops, patrols, registry, reports, safety, villages};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -52,6 +52,12 @@ use crate::{accounts, audit, notices, ops, registry, safety, villages};
         notices::handlers::list_notices,
         notices::handlers::retry_notice,
         notices::handlers::run_sweep,
+        reports::handlers::summary,
+        reports::handlers::ledger_csv,
+        reports::handlers::import_ledger,
+        patrols::handlers::create_patrol,
+        patrols::handlers::list_patrols,
+        accounts::handlers::set_password,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -64,6 +70,8 @@ use crate::{accounts, audit, notices, ops, registry, safety, villages};
         (name = "safety", description = "Checklist, inspections, ratings, rectification orders, delisting"),
         (name = "public", description = "The public rating, no login"),
         (name = "notices", description = "Compliance e-mail and the daily sweep"),
+        (name = "reports", description = "Village summary, the ledger as CSV, ledger import"),
+        (name = "patrols", description = "Grid patrols"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -18,7 +18,7 @@ use crate::http::rate_limit::FailureLimiter;
 use crate::http::{idempotency, json, request_id};
 use crate::registry::crypto::IdentityCipher;
 use crate::safety::public::PublicLimiter;
-use crate::{accounts, audit, notices, ops, registry, safety, villages};
+use crate::{accounts, audit, notices, ops, patrols, registry, reports, safety, villages};
 
 /// Failures allowed from one address for every one allowed per account.
 const ADDRESS_FAILURES_PER_ACCOUNT_FAILURE: u32 = 4;
@@ -98,6 +98,8 @@ pub fn build_app(
                 .configure(registry::handlers::routes)
                 .configure(safety::handlers::routes)
                 .configure(notices::handlers::routes)
+                .configure(reports::handlers::routes)
+                .configure(patrols::handlers::routes)
                 .configure(audit::routes),
         )
         .service(web::scope("/public/v1").configure(safety::public::routes))

@@ -7,7 +7,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::Duration;
 use rand::RngCore;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::accounts::model::*;
 use crate::accounts::{password, repo};
@@ -27,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/login", web::post().to(login))
         .route("/auth/refresh", web::post().to(refresh))
         .route("/auth/logout", web::post().to(logout))
+        .route("/auth/set-password", web::post().to(set_password))
         .route("/me", web::get().to(me))
         .route("/users", web::post().to(create_user))
         .route("/users", web::get().to(list_users))
@@ -107,9 +107,7 @@ pub async fn register(state: web::Data<AppState>, body: Json<RegisterRequest>) -
     Ok(versioned(StatusCode::CREATED, &user))
 }
 
-fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+use crate::accounts::repo::hash_token;
 
 /// Issues an access token and a refresh token in `family_id` (a new family at login).
 fn issue_session(conn: &mut Conn, state: &AppState, user: UserRow, family_id: &str) -> Result<TokenResponse, ApiError> {
@@ -383,4 +381,32 @@ pub async fn change_membership(
         })
         .await?;
     Ok(versioned(StatusCode::OK, &user))
+}
+
+/// Set a password with the one-time link e-mailed to an account made from an imported ledger.
+#[utoipa::path(post, path = "/api/v1/auth/set-password", tag = "auth", request_body = SetPasswordRequest,
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_password(state: web::Data<AppState>, body: Json<SetPasswordRequest>) -> Result<HttpResponse, ApiError> {
+    let SetPasswordRequest { token, password: password_text } = body.into_inner();
+    let password_hash = web::block(move || password::hash(&password_text)).await??;
+    let used = state
+        .db
+        .write(move |conn| {
+            let at = now();
+            let Some(user_id) = repo::consume_password_token(conn, &token, at)? else {
+                return Ok(false);
+            };
+            repo::set_password_hash(conn, &user_id, &password_hash, at)?;
+            audit::record_by(
+                conn,
+                Some(&user_id),
+                Event { action: "user.password_set", entity_type: "user", entity_id: &user_id, village_id: None, detail: json!({}) },
+            )?;
+            Ok(true)
+        })
+        .await?;
+    if !used {
+        return Err(ApiError::Unauthorized("The link is not valid, was used already, or has expired.".into()));
+    }
+    Ok(HttpResponse::NoContent().finish())
 }

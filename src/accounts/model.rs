@@ -187,6 +187,15 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPasswordRequest {
+    #[validate(length(min = 1, max = 512))]
+    pub token: String,
+    #[validate(length(min = MIN_PASSWORD_CHARS, max = 256, message = "must be 10 to 256 characters"))]
+    pub password: String,
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::accounts::model::{MembershipStatus, Role, UserFilter, UserRow};
 use crate::db::Conn;
-use crate::db::schema::{refresh_tokens, users};
+use crate::db::schema::{password_tokens, refresh_tokens, users};
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::http::pagination::Page;
@@ -169,4 +169,54 @@ pub fn find_many(conn: &mut Conn, ids: &[&str]) -> Result<Vec<UserRow>, ApiError
         );
     }
     Ok(rows)
+}
+
+/// The stored form of a secret token: only its SHA-256 is kept.
+pub fn hash_token(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Days a set-password link stays valid.
+pub const PASSWORD_TOKEN_DAYS: i64 = 7;
+
+/// Makes a one-time set-password token for a user; returns the token (stored hashed).
+pub fn issue_password_token(conn: &mut Conn, user_id: &str, now: NaiveDateTime) -> Result<String, ApiError> {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    diesel::insert_into(password_tokens::table)
+        .values((
+            password_tokens::token_hash.eq(hash_token(&token)),
+            password_tokens::user_id.eq(user_id),
+            password_tokens::expires_at.eq(now + chrono::Duration::days(PASSWORD_TOKEN_DAYS)),
+            password_tokens::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// Uses up a set-password token; the user it was for, if it was valid, unused and unexpired.
+pub fn consume_password_token(conn: &mut Conn, token: &str, now: NaiveDateTime) -> Result<Option<String>, ApiError> {
+    let hash = hash_token(token);
+    let user_id: Option<String> = password_tokens::table
+        .filter(password_tokens::token_hash.eq(&hash))
+        .filter(password_tokens::used_at.is_null())
+        .filter(password_tokens::expires_at.gt(now))
+        .select(password_tokens::user_id)
+        .first(conn)
+        .optional()?;
+    if user_id.is_some() {
+        diesel::update(password_tokens::table.find(&hash)).set(password_tokens::used_at.eq(now)).execute(conn)?;
+    }
+    Ok(user_id)
+}
+
+pub fn set_password_hash(conn: &mut Conn, user_id: &str, password_hash: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+    diesel::update(users::table.find(user_id))
+        .set((users::password_hash.eq(password_hash), users::updated_at.eq(now), users::version.eq(users::version + 1)))
+        .execute(conn)?;
+    Ok(())
 }

@@ -162,6 +162,40 @@ impl Db {
         actix_web::web::block(move || db.write_blocking(work)).await?
     }
 
+    /// Like [`Db::write`], but `work` decides whether its changes are kept: `(value, false)` rolls back
+    /// and still answers `value` (a dry run, or a refused import).
+    pub async fn write_or_rollback<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<(T, bool), ApiError> + Send + 'static,
+    {
+        enum Undo<T> {
+            Failed(ApiError),
+            Discarded(T),
+        }
+        impl<T> From<diesel::result::Error> for Undo<T> {
+            fn from(err: diesel::result::Error) -> Self {
+                Undo::Failed(err.into())
+            }
+        }
+        let db = self.clone();
+        let outcome = actix_web::web::block(move || {
+            let mut pooled = db.get()?;
+            let conn: &mut DbConn = &mut pooled;
+            let _turn = db.writer.as_ref().map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            Ok::<_, ApiError>(conn.transaction(|c| match work(c) {
+                Ok((value, true)) => Ok(value),
+                Ok((value, false)) => Err(Undo::Discarded(value)),
+                Err(err) => Err(Undo::Failed(err)),
+            }))
+        })
+        .await??;
+        match outcome {
+            Ok(value) | Err(Undo::Discarded(value)) => Ok(value),
+            Err(Undo::Failed(err)) => Err(err),
+        }
+    }
+
     /// The blocking form of [`Db::write`], for the command line and background workers.
     pub fn write_blocking<T, F>(&self, work: F) -> Result<T, ApiError>
     where

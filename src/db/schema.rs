@@ -233,6 +233,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    patrols (id) {
+        id -> Text,
+        grid_id -> Text,
+        inspector_id -> Text,
+        patrolled_on -> Date,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    patrol_visits (patrol_id, property_id) {
+        patrol_id -> Text,
+        property_id -> Text,
+        position -> Integer,
+        finding -> Text,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    password_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(grids -> villages (village_id));
 diesel::joinable!(users -> villages (village_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
@@ -247,6 +277,9 @@ diesel::joinable!(inspection_results -> inspections (inspection_id));
 diesel::joinable!(rectifications -> properties (property_id));
 diesel::joinable!(rectifications -> inspections (inspection_id));
 diesel::joinable!(notices -> users (recipient_id));
+diesel::joinable!(patrols -> grids (grid_id));
+diesel::joinable!(patrol_visits -> patrols (patrol_id));
+diesel::joinable!(patrol_visits -> properties (property_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     villages,
@@ -264,4 +297,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_results,
     rectifications,
     notices,
+    patrols,
+    patrol_visits,
+    password_tokens,
 );

@@ -1,0 +1,138 @@
+//! HTTP handlers for the summary, the ledger export and the ledger import.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use futures_util::{StreamExt, stream};
+
+use crate::accounts::model::Role;
+use crate::error::{ApiError, Problem};
+use crate::http::auth::Caller;
+use crate::http::json::RawBody;
+use crate::ids::today;
+use crate::reports::model::*;
+use crate::reports::{ledger, repo};
+use crate::startup::AppState;
+use crate::villages::repo as villages_repo;
+
+/// Largest ledger file accepted for import.
+pub const MAX_IMPORT_BYTES: usize = 32 << 20;
+/// Units read per page of a streamed export.
+const EXPORT_PAGE: i64 = 2_000;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/reports/summary", web::get().to(summary))
+        .route("/reports/ledger.csv", web::get().to(ledger_csv))
+        .service(
+            web::resource("/imports/ledger")
+                .app_data(web::PayloadConfig::new(MAX_IMPORT_BYTES))
+                .route(web::post().to(import_ledger)),
+        );
+}
+
+/// The village a report is about: auditors their own (another answers 404), admins any or the whole town.
+fn report_village(caller: &Caller, requested: Option<String>, town_allowed: bool) -> Result<Option<String>, ApiError> {
+    caller.require(&[Role::Admin, Role::Auditor])?;
+    match (caller.role, requested) {
+        (Role::Admin, None) if town_allowed => Ok(None),
+        (Role::Admin, None) => Err(ApiError::MalformedQuery(vec![crate::error::FieldError::new(
+            "village_id",
+            "required",
+            "name the village",
+        )])),
+        (Role::Admin, Some(v)) => Ok(Some(v)),
+        (_, None) => Ok(caller.village_id.clone()),
+        (_, Some(v)) if caller.village_id.as_deref() == Some(v.as_str()) => Ok(Some(v)),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// Counts for a village (auditors, admins), or for the whole town (admins, no `village_id`).
+#[utoipa::path(get, path = "/api/v1/reports/summary", tag = "reports", params(VillageQuery),
+    responses((status = 200, body = Summary), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn summary(caller: Caller, state: web::Data<AppState>, query: web::Query<VillageQuery>) -> Result<HttpResponse, ApiError> {
+    let village = report_village(&caller, query.into_inner().village_id, true)?;
+    let today = today();
+    let summary = state
+        .db
+        .read(move |conn| {
+            if let Some(v) = &village {
+                villages_repo::find(conn, v)?;
+            }
+            repo::summary(conn, village.as_deref(), today)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+/// The ledger as CSV, a row per unit, streamed page by page. UTF-8 with a byte-order mark.
+#[utoipa::path(get, path = "/api/v1/reports/ledger.csv", tag = "reports", params(VillageQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn ledger_csv(caller: Caller, state: web::Data<AppState>, query: web::Query<VillageQuery>) -> Result<HttpResponse, ApiError> {
+    let village = report_village(&caller, query.into_inner().village_id, true)?;
+    if let Some(v) = village.clone() {
+        state.db.read(move |conn| villages_repo::find(conn, &v)).await?;
+    }
+    let header = ledger::header_line()?;
+    let today = today();
+    // Each step reads one page after the last unit written; memory stays flat whatever the size.
+    let pages = stream::unfold(Some(None::<String>), move |cursor| {
+        let state = state.clone();
+        let village = village.clone();
+        async move {
+            let after = cursor?;
+            let page = state
+                .db
+                .read(move |conn| {
+                    let rows = repo::ledger_page(conn, village.as_deref(), after.as_deref(), EXPORT_PAGE)?;
+                    let ids: Vec<&str> = rows.iter().map(|(_, p, _, _)| p.id.as_str()).collect();
+                    let open: HashMap<String, i64> = repo::pending_orders_by_property(conn, &ids)?.into_iter().collect();
+                    let last = rows.last().map(|(u, _, _, _)| u.id.clone());
+                    let more = rows.len() as i64 == EXPORT_PAGE;
+                    Ok((ledger::write_rows(&rows, &open, today)?, last.filter(|_| more)))
+                })
+                .await;
+            match page {
+                Ok((bytes, next)) => Some((Ok::<_, ApiError>(web::Bytes::from(bytes)), next.map(Some))),
+                Err(err) => {
+                    tracing::error!(error = %err, "ledger export stopped");
+                    Some((Err(err), None))
+                }
+            }
+        }
+    });
+    let body = stream::once(async move { Ok::<_, ApiError>(web::Bytes::from(header)) }).chain(pages);
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"ledger.csv\""))
+        .streaming(body))
+}
+
+/// Import a ledger CSV (comma or tab separated, with or without a byte-order mark) into a village.
+#[utoipa::path(post, path = "/api/v1/imports/ledger", tag = "reports", params(ImportQuery),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportReport), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 413, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn import_ledger(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<ImportQuery>,
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let ImportQuery { village_id, dry_run, partial } = query.into_inner();
+    let village_id = report_village(&caller, village_id, false)?.ok_or(ApiError::NotFound)?;
+    let settings = state.settings.clone();
+    let report = state
+        .db
+        .write_or_rollback(move |conn| {
+            let village = villages_repo::find(conn, &village_id)?;
+            ledger::import(conn, &caller.user_id, &settings, &village, &body, dry_run, partial)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}

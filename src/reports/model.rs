@@ -1,0 +1,93 @@
+//! Report answers and parameters.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PropertyCounts {
+    pub total: i64,
+    /// By status as read today (`expired` derived).
+    pub by_status: BTreeMap<String, i64>,
+    /// By stars: "0" to "5", and "unrated".
+    pub by_stars: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct RectificationCounts {
+    pub open: i64,
+    pub overdue: i64,
+}
+
+/// A grid and how many of its properties nobody visited on patrol in the last 30 days.
+#[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct GridPatrolGap {
+    pub grid_id: String,
+    pub code: String,
+    pub name: String,
+    pub properties_not_visited_30d: i64,
+}
+
+/// The counts of a village, or of the whole town when no village is named.
+#[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Summary {
+    pub village_id: Option<String>,
+    pub properties: PropertyCounts,
+    pub units: i64,
+    pub active_tenancies: i64,
+    /// Active tenancies declared late.
+    pub late_declarations: i64,
+    pub overcrowded_units: i64,
+    pub rectifications: RectificationCounts,
+    pub ratings_expiring_30d: i64,
+    pub grids: Vec<GridPatrolGap>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VillageQuery {
+    /// Required for auditors (their own village); admins may omit it for the whole town.
+    pub village_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// The village the ledger belongs to; auditors import into their own.
+    pub village_id: Option<String>,
+    /// Validate and report without writing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Write the accepted rows even when others are rejected.
+    #[serde(default)]
+    pub partial: bool,
+}
+
+/// A row the import refused, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Rejection {
+    /// The line in the file (the header is line 1).
+    pub line: u64,
+    /// The column's English name.
+    pub column: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Created {
+    pub properties: usize,
+    pub units: usize,
+    pub landlords: usize,
+}
+
+/// What an import did (or, on a dry run or a refused file, would have done).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ImportReport {
+    pub accepted: usize,
+    pub rejected: Vec<Rejection>,
+    pub created: Created,
+    pub dry_run: bool,
+    /// Whether anything was written.
+    pub committed: bool,
+}

@@ -1,0 +1,181 @@
+//! Aggregate queries for the summary and the ledger's paged read. Counts are computed by the database,
+//! never by loading rows.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDate};
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use crate::accounts::model::UserRow;
+use crate::db::Conn;
+use crate::db::schema::{grids, patrol_visits, patrols, properties, rectifications, tenancies, units, users};
+use crate::error::ApiError;
+use crate::registry::model::{PropertyRow, PropertyStatus, UnitRow};
+use crate::reports::model::*;
+
+/// Narrows a query on `properties` to a village when one is named.
+macro_rules! in_village {
+    ($query:expr, $village:expr) => {
+        match $village {
+            Some(v) => $query.filter(properties::village_id.eq(v.to_owned())).into_boxed(),
+            None => $query.into_boxed(),
+        }
+    };
+}
+
+pub fn summary(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Result<Summary, ApiError> {
+    let statuses: Vec<(String, i64)> =
+        in_village!(properties::table.group_by(properties::status).select((properties::status, count_star())), village)
+            .load(conn)?;
+    let expired: i64 = in_village!(
+        properties::table
+            .filter(properties::status.eq(PropertyStatus::Rated.as_str()))
+            .filter(properties::rating_valid_until.lt(today))
+            .select(count_star()),
+        village
+    )
+    .first(conn)?;
+    let mut by_status: BTreeMap<String, i64> = statuses.into_iter().collect();
+    if expired > 0 {
+        *by_status.entry(PropertyStatus::Rated.as_str().into()).or_default() -= expired;
+        by_status.insert(PropertyStatus::Expired.as_str().into(), expired);
+    }
+    let stars: Vec<(Option<i32>, i64)> =
+        in_village!(properties::table.group_by(properties::stars).select((properties::stars, count_star())), village)
+            .load(conn)?;
+    let by_stars = stars
+        .into_iter()
+        .map(|(s, n)| (s.map(|s| s.to_string()).unwrap_or_else(|| "unrated".into()), n))
+        .collect();
+    let total = by_status.values().sum();
+
+    let units: i64 = in_village!(units::table.inner_join(properties::table).select(count_star()), village).first(conn)?;
+    let overcrowded_units: i64 = in_village!(
+        units::table.inner_join(properties::table).filter(units::active_tenants.gt(units::max_occupants)).select(count_star()),
+        village
+    )
+    .first(conn)?;
+    let active_tenancies: i64 = in_village!(
+        tenancies::table.inner_join(properties::table).filter(tenancies::move_out_date.is_null()).select(count_star()),
+        village
+    )
+    .first(conn)?;
+    let late_declarations: i64 = in_village!(
+        tenancies::table
+            .inner_join(properties::table)
+            .filter(tenancies::move_out_date.is_null())
+            .filter(tenancies::late.eq(true))
+            .select(count_star()),
+        village
+    )
+    .first(conn)?;
+    let orders: Vec<(String, i64)> = in_village!(
+        rectifications::table
+            .inner_join(properties::table)
+            .filter(rectifications::status.eq_any(["open", "reported", "overdue"]))
+            .group_by(rectifications::status)
+            .select((rectifications::status, count_star())),
+        village
+    )
+    .load(conn)?;
+    let overdue = orders.iter().filter(|(s, _)| s == "overdue").map(|(_, n)| n).sum();
+    let open = orders.iter().filter(|(s, _)| s != "overdue").map(|(_, n)| n).sum();
+    let ratings_expiring_30d: i64 = in_village!(
+        properties::table
+            .filter(properties::status.eq(PropertyStatus::Rated.as_str()))
+            .filter(properties::rating_valid_until.between(today, today + Duration::days(30)))
+            .select(count_star()),
+        village
+    )
+    .first(conn)?;
+
+    Ok(Summary {
+        village_id: village.map(str::to_owned),
+        properties: PropertyCounts { total, by_status, by_stars },
+        units,
+        active_tenancies,
+        late_declarations,
+        overcrowded_units,
+        rectifications: RectificationCounts { open, overdue },
+        ratings_expiring_30d,
+        grids: patrol_gaps(conn, village, today)?,
+    })
+}
+
+/// Per grid, the properties nobody visited on patrol in the last 30 days.
+fn patrol_gaps(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Result<Vec<GridPatrolGap>, ApiError> {
+    let since = today - Duration::days(30);
+    let mut grid_query = grids::table.select((grids::id, grids::code, grids::name)).order(grids::id.asc()).into_boxed();
+    if let Some(v) = village {
+        grid_query = grid_query.filter(grids::village_id.eq(v.to_owned()));
+    }
+    let all_grids: Vec<(String, String, String)> = grid_query.load(conn)?;
+    let totals: Vec<(Option<String>, i64)> = in_village!(
+        properties::table
+            .filter(properties::grid_id.is_not_null())
+            .group_by(properties::grid_id)
+            .select((properties::grid_id, count_star())),
+        village
+    )
+    .load(conn)?;
+    let visited: Vec<(Option<String>, i64)> = in_village!(
+        properties::table
+            .filter(properties::grid_id.is_not_null())
+            .filter(
+                properties::id.eq_any(
+                    patrol_visits::table
+                        .inner_join(patrols::table)
+                        .filter(patrols::patrolled_on.ge(since))
+                        .select(patrol_visits::property_id),
+                ),
+            )
+            .group_by(properties::grid_id)
+            .select((properties::grid_id, count_star())),
+        village
+    )
+    .load(conn)?;
+    let count_of = |list: &[(Option<String>, i64)], id: &str| {
+        list.iter().find(|(g, _)| g.as_deref() == Some(id)).map(|(_, n)| *n).unwrap_or(0)
+    };
+    Ok(all_grids
+        .into_iter()
+        .map(|(id, code, name)| GridPatrolGap {
+            properties_not_visited_30d: count_of(&totals, &id) - count_of(&visited, &id),
+            grid_id: id,
+            code,
+            name,
+        })
+        .collect())
+}
+
+/// One ledger row: a unit with its property, the property's grid code and owner, and open orders.
+pub type LedgerRow = (UnitRow, PropertyRow, Option<String>, UserRow);
+
+/// The next `limit` units of a village's ledger after the unit id `after`, in unit id order.
+pub fn ledger_page(conn: &mut Conn, village: Option<&str>, after: Option<&str>, limit: i64) -> Result<Vec<LedgerRow>, ApiError> {
+    let mut query = units::table
+        .inner_join(properties::table.inner_join(users::table).left_join(grids::table))
+        .select((UnitRow::as_select(), PropertyRow::as_select(), grids::code.nullable(), UserRow::as_select()))
+        .order(units::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(v) = village {
+        query = query.filter(properties::village_id.eq(v.to_owned()));
+    }
+    if let Some(after) = after {
+        query = query.filter(units::id.gt(after.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Pending orders per property, for the given properties.
+pub fn pending_orders_by_property(conn: &mut Conn, property_ids: &[&str]) -> Result<BTreeMap<String, i64>, ApiError> {
+    let counts: Vec<(String, i64)> = rectifications::table
+        .filter(rectifications::property_id.eq_any(property_ids))
+        .filter(rectifications::status.eq_any(["open", "reported", "overdue"]))
+        .group_by(rectifications::property_id)
+        .select((rectifications::property_id, count_star()))
+        .load(conn)?;
+    Ok(counts.into_iter().collect())
+}
