@@ -386,8 +386,14 @@ pub async fn change_membership(
 /// Set a password with the one-time link e-mailed to an account made from an imported ledger.
 #[utoipa::path(post, path = "/api/v1/auth/set-password", tag = "auth", request_body = SetPasswordRequest,
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
-pub async fn set_password(state: web::Data<AppState>, body: Json<SetPasswordRequest>) -> Result<HttpResponse, ApiError> {
-    let SetPasswordRequest { token, password: password_text } = body.into_inner();
+pub async fn set_password(
+    state: web::Data<AppState>,
+    body: Json<SetPasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let SetPasswordRequest {
+        token,
+        password: password_text,
+    } = body.into_inner();
     let password_hash = web::block(move || password::hash(&password_text)).await??;
     let used = state
         .db
@@ -400,13 +406,21 @@ pub async fn set_password(state: web::Data<AppState>, body: Json<SetPasswordRequ
             audit::record_by(
                 conn,
                 Some(&user_id),
-                Event { action: "user.password_set", entity_type: "user", entity_id: &user_id, village_id: None, detail: json!({}) },
+                Event {
+                    action: "user.password_set",
+                    entity_type: "user",
+                    entity_id: &user_id,
+                    village_id: None,
+                    detail: json!({}),
+                },
             )?;
             Ok(true)
         })
         .await?;
     if !used {
-        return Err(ApiError::Unauthorized("The link is not valid, was used already, or has expired.".into()));
+        return Err(ApiError::Unauthorized(
+            "The link is not valid, was used already, or has expired.".into(),
+        ));
     }
     Ok(HttpResponse::NoContent().finish())
 }

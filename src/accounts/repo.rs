@@ -209,14 +209,25 @@ pub fn consume_password_token(conn: &mut Conn, token: &str, now: NaiveDateTime) 
         .first(conn)
         .optional()?;
     if user_id.is_some() {
-        diesel::update(password_tokens::table.find(&hash)).set(password_tokens::used_at.eq(now)).execute(conn)?;
+        diesel::update(password_tokens::table.find(&hash))
+            .set(password_tokens::used_at.eq(now))
+            .execute(conn)?;
     }
     Ok(user_id)
 }
 
-pub fn set_password_hash(conn: &mut Conn, user_id: &str, password_hash: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+pub fn set_password_hash(
+    conn: &mut Conn,
+    user_id: &str,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
     diesel::update(users::table.find(user_id))
-        .set((users::password_hash.eq(password_hash), users::updated_at.eq(now), users::version.eq(users::version + 1)))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::updated_at.eq(now),
+            users::version.eq(users::version + 1),
+        ))
         .execute(conn)?;
     Ok(())
 }

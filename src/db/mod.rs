@@ -182,7 +182,10 @@ impl Db {
         let outcome = actix_web::web::block(move || {
             let mut pooled = db.get()?;
             let conn: &mut DbConn = &mut pooled;
-            let _turn = db.writer.as_ref().map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            let _turn = db
+                .writer
+                .as_ref()
+                .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
             Ok::<_, ApiError>(conn.transaction(|c| match work(c) {
                 Ok((value, true)) => Ok(value),
                 Ok((value, false)) => Err(Undo::Discarded(value)),

@@ -17,7 +17,8 @@ use crate::patrols::repo;
 use crate::startup::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/grids/{id}/patrols", web::post().to(create_patrol)).route("/grids/{id}/patrols", web::get().to(list_patrols));
+    cfg.route("/grids/{id}/patrols", web::post().to(create_patrol))
+        .route("/grids/{id}/patrols", web::get().to(list_patrols));
 }
 
 /// Record a patrol of a grid (inspectors of its village, admins).
@@ -42,20 +43,40 @@ pub async fn create_patrol(
             let known = repo::properties_in_village(conn, &village_id, &ids)?;
             let mut errors = Vec::new();
             if input.patrolled_on > today() {
-                errors.push(FieldError::new("patrolled_on", "future", "a patrol cannot be dated in the future"));
+                errors.push(FieldError::new(
+                    "patrolled_on",
+                    "future",
+                    "a patrol cannot be dated in the future",
+                ));
             }
             if input.visits.is_empty() {
-                errors.push(FieldError::new("visits", "required", "name at least one property visited"));
+                errors.push(FieldError::new(
+                    "visits",
+                    "required",
+                    "name at least one property visited",
+                ));
             }
             let mut seen = HashSet::new();
             for (i, visit) in input.visits.iter().enumerate() {
                 if !known.contains(&visit.property_id) {
-                    errors.push(FieldError::new(format!("visits[{i}].property_id"), "unknown", "no property of this village has this id"));
+                    errors.push(FieldError::new(
+                        format!("visits[{i}].property_id"),
+                        "unknown",
+                        "no property of this village has this id",
+                    ));
                 } else if !seen.insert(visit.property_id.as_str()) {
-                    errors.push(FieldError::new(format!("visits[{i}].property_id"), "duplicate", "the property is already listed"));
+                    errors.push(FieldError::new(
+                        format!("visits[{i}].property_id"),
+                        "duplicate",
+                        "the property is already listed",
+                    ));
                 }
                 if visit.finding == Finding::Issue && visit.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
-                    errors.push(FieldError::new(format!("visits[{i}].note"), "required", "say what the issue is"));
+                    errors.push(FieldError::new(
+                        format!("visits[{i}].note"),
+                        "required",
+                        "say what the issue is",
+                    ));
                 }
             }
             if !errors.is_empty() {
@@ -103,7 +124,12 @@ pub async fn create_patrol(
 #[utoipa::path(get, path = "/api/v1/grids/{id}/patrols", tag = "patrols", params(("id" = String, Path), PageQuery),
     responses((status = 200, body = Paginated<Patrol>), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-pub async fn list_patrols(caller: Caller, state: web::Data<AppState>, grid_id: web::Path<String>, page: Page) -> Result<HttpResponse, ApiError> {
+pub async fn list_patrols(
+    caller: Caller,
+    state: web::Data<AppState>,
+    grid_id: web::Path<String>,
+    page: Page,
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Inspector, Role::Auditor, Role::Admin])?;
     let page = state
         .db

@@ -77,7 +77,13 @@ impl Patrol {
         Ok(Patrol {
             visits: visits
                 .into_iter()
-                .map(|v| Ok(Visit { finding: crate::text_enum::from_db(&v.finding)?, property_id: v.property_id, note: v.note }))
+                .map(|v| {
+                    Ok(Visit {
+                        finding: crate::text_enum::from_db(&v.finding)?,
+                        property_id: v.property_id,
+                        note: v.note,
+                    })
+                })
                 .collect::<Result<_, crate::error::ApiError>>()?,
             id: row.id,
             grid_id: row.grid_id,

@@ -14,7 +14,11 @@ use crate::patrols::model::{PatrolRow, VisitRow};
 /// A grid's village, if the caller is staff of it or an admin; landlords and other villages see none.
 pub fn grid_village(conn: &mut Conn, caller: &Caller, grid_id: &str) -> Result<String, ApiError> {
     let village_id: String = grids::table.find(grid_id).select(grids::village_id).first(conn)?;
-    if caller.covers_village(&village_id) { Ok(village_id) } else { Err(ApiError::NotFound) }
+    if caller.covers_village(&village_id) {
+        Ok(village_id)
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 /// Which of `ids` are properties of the village.
@@ -29,7 +33,9 @@ pub fn properties_in_village(conn: &mut Conn, village_id: &str, ids: &[&str]) ->
 
 pub fn insert(conn: &mut Conn, patrol: &PatrolRow, visits: &[VisitRow]) -> Result<(), ApiError> {
     diesel::insert_into(patrols::table).values(patrol).execute(conn)?;
-    crate::per_backend!(conn, |c| diesel::insert_into(patrol_visits::table).values(visits).execute(c))?;
+    crate::per_backend!(conn, |c| diesel::insert_into(patrol_visits::table)
+        .values(visits)
+        .execute(c))?;
     Ok(())
 }
 

@@ -431,10 +431,15 @@ pub fn find_for_import(
     name: &str,
     address: &str,
 ) -> Result<Option<PropertyRow>, ApiError> {
-    let mut query = properties::table.filter(properties::village_id.eq(village_id)).select(PropertyRow::as_select()).into_boxed();
+    let mut query = properties::table
+        .filter(properties::village_id.eq(village_id))
+        .select(PropertyRow::as_select())
+        .into_boxed();
     query = match registration_code {
         Some(code) => query.filter(properties::registration_code.eq(code.to_owned())),
-        None => query.filter(properties::name.eq(name.to_owned())).filter(properties::address.eq(address.to_owned())),
+        None => query
+            .filter(properties::name.eq(name.to_owned()))
+            .filter(properties::address.eq(address.to_owned())),
     };
     Ok(query.first(conn).optional()?)
 }
@@ -442,8 +447,12 @@ pub fn find_for_import(
 /// Keeps a village's sequence past an imported registration code, so new codes never collide with it.
 pub fn reserve_registration_code(conn: &mut Conn, village_id: &str, code: &str) -> Result<(), ApiError> {
     let sequence: i32 = code.rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    diesel::update(villages::table.find(village_id).filter(villages::next_registration_seq.le(sequence)))
-        .set(villages::next_registration_seq.eq(sequence + 1))
-        .execute(conn)?;
+    diesel::update(
+        villages::table
+            .find(village_id)
+            .filter(villages::next_registration_seq.le(sequence)),
+    )
+    .set(villages::next_registration_seq.eq(sequence + 1))
+    .execute(conn)?;
     Ok(())
 }

@@ -51,7 +51,11 @@ fn report_village(caller: &Caller, requested: Option<String>, town_allowed: bool
 #[utoipa::path(get, path = "/api/v1/reports/summary", tag = "reports", params(VillageQuery),
     responses((status = 200, body = Summary), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-pub async fn summary(caller: Caller, state: web::Data<AppState>, query: web::Query<VillageQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn summary(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<VillageQuery>,
+) -> Result<HttpResponse, ApiError> {
     let village = report_village(&caller, query.into_inner().village_id, true)?;
     let today = today();
     let summary = state
@@ -71,7 +75,11 @@ pub async fn summary(caller: Caller, state: web::Data<AppState>, query: web::Que
     responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
-pub async fn ledger_csv(caller: Caller, state: web::Data<AppState>, query: web::Query<VillageQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn ledger_csv(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<VillageQuery>,
+) -> Result<HttpResponse, ApiError> {
     let village = report_village(&caller, query.into_inner().village_id, true)?;
     if let Some(v) = village.clone() {
         state.db.read(move |conn| villages_repo::find(conn, &v)).await?;
@@ -89,7 +97,8 @@ pub async fn ledger_csv(caller: Caller, state: web::Data<AppState>, query: web::
                 .read(move |conn| {
                     let rows = repo::ledger_page(conn, village.as_deref(), after.as_deref(), EXPORT_PAGE)?;
                     let ids: Vec<&str> = rows.iter().map(|(_, p, _, _)| p.id.as_str()).collect();
-                    let open: HashMap<String, i64> = repo::pending_orders_by_property(conn, &ids)?.into_iter().collect();
+                    let open: HashMap<String, i64> =
+                        repo::pending_orders_by_property(conn, &ids)?.into_iter().collect();
                     let last = rows.last().map(|(u, _, _, _)| u.id.clone());
                     let more = rows.len() as i64 == EXPORT_PAGE;
                     Ok((ledger::write_rows(&rows, &open, today)?, last.filter(|_| more)))
@@ -124,7 +133,11 @@ pub async fn import_ledger(
     body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let ImportQuery { village_id, dry_run, partial } = query.into_inner();
+    let ImportQuery {
+        village_id,
+        dry_run,
+        partial,
+    } = query.into_inner();
     let village_id = report_village(&caller, village_id, false)?.ok_or(ApiError::NotFound)?;
     let settings = state.settings.clone();
     let report = state

@@ -52,19 +52,39 @@ pub const COLUMNS: &[(&str, &str)] = &[
 
 /// Columns an import needs; the rest are computed and ignored on import.
 const REQUIRED: &[&str] = &[
-    "property_name", "address", "kind", "floors", "floor_area_m2", "owner_name", "owner_phone", "owner_email",
-    "unit_label", "unit_floor", "area_m2", "unit_kind",
+    "property_name",
+    "address",
+    "kind",
+    "floors",
+    "floor_area_m2",
+    "owner_name",
+    "owner_phone",
+    "owner_email",
+    "unit_label",
+    "unit_floor",
+    "area_m2",
+    "unit_kind",
 ];
 
 pub fn header_line() -> Result<Vec<u8>, ApiError> {
     let mut writer = csv::Writer::from_writer(BOM.as_bytes().to_vec());
-    writer.write_record(COLUMNS.iter().map(|(en, zh)| format!("{zh}({en})"))).map_err(ApiError::internal)?;
-    writer.into_inner().map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))
+    writer
+        .write_record(COLUMNS.iter().map(|(en, zh)| format!("{zh}({en})")))
+        .map_err(ApiError::internal)?;
+    writer
+        .into_inner()
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))
 }
 
 /// Writes ledger rows as CSV lines. No tenant data is in the ledger: no names, no identity numbers.
-pub fn write_rows(rows: &[LedgerRow], open_orders: &HashMap<String, i64>, today: NaiveDate) -> Result<Vec<u8>, ApiError> {
-    let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(rows.len() * 200));
+pub fn write_rows(
+    rows: &[LedgerRow],
+    open_orders: &HashMap<String, i64>,
+    today: NaiveDate,
+) -> Result<Vec<u8>, ApiError> {
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::with_capacity(rows.len() * 200));
     for (unit, property, grid_code, owner) in rows {
         let status = property.status_on(today)?;
         writer
@@ -89,12 +109,18 @@ pub fn write_rows(rows: &[LedgerRow], open_orders: &HashMap<String, i64>, today:
                 &unit.kind,
                 &unit.max_occupants.to_string(),
                 &unit.active_tenants.to_string(),
-                if unit.active_tenants > unit.max_occupants { "true" } else { "false" },
+                if unit.active_tenants > unit.max_occupants {
+                    "true"
+                } else {
+                    "false"
+                },
                 &open_orders.get(&property.id).copied().unwrap_or(0).to_string(),
             ])
             .map_err(ApiError::internal)?;
     }
-    writer.into_inner().map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))
+    writer
+        .into_inner()
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))
 }
 
 /// One data line of an imported file, by column key.
@@ -110,7 +136,11 @@ impl Line {
 }
 
 fn reject(line: u64, column: &str, reason: impl Into<String>) -> Rejection {
-    Rejection { line, column: column.into(), reason: reason.into() }
+    Rejection {
+        line,
+        column: column.into(),
+        reason: reason.into(),
+    }
 }
 
 /// Finds each column's position from the header: `中文(english)`, the English key or the Chinese name.
@@ -122,7 +152,10 @@ fn column_positions(header: &csv::StringRecord) -> HashMap<&'static str, usize> 
             .rsplit_once(['(', '（'])
             .map(|(_, rest)| rest.trim_end_matches([')', '）']).trim())
             .unwrap_or(title);
-        if let Some((key, _)) = COLUMNS.iter().find(|(en, zh)| *en == inner || *en == title || *zh == title) {
+        if let Some((key, _)) = COLUMNS
+            .iter()
+            .find(|(en, zh)| *en == inner || *en == title || *zh == title)
+        {
             positions.insert(*key, index);
         }
     }
@@ -135,11 +168,20 @@ fn read_lines(bytes: &[u8]) -> Result<Vec<Line>, Vec<Rejection>> {
     let text = text.trim_start_matches('\u{feff}');
     let first_line = text.lines().next().unwrap_or("");
     let delimiter = if first_line.contains('\t') { b'\t' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
-    let header = reader.headers().map_err(|e| vec![reject(1, "header", format!("unreadable header: {e}"))])?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|e| vec![reject(1, "header", format!("unreadable header: {e}"))])?
+        .clone();
     let positions = column_positions(&header);
-    let missing: Vec<Rejection> =
-        REQUIRED.iter().filter(|c| !positions.contains_key(*c)).map(|c| reject(1, c, "the header lacks this column")).collect();
+    let missing: Vec<Rejection> = REQUIRED
+        .iter()
+        .filter(|c| !positions.contains_key(*c))
+        .map(|c| reject(1, c, "the header lacks this column"))
+        .collect();
     if !missing.is_empty() {
         return Err(missing);
     }
@@ -163,7 +205,11 @@ fn read_lines(bytes: &[u8]) -> Result<Vec<Line>, Vec<Rejection>> {
             }
         }
     }
-    if rejections.is_empty() { Ok(lines) } else { Err(rejections) }
+    if rejections.is_empty() {
+        Ok(lines)
+    } else {
+        Err(rejections)
+    }
 }
 
 /// A line checked into what it describes.
@@ -197,13 +243,24 @@ fn parse_line(line: &Line, village: &VillageRow, grids: &HashMap<String, String>
     let whole = |key: &str| line.get(key).parse::<i32>().ok();
     let code = Some(line.get("registration_code").to_owned()).filter(|c| !c.is_empty());
     if let Some(code) = &code
-        && !code.strip_prefix(&format!("{}-", village.code)).is_some_and(|seq| seq.len() == 6 && seq.bytes().all(|b| b.is_ascii_digit()))
+        && !code
+            .strip_prefix(&format!("{}-", village.code))
+            .is_some_and(|seq| seq.len() == 6 && seq.bytes().all(|b| b.is_ascii_digit()))
     {
-        return Err(reject(n, "registration_code", format!("must be {}- and six digits", village.code)));
+        return Err(reject(
+            n,
+            "registration_code",
+            format!("must be {}- and six digits", village.code),
+        ));
     }
     let grid_id = match line.get("grid") {
         "" => None,
-        grid => Some(grids.get(grid).cloned().ok_or_else(|| reject(n, "grid", format!("no grid {grid} in this village")))?),
+        grid => Some(
+            grids
+                .get(grid)
+                .cloned()
+                .ok_or_else(|| reject(n, "grid", format!("no grid {grid} in this village")))?,
+        ),
     };
     let phone = line.get("owner_phone").to_owned();
     if crate::accounts::model::validate_mobile(&phone).is_err() {
@@ -218,20 +275,36 @@ fn parse_line(line: &Line, village: &VillageRow, grids: &HashMap<String, String>
         name: line.get("property_name").to_owned(),
         address: line.get("address").to_owned(),
         grid_id,
-        kind: line.get("kind").parse().map_err(|_| reject(n, "kind", "unknown property kind"))?,
-        floors: whole("floors").filter(|f| (1..=100).contains(f)).ok_or_else(|| reject(n, "floors", "must be 1 to 100"))?,
-        floor_area_m2: number("floor_area_m2").ok_or_else(|| reject(n, "floor_area_m2", "must be a positive number"))?,
+        kind: line
+            .get("kind")
+            .parse()
+            .map_err(|_| reject(n, "kind", "unknown property kind"))?,
+        floors: whole("floors")
+            .filter(|f| (1..=100).contains(f))
+            .ok_or_else(|| reject(n, "floors", "must be 1 to 100"))?,
+        floor_area_m2: number("floor_area_m2")
+            .ok_or_else(|| reject(n, "floor_area_m2", "must be a positive number"))?,
         mixed_use_residence: matches!(line.get("mixed_use_residence"), "true" | "1" | "是" | "yes"),
         owner_name: line.get("owner_name").to_owned(),
         owner_phone: phone,
         owner_email: email,
         unit_label: line.get("unit_label").to_owned(),
-        unit_floor: whole("unit_floor").filter(|f| (-5..=200).contains(f)).ok_or_else(|| reject(n, "unit_floor", "must be -5 to 200"))?,
+        unit_floor: whole("unit_floor")
+            .filter(|f| (-5..=200).contains(f))
+            .ok_or_else(|| reject(n, "unit_floor", "must be -5 to 200"))?,
         area_m2: number("area_m2").ok_or_else(|| reject(n, "area_m2", "must be a positive number"))?,
-        unit_kind: line.get("unit_kind").parse().map_err(|_| reject(n, "unit_kind", "unknown unit kind"))?,
+        unit_kind: line
+            .get("unit_kind")
+            .parse()
+            .map_err(|_| reject(n, "unit_kind", "unknown unit kind"))?,
         max_occupants: match line.get("max_occupants") {
             "" => None,
-            text => Some(text.parse::<i32>().ok().filter(|m| *m >= 1).ok_or_else(|| reject(n, "max_occupants", "must be a whole number of at least 1"))?),
+            text => Some(
+                text.parse::<i32>()
+                    .ok()
+                    .filter(|m| *m >= 1)
+                    .ok_or_else(|| reject(n, "max_occupants", "must be a whole number of at least 1"))?,
+            ),
         },
     })
 }
@@ -247,7 +320,13 @@ pub fn import(
     dry_run: bool,
     partial: bool,
 ) -> Result<(ImportReport, bool), ApiError> {
-    let mut report = ImportReport { accepted: 0, rejected: Vec::new(), created: Created::default(), dry_run, committed: false };
+    let mut report = ImportReport {
+        accepted: 0,
+        rejected: Vec::new(),
+        created: Created::default(),
+        dry_run,
+        committed: false,
+    };
     let lines = match read_lines(bytes) {
         Ok(lines) => lines,
         Err(rejections) => {
@@ -268,9 +347,16 @@ pub fn import(
             }
         };
         // A property is known by its registration code, or by name and address when it has none yet.
-        let property_key = parsed.registration_code.clone().unwrap_or_else(|| format!("{}\u{0}{}", parsed.name, parsed.address));
+        let property_key = parsed
+            .registration_code
+            .clone()
+            .unwrap_or_else(|| format!("{}\u{0}{}", parsed.name, parsed.address));
         if let Some(first) = seen_units.insert((property_key.clone(), parsed.unit_label.clone()), line.number) {
-            report.rejected.push(reject(line.number, "unit_label", format!("unit {} is already on line {first}", parsed.unit_label)));
+            report.rejected.push(reject(
+                line.number,
+                "unit_label",
+                format!("unit {} is already on line {first}", parsed.unit_label),
+            ));
             continue;
         }
         let owner = match owners.get(&parsed.owner_phone) {
@@ -281,7 +367,10 @@ pub fn import(
                     owner
                 }
                 Err(rejection) => {
-                    report.rejected.push(Rejection { line: line.number, ..rejection });
+                    report.rejected.push(Rejection {
+                        line: line.number,
+                        ..rejection
+                    });
                     continue;
                 }
             },
@@ -295,7 +384,11 @@ pub fn import(
             }
         };
         if property.owner_id != owner.id {
-            report.rejected.push(reject(line.number, "owner_phone", "the property belongs to another landlord"));
+            report.rejected.push(reject(
+                line.number,
+                "owner_phone",
+                "the property belongs to another landlord",
+            ));
             continue;
         }
         if !registry_repo::unit_label_exists(conn, &property.id, &parsed.unit_label)? {
@@ -350,8 +443,17 @@ fn find_or_invite_owner(
     created: &mut Created,
 ) -> Result<Result<UserRow, Rejection>, ApiError> {
     if let Some(user) = accounts_repo::find_by_login(conn, &parsed.owner_phone)? {
-        let is_local_landlord = user.role()? == Role::Landlord && user.village_id.as_deref() == Some(village.id.as_str());
-        return Ok(if is_local_landlord { Ok(user) } else { Err(reject(0, "owner_phone", "this phone belongs to a user who is not a landlord of this village")) });
+        let is_local_landlord =
+            user.role()? == Role::Landlord && user.village_id.as_deref() == Some(village.id.as_str());
+        return Ok(if is_local_landlord {
+            Ok(user)
+        } else {
+            Err(reject(
+                0,
+                "owner_phone",
+                "this phone belongs to a user who is not a landlord of this village",
+            ))
+        });
     }
     if accounts_repo::find_by_login(conn, &parsed.owner_email)?.is_some() {
         return Ok(Err(reject(0, "owner_email", "this e-mail belongs to another user")));
@@ -399,7 +501,13 @@ fn find_or_create_property(
     owner: &UserRow,
     created: &mut Created,
 ) -> Result<PropertyRow, ApiError> {
-    if let Some(existing) = registry_repo::find_for_import(conn, &village.id, parsed.registration_code.as_deref(), &parsed.name, &parsed.address)? {
+    if let Some(existing) = registry_repo::find_for_import(
+        conn,
+        &village.id,
+        parsed.registration_code.as_deref(),
+        &parsed.name,
+        &parsed.address,
+    )? {
         return Ok(existing);
     }
     let registration_code = match &parsed.registration_code {

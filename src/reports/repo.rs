@@ -25,9 +25,13 @@ macro_rules! in_village {
 }
 
 pub fn summary(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Result<Summary, ApiError> {
-    let statuses: Vec<(String, i64)> =
-        in_village!(properties::table.group_by(properties::status).select((properties::status, count_star())), village)
-            .load(conn)?;
+    let statuses: Vec<(String, i64)> = in_village!(
+        properties::table
+            .group_by(properties::status)
+            .select((properties::status, count_star())),
+        village
+    )
+    .load(conn)?;
     let expired: i64 = in_village!(
         properties::table
             .filter(properties::status.eq(PropertyStatus::Rated.as_str()))
@@ -41,23 +45,34 @@ pub fn summary(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Resu
         *by_status.entry(PropertyStatus::Rated.as_str().into()).or_default() -= expired;
         by_status.insert(PropertyStatus::Expired.as_str().into(), expired);
     }
-    let stars: Vec<(Option<i32>, i64)> =
-        in_village!(properties::table.group_by(properties::stars).select((properties::stars, count_star())), village)
-            .load(conn)?;
+    let stars: Vec<(Option<i32>, i64)> = in_village!(
+        properties::table
+            .group_by(properties::stars)
+            .select((properties::stars, count_star())),
+        village
+    )
+    .load(conn)?;
     let by_stars = stars
         .into_iter()
         .map(|(s, n)| (s.map(|s| s.to_string()).unwrap_or_else(|| "unrated".into()), n))
         .collect();
     let total = by_status.values().sum();
 
-    let units: i64 = in_village!(units::table.inner_join(properties::table).select(count_star()), village).first(conn)?;
+    let units: i64 =
+        in_village!(units::table.inner_join(properties::table).select(count_star()), village).first(conn)?;
     let overcrowded_units: i64 = in_village!(
-        units::table.inner_join(properties::table).filter(units::active_tenants.gt(units::max_occupants)).select(count_star()),
+        units::table
+            .inner_join(properties::table)
+            .filter(units::active_tenants.gt(units::max_occupants))
+            .select(count_star()),
         village
     )
     .first(conn)?;
     let active_tenancies: i64 = in_village!(
-        tenancies::table.inner_join(properties::table).filter(tenancies::move_out_date.is_null()).select(count_star()),
+        tenancies::table
+            .inner_join(properties::table)
+            .filter(tenancies::move_out_date.is_null())
+            .select(count_star()),
         village
     )
     .first(conn)?;
@@ -92,7 +107,11 @@ pub fn summary(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Resu
 
     Ok(Summary {
         village_id: village.map(str::to_owned),
-        properties: PropertyCounts { total, by_status, by_stars },
+        properties: PropertyCounts {
+            total,
+            by_status,
+            by_stars,
+        },
         units,
         active_tenancies,
         late_declarations,
@@ -106,7 +125,10 @@ pub fn summary(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Resu
 /// Per grid, the properties nobody visited on patrol in the last 30 days.
 fn patrol_gaps(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Result<Vec<GridPatrolGap>, ApiError> {
     let since = today - Duration::days(30);
-    let mut grid_query = grids::table.select((grids::id, grids::code, grids::name)).order(grids::id.asc()).into_boxed();
+    let mut grid_query = grids::table
+        .select((grids::id, grids::code, grids::name))
+        .order(grids::id.asc())
+        .into_boxed();
     if let Some(v) = village {
         grid_query = grid_query.filter(grids::village_id.eq(v.to_owned()));
     }
@@ -136,7 +158,10 @@ fn patrol_gaps(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Resu
     )
     .load(conn)?;
     let count_of = |list: &[(Option<String>, i64)], id: &str| {
-        list.iter().find(|(g, _)| g.as_deref() == Some(id)).map(|(_, n)| *n).unwrap_or(0)
+        list.iter()
+            .find(|(g, _)| g.as_deref() == Some(id))
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
     };
     Ok(all_grids
         .into_iter()
@@ -153,10 +178,20 @@ fn patrol_gaps(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Resu
 pub type LedgerRow = (UnitRow, PropertyRow, Option<String>, UserRow);
 
 /// The next `limit` units of a village's ledger after the unit id `after`, in unit id order.
-pub fn ledger_page(conn: &mut Conn, village: Option<&str>, after: Option<&str>, limit: i64) -> Result<Vec<LedgerRow>, ApiError> {
+pub fn ledger_page(
+    conn: &mut Conn,
+    village: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<LedgerRow>, ApiError> {
     let mut query = units::table
         .inner_join(properties::table.inner_join(users::table).left_join(grids::table))
-        .select((UnitRow::as_select(), PropertyRow::as_select(), grids::code.nullable(), UserRow::as_select()))
+        .select((
+            UnitRow::as_select(),
+            PropertyRow::as_select(),
+            grids::code.nullable(),
+            UserRow::as_select(),
+        ))
         .order(units::id.asc())
         .limit(limit)
         .into_boxed();

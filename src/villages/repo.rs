@@ -88,7 +88,9 @@ pub fn grid_in_village(conn: &mut Conn, grid_id: &str, village_id: &str) -> Resu
 
 /// A village's grids, id by code.
 pub fn grid_codes(conn: &mut Conn, village_id: &str) -> Result<std::collections::HashMap<String, String>, ApiError> {
-    let rows: Vec<(String, String)> =
-        grids::table.filter(grids::village_id.eq(village_id)).select((grids::code, grids::id)).load(conn)?;
+    let rows: Vec<(String, String)> = grids::table
+        .filter(grids::village_id.eq(village_id))
+        .select((grids::code, grids::id))
+        .load(conn)?;
     Ok(rows.into_iter().collect())
 }

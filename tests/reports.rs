@@ -1,0 +1,534 @@
+//! The village summary, the ledger export and import, and grid patrols.
+
+mod common;
+
+use common::{Backend, Session, TestApp, resident_id};
+use serde_json::{Value, json};
+
+fn date(days: i64) -> String {
+    (anzu::ids::today() + chrono::Duration::days(days)).to_string()
+}
+
+async fn inspect(app: &TestApp, inspector: &Session, property_id: &str, kind: &str, on: &str, failing: &[&str]) {
+    let checklist = app
+        .get("/api/v1/checklist", Some(&inspector.token))
+        .await
+        .expect(200)
+        .body;
+    let results: Vec<Value> = checklist["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["applies_to"].as_array().unwrap().is_empty() || i["applies_to"].as_array().unwrap().contains(&json!(kind)))
+        .map(|i| json!({"item_code": i["code"], "outcome": if failing.contains(&i["code"].as_str().unwrap()) { "fail" } else { "pass" }}))
+        .collect();
+    app.post(
+        &format!("/api/v1/properties/{property_id}/inspections"),
+        Some(&inspector.token),
+        json!({"inspected_on": on, "results": results}),
+    )
+    .await
+    .expect(201);
+}
+
+/// Counts one SQL query straight from the database, independent of the service's own queries.
+fn sql_count(app: &TestApp, sql: &str) -> i64 {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.db.get().unwrap();
+    diesel::sql_query(sql).get_result::<N>(&mut *conn).unwrap().n
+}
+
+/// A village with properties in every state, units, tenants and orders; returns (village, admin, auditor, inspector, landlord).
+async fn seeded_village(app: &TestApp) -> (common::Village, Session, Session, Session) {
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let auditor = app.user(&v.admin, "auditor", Some(&v.id)).await;
+    let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
+    let grid = app
+        .post(
+            &format!("/api/v1/villages/{}/grids", v.id),
+            Some(&v.admin.token),
+            json!({"name": "一组", "code": "G1"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let mut properties = Vec::new();
+    for n in 0..5 {
+        let p = app
+            .post("/api/v1/properties", Some(&landlord.token),
+                  json!({"name": format!("楼{n}"), "address": format!("中路{n}号"), "village_id": v.id, "grid_id": if n < 3 { grid["id"].clone() } else { Value::Null },
+                         "kind": if n == 4 { "factory" } else { "apartment" }, "floors": 3, "floor_area_m2": 300.0, "mixed_use_residence": n == 4}))
+            .await
+            .expect(201)
+            .body;
+        properties.push(p["id"].as_str().unwrap().to_owned());
+    }
+    inspect(app, &inspector, &properties[0], "apartment", &date(0), &[]).await;
+    inspect(
+        app,
+        &inspector,
+        &properties[1],
+        "apartment",
+        &date(-1),
+        &["ESC-01", "MGT-01"],
+    )
+    .await;
+    let old = anzu::ids::today()
+        .checked_sub_months(chrono::Months::new(25))
+        .unwrap()
+        .to_string();
+    inspect(app, &inspector, &properties[2], "apartment", &old, &[]).await;
+    let mut seq = 1;
+    for (i, pid) in properties.iter().enumerate() {
+        for u in 0..2 {
+            let unit = app
+                .unit(&landlord, pid, &format!("{u}0{i}"), if u == 0 { 5.0 } else { 20.0 })
+                .await;
+            for t in 0..(u + i % 2 + 1) {
+                let move_in = if t == 0 { date(-10) } else { date(0) };
+                app.declare(
+                    &landlord,
+                    unit["id"].as_str().unwrap(),
+                    &resident_id("19850505", seq),
+                    &move_in,
+                )
+                .await
+                .expect(201);
+                seq += 2;
+            }
+        }
+    }
+    (v, auditor, inspector, landlord)
+}
+
+async fn the_summary_matches_counts_taken_independently(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (v, auditor, inspector, _) = seeded_village(&app).await;
+    let other = app.setup_village().await;
+    let other_landlord = app.user(&other.admin, "landlord", Some(&other.id)).await;
+    app.property(&other_landlord, &other.id).await;
+
+    let summary = app
+        .get(
+            &format!("/api/v1/reports/summary?village_id={}", v.id),
+            Some(&auditor.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    let in_village = |table_sql: &str| sql_count(&app, &table_sql.replace("{v}", &v.id));
+    assert_eq!(
+        summary["properties"]["total"],
+        in_village("SELECT COUNT(*) AS n FROM properties WHERE village_id = '{v}'")
+    );
+    assert_eq!(
+        summary["properties"]["by_status"],
+        json!({"expired": 1, "rated": 1, "rectification": 1, "registered": 2})
+    );
+    assert_eq!(summary["properties"]["by_stars"], json!({"0": 1, "5": 2, "unrated": 2}));
+    assert_eq!(
+        summary["units"],
+        in_village(
+            "SELECT COUNT(*) AS n FROM units u JOIN properties p ON p.id = u.property_id WHERE p.village_id = '{v}'"
+        )
+    );
+    assert_eq!(
+        summary["active_tenancies"],
+        in_village(
+            "SELECT COUNT(*) AS n FROM tenancies t JOIN properties p ON p.id = t.property_id WHERE p.village_id = '{v}' AND t.move_out_date IS NULL"
+        )
+    );
+    assert_eq!(
+        summary["late_declarations"],
+        in_village(
+            "SELECT COUNT(*) AS n FROM tenancies t JOIN properties p ON p.id = t.property_id WHERE p.village_id = '{v}' AND t.late AND t.move_out_date IS NULL"
+        )
+    );
+    assert_eq!(
+        summary["overcrowded_units"],
+        in_village(
+            "SELECT COUNT(*) AS n FROM units u JOIN properties p ON p.id = u.property_id WHERE p.village_id = '{v}' AND u.active_tenants > u.max_occupants"
+        )
+    );
+    assert!(summary["overcrowded_units"].as_i64().unwrap() > 0 && summary["late_declarations"].as_i64().unwrap() > 0);
+    assert_eq!(summary["rectifications"], json!({"open": 2, "overdue": 0}));
+    assert_eq!(summary["grids"][0]["properties_not_visited_30d"], 3);
+
+    let grid_id = summary["grids"][0]["grid_id"].as_str().unwrap().to_owned();
+    let some_property = app
+        .get(
+            &format!("/api/v1/properties?grid_id={grid_id}&limit=1"),
+            Some(&auditor.token),
+        )
+        .await
+        .expect(200)
+        .body["items"][0]["id"]
+        .clone();
+    app.post(
+        &format!("/api/v1/grids/{grid_id}/patrols"),
+        Some(&inspector.token),
+        json!({"patrolled_on": date(0), "visits": [{"property_id": some_property, "finding": "ok"}]}),
+    )
+    .await
+    .expect(201);
+    let after = app
+        .get(
+            &format!("/api/v1/reports/summary?village_id={}", v.id),
+            Some(&auditor.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(after["grids"][0]["properties_not_visited_30d"], 2);
+
+    let town = app
+        .get("/api/v1/reports/summary", Some(&v.admin.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        town["properties"]["total"],
+        summary["properties"]["total"].as_i64().unwrap() + 1
+    );
+    let own = app
+        .get("/api/v1/reports/summary", Some(&auditor.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(own["village_id"], json!(v.id));
+    app.get(
+        &format!("/api/v1/reports/summary?village_id={}", other.id),
+        Some(&auditor.token),
+    )
+    .await
+    .problem(404);
+    app.get(
+        &format!("/api/v1/reports/ledger.csv?village_id={}", other.id),
+        Some(&auditor.token),
+    )
+    .await
+    .problem(404);
+    app.get("/api/v1/reports/summary", Some(&inspector.token))
+        .await
+        .problem(403);
+}
+
+/// The ledger's data lines, split into fields.
+fn csv_rows(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(text.starts_with('\u{feff}'), "UTF-8 with a byte-order mark");
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let header = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}
+
+async fn the_ledger_exports_and_imports_back_the_same(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (v, auditor, _, _) = seeded_village(&app).await;
+    let export = app
+        .get(
+            &format!("/api/v1/reports/ledger.csv?village_id={}", v.id),
+            Some(&auditor.token),
+        )
+        .await
+        .expect(200);
+    assert!(export.header("content-type").unwrap().starts_with("text/csv"));
+    let (header, rows) = csv_rows(&export.bytes);
+    assert_eq!(header[0], "登记号(registration_code)");
+    assert_eq!(rows.len(), 10, "a row per unit");
+    let text = String::from_utf8_lossy(&export.bytes);
+    for seq in [1, 3, 5] {
+        let number = resident_id("19850505", seq);
+        assert!(
+            !text.contains(&number) && !text.contains(&number[..10]),
+            "no identity number, masked or not"
+        );
+    }
+
+    // Into an empty database with the same village and grid.
+    let fresh = TestApp::start(backend).await;
+    let admin = fresh.admin().await;
+    let village = fresh
+        .post(
+            "/api/v1/villages",
+            Some(&admin.token),
+            json!({"name": "Again", "code": v.code}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let vid = village["id"].as_str().unwrap();
+    fresh
+        .post(
+            &format!("/api/v1/villages/{vid}/grids"),
+            Some(&admin.token),
+            json!({"name": "一组", "code": "G1"}),
+        )
+        .await
+        .expect(201);
+    let path = format!("/api/v1/imports/ledger?village_id={vid}");
+    let dry = fresh
+        .send_raw(
+            "POST",
+            &format!("{path}&dry_run=true"),
+            Some(&admin.token),
+            "text/csv",
+            export.bytes.clone(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        (dry["accepted"].as_u64(), dry["committed"].as_bool()),
+        (Some(10), Some(false))
+    );
+    assert_eq!(dry["created"], json!({"properties": 5, "units": 10, "landlords": 1}));
+    assert_eq!(fresh.count("properties"), 0, "a dry run writes nothing");
+
+    let imported = fresh
+        .send_raw("POST", &path, Some(&admin.token), "text/csv", export.bytes.clone())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(imported["rejected"], json!([]));
+    assert_eq!(
+        imported["created"],
+        json!({"properties": 5, "units": 10, "landlords": 1})
+    );
+    let again = fresh
+        .send_raw("POST", &path, Some(&admin.token), "text/csv", export.bytes.clone())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        again["created"],
+        json!({"properties": 0, "units": 0, "landlords": 0}),
+        "re-import creates nothing"
+    );
+    assert_eq!(again["accepted"], 10);
+
+    let re_export = fresh
+        .get(
+            &format!("/api/v1/reports/ledger.csv?village_id={vid}"),
+            Some(&admin.token),
+        )
+        .await
+        .expect(200);
+    let (_, copied) = csv_rows(&re_export.bytes);
+    // What the ledger describes, not what was computed from inspections and tenants since.
+    let described = |rows: &[Vec<String>]| {
+        let mut kept: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17]
+                    .iter()
+                    .map(|&i| r[i].clone())
+                    .collect()
+            })
+            .collect();
+        kept.sort();
+        kept
+    };
+    assert_eq!(described(&copied), described(&rows));
+
+    // The new landlord sets a password with the e-mailed one-time link.
+    let link = {
+        use anzu::db::schema::notices;
+        use diesel::prelude::*;
+        let mut conn = fresh.db.get().unwrap();
+        let body: String = notices::table
+            .filter(notices::kind.eq("account_invitation"))
+            .select(notices::body_text)
+            .first(&mut *conn)
+            .unwrap();
+        body.split_whitespace()
+            .find(|w| w.contains("token="))
+            .unwrap()
+            .to_owned()
+    };
+    let token = link.split("token=").nth(1).unwrap();
+    let owner_phone = &rows[0][9];
+    fresh.login(owner_phone, "anything-at-all").await.problem(401);
+    assert_eq!(
+        fresh
+            .post(
+                "/api/v1/auth/set-password",
+                None,
+                json!({"token": token, "password": "my-own-password"})
+            )
+            .await
+            .status,
+        204
+    );
+    fresh
+        .post(
+            "/api/v1/auth/set-password",
+            None,
+            json!({"token": token, "password": "my-own-password"}),
+        )
+        .await
+        .problem(401);
+    fresh.login(owner_phone, "my-own-password").await.expect(200);
+}
+
+async fn bad_rows_are_named_and_nothing_is_written(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    app.post(
+        &format!("/api/v1/villages/{}/grids", v.id),
+        Some(&v.admin.token),
+        json!({"name": "一组", "code": "G1"}),
+    )
+    .await
+    .expect(201);
+    let header = "房屋名称(property_name)\t地址(address)\t网格(grid)\t房屋类型(kind)\t楼层数(floors)\t建筑面积(floor_area_m2)\t房东姓名(owner_name)\t房东电话(owner_phone)\t房东邮箱(owner_email)\t单元(unit_label)\t所在楼层(unit_floor)\t单元面积(area_m2)\t单元类型(unit_kind)";
+    let file = [
+        header,
+        "好楼\t东路1号\tG1\tapartment\t3\t200\t张三\t13700000001\tzhang@example.cn\t101\t1\t15\troom",
+        "好楼\t东路1号\tG1\tapartment\t3\t200\t张三\t13700000001\tzhang@example.cn\t102\t1\t-4\troom",
+        "好楼\t东路1号\tG9\tapartment\t3\t200\t张三\t13700000001\tzhang@example.cn\t103\t1\t15\troom",
+        "好楼\t东路1号\tG1\tapartment\t3\t200\t张三\t13700000001\tzhang@example.cn\t101\t1\t15\troom",
+        "好楼\t东路1号\tG1\tapartment\t3\t200\t张三\t13700000001",
+        "好楼\t东路1号\tG1\tapartment\t3\t200\t张三\t13700000001\tzhang@example.cn\t104\t1\t15\troom",
+    ]
+    .join("\n");
+    let path = format!("/api/v1/imports/ledger?village_id={}", v.id);
+    let answer = app
+        .send_raw(
+            "POST",
+            &path,
+            Some(&v.admin.token),
+            "text/tab-separated-values",
+            file.clone().into_bytes(),
+        )
+        .await
+        .expect(200)
+        .body;
+    let rejected: Vec<(u64, &str)> = answer["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["column"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![(3, "area_m2"), (4, "grid"), (5, "unit_label"), (6, "owner_email")]
+    );
+    assert_eq!(
+        (answer["accepted"].as_u64(), answer["committed"].as_bool()),
+        (Some(2), Some(false))
+    );
+    assert_eq!(
+        (app.count("properties"), app.count("units")),
+        (0, 0),
+        "one bad row stops the whole file"
+    );
+
+    let partial = app
+        .send_raw(
+            "POST",
+            &format!("{path}&partial=true"),
+            Some(&v.admin.token),
+            "text/csv",
+            file.into_bytes(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(partial["committed"], true);
+    assert_eq!((app.count("properties"), app.count("units")), (1, 2));
+
+    let no_columns = "房屋名称(property_name),地址(address)\n好楼,东路1号\n";
+    let refused = app
+        .send_raw(
+            "POST",
+            &path,
+            Some(&v.admin.token),
+            "text/csv",
+            no_columns.as_bytes().to_vec(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert!(refused["rejected"].as_array().unwrap().iter().all(|r| r["line"] == 1));
+    assert!(
+        refused["rejected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["column"] == "unit_label")
+    );
+
+    let auditor = app.user(&v.admin, "auditor", Some(&v.id)).await;
+    let far = app.village(&v.admin).await;
+    app.send_raw(
+        "POST",
+        &format!("/api/v1/imports/ledger?village_id={}", far["id"].as_str().unwrap()),
+        Some(&auditor.token),
+        "text/csv",
+        b"x".to_vec(),
+    )
+    .await
+    .problem(404);
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    app.send_raw("POST", &path, Some(&landlord.token), "text/csv", b"x".to_vec())
+        .await
+        .problem(403);
+}
+
+async fn patrols_are_recorded_by_village_inspectors(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let grid = app
+        .post(
+            &format!("/api/v1/villages/{}/grids", v.id),
+            Some(&v.admin.token),
+            json!({"name": "一组", "code": "G1"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let path = format!("/api/v1/grids/{}/patrols", grid["id"].as_str().unwrap());
+    let p = app.property(&landlord, &v.id).await;
+    let body = json!({"patrolled_on": date(0), "visits": [{"property_id": p["id"], "finding": "issue", "note": "楼道堆放杂物"}]});
+    let patrol = app
+        .post(&path, Some(&inspector.token), body.clone())
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(patrol["visits"][0]["finding"], "issue");
+    let bad = app
+        .post(&path, Some(&inspector.token), json!({"patrolled_on": date(1), "visits": [{"property_id": "nope", "finding": "ok"}, {"property_id": p["id"], "finding": "issue"}]}))
+        .await;
+    assert_eq!(
+        bad.error_fields(),
+        vec!["patrolled_on", "visits[0].property_id", "visits[1].note"]
+    );
+    bad.problem(422);
+    app.post(&path, Some(&landlord.token), body.clone()).await.problem(403);
+    let far = app.village(&v.admin).await;
+    let far_inspector = app.user(&v.admin, "inspector", far["id"].as_str()).await;
+    app.post(&path, Some(&far_inspector.token), body).await.problem(404);
+    let listed = app.get(&path, Some(&inspector.token)).await.expect(200).body;
+    assert_eq!(listed["items"][0]["id"], patrol["id"]);
+    app.get(&path, Some(&far_inspector.token)).await.problem(404);
+}
+
+backend_tests!(
+    the_summary_matches_counts_taken_independently,
+    the_ledger_exports_and_imports_back_the_same,
+    bad_rows_are_named_and_nothing_is_written,
+    patrols_are_recorded_by_village_inspectors,
+);
