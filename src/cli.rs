@@ -130,8 +130,7 @@ async fn create_admin(
         crate::accounts::model::MIN_PASSWORD_CHARS
     );
     if let Some(phone) = &phone {
-        crate::accounts::model::validate_mobile(phone)
-            .map_err(|_| anyhow::anyhow!("--phone must be 11 digits starting with 1"))?;
+        crate::validation::mobile(phone).map_err(|_| anyhow::anyhow!("--phone must be 11 digits starting with 1"))?;
     }
     let db = Db::connect(&settings.database_url, 1)?;
     db.migrate()?;

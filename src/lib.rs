@@ -17,4 +17,5 @@ pub mod reports;
 pub mod safety;
 pub mod startup;
 pub mod text_enum;
+pub mod validation;
 pub mod villages;

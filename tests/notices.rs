@@ -50,25 +50,8 @@ impl Scene {
     }
 
     async fn inspect_property(&self, property_id: &str, on: &str, failing: &[&str]) -> Value {
-        let checklist = self
-            .app
-            .get("/api/v1/checklist", Some(&self.inspector.token))
-            .await
-            .expect(200)
-            .body;
-        let results: Vec<Value> = checklist["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| i["applies_to"].as_array().unwrap().is_empty() || i["applies_to"].as_array().unwrap().contains(&json!("apartment")))
-            .map(|i| json!({"item_code": i["code"], "outcome": if failing.contains(&i["code"].as_str().unwrap()) { "fail" } else { "pass" }}))
-            .collect();
         self.app
-            .post(
-                &format!("/api/v1/properties/{property_id}/inspections"),
-                Some(&self.inspector.token),
-                json!({"inspected_on": on, "results": results}),
-            )
+            .inspect(&self.inspector, property_id, "apartment", on, failing)
             .await
             .expect(201)
             .body

@@ -10,25 +10,7 @@ fn date(days: i64) -> String {
 }
 
 async fn inspect(app: &TestApp, inspector: &Session, property_id: &str, kind: &str, on: &str, failing: &[&str]) {
-    let checklist = app
-        .get("/api/v1/checklist", Some(&inspector.token))
-        .await
-        .expect(200)
-        .body;
-    let results: Vec<Value> = checklist["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["applies_to"].as_array().unwrap().is_empty() || i["applies_to"].as_array().unwrap().contains(&json!(kind)))
-        .map(|i| json!({"item_code": i["code"], "outcome": if failing.contains(&i["code"].as_str().unwrap()) { "fail" } else { "pass" }}))
-        .collect();
-    app.post(
-        &format!("/api/v1/properties/{property_id}/inspections"),
-        Some(&inspector.token),
-        json!({"inspected_on": on, "results": results}),
-    )
-    .await
-    .expect(201);
+    app.inspect(inspector, property_id, kind, on, failing).await.expect(201);
 }
 
 /// Counts one SQL query straight from the database, independent of the service's own queries.

@@ -47,38 +47,12 @@ impl Scene {
         self.property["id"].as_str().unwrap()
     }
 
-    /// Every item that applies to an apartment, passing except `failing`.
     async fn results(&self, failing: &[&str]) -> Vec<Value> {
-        let checklist = self
-            .app
-            .get("/api/v1/checklist", Some(&self.inspector.token))
-            .await
-            .expect(200)
-            .body;
-        checklist["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| {
-                i["applies_to"].as_array().unwrap().is_empty()
-                    || i["applies_to"].as_array().unwrap().contains(&json!("apartment"))
-            })
-            .map(|i| {
-                let code = i["code"].as_str().unwrap();
-                json!({"item_code": code, "outcome": if failing.contains(&code) { "fail" } else { "pass" }})
-            })
-            .collect()
+        self.app.results(&self.inspector, "apartment", failing).await
     }
 
     async fn inspect(&self, by: &Session, on: &str, failing: &[&str]) -> common::Answer {
-        let results = self.results(failing).await;
-        self.app
-            .post(
-                &format!("/api/v1/properties/{}/inspections", self.pid()),
-                Some(&by.token),
-                json!({"inspected_on": on, "results": results, "summary": "例行检查"}),
-            )
-            .await
+        self.app.inspect(by, self.pid(), "apartment", on, failing).await
     }
 
     async fn property_now(&self) -> Value {

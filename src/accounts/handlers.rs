@@ -305,8 +305,7 @@ pub async fn list_users(
         .db
         .read(move |conn| {
             let rows = repo::list(conn, &caller, &filter, &page)?;
-            let users = rows.into_iter().map(User::try_from).collect::<Result<Vec<_>, _>>()?;
-            Ok(page.finish(users, |u| &u.id, |u| u))
+            page.finish_try(rows, |r| &r.id, User::try_from)
         })
         .await?;
     Ok(HttpResponse::Ok().json(result))

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use validator::{Validate, ValidationError};
+use validator::Validate;
 
 use crate::db::schema::users;
 use crate::error::ApiError;
@@ -123,30 +123,12 @@ impl TryFrom<UserRow> for User {
 
 pub const MIN_PASSWORD_CHARS: u64 = 10;
 
-/// A mainland mobile number: 11 digits starting with 1.
-pub fn validate_mobile(phone: &str) -> Result<(), ValidationError> {
-    if phone.len() == 11 && phone.starts_with('1') && phone.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(ValidationError::new("phone")
-            .with_message("must be a mainland mobile number: 11 digits starting with 1".into()))
-    }
-}
-
-fn validate_name(name: &str) -> Result<(), ValidationError> {
-    if name.trim().is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        Err(ValidationError::new("length").with_message("must be 1 to 64 printable characters".into()))
-    } else {
-        Ok(())
-    }
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    #[validate(custom(function = "validate_name"))]
+    #[validate(custom(function = "crate::validation::person_name"))]
     pub full_name: String,
-    #[validate(custom(function = "validate_mobile"))]
+    #[validate(custom(function = "crate::validation::mobile"))]
     pub phone: String,
     #[validate(email(message = "must be an e-mail address"), length(max = 254))]
     pub email: String,
@@ -158,11 +140,11 @@ pub struct RegisterRequest {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
-    #[validate(custom(function = "validate_name"))]
+    #[validate(custom(function = "crate::validation::person_name"))]
     pub full_name: String,
     #[validate(email(message = "must be an e-mail address"), length(max = 254))]
     pub email: String,
-    #[validate(custom(function = "validate_mobile"))]
+    #[validate(custom(function = "crate::validation::mobile"))]
     pub phone: String,
     #[validate(length(min = MIN_PASSWORD_CHARS, max = 256, message = "must be 10 to 256 characters"))]
     pub password: String,
@@ -247,14 +229,6 @@ mod tests {
                     .map(|(_, _, to)| *to);
                 assert_eq!(status.after(*action), expected, "{status} + {action}");
             }
-        }
-    }
-
-    #[test]
-    fn mobile_numbers() {
-        assert!(validate_mobile("13800138000").is_ok());
-        for bad in ["23800138000", "1380013800", "138001380001", "1380013800a"] {
-            assert!(validate_mobile(bad).is_err(), "{bad}");
         }
     }
 }

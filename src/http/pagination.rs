@@ -76,6 +76,20 @@ impl Page {
         }
     }
 
+    /// Like [`Page::finish`], for rows whose conversion can fail.
+    pub fn finish_try<R, T>(
+        &self,
+        rows: Vec<R>,
+        id_of: impl Fn(&R) -> &str,
+        convert: impl FnMut(R) -> Result<T, ApiError>,
+    ) -> Result<Paginated<T>, ApiError> {
+        let page = self.finish(rows, id_of, |r| r);
+        Ok(Paginated {
+            items: page.items.into_iter().map(convert).collect::<Result<_, _>>()?,
+            next_cursor: page.next_cursor,
+        })
+    }
+
     fn sign(&self, id: &str) -> String {
         format!(
             "{}.{}",

@@ -31,8 +31,7 @@ pub async fn list_notices(
         .db
         .read(move |conn| {
             let rows = repo::list(conn, &caller, &filter, &page)?;
-            let items = rows.into_iter().map(Notice::try_from).collect::<Result<Vec<_>, _>>()?;
-            Ok(page.finish(items, |n| &n.id, |n| n))
+            page.finish_try(rows, |r| &r.id, Notice::try_from)
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))

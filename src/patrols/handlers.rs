@@ -141,14 +141,14 @@ pub async fn list_patrols(
             for v in repo::visits_of(conn, &ids)? {
                 visits.entry(v.patrol_id.clone()).or_default().push(v);
             }
-            let items = rows
-                .into_iter()
-                .map(|r| {
+            page.finish_try(
+                rows,
+                |r| &r.id,
+                |r| {
                     let v = visits.remove(&r.id).unwrap_or_default();
                     Patrol::from_rows(r, v)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(page.finish(items, |p| &p.id, |p| p))
+                },
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))

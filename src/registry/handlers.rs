@@ -67,16 +67,14 @@ pub async fn list_properties(
     page: Page,
 ) -> Result<HttpResponse, ApiError> {
     let today = today();
-    let rows = state
+    let page = state
         .db
-        .read(move |conn| repo::list_properties(conn, &caller, &filter, &page, today).map(|r| (r, page)))
+        .read(move |conn| {
+            let rows = repo::list_properties(conn, &caller, &filter, &page, today)?;
+            page.finish_try(rows, |r| &r.id, |r| Property::from_row(r, today))
+        })
         .await?;
-    let (rows, page) = rows;
-    let items = rows
-        .into_iter()
-        .map(|r| Property::from_row(r, today))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(page.finish(items, |p| &p.id, |p| p)))
+    Ok(HttpResponse::Ok().json(page))
 }
 
 #[utoipa::path(get, path = "/api/v1/properties/{id}", tag = "registry", params(("id" = String, Path)),
@@ -147,8 +145,7 @@ pub async fn list_units(
         .read(move |conn| {
             let property = repo::find_property(conn, &caller, &property_id)?;
             let rows = repo::list_units(conn, &property.id, &page)?;
-            let units = rows.into_iter().map(Unit::try_from).collect::<Result<Vec<_>, _>>()?;
-            Ok(page.finish(units, |u| &u.id, |u| u))
+            page.finish_try(rows, |r| &r.id, Unit::try_from)
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -241,14 +238,14 @@ pub async fn list_tenancies(
         .read(move |conn| {
             let rows = repo::list_tenancies(conn, &caller, &filter, &page)?;
             let duplicates = repo::duplicated_elsewhere(conn, &rows)?;
-            let items = rows
-                .into_iter()
-                .map(|r| {
+            page.finish_try(
+                rows,
+                |r| &r.id,
+                |r| {
                     let duplicate = duplicates.contains(&r.id);
                     Tenancy::from_row(r, duplicate)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(page.finish(items, |t| &t.id, |t| t))
+                },
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))

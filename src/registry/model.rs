@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use validator::{Validate, ValidationError};
+use validator::Validate;
 
 use crate::db::schema::{properties, tenancies, units};
 use crate::http::etag::Versioned;
@@ -88,6 +88,32 @@ pub struct PropertyRow {
 }
 
 impl PropertyRow {
+    /// A newly registered property, not yet rated and with no units.
+    pub fn registered(input: CreateProperty, registration_code: String, owner_id: String, at: NaiveDateTime) -> Self {
+        PropertyRow {
+            id: crate::ids::new_id(),
+            registration_code,
+            owner_id,
+            village_id: input.village_id,
+            grid_id: input.grid_id,
+            name: input.name.trim().to_owned(),
+            address: input.address.trim().to_owned(),
+            kind: input.kind.as_str().into(),
+            floors: input.floors,
+            floor_area_m2: input.floor_area_m2,
+            mixed_use_residence: input.mixed_use_residence,
+            status: PropertyStatus::Registered.as_str().into(),
+            stars: None,
+            score: None,
+            rating_valid_until: None,
+            active_tenants: 0,
+            capacity: 0,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        }
+    }
+
     /// The status as of `today`: a rated property past its validity is `expired`.
     pub fn status_on(&self, today: NaiveDate) -> Result<PropertyStatus, crate::error::ApiError> {
         let stored: PropertyStatus = crate::text_enum::from_db(&self.status)?;
@@ -174,6 +200,28 @@ pub struct UnitRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+}
+
+impl UnitRow {
+    /// A new, empty unit; without an explicit `max_occupants` it follows the area rule.
+    pub fn new(property_id: &str, input: CreateUnit, min_area_per_person_m2: f64, at: NaiveDateTime) -> Self {
+        UnitRow {
+            id: crate::ids::new_id(),
+            property_id: property_id.to_owned(),
+            label: input.label.trim().to_owned(),
+            floor: input.floor,
+            area_m2: input.area_m2,
+            kind: input.kind.as_str().into(),
+            max_occupants: input
+                .max_occupants
+                .unwrap_or_else(|| default_max_occupants(input.area_m2, min_area_per_person_m2)),
+            max_occupants_fixed: input.max_occupants.is_some(),
+            active_tenants: 0,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        }
+    }
 }
 
 /// A room, apartment, dormitory or workshop that tenants occupy.
@@ -325,28 +373,12 @@ pub struct Identity {
     pub id_number: String,
 }
 
-pub(crate) fn validate_text_1_100(text: &str) -> Result<(), ValidationError> {
-    if text.trim().is_empty() || text.chars().count() > 100 || text.chars().any(char::is_control) {
-        Err(ValidationError::new("length").with_message("must be 1 to 100 printable characters".into()))
-    } else {
-        Ok(())
-    }
-}
-
-fn validate_address(text: &str) -> Result<(), ValidationError> {
-    if text.trim().is_empty() || text.chars().count() > 200 || text.chars().any(char::is_control) {
-        Err(ValidationError::new("length").with_message("must be 1 to 200 printable characters".into()))
-    } else {
-        Ok(())
-    }
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProperty {
-    #[validate(custom(function = "validate_text_1_100"))]
+    #[validate(custom(function = "crate::validation::short_text"))]
     pub name: String,
-    #[validate(custom(function = "validate_address"))]
+    #[validate(custom(function = "crate::validation::address"))]
     pub address: String,
     pub village_id: String,
     pub grid_id: Option<String>,
@@ -370,9 +402,9 @@ pub struct CreateProperty {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchProperty {
-    #[validate(custom(function = "validate_text_1_100"))]
+    #[validate(custom(function = "crate::validation::short_text"))]
     pub name: Option<String>,
-    #[validate(custom(function = "validate_address"))]
+    #[validate(custom(function = "crate::validation::address"))]
     pub address: Option<String>,
     /// Must be the property's own village: registration codes belong to a village.
     pub village_id: Option<String>,
@@ -431,25 +463,17 @@ pub struct PatchUnit {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantInput {
-    #[validate(custom(function = "validate_person_name"))]
+    #[validate(custom(function = "crate::validation::person_name"))]
     pub full_name: String,
     pub id_type: IdType,
     /// Checked by its type's rules; stored encrypted.
     pub id_number: String,
-    #[validate(custom(function = "crate::accounts::model::validate_mobile"))]
+    #[validate(custom(function = "crate::validation::mobile"))]
     pub phone: Option<String>,
-    #[validate(custom(function = "validate_text_1_100"))]
+    #[validate(custom(function = "crate::validation::short_text"))]
     pub origin: Option<String>,
-    #[validate(custom(function = "validate_text_1_100"))]
+    #[validate(custom(function = "crate::validation::short_text"))]
     pub employer: Option<String>,
-}
-
-fn validate_person_name(name: &str) -> Result<(), ValidationError> {
-    if name.trim().is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        Err(ValidationError::new("length").with_message("must be 1 to 64 printable characters".into()))
-    } else {
-        Ok(())
-    }
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]

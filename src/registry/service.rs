@@ -100,29 +100,8 @@ pub fn register_property(conn: &mut Conn, caller: &Caller, input: CreateProperty
     }
     require_grid_in_village(conn, input.grid_id.as_deref(), &input.village_id)?;
 
-    let at = now();
-    let row = PropertyRow {
-        id: new_id(),
-        registration_code: repo::next_registration_code(conn, &input.village_id)?,
-        owner_id,
-        village_id: input.village_id,
-        grid_id: input.grid_id,
-        name: input.name.trim().to_owned(),
-        address: input.address.trim().to_owned(),
-        kind: input.kind.as_str().into(),
-        floors: input.floors,
-        floor_area_m2: input.floor_area_m2,
-        mixed_use_residence: input.mixed_use_residence,
-        status: PropertyStatus::Registered.as_str().into(),
-        stars: None,
-        score: None,
-        rating_valid_until: None,
-        active_tenants: 0,
-        capacity: 0,
-        created_at: at,
-        updated_at: at,
-        version: 1,
-    };
+    let registration_code = repo::next_registration_code(conn, &input.village_id)?;
+    let row = PropertyRow::registered(input, registration_code, owner_id, now());
     repo::insert_property(conn, &row)?;
     audit::record(
         conn,
@@ -232,22 +211,7 @@ pub fn add_unit(
         return Err(ApiError::Conflict("A delisted property cannot get new units.".into()));
     }
     let at = now();
-    let row = UnitRow {
-        id: new_id(),
-        property_id: property.id.clone(),
-        label: input.label.trim().to_owned(),
-        floor: input.floor,
-        area_m2: input.area_m2,
-        kind: input.kind.as_str().into(),
-        max_occupants: input
-            .max_occupants
-            .unwrap_or_else(|| default_max_occupants(input.area_m2, settings.min_area_per_person_m2)),
-        max_occupants_fixed: input.max_occupants.is_some(),
-        active_tenants: 0,
-        created_at: at,
-        updated_at: at,
-        version: 1,
-    };
+    let row = UnitRow::new(&property.id, input, settings.min_area_per_person_m2, at);
     repo::insert_unit(conn, &row)?;
     repo::adjust_property_counts(conn, &property.id, 0, row.max_occupants, at)?;
     audit::record(

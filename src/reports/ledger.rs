@@ -263,7 +263,7 @@ fn parse_line(line: &Line, village: &VillageRow, grids: &HashMap<String, String>
         ),
     };
     let phone = line.get("owner_phone").to_owned();
-    if crate::accounts::model::validate_mobile(&phone).is_err() {
+    if crate::validation::mobile(&phone).is_err() {
         return Err(reject(n, "owner_phone", "must be 11 digits starting with 1"));
     }
     let email = line.get("owner_email").to_lowercase();
@@ -393,22 +393,14 @@ pub fn import(
         }
         if !registry_repo::unit_label_exists(conn, &property.id, &parsed.unit_label)? {
             let at = now();
-            let unit = UnitRow {
-                id: new_id(),
-                property_id: property.id.clone(),
+            let input = CreateUnit {
                 label: parsed.unit_label.clone(),
                 floor: parsed.unit_floor,
                 area_m2: parsed.area_m2,
-                kind: parsed.unit_kind.as_str().into(),
-                max_occupants: parsed
-                    .max_occupants
-                    .unwrap_or_else(|| default_max_occupants(parsed.area_m2, settings.min_area_per_person_m2)),
-                max_occupants_fixed: parsed.max_occupants.is_some(),
-                active_tenants: 0,
-                created_at: at,
-                updated_at: at,
-                version: 1,
+                kind: parsed.unit_kind,
+                max_occupants: parsed.max_occupants,
             };
+            let unit = UnitRow::new(&property.id, input, settings.min_area_per_person_m2, at);
             registry_repo::insert_unit(conn, &unit)?;
             registry_repo::adjust_property_counts(conn, &property.id, 0, unit.max_occupants, at)?;
             report.created.units += 1;
@@ -517,29 +509,18 @@ fn find_or_create_property(
         }
         None => registry_repo::next_registration_code(conn, &village.id)?,
     };
-    let at = now();
-    let row = PropertyRow {
-        id: new_id(),
-        registration_code,
-        owner_id: owner.id.clone(),
-        village_id: village.id.clone(),
-        grid_id: parsed.grid_id.clone(),
+    let input = CreateProperty {
         name: parsed.name.clone(),
         address: parsed.address.clone(),
-        kind: parsed.kind.as_str().into(),
+        village_id: village.id.clone(),
+        grid_id: parsed.grid_id.clone(),
+        kind: parsed.kind,
         floors: parsed.floors,
         floor_area_m2: parsed.floor_area_m2,
         mixed_use_residence: parsed.mixed_use_residence,
-        status: PropertyStatus::Registered.as_str().into(),
-        stars: None,
-        score: None,
-        rating_valid_until: None,
-        active_tenants: 0,
-        capacity: 0,
-        created_at: at,
-        updated_at: at,
-        version: 1,
+        owner_id: None,
     };
+    let row = PropertyRow::registered(input, registration_code, owner.id.clone(), now());
     registry_repo::insert_property(conn, &row)?;
     created.properties += 1;
     Ok(row)

@@ -116,11 +116,7 @@ pub async fn list_rectifications(
         .db
         .read(move |conn| {
             let rows = repo::list_rectifications(conn, &caller, &filter, &page)?;
-            let items = rows
-                .into_iter()
-                .map(Rectification::try_from)
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(page.finish(items, |r| &r.id, |r| r))
+            page.finish_try(rows, |r| &r.id, Rectification::try_from)
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))

@@ -650,3 +650,45 @@ impl TestApp {
         }
     }
 }
+
+impl TestApp {
+    /// A result for every checklist item that applies to `kind`, passing except `failing`.
+    pub async fn results(&self, session: &Session, kind: &str, failing: &[&str]) -> Vec<Value> {
+        let checklist = self
+            .get("/api/v1/checklist", Some(&session.token))
+            .await
+            .expect(200)
+            .body;
+        checklist["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| {
+                let kinds = i["applies_to"].as_array().unwrap();
+                kinds.is_empty() || kinds.contains(&json!(kind))
+            })
+            .map(|i| {
+                let code = i["code"].as_str().unwrap();
+                json!({"item_code": code, "outcome": if failing.contains(&code) { "fail" } else { "pass" }})
+            })
+            .collect()
+    }
+
+    /// Inspects a property of `kind` on a date, failing the named items; returns the answer.
+    pub async fn inspect(
+        &self,
+        inspector: &Session,
+        property_id: &str,
+        kind: &str,
+        on: &str,
+        failing: &[&str],
+    ) -> Answer {
+        let results = self.results(inspector, kind, failing).await;
+        self.post(
+            &format!("/api/v1/properties/{property_id}/inspections"),
+            Some(&inspector.token),
+            json!({"inspected_on": on, "results": results, "summary": "例行检查"}),
+        )
+        .await
+    }
+}
