@@ -37,6 +37,8 @@ pub struct Settings {
     pub public_base_url: String,
     /// Public rating look-ups allowed per address per minute.
     pub public_rate_per_minute: u32,
+    /// Behind a reverse proxy: take the client address from `Forwarded` / `X-Forwarded-For`.
+    pub trust_proxy: bool,
     /// How often the server looks for notices to deliver.
     pub notice_poll_secs: u64,
     /// How long a delivery claim lasts before another worker may take the notice over.
@@ -90,7 +92,7 @@ impl Settings {
         let production = match get("ANZU_ENV").as_deref() {
             None | Some("development") | Some("test") => false,
             Some("production") => true,
-            Some(other) => bail!("ANZU_ENV must be `production` or `development`, not `{other}`"),
+            Some(other) => bail!("ANZU_ENV must be `production`, `development` or `test`, not `{other}`"),
         };
         let database_url = get("ANZU_DATABASE_URL").unwrap_or_else(|| "anzu.db".into());
         let data_dir = match get("ANZU_DATA_DIR") {
@@ -156,14 +158,23 @@ impl Settings {
             declaration_deadline_days: parse_number(&get, "ANZU_DECLARATION_DEADLINE_DAYS", 3, 0..=365)?,
             rating_rules: match get("ANZU_RATING_RULES") {
                 None => Default::default(),
-                Some(json) => serde_json::from_str(&json)
-                    .with_context(|| "ANZU_RATING_RULES must be a JSON object of rating rules (see docs/rating.md)")?,
+                Some(json) => {
+                    let rules: crate::safety::rating::RatingRules = serde_json::from_str(&json)
+                        .context("ANZU_RATING_RULES must be a JSON object of rating rules (see docs/rating.md)")?;
+                    rules.check().map_err(|e| anyhow::anyhow!("ANZU_RATING_RULES: {e}"))?;
+                    rules
+                }
             },
             public_base_url: get("ANZU_PUBLIC_BASE_URL")
                 .unwrap_or_else(|| format!("http://{bind}"))
                 .trim_end_matches('/')
                 .to_owned(),
             public_rate_per_minute: parse_number(&get, "ANZU_PUBLIC_RATE_PER_MINUTE", 60, 1..=1_000_000)?,
+            trust_proxy: match get("ANZU_TRUST_PROXY").as_deref() {
+                None | Some("false") | Some("0") => false,
+                Some("true") | Some("1") => true,
+                Some(other) => bail!("ANZU_TRUST_PROXY must be true or false, not `{other}`"),
+            },
             notice_poll_secs: parse_number(&get, "ANZU_NOTICE_POLL_SECS", 5, 1..=3600)?,
             notice_claim_secs: parse_number(&get, "ANZU_NOTICE_CLAIM_SECS", 300, 1..=86_400)?,
             sweep_at: chrono::NaiveTime::parse_from_str(
@@ -298,6 +309,33 @@ mod tests {
             let err = Settings::from_vars(&vars(&[("ANZU_DATABASE_URL", db.to_str().unwrap()), (name, value)]))
                 .expect_err("must refuse");
             assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn rating_rules_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("anzu.db");
+        let with = |rules: &str| {
+            Settings::from_vars(&vars(&[
+                ("ANZU_DATABASE_URL", db.to_str().unwrap()),
+                ("ANZU_RATING_RULES", rules),
+            ]))
+        };
+        assert_eq!(
+            with(r#"{"due_days_critical": 2}"#)
+                .unwrap()
+                .rating_rules
+                .due_days_critical,
+            2
+        );
+        for bad in [
+            r#"{"star_thresold": [1]}"#,
+            r#"{"star_thresholds": [60, 70, 80, 90]}"#,
+            r#"{"major_failure_cap_stars": 9}"#,
+        ] {
+            let err = with(bad).expect_err("must refuse");
+            assert!(format!("{err:#}").contains("ANZU_RATING_RULES"), "{err:#}");
         }
     }
 

@@ -14,6 +14,7 @@ use crate::startup::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
+        .route("/set-password", web::get().to(set_password_page))
         .route(
             "/docs",
             web::get().to(|| async {
@@ -48,4 +49,14 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         })
         .await?;
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))
+}
+
+/// The page an invitation e-mail links to: a form that sends the one-time token and the new password to
+/// `POST /api/v1/auth/set-password`. Self-contained: nothing is loaded from elsewhere.
+pub async fn set_password_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .body(include_str!("ops/set_password.html"))
 }

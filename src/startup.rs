@@ -108,7 +108,7 @@ pub fn build_app(
         }))
 }
 
-/// Migrates the database and serves until SIGTERM or Ctrl-C; in-flight requests finish first.
+/// Migrates the database and serves until SIGTERM (in-flight requests finish first, up to 30 s) or Ctrl-C.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let db = Db::connect(&settings.database_url, settings.db_max_connections)?;
     let started = std::time::Instant::now();

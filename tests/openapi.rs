@@ -62,7 +62,11 @@ fn every_contract_endpoint_is_documented_with_its_parameters() {
     for entry in CONTRACT {
         let (method, target) = entry.split_once(' ').unwrap();
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        let full = if path.starts_with("/public") || path.ends_with("z") { path.to_owned() } else { format!("/api/v1{path}") };
+        let full = if path.starts_with("/public") || path.ends_with("z") {
+            path.to_owned()
+        } else {
+            format!("/api/v1{path}")
+        };
         let Some(operation) = spec["paths"][&full].get(method.to_lowercase()) else {
             missing.push(format!("{method} {full}"));
             continue;
@@ -71,7 +75,11 @@ fn every_contract_endpoint_is_documented_with_its_parameters() {
             .as_array()
             .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
             .unwrap_or_default();
-        for name in query.split('&').filter_map(|kv| kv.split('=').next()).filter(|n| !n.is_empty()) {
+        for name in query
+            .split('&')
+            .filter_map(|kv| kv.split('=').next())
+            .filter(|n| !n.is_empty())
+        {
             if !documented.contains(&name) {
                 missing.push(format!("{method} {full} ?{name}"));
             }
@@ -80,7 +88,10 @@ fn every_contract_endpoint_is_documented_with_its_parameters() {
             let has_body = operation.get("requestBody").is_some();
             assert!(has_body, "{method} {full} documents no request body");
         }
-        assert!(operation["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {full} has no responses");
+        assert!(
+            operation["responses"].as_object().is_some_and(|r| !r.is_empty()),
+            "{method} {full} has no responses"
+        );
     }
     assert!(missing.is_empty(), "not in the OpenAPI document: {missing:#?}");
 }
@@ -90,7 +101,19 @@ fn the_document_is_openapi_with_bearer_auth() {
     let spec = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
     assert_eq!(spec["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
-    for schema in ["Problem", "Property", "Unit", "Tenancy", "Inspection", "Rectification", "Notice", "Summary"] {
-        assert!(spec["components"]["schemas"].get(schema).is_some(), "schema {schema} missing");
+    for schema in [
+        "Problem",
+        "Property",
+        "Unit",
+        "Tenancy",
+        "Inspection",
+        "Rectification",
+        "Notice",
+        "Summary",
+    ] {
+        assert!(
+            spec["components"]["schemas"].get(schema).is_some(),
+            "schema {schema} missing"
+        );
     }
 }

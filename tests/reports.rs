@@ -339,6 +339,14 @@ async fn the_ledger_exports_and_imports_back_the_same(backend: Backend) {
             .to_owned()
     };
     let token = link.split("token=").nth(1).unwrap();
+    let page = fresh
+        .get(&format!("/set-password?token={token}"), None)
+        .await
+        .expect(200);
+    assert!(
+        String::from_utf8_lossy(&page.bytes).contains("/api/v1/auth/set-password"),
+        "the link opens a form"
+    );
     let owner_phone = &rows[0][9];
     fresh.login(owner_phone, "anything-at-all").await.problem(401);
     assert_eq!(

@@ -408,9 +408,29 @@ async fn a_later_inspection_supersedes_orders_for_the_same_item(backend: Backend
 
 async fn an_older_inspection_entered_late_does_not_replace_the_rating(backend: Backend) {
     let s = Scene::new(backend).await;
-    s.inspect(&s.inspector, &date(0), &[]).await.expect(201);
+    s.inspect(&s.inspector, &date(0), &["GAS-03"]).await.expect(201);
     s.inspect(&s.inspector, &date(-30), &["GAS-02"]).await.expect(201);
-    assert_eq!(s.property_now().await["stars"], 5);
+    assert_eq!(s.property_now().await["stars"], 2, "the newer inspection still rates");
+    let open = s
+        .app
+        .get(
+            &format!("/api/v1/rectifications?property_id={}&status=open", s.pid()),
+            Some(&s.landlord.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    let codes: Vec<&str> = open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["item_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["GAS-03", "GAS-02"],
+        "the older inspection neither resolves nor supersedes the newer order"
+    );
 }
 
 async fn delisting_and_reinstating(backend: Backend) {
@@ -590,6 +610,19 @@ async fn the_register_contradicts_a_passed_area_rule(backend: Backend) {
             .any(|e| e["code"] == "contradicts_register")
     );
     answer.problem(422);
+    let mut results = s.results(&[]).await;
+    for r in results.iter_mut().filter(|r| r["item_code"] == "OCC-01") {
+        r["outcome"] = json!("na");
+    }
+    let na = json!({"inspected_on": date(0), "results": results});
+    s.app
+        .post(
+            &format!("/api/v1/properties/{}/inspections", s.pid()),
+            Some(&s.inspector.token),
+            na,
+        )
+        .await
+        .problem(422);
     s.inspect(&s.inspector, &date(0), &["OCC-01"]).await.expect(201);
 }
 
@@ -638,7 +671,24 @@ async fn the_public_rating_shows_nothing_personal(backend: Backend) {
     limited.problem(429);
 }
 
+async fn behind_a_trusted_proxy_limits_count_per_forwarded_address(backend: Backend) {
+    let s = Scene::with(
+        backend,
+        &[("ANZU_PUBLIC_RATE_PER_MINUTE", "1"), ("ANZU_TRUST_PROXY", "true")],
+    )
+    .await;
+    let path = format!(
+        "/public/v1/ratings/{}",
+        s.property["registration_code"].as_str().unwrap()
+    );
+    for (ip, status) in [("203.0.113.7", 200), ("203.0.113.7", 429), ("203.0.113.8", 200)] {
+        let answer = s.app.call("GET", &path, None, &[("X-Forwarded-For", ip)], None).await;
+        assert_eq!(answer.status, status, "{ip}");
+    }
+}
+
 backend_tests!(
+    behind_a_trusted_proxy_limits_count_per_forwarded_address,
     the_checklist_is_bilingual_with_its_rules,
     a_clean_inspection_gives_five_stars,
     failures_cap_the_rating_and_open_orders_with_deadlines,

@@ -126,14 +126,21 @@ impl Db {
 
     /// Applies every pending embedded migration of this backend.
     pub fn migrate(&self) -> anyhow::Result<()> {
+        /// Held while migrating, so instances starting together take turns.
+        const MIGRATION_LOCK: i64 = 0x616e_7a75;
         let mut conn = self.get()?;
         let applied = match &mut *conn {
-            DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS),
-            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+            DbConn::Pg(c) => {
+                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+                let applied = c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len());
+                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+                applied
+            }
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
         }
         .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
-        if !applied.is_empty() {
-            tracing::info!(count = applied.len(), "applied database migrations");
+        if applied > 0 {
+            tracing::info!(count = applied, "applied database migrations");
         }
         Ok(())
     }

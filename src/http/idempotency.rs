@@ -56,13 +56,7 @@ pub async fn replay_or_record(
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
-    let body =
-        req.extract::<web::Bytes>()
-            .await
-            .map_err(|err| match err.as_error::<actix_web::error::PayloadError>() {
-                Some(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge,
-                _ => ApiError::BadRequest("The request body could not be read.".into()),
-            })?;
+    let body = read_body(&mut req).await?;
     let request_hash = hash_request(req.method().as_str(), req.path(), req.query_string(), &body);
 
     let user_id = caller.user_id.clone();
@@ -138,6 +132,23 @@ pub async fn replay_or_record(
         http_req,
         head.set_body(bytes).map_into_boxed_body(),
     ))
+}
+
+/// Reads the whole body to hash it, up to the largest any endpoint accepts; the handler's own
+/// extractor then applies that endpoint's limit to the body put back.
+async fn read_body(req: &mut ServiceRequest) -> Result<web::Bytes, ApiError> {
+    use actix_web::HttpMessage;
+    use futures_util::StreamExt;
+    let mut payload = req.take_payload();
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::BadRequest("The request body could not be read.".into()))?;
+        if body.len() + chunk.len() > crate::reports::handlers::MAX_IMPORT_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 /// Answers worth replaying: successes and the client's own mistakes, but not a missing login,

@@ -42,7 +42,7 @@ text_enum! {
 
 /// Every number of the rating a town may tune.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RatingRules {
     /// Minimum score for 5, 4, 3 and 2 stars, in that order; a lower score gives 1 star.
     pub star_thresholds: [u8; 4],
@@ -75,6 +75,18 @@ impl Default for RatingRules {
 }
 
 impl RatingRules {
+    /// Refuses rules that cannot be meant: thresholds out of order or above 100, caps above five stars.
+    pub fn check(&self) -> Result<(), String> {
+        let t = self.star_thresholds;
+        if t.iter().any(|&v| v > 100) || !(t[0] >= t[1] && t[1] >= t[2] && t[2] >= t[3]) {
+            return Err("star_thresholds must be scores from 100 down, for 5, 4, 3 and 2 stars".into());
+        }
+        if self.major_failure_cap_stars > 5 || self.critical_failure_stars > 5 {
+            return Err("caps are stars from 0 to 5".into());
+        }
+        Ok(())
+    }
+
     /// The most stars allowed while an item of this severity fails, if failing it caps at all.
     fn cap_for(&self, severity: Severity) -> Option<u8> {
         match severity {

@@ -96,7 +96,7 @@ fn check_results(
                 "duplicate",
                 format!("{code} has more than one result"),
             ));
-        } else if code == AREA_RULE_ITEM && result.outcome == Outcome::Pass && register_overcrowded {
+        } else if code == AREA_RULE_ITEM && result.outcome != Outcome::Fail && register_overcrowded {
             errors.push(FieldError::new(
                 format!("results[{index}].outcome"),
                 "contradicts_register",
@@ -196,19 +196,29 @@ pub fn record_inspection(
         .collect();
     repo::insert_inspection(conn, &inspection, &result_rows)?;
 
-    // Earlier orders for items this inspection looked at are settled by it: a failed item gets a new
-    // order that supersedes the old one, a passed item's order is resolved.
+    // The latest inspection settles the earlier orders for the items it looked at: a failed item gets a
+    // new order that supersedes the old one; an item no longer failing has its order resolved. An
+    // inspection entered late, dated before another, leaves the newer state alone.
+    let latest = !repo::has_later_inspection(conn, &property.id, input.inspected_on)?;
     let outcomes: HashMap<&str, Outcome> = input
         .results
         .iter()
         .map(|r| (r.item_code.as_str(), r.outcome))
         .collect();
-    for earlier in repo::pending_rectifications(conn, &property.id)? {
+    let earlier_orders = if latest {
+        repo::pending_rectifications(conn, &property.id)?
+    } else {
+        Vec::new()
+    };
+    for earlier in earlier_orders {
         let (status, note) = match outcomes.get(earlier.item_code.as_str()) {
             Some(Outcome::Fail) => (RectificationStatus::Superseded, None),
-            Some(_) => (
+            Some(outcome) => (
                 RectificationStatus::Resolved,
-                Some(format!("passed at the inspection of {}", input.inspected_on)),
+                Some(format!(
+                    "recorded as {outcome} at the inspection of {}",
+                    input.inspected_on
+                )),
             ),
             None => continue,
         };
@@ -234,7 +244,7 @@ pub fn record_inspection(
         .collect();
     repo::insert_rectifications(conn, &orders)?;
 
-    if !repo::has_later_inspection(conn, &property.id, input.inspected_on)? {
+    if latest {
         repo::set_property_rating(
             conn,
             &property.id,
