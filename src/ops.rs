@@ -23,7 +23,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .finish()
             }),
         )
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()));
+        .route("/api/openapi.json", web::get().to(openapi_json))
+        .service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/api/openapi.json")));
 }
 
 #[derive(Serialize, ToSchema)]
@@ -59,4 +60,11 @@ pub async fn set_password_page() -> HttpResponse {
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Referrer-Policy", "no-referrer"))
         .body(include_str!("ops/set_password.html"))
+}
+
+/// The OpenAPI document, generated from the code on first request and kept.
+pub async fn openapi_json() -> HttpResponse {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let json = DOCUMENT.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()));
+    HttpResponse::Ok().content_type("application/json").body(json.as_str())
 }
