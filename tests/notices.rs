@@ -413,3 +413,49 @@ async fn admins_retry_failed_notices(backend: Backend) {
 }
 
 backend_tests!(two_sweeps_at_once_queue_nothing_twice, admins_retry_failed_notices);
+
+async fn the_sweep_catches_up_on_late_declarations_not_yet_notified(backend: Backend) {
+    let s = Scene::new(backend, None).await;
+    let unit = s.app.unit(&s.landlord, s.pid(), "1", 40.0).await;
+    for seq in [1, 3] {
+        s.app
+            .declare(
+                &s.landlord,
+                unit["id"].as_str().unwrap(),
+                &resident_id("19700101", seq),
+                &date(-20),
+            )
+            .await
+            .expect(201);
+    }
+    {
+        // As if the notices had been lost, or the tenancies imported.
+        use anzu::db::schema::notices;
+        let mut conn = s.app.db.get().unwrap();
+        diesel::delete(notices::table.filter(notices::kind.eq("declaration_late")))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let first = s
+        .app
+        .post("/api/v1/compliance/sweep", Some(&s.admin.token), json!({}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(first["late_declaration_notices"], 2);
+    let second = s
+        .app
+        .post("/api/v1/compliance/sweep", Some(&s.admin.token), json!({}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(second["late_declaration_notices"], 0);
+    let notices = s.notices("&kind=declaration_late").await;
+    assert!(
+        notices
+            .iter()
+            .all(|n| n["subject"].as_str().unwrap().starts_with(&format!("[{}]", s.code())))
+    );
+}
+
+backend_tests!(the_sweep_catches_up_on_late_declarations_not_yet_notified);

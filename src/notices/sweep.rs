@@ -25,6 +25,9 @@ use crate::safety::{repo as safety_repo, service as safety_service};
 
 /// Orders due within this many days get a reminder (48 hours).
 const DUE_SOON_DAYS: i64 = 2;
+/// Late declarations are notified when declared; the sweep catches up on those of this many days that
+/// were not (imported, or queued while the outbox was unavailable), not on the register's whole history.
+const LATE_DECLARATION_LOOKBACK_DAYS: i64 = 30;
 /// Ratings expiring within this many days get a reminder.
 const EXPIRING_WITHIN_DAYS: i64 = 30;
 
@@ -149,7 +152,8 @@ pub fn run(conn: &mut Conn, settings: &Settings, today: NaiveDate) -> Result<Swe
 
     let due_soon = safety_repo::pending_due_between(conn, today, today + Duration::days(DUE_SOON_DAYS))?;
     let overdue = safety_repo::overdue_rectifications(conn)?;
-    let late = registry_repo::late_active_declarations(conn)?;
+    let since = (today - Duration::days(LATE_DECLARATION_LOOKBACK_DAYS)).and_time(NaiveTime::MIN);
+    let late = registry_repo::late_active_declarations(conn, since)?;
     let late_sent = repo::existing_keys(conn, "declaration_late:")?;
     let late: Vec<_> = late
         .into_iter()

@@ -387,10 +387,15 @@ pub struct LateDeclaration {
     pub declared_at: NaiveDateTime,
 }
 
-pub fn late_active_declarations(conn: &mut Conn) -> Result<Vec<LateDeclaration>, ApiError> {
+/// Active tenancies declared late since `declared_since`.
+pub fn late_active_declarations(
+    conn: &mut Conn,
+    declared_since: NaiveDateTime,
+) -> Result<Vec<LateDeclaration>, ApiError> {
     Ok(tenancies::table
         .inner_join(units::table)
         .filter(tenancies::late.eq(true))
+        .filter(tenancies::declared_at.ge(declared_since))
         .filter(tenancies::move_out_date.is_null())
         .order(tenancies::id.asc())
         .select((
