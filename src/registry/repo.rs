@@ -31,6 +31,26 @@ macro_rules! scoped {
 }
 pub(crate) use scoped;
 
+/// The first row of `$query` that `$caller` may see. Unlike `scoped!`, each role's query keeps its own
+/// static type, so the database connection caches its prepared statement: single-row look-ups are hot.
+macro_rules! scoped_first {
+    ($query:expr, $caller:expr, $conn:expr) => {{
+        use $crate::accounts::model::Role;
+        use $crate::db::schema::properties;
+        let caller: &$crate::http::auth::Caller = $caller;
+        match caller.role {
+            Role::Admin => $query.first($conn),
+            Role::Auditor | Role::Inspector => $query
+                .filter(properties::village_id.eq(caller.village_id.clone().unwrap_or_default()))
+                .first($conn),
+            Role::Landlord => $query
+                .filter(properties::owner_id.eq(caller.user_id.clone()))
+                .first($conn),
+        }
+    }};
+}
+pub(crate) use scoped_first;
+
 /// Applies a page's cursor, `updated_since` and size to a boxed query on `$table`.
 macro_rules! paged {
     ($query:expr, $table:ident, $page:expr) => {{
@@ -63,8 +83,8 @@ pub fn insert_property(conn: &mut Conn, row: &PropertyRow) -> Result<(), ApiErro
 }
 
 pub fn find_property(conn: &mut Conn, caller: &Caller, id: &str) -> Result<PropertyRow, ApiError> {
-    let query = properties::table.find(id).select(PropertyRow::as_select()).into_boxed();
-    Ok(scoped!(query, caller).first(conn)?)
+    let query = properties::table.find(id).select(PropertyRow::as_select());
+    Ok(scoped_first!(query, caller, conn)?)
 }
 
 /// Properties the caller may see, filtered; `status` compares as read on `today`.
@@ -185,9 +205,8 @@ pub fn find_unit(conn: &mut Conn, caller: &Caller, id: &str) -> Result<(UnitRow,
     let query = units::table
         .inner_join(properties::table)
         .filter(units::id.eq(id))
-        .select((UnitRow::as_select(), PropertyRow::as_select()))
-        .into_boxed();
-    Ok(scoped!(query, caller).first(conn)?)
+        .select((UnitRow::as_select(), PropertyRow::as_select()));
+    Ok(scoped_first!(query, caller, conn)?)
 }
 
 pub fn list_units(conn: &mut Conn, property_id: &str, page: &Page) -> Result<Vec<UnitRow>, ApiError> {
@@ -247,9 +266,8 @@ pub fn find_tenancy(conn: &mut Conn, caller: &Caller, id: &str) -> Result<(Tenan
     let query = tenancies::table
         .inner_join(properties::table)
         .filter(tenancies::id.eq(id))
-        .select((TenancyRow::as_select(), PropertyRow::as_select()))
-        .into_boxed();
-    Ok(scoped!(query, caller).first(conn)?)
+        .select((TenancyRow::as_select(), PropertyRow::as_select()));
+    Ok(scoped_first!(query, caller, conn)?)
 }
 
 pub fn list_tenancies(

@@ -10,7 +10,7 @@ use crate::db::schema::{
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::http::pagination::Page;
-use crate::registry::repo::{paged, scoped};
+use crate::registry::repo::{paged, scoped, scoped_first};
 use crate::safety::model::*;
 
 /// The newest checklist version and its items in order.
@@ -50,9 +50,8 @@ pub fn find_inspection(conn: &mut Conn, caller: &Caller, id: &str) -> Result<Ins
     let query = inspections::table
         .inner_join(properties::table)
         .filter(inspections::id.eq(id))
-        .select(InspectionRow::as_select())
-        .into_boxed();
-    Ok(scoped!(query, caller).first(conn)?)
+        .select(InspectionRow::as_select());
+    Ok(scoped_first!(query, caller, conn)?)
 }
 
 pub fn list_inspections(conn: &mut Conn, property_id: &str, page: &Page) -> Result<Vec<InspectionRow>, ApiError> {
@@ -154,9 +153,8 @@ pub fn find_rectification(
             RectificationRow::as_select(),
             properties::owner_id,
             properties::village_id,
-        ))
-        .into_boxed();
-    Ok(scoped!(query, caller).first(conn)?)
+        ));
+    Ok(scoped_first!(query, caller, conn)?)
 }
 
 pub fn list_rectifications(
