@@ -58,7 +58,7 @@ jobs_bin="$target_dir/release/examples/bench_jobs"
 
 export ANZU_JWT_SECRET="bench-jwt-secret-bench-jwt-secret-0123456789"
 export ANZU_DATA_KEY="YmVuY2gtZGF0YS1rZXktMzItYnl0ZXMtZXhhY3RseSE="
-export ANZU_LOG=warn ANZU_ACCESS_TOKEN_TTL_SECS=3600 ANZU_PUBLIC_RATE_PER_MINUTE=100000000
+export ANZU_LOG=warn ANZU_ACCESS_TOKEN_TTL_SECS=3600 ANZU_PUBLIC_RATE_PER_MINUTE=1000000
 export ANZU_BIND="127.0.0.1:$port" ANZU_DATA_DIR="$work_dir" ANZU_MAIL_DIR="$work_dir/outbox"
 # The server's own sweep and delivery would run during the measurements: push them out of the way.
 export ANZU_NOTICE_POLL_SECS=3600
@@ -82,11 +82,17 @@ seed() { # URL PROPERTIES TENANCIES OUT
 # --- the sweep at two sizes ----------------------------------------------------------------------------------
 half_url=$(fresh_database half)
 seed "$half_url" $((properties / 2)) $((tenancies / 2)) "$work_dir/half.env"
-sweep_half=$(ANZU_DATABASE_URL="$half_url" "$jobs_bin" sweep | tee /dev/stderr | sed -n 's/^sweep took \([0-9.]*\) s.*/\1/p')
+sweep() { # URL -> prints the seconds; the report goes to the log
+  local out
+  out=$(ANZU_DATABASE_URL="$1" "$jobs_bin" sweep)
+  echo "$out" >&2
+  sed -n 's/^sweep took \([0-9.]*\) s.*/\1/p' <<<"$out"
+}
+sweep_half=$(sweep "$half_url")
 full_url=$(fresh_database full)
 seed "$full_url" "$properties" "$tenancies" "$work_dir/full.env"
-sweep_full=$(ANZU_DATABASE_URL="$full_url" "$jobs_bin" sweep | tee /dev/stderr | sed -n 's/^sweep took \([0-9.]*\) s.*/\1/p')
-sweep_again=$(ANZU_DATABASE_URL="$full_url" "$jobs_bin" sweep | tee /dev/stderr | sed -n 's/^sweep took \([0-9.]*\) s.*/\1/p')
+sweep_full=$(sweep "$full_url")
+sweep_again=$(sweep "$full_url")
 # shellcheck source=/dev/null
 source "$work_dir/full.env"
 
@@ -144,11 +150,13 @@ end
 LUA
 
 results=()
-measure() { # NAME URL [wrk args]
-  local name=$1 url=$2 out="$work_dir/wrk-${#results[@]}.txt"
+measure() { # NAME URL [wrk options] [-- script arguments]
+  local name=$1 url=$2 out="$work_dir/wrk-${#results[@]}.txt" options=() script_args=()
   shift 2
-  wrk -t2 -c"$connections" -d3s "$@" "$url" >/dev/null
-  wrk -t2 -c"$connections" -d"$duration" --latency "$@" "$url" >"$out"
+  while [[ $# -gt 0 && "$1" != "--" ]]; do options+=("$1"); shift; done
+  [[ $# -gt 0 ]] && { shift; script_args=(-- "$@"); }
+  wrk -t2 -c"$connections" -d3s "${options[@]}" "$url" "${script_args[@]}" >/dev/null
+  wrk -t2 -c"$connections" -d"$duration" --latency "${options[@]}" "$url" "${script_args[@]}" >"$out"
   cat "$out" >&2
   results+=("$name|$(awk '/^Requests\/sec:/{print $2}' "$out")|$(awk '$1 == "50%" {print $2}' "$out")|$(awk '$1 == "99%" {print $2}' "$out")|$(awk -F': *' '/Non-2xx/{print $2}' "$out")")
 }
@@ -196,7 +204,7 @@ kill -TERM "$server_pid"
 python3 -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Sink >/dev/null 2>&1 &
 pids+=("$!")
 for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$smtp_port") 2>/dev/null && break; sleep 0.1; done
-delivery=$("$jobs_bin" notices --count 10000 --smtp "smtp://127.0.0.1:$smtp_port" | tee /dev/stderr | tail -n 1)
+delivery=$("$jobs_bin" notices --count 10000 --smtp "smtp://127.0.0.1:$smtp_port" | tail -n 1)
 
 # --- summary -------------------------------------------------------------------------------------------------------
 {
@@ -216,5 +224,6 @@ delivery=$("$jobs_bin" notices --count 10000 --smtp "smtp://127.0.0.1:$smtp_port
     'BEGIN {printf "ledger export: %d rows in %.2f s = %.0f rows/s; peak RSS growth %.1f MB (from %.1f MB)\n", r, s, r / s, (a - b) / 1024, b / 1024}'
   echo "ledger import: 10000 rows in $import_secs s ($import_created)"
   echo "notices: $delivery"
-} | tee "$work_dir/summary.txt"
+} >"$work_dir/summary.txt"
+cat "$work_dir/summary.txt"
 [[ -z "${BENCH_RESULTS:-}" ]] || cat "$work_dir/summary.txt" >>"$BENCH_RESULTS"

@@ -17,7 +17,7 @@ use crate::http::auth::TokenKeys;
 use crate::http::rate_limit::FailureLimiter;
 use crate::http::{idempotency, json, request_id};
 use crate::registry::crypto::IdentityCipher;
-use crate::safety::public::PublicLimiter;
+use crate::safety::public::{PublicCache, PublicLimiter};
 use crate::{accounts, audit, notices, ops, patrols, registry, reports, safety, villages};
 
 /// Failures allowed from one address for every one allowed per account.
@@ -36,6 +36,8 @@ pub struct AppState {
     pub identity: IdentityCipher,
     /// Limits public rating look-ups per address.
     pub public_limiter: PublicLimiter,
+    /// Recent public rating answers.
+    pub public_cache: PublicCache,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             cursor_key,
             identity: IdentityCipher::new(&settings.data_key),
             public_limiter: PublicLimiter::per_minute(settings.public_rate_per_minute),
+            public_cache: PublicCache::default(),
             settings: Arc::new(settings),
             db,
         })

@@ -43,8 +43,49 @@ impl PublicLimiter {
     }
 }
 
+/// Public answers kept for as long as clients may cache them anyway (`Cache-Control: max-age=60`): door
+/// plaques are scanned far more often than ratings change.
+pub struct PublicCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, PublicRating)>>,
+}
+
+impl Default for PublicCache {
+    fn default() -> Self {
+        PublicCache {
+            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+}
+
+impl PublicCache {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(60);
+    const MAX_ENTRIES: usize = 100_000;
+
+    fn get(&self, code: &str) -> Option<PublicRating> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(code)
+            .filter(|(at, _)| at.elapsed() < Self::TTL)
+            .map(|(_, rating)| rating.clone())
+    }
+
+    fn put(&self, rating: &PublicRating) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.retain(|_, (at, _)| at.elapsed() < Self::TTL);
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            rating.registration_code.clone(),
+            (std::time::Instant::now(), rating.clone()),
+        );
+    }
+}
+
 /// What the public may know about a rental.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PublicRating {
     pub registration_code: String,
     /// The village's name.
@@ -57,8 +98,11 @@ pub struct PublicRating {
 
 async fn load(req: &HttpRequest, state: &web::Data<AppState>, code: String) -> Result<PublicRating, ApiError> {
     state.public_limiter.check(req, state.settings.trust_proxy)?;
+    if let Some(rating) = state.public_cache.get(&code) {
+        return Ok(rating);
+    }
     let today = today();
-    state
+    let rating = state
         .db
         .read(move |conn| {
             let (property, village) = repo::find_by_code(conn, &code)?;
@@ -71,7 +115,9 @@ async fn load(req: &HttpRequest, state: &web::Data<AppState>, code: String) -> R
                 valid_until: property.rating_valid_until,
             })
         })
-        .await
+        .await?;
+    state.public_cache.put(&rating);
+    Ok(rating)
 }
 
 /// A rental's current rating by its registration code. Public, rate limited per address.

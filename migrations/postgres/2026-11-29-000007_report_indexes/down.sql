@@ -1,0 +1,1 @@
+DROP INDEX tenancies_late_active_idx;
