@@ -155,14 +155,18 @@ measure() { # NAME URL [wrk options] [-- script arguments]
   shift 2
   while [[ $# -gt 0 && "$1" != "--" ]]; do options+=("$1"); shift; done
   [[ $# -gt 0 ]] && { shift; script_args=(-- "$@"); }
-  wrk -t2 -c"$connections" -d3s "${options[@]}" "$url" "${script_args[@]}" >/dev/null
-  wrk -t2 -c"$connections" -d"$duration" --latency "${options[@]}" "$url" "${script_args[@]}" >"$out"
+  local conns="${MEASURE_CONNECTIONS:-$connections}" threads=2
+  [[ "$conns" -ge 2 ]] || threads=1
+  wrk -t"$threads" -c"$conns" -d3s "${options[@]}" "$url" "${script_args[@]}" >/dev/null
+  wrk -t"$threads" -c"$conns" -d"$duration" --latency "${options[@]}" "$url" "${script_args[@]}" >"$out"
   cat "$out" >&2
   results+=("$name|$(awk '/^Requests\/sec:/{print $2}' "$out")|$(awk '$1 == "50%" {print $2}' "$out")|$(awk '$1 == "99%" {print $2}' "$out")|$(awk -F': *' '/Non-2xx/{print $2}' "$out")")
 }
 measure "GET /healthz" "$base_url/healthz"
 measure "GET /public/v1/ratings/{code}" "$base_url/public/v1/ratings/BENCH-000001"
 measure "POST /properties/{id}/inspections" "$base_url" -s "$work_dir/inspect.lua" -- "$inspector_token" "$work_dir/properties.txt" "$work_dir/inspection.json"
+# The summary: what one auditor waits (one client), then under the same load as the rest.
+MEASURE_CONNECTIONS=1 measure "GET /reports/summary (1 client)" "$base_url/api/v1/reports/summary?village_id=$VILLAGE_ID" -H "Authorization: Bearer $admin_token"
 measure "GET /reports/summary" "$base_url/api/v1/reports/summary?village_id=$VILLAGE_ID" -H "Authorization: Bearer $admin_token"
 
 # --- the ledger export: time and peak memory growth -----------------------------------------------------------

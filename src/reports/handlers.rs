@@ -18,7 +18,7 @@ use crate::villages::repo as villages_repo;
 /// Largest ledger file accepted for import.
 pub const MAX_IMPORT_BYTES: usize = 32 << 20;
 /// Units read per page of a streamed export.
-const EXPORT_PAGE: i64 = 5_000;
+const EXPORT_PAGE: i64 = 2_000;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/reports/summary", web::get().to(summary))
