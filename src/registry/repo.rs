@@ -479,3 +479,14 @@ pub fn reserve_registration_code(conn: &mut Conn, village_id: &str, code: &str) 
     .execute(conn)?;
     Ok(())
 }
+
+/// Whether the person with this lookup hash is an active tenant of a unit other than `unit_id`.
+pub fn is_active_elsewhere(conn: &mut Conn, unit_id: &str, id_lookup: &str) -> Result<bool, ApiError> {
+    let found: i64 = tenancies::table
+        .filter(tenancies::id_lookup.eq(id_lookup))
+        .filter(tenancies::move_out_date.is_null())
+        .filter(tenancies::unit_id.ne(unit_id))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}

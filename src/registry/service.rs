@@ -426,7 +426,7 @@ pub fn declare_tenancy(
                            "id_number_masked": row.id_number_masked}),
         },
     )?;
-    let duplicate = repo::duplicated_elsewhere(conn, std::slice::from_ref(&row))?.contains(&row.id);
+    let duplicate = repo::is_active_elsewhere(conn, &row.unit_id, &row.id_lookup)?;
     Ok((row, duplicate))
 }
 
