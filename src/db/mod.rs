@@ -123,10 +123,6 @@ impl Db {
         })
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     pub fn get(&self) -> Result<PooledConnection<Manager>, r2d2::PoolError> {
         self.pool.get()
     }

@@ -137,11 +137,3 @@ pub fn list(conn: &mut Conn, caller: &Caller, filter: &NoticeFilter, page: &Page
     }
     Ok(crate::registry::repo::paged!(query, notices, page).load(conn)?)
 }
-
-/// How many notices are in `status`.
-pub fn count_by_status(conn: &mut Conn, status: NoticeStatus) -> Result<i64, ApiError> {
-    Ok(notices::table
-        .filter(notices::status.eq(status.as_str()))
-        .count()
-        .get_result(conn)?)
-}
