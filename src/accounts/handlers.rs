@@ -250,7 +250,7 @@ pub async fn logout(
 #[utoipa::path(get, path = "/api/v1/me", tag = "users",
     responses((status = 200, body = User), (status = 401, body = Problem)), security(("bearer" = [])))]
 pub async fn me(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let row = state.db.read(move |conn| repo::find(conn, &caller.user_id)).await?;
+    let row = state.db.lookup(move |conn| repo::find(conn, &caller.user_id)).await?;
     Ok(versioned(StatusCode::OK, &User::try_from(row)?))
 }
 
@@ -319,7 +319,7 @@ pub async fn get_user(
 ) -> Result<HttpResponse, ApiError> {
     let row = state
         .db
-        .read(move |conn| repo::find_visible(conn, &caller, &id))
+        .lookup(move |conn| repo::find_visible(conn, &caller, &id))
         .await?;
     Ok(versioned(StatusCode::OK, &User::try_from(row)?))
 }

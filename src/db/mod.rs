@@ -3,13 +3,16 @@
 
 pub mod schema;
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use diesel::r2d2::R2D2Connection;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use thread_local::ThreadLocal;
 
 use crate::error::ApiError;
 
@@ -89,17 +92,22 @@ impl ManageConnection for Manager {
         conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
     }
 }
 
+/// One connection per thread that asked for one, opened on first use.
+type PerThread = ThreadLocal<RefCell<Option<DbConn>>>;
+
 /// The pool plus, on SQLite, the one writer connection: writes take turns on it, so concurrent writes
 /// never fail as "locked", and its page cache and prepared statements stay warm between transactions.
+/// On SQLite each server thread also keeps a read connection of its own for [`Db::lookup`].
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<Manager>,
     writer: Option<Arc<Mutex<Option<DbConn>>>>,
+    readers: Option<Arc<PerThread>>,
     backend: Backend,
     url: Arc<str>,
 }
@@ -107,17 +115,21 @@ pub struct Db {
 impl Db {
     pub fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
         let backend = Backend::of_url(url);
+        let sqlite = backend == Backend::Sqlite;
         let pool = Pool::builder()
             .max_size(max_connections)
             .connection_timeout(Duration::from_secs(5))
+            // A PostgreSQL connection can be dropped by the server (a restart, an idle timeout), so it is
+            // checked before use; an SQLite file cannot go away under an open connection.
+            .test_on_check_out(!sqlite)
             .build_unchecked(Manager {
                 url: url.to_owned(),
                 backend,
             });
-        let writer = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(None)));
         Ok(Db {
             pool,
-            writer,
+            writer: sqlite.then(|| Arc::new(Mutex::new(None))),
+            readers: sqlite.then(|| Arc::new(PerThread::new())),
             backend,
             url: url.into(),
         })
@@ -160,6 +172,34 @@ impl Db {
             work(&mut conn)
         })
         .await?
+    }
+
+    /// Runs a short read-only look-up, such as one row by its key: on SQLite right here, on this thread's own
+    /// connection, because handing work to the blocking pool and back costs several times more than the
+    /// look-up itself; on PostgreSQL (a round trip to the server) like [`Db::read`]. Only for work whose
+    /// cost is bounded by an index, never for lists or scans: it holds up the thread it runs on.
+    pub async fn lookup<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
+    {
+        let Some(readers) = &self.readers else {
+            return self.read(work).await;
+        };
+        let cell = readers.get_or(|| RefCell::new(None));
+        let Ok(mut slot) = cell.try_borrow_mut() else {
+            // Not reachable (`work` cannot call back in), but a pooled connection would do.
+            return self.read(work).await;
+        };
+        let conn = match &mut *slot {
+            Some(conn) => conn,
+            empty => empty.insert(self.open()?),
+        };
+        let result = work(conn);
+        if conn.is_broken() {
+            *slot = None;
+        }
+        result
     }
 
     /// Runs `work` in one transaction (all or nothing); on SQLite writers take turns.
@@ -223,17 +263,86 @@ impl Db {
         let mut slot = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let conn = match &mut *slot {
             Some(conn) => conn,
-            empty => {
-                let manager = Manager {
-                    url: self.url.to_string(),
-                    backend: self.backend,
-                };
-                let conn = manager
-                    .connect()
-                    .map_err(|e| ApiError::Unavailable(format!("The database is not reachable ({e}).")))?;
-                empty.insert(conn)
-            }
+            empty => empty.insert(self.open()?),
         };
-        work(conn)
+        let result = work(conn);
+        if conn.is_broken() {
+            *slot = None;
+        }
+        result
+    }
+
+    /// A new connection outside the pool.
+    fn open(&self) -> Result<DbConn, ApiError> {
+        let manager = Manager {
+            url: self.url.to_string(),
+            backend: self.backend,
+        };
+        manager
+            .connect()
+            .map_err(|e| ApiError::Unavailable(format!("The database is not reachable ({e}).")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Integer, Text};
+
+    use super::*;
+
+    fn sqlite_db(dir: &tempfile::TempDir) -> Db {
+        let url = dir.path().join("anzu.db").to_string_lossy().into_owned();
+        Db::connect(&url, 2).unwrap()
+    }
+
+    fn value(conn: &mut Conn) -> Result<i32, ApiError> {
+        Ok(diesel::select(sql::<Integer>("(SELECT x FROM t)")).get_result(conn)?)
+    }
+
+    /// Without the query planner stability guarantee SQLite re-prepares every cached statement with a bound
+    /// `LIMIT` at each run, which made single-row reads several times slower (docs/performance.md).
+    #[test]
+    fn sqlite_is_built_with_a_stable_planner_and_no_memory_statistics() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = sqlite_db(&dir).get().unwrap();
+        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(&mut *conn)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+    }
+
+    #[derive(QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = Text)]
+        compile_options: String,
+    }
+
+    #[test]
+    fn lookups_keep_one_connection_per_thread_and_see_every_committed_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_db(&dir);
+        db.write_blocking(|c| Ok(c.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)")?))
+            .unwrap();
+        let marked = |db: &Db| {
+            actix_web::rt::System::new().block_on(db.lookup(|c| {
+                // A temporary table lives as long as the connection that made it.
+                let again = c.batch_execute("CREATE TEMP TABLE mark (y INTEGER)").is_err();
+                Ok((again, value(c)?))
+            }))
+        };
+        assert_eq!(marked(&db).unwrap(), (false, 1));
+        db.write_blocking(|c| Ok(c.batch_execute("UPDATE t SET x = 2")?))
+            .unwrap();
+        // The same thread's connection again, and no stale snapshot: it reads the new value.
+        assert_eq!(marked(&db).unwrap(), (true, 2));
+        // Another thread has a connection of its own.
+        let other = db.clone();
+        let elsewhere = std::thread::spawn(move || marked(&other)).join().unwrap();
+        assert_eq!(elsewhere.unwrap(), (false, 2));
     }
 }

@@ -86,7 +86,7 @@ pub async fn get_property(
 ) -> Result<HttpResponse, ApiError> {
     let row = state
         .db
-        .read(move |conn| repo::find_property(conn, &caller, &id))
+        .lookup(move |conn| repo::find_property(conn, &caller, &id))
         .await?;
     property_answer(StatusCode::OK, row)
 }
@@ -158,7 +158,7 @@ pub async fn get_unit(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (row, _) = state.db.read(move |conn| repo::find_unit(conn, &caller, &id)).await?;
+    let (row, _) = state.db.lookup(move |conn| repo::find_unit(conn, &caller, &id)).await?;
     unit_answer(StatusCode::OK, row)
 }
 
@@ -260,7 +260,7 @@ pub async fn get_tenancy(
 ) -> Result<HttpResponse, ApiError> {
     let (row, duplicate) = state
         .db
-        .read(move |conn| {
+        .lookup(move |conn| {
             let (row, _) = repo::find_tenancy(conn, &caller, &id)?;
             let duplicate = repo::duplicated_elsewhere(conn, std::slice::from_ref(&row))?.contains(&row.id);
             Ok((row, duplicate))

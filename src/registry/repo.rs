@@ -32,21 +32,20 @@ macro_rules! scoped {
 pub(crate) use scoped;
 
 /// The first row of `$query` that `$caller` may see. Unlike `scoped!`, each role's query keeps its own
-/// static type, so the database connection caches its prepared statement: single-row look-ups are hot.
+/// static type and runs on the backend's own connection, so its prepared statement is found in the cache
+/// by type, without writing its SQL again: single-row look-ups are hot.
 macro_rules! scoped_first {
     ($query:expr, $caller:expr, $conn:expr) => {{
         use $crate::accounts::model::Role;
         use $crate::db::schema::properties;
         let caller: &$crate::http::auth::Caller = $caller;
-        match caller.role {
-            Role::Admin => $query.first($conn),
+        $crate::per_backend!($conn, |c| match caller.role {
+            Role::Admin => $query.first(c),
             Role::Auditor | Role::Inspector => $query
                 .filter(properties::village_id.eq(caller.village_id.clone().unwrap_or_default()))
-                .first($conn),
-            Role::Landlord => $query
-                .filter(properties::owner_id.eq(caller.user_id.clone()))
-                .first($conn),
-        }
+                .first(c),
+            Role::Landlord => $query.filter(properties::owner_id.eq(caller.user_id.clone())).first(c),
+        })
     }};
 }
 pub(crate) use scoped_first;
@@ -83,8 +82,11 @@ pub fn insert_property(conn: &mut Conn, row: &PropertyRow) -> Result<(), ApiErro
 }
 
 pub fn find_property(conn: &mut Conn, caller: &Caller, id: &str) -> Result<PropertyRow, ApiError> {
-    let query = properties::table.find(id).select(PropertyRow::as_select());
-    Ok(scoped_first!(query, caller, conn)?)
+    Ok(scoped_first!(
+        properties::table.find(id).select(PropertyRow::as_select()),
+        caller,
+        conn
+    )?)
 }
 
 /// Properties the caller may see, filtered; `status` compares as read on `today`.
@@ -202,11 +204,14 @@ pub fn insert_unit(conn: &mut Conn, row: &UnitRow) -> Result<(), ApiError> {
 
 /// A unit and its property, if the caller may see them.
 pub fn find_unit(conn: &mut Conn, caller: &Caller, id: &str) -> Result<(UnitRow, PropertyRow), ApiError> {
-    let query = units::table
-        .inner_join(properties::table)
-        .filter(units::id.eq(id))
-        .select((UnitRow::as_select(), PropertyRow::as_select()));
-    Ok(scoped_first!(query, caller, conn)?)
+    Ok(scoped_first!(
+        units::table
+            .inner_join(properties::table)
+            .filter(units::id.eq(id))
+            .select((UnitRow::as_select(), PropertyRow::as_select())),
+        caller,
+        conn
+    )?)
 }
 
 pub fn list_units(conn: &mut Conn, property_id: &str, page: &Page) -> Result<Vec<UnitRow>, ApiError> {
@@ -263,11 +268,14 @@ pub fn insert_tenancy(conn: &mut Conn, row: &TenancyRow) -> Result<(), ApiError>
 
 /// A tenancy and its property, if the caller may see them.
 pub fn find_tenancy(conn: &mut Conn, caller: &Caller, id: &str) -> Result<(TenancyRow, PropertyRow), ApiError> {
-    let query = tenancies::table
-        .inner_join(properties::table)
-        .filter(tenancies::id.eq(id))
-        .select((TenancyRow::as_select(), PropertyRow::as_select()));
-    Ok(scoped_first!(query, caller, conn)?)
+    Ok(scoped_first!(
+        tenancies::table
+            .inner_join(properties::table)
+            .filter(tenancies::id.eq(id))
+            .select((TenancyRow::as_select(), PropertyRow::as_select())),
+        caller,
+        conn
+    )?)
 }
 
 pub fn list_tenancies(

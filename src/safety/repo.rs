@@ -47,11 +47,14 @@ pub fn has_later_inspection(conn: &mut Conn, property_id: &str, date: NaiveDate)
 
 /// An inspection of a property the caller may see.
 pub fn find_inspection(conn: &mut Conn, caller: &Caller, id: &str) -> Result<InspectionRow, ApiError> {
-    let query = inspections::table
-        .inner_join(properties::table)
-        .filter(inspections::id.eq(id))
-        .select(InspectionRow::as_select());
-    Ok(scoped_first!(query, caller, conn)?)
+    Ok(scoped_first!(
+        inspections::table
+            .inner_join(properties::table)
+            .filter(inspections::id.eq(id))
+            .select(InspectionRow::as_select()),
+        caller,
+        conn
+    )?)
 }
 
 pub fn list_inspections(conn: &mut Conn, property_id: &str, page: &Page) -> Result<Vec<InspectionRow>, ApiError> {
@@ -146,15 +149,18 @@ pub fn find_rectification(
     caller: &Caller,
     id: &str,
 ) -> Result<(RectificationRow, String, String), ApiError> {
-    let query = rectifications::table
-        .inner_join(properties::table)
-        .filter(rectifications::id.eq(id))
-        .select((
-            RectificationRow::as_select(),
-            properties::owner_id,
-            properties::village_id,
-        ));
-    Ok(scoped_first!(query, caller, conn)?)
+    Ok(scoped_first!(
+        rectifications::table
+            .inner_join(properties::table)
+            .filter(rectifications::id.eq(id))
+            .select((
+                RectificationRow::as_select(),
+                properties::owner_id,
+                properties::village_id,
+            )),
+        caller,
+        conn
+    )?)
 }
 
 pub fn list_rectifications(
