@@ -185,6 +185,9 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 ApiError::Conflict("A record with the same unique value already exists.".into())
             }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => {
+                ApiError::Unavailable("The connection to the database was lost; try again.".into())
+            }
             other => ApiError::Internal(other.into()),
         }
     }

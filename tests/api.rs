@@ -319,3 +319,49 @@ async fn concurrent_writes_all_succeed(backend: Backend) {
 }
 
 backend_tests!(concurrent_writes_all_succeed);
+
+/// PostgreSQL may drop connections (a restart, an administrator): each pooled connection it dropped fails
+/// at most one request, with 503 rather than 500, and is then replaced; nothing needs a restart.
+#[actix_web::test]
+async fn connections_postgresql_dropped_are_replaced() {
+    use diesel::prelude::*;
+
+    let Some(server_url) = common::postgres_url() else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must test PostgreSQL: set ANZU_TEST_POSTGRES_URL"
+        );
+        return;
+    };
+    common::capture_logs();
+    let app = TestApp::start(Backend::Postgres).await;
+    let admin = app.admin().await;
+    let token = Some(admin.token.as_str());
+    // Open every pooled connection.
+    let warm = futures_util::future::join_all((0..8).map(|_| app.get("/api/v1/me", token))).await;
+    assert!(warm.iter().all(|a| a.status == 200));
+
+    let database = app.state.settings.database_url.rsplit('/').next().unwrap().to_owned();
+    let mut admin_conn = diesel::PgConnection::establish(&server_url).unwrap();
+    let dropped = diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"
+    ))
+    .execute(&mut admin_conn)
+    .unwrap();
+    assert!(dropped >= 1, "no connection to drop");
+
+    let mut statuses = Vec::new();
+    for _ in 0..dropped + 4 {
+        statuses.push(app.get("/api/v1/me", token).await.status);
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?} {}",
+        common::captured_logs()
+    );
+    assert!(
+        statuses.iter().filter(|s| **s == 503).count() <= dropped,
+        "{statuses:?}"
+    );
+    assert!(statuses[dropped..].iter().all(|s| *s == 200), "{statuses:?}");
+}
