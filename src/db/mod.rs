@@ -13,11 +13,19 @@ use diesel::r2d2::R2D2Connection;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use thread_local::ThreadLocal;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::error::ApiError;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a request waits for a database connection before it is answered 503.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Writes let through to the SQLite writer at a time: the one writing and the next, already waiting for it,
+/// so the writer never idles between two writes while the rest wait their turn in order.
+const SQLITE_QUEUED_WRITES: usize = 2;
 
 /// How long an SQLite connection waits for a lock held by another process before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
@@ -108,6 +116,11 @@ pub struct Db {
     pool: Pool<Manager>,
     writer: Option<Arc<Mutex<Option<DbConn>>>>,
     readers: Option<Arc<PerThread>>,
+    /// Turns at the pool, one per connection, handed out in the order requests asked: a request waits here,
+    /// not on the pool, whose waiters wake in no particular order (under load some waited seconds).
+    pool_turns: Arc<Semaphore>,
+    /// Turns at the connection writes use: on SQLite the one writer, on PostgreSQL the pool's turns.
+    write_turns: Arc<Semaphore>,
     backend: Backend,
     url: Arc<str>,
 }
@@ -118,7 +131,7 @@ impl Db {
         let sqlite = backend == Backend::Sqlite;
         let pool = Pool::builder()
             .max_size(max_connections)
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(CONNECTION_TIMEOUT)
             // No round trip to check every connection before use (it cost PostgreSQL reads a third of their
             // throughput): a connection the server dropped fails one request with 503 and is then replaced
             // (`with_pooled`); an SQLite file cannot go away under an open connection.
@@ -127,10 +140,17 @@ impl Db {
                 url: url.to_owned(),
                 backend,
             });
+        let pool_turns = Arc::new(Semaphore::new(max_connections as usize));
         Ok(Db {
             pool,
             writer: sqlite.then(|| Arc::new(Mutex::new(None))),
             readers: sqlite.then(|| Arc::new(PerThread::new())),
+            write_turns: if sqlite {
+                Arc::new(Semaphore::new(SQLITE_QUEUED_WRITES))
+            } else {
+                pool_turns.clone()
+            },
+            pool_turns,
             backend,
             url: url.into(),
         })
@@ -167,6 +187,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
     {
+        let _turn = turn(&self.pool_turns).await?;
         let db = self.clone();
         actix_web::web::block(move || db.with_pooled(work)).await?
     }
@@ -205,6 +226,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
     {
+        let _turn = turn(&self.write_turns).await?;
         let db = self.clone();
         actix_web::web::block(move || db.write_blocking(work)).await?
     }
@@ -225,6 +247,7 @@ impl Db {
                 Undo::Failed(err.into())
             }
         }
+        let _turn = turn(&self.write_turns).await?;
         let db = self.clone();
         let outcome = actix_web::web::block(move || {
             db.with_writer(|conn| {
@@ -295,6 +318,17 @@ impl Db {
     }
 }
 
+/// Waits for a turn, as long as the pool would wait for a connection (then 503).
+async fn turn(turns: &Semaphore) -> Result<SemaphorePermit<'_>, ApiError> {
+    match tokio::time::timeout(CONNECTION_TIMEOUT, turns.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        Ok(Err(closed)) => Err(ApiError::internal(anyhow::anyhow!("database turns closed: {closed}"))),
+        Err(_) => Err(ApiError::Unavailable(
+            "The database is busy; try again in a moment.".into(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::dsl::sql;
@@ -331,6 +365,30 @@ mod tests {
     struct CompileOption {
         #[diesel(sql_type = Text)]
         compile_options: String,
+    }
+
+    /// r2d2 wakes its waiters in no particular order; requests must get connections in the order they asked.
+    #[test]
+    fn requests_get_connections_in_the_order_they_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("anzu.db").to_string_lossy().into_owned();
+        let db = Db::connect(&url, 1).unwrap();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        actix_web::rt::System::new().block_on(async {
+            let reads = (0..16).map(|i| {
+                let order = order.clone();
+                db.read(move |_| {
+                    order.lock().unwrap().push(i);
+                    // The first holds the only connection while the others line up.
+                    std::thread::sleep(Duration::from_millis(if i == 0 { 100 } else { 2 }));
+                    Ok(())
+                })
+            });
+            for result in futures_util::future::join_all(reads).await {
+                result.unwrap();
+            }
+        });
+        assert_eq!(*order.lock().unwrap(), (0..16).collect::<Vec<_>>());
     }
 
     #[test]
