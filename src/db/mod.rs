@@ -209,15 +209,7 @@ impl Db {
             // Not reachable (`work` cannot call back in), but a pooled connection would do.
             return self.read(work).await;
         };
-        let conn = match &mut *slot {
-            Some(conn) => conn,
-            empty => empty.insert(self.open()?),
-        };
-        let result = work(conn);
-        if conn.is_broken() {
-            *slot = None;
-        }
-        result
+        self.in_slot(&mut slot, work)
     }
 
     /// Runs `work` in one transaction (all or nothing); on SQLite writers take turns.
@@ -280,10 +272,21 @@ impl Db {
             return self.with_pooled(work);
         };
         let mut slot = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let conn = match &mut *slot {
+        self.in_slot(&mut slot, work)
+    }
+
+    /// Runs `work` on the connection kept in `slot`, opened there first if there is none; a connection
+    /// left broken (in a transaction it could not end) is closed, and the next use opens another.
+    fn in_slot<T>(
+        &self,
+        slot: &mut Option<DbConn>,
+        work: impl FnOnce(&mut DbConn) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let conn = match slot.take() {
             Some(conn) => conn,
-            empty => empty.insert(self.open()?),
+            None => self.open()?,
         };
+        let conn = slot.insert(conn);
         let result = work(conn);
         if conn.is_broken() {
             *slot = None;
