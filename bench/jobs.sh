@@ -58,7 +58,7 @@ jobs_bin="$target_dir/release/examples/bench_jobs"
 
 export ANZU_JWT_SECRET="bench-jwt-secret-bench-jwt-secret-0123456789"
 export ANZU_DATA_KEY="YmVuY2gtZGF0YS1rZXktMzItYnl0ZXMtZXhhY3RseSE="
-export ANZU_LOG=warn ANZU_ACCESS_TOKEN_TTL_SECS=3600 ANZU_PUBLIC_RATE_PER_MINUTE=1000000
+export ANZU_LOG=warn ANZU_ACCESS_TOKEN_TTL_SECS=3600 ANZU_PUBLIC_RATE_PER_MINUTE=100000000
 export ANZU_BIND="127.0.0.1:$port" ANZU_DATA_DIR="$work_dir" ANZU_MAIL_DIR="$work_dir/outbox"
 # The server's own sweep and delivery would run during the measurements: push them out of the way.
 export ANZU_NOTICE_POLL_SECS=3600

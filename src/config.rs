@@ -169,7 +169,7 @@ impl Settings {
                 .unwrap_or_else(|| format!("http://{bind}"))
                 .trim_end_matches('/')
                 .to_owned(),
-            public_rate_per_minute: parse_number(&get, "ANZU_PUBLIC_RATE_PER_MINUTE", 60, 1..=1_000_000)?,
+            public_rate_per_minute: parse_number(&get, "ANZU_PUBLIC_RATE_PER_MINUTE", 60, 1..=100_000_000)?,
             trust_proxy: match get("ANZU_TRUST_PROXY").as_deref() {
                 None | Some("false") | Some("0") => false,
                 Some("true") | Some("1") => true,
