@@ -584,6 +584,15 @@ async fn membership_decides_who_may_declare(backend: Backend) {
     )
     .await
     .problem(403);
+    // A suspended landlord still corrects their property and units.
+    let property_path = format!("/api/v1/properties/{}", property["id"].as_str().unwrap());
+    let unit_path = format!("/api/v1/units/{uid}");
+    app.patch(&property_path, Some(&landlord.token), json!({"name": "更正后的名称"}))
+        .await
+        .expect(200);
+    app.patch(&unit_path, Some(&landlord.token), json!({"label": "102"}))
+        .await
+        .expect(200);
 
     app.post(
         &membership,
@@ -597,6 +606,17 @@ async fn membership_decides_who_may_declare(backend: Backend) {
         .await
         .problem(403);
     assert!(refused["type"].as_str().unwrap().ends_with("membership-inactive"));
+    // An expelled landlord reads their records but changes nothing.
+    app.get(&property_path, Some(&landlord.token)).await.expect(200);
+    for (path, body) in [
+        (&property_path, json!({"name": "被开除后的修改"})),
+        (&unit_path, json!({"label": "103"})),
+    ] {
+        let refused = app.patch(path, Some(&landlord.token), body).await.problem(403);
+        assert!(refused["type"].as_str().unwrap().ends_with("membership-inactive"));
+    }
+    let unit_now = app.get(&unit_path, Some(&v.admin.token)).await.expect(200).body;
+    assert_eq!(unit_now["label"], "102");
     // An admin still records who lives there.
     app.declare(&v.admin, uid, &resident_id("20000101", 23), &days_from_today(0))
         .await

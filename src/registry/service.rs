@@ -34,6 +34,10 @@ fn require_owner_or_admin(caller: &Caller, property: &PropertyRow) -> Result<(),
     }
 }
 
+/// Who keeps their records up to date: declarations, move-outs and corrections to their properties and units.
+/// A suspended landlord still does; an expelled or a pending one reads, and changes nothing.
+const KEEPS_RECORDS: &[MembershipStatus] = &[MembershipStatus::Active, MembershipStatus::Suspended];
+
 /// Refuses a landlord whose membership is not in `allowed` (403 `membership-inactive`).
 fn require_membership(conn: &mut Conn, caller: &Caller, allowed: &[MembershipStatus]) -> Result<(), ApiError> {
     if caller.role != Role::Landlord {
@@ -126,6 +130,7 @@ pub fn change_property(
 ) -> Result<PropertyRow, ApiError> {
     let mut row = repo::find_property(conn, caller, id)?;
     require_owner_or_admin(caller, &row)?;
+    require_membership(conn, caller, KEEPS_RECORDS)?;
     if_match.check(row.version)?;
     let mut refused = Vec::new();
     if patch.owner_id.is_some() && !caller.is_admin() {
@@ -238,6 +243,7 @@ pub fn change_unit(
 ) -> Result<UnitRow, ApiError> {
     let (mut row, property) = repo::find_unit(conn, caller, id)?;
     require_owner_or_admin(caller, &property)?;
+    require_membership(conn, caller, KEEPS_RECORDS)?;
     if_match.check(row.version)?;
     let old_max = row.max_occupants;
     if let Some(label) = patch.label {
@@ -353,7 +359,7 @@ pub fn declare_tenancy(
 ) -> Result<(TenancyRow, bool), ApiError> {
     let (unit, property) = repo::find_unit(conn, caller, unit_id)?;
     require_owner_or_admin(caller, &property)?;
-    require_membership(conn, caller, &[MembershipStatus::Active, MembershipStatus::Suspended])?;
+    require_membership(conn, caller, KEEPS_RECORDS)?;
     if repo::is_active_in_unit(conn, &unit.id, &tenant.id_lookup)? {
         return Err(ApiError::Conflict(
             "This person is already declared as living in this unit.".into(),
@@ -439,7 +445,7 @@ pub fn move_out(
 ) -> Result<TenancyRow, ApiError> {
     let (tenancy, property) = repo::find_tenancy(conn, caller, id)?;
     require_owner_or_admin(caller, &property)?;
-    require_membership(conn, caller, &[MembershipStatus::Active, MembershipStatus::Suspended])?;
+    require_membership(conn, caller, KEEPS_RECORDS)?;
     if_match.check(tenancy.version)?;
     if tenancy.move_out_date.is_some() {
         return Err(ApiError::Conflict("This tenant has already moved out.".into()));
