@@ -471,6 +471,23 @@ async fn declarations_flag_lateness_duplicates_and_overcrowding_but_never_refuse
         .expect(200)
         .body;
     assert_eq!(property_now["active_tenants"], 4);
+
+    // Once the person has moved out of the other unit, neither tenancy is a duplicate any more.
+    let elsewhere_path = format!("/api/v1/tenancies/{}", elsewhere["id"].as_str().unwrap());
+    app.post(
+        &format!("{elsewhere_path}/move-out"),
+        Some(&landlord.token),
+        json!({"move_out_date": days_from_today(0)}),
+    )
+    .await
+    .expect(200);
+    for path in [
+        format!("/api/v1/tenancies/{}", on_time["id"].as_str().unwrap()),
+        elsewhere_path,
+    ] {
+        let tenancy = app.get(&path, Some(&landlord.token)).await.expect(200).body;
+        assert_eq!(tenancy["duplicate_elsewhere"], false, "{path}");
+    }
 }
 
 async fn move_outs_end_tenancies_once(backend: Backend) {

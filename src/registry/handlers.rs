@@ -262,7 +262,7 @@ pub async fn get_tenancy(
         .db
         .lookup(move |conn| {
             let (row, _) = repo::find_tenancy(conn, &caller, &id)?;
-            let duplicate = repo::duplicated_elsewhere(conn, std::slice::from_ref(&row))?.contains(&row.id);
+            let duplicate = repo::is_duplicated_elsewhere(conn, &row)?;
             Ok((row, duplicate))
         })
         .await?;

@@ -488,12 +488,16 @@ pub fn reserve_registration_code(conn: &mut Conn, village_id: &str, code: &str) 
     Ok(())
 }
 
-/// Whether the person with this lookup hash is an active tenant of a unit other than `unit_id`.
-pub fn is_active_elsewhere(conn: &mut Conn, unit_id: &str, id_lookup: &str) -> Result<bool, ApiError> {
+/// Whether this tenancy is active and its person also an active tenant of another unit: the one-row form of
+/// [`duplicated_elsewhere`], a single cached statement.
+pub fn is_duplicated_elsewhere(conn: &mut Conn, row: &TenancyRow) -> Result<bool, ApiError> {
+    if row.move_out_date.is_some() {
+        return Ok(false);
+    }
     let found: i64 = tenancies::table
-        .filter(tenancies::id_lookup.eq(id_lookup))
+        .filter(tenancies::id_lookup.eq(&row.id_lookup))
         .filter(tenancies::move_out_date.is_null())
-        .filter(tenancies::unit_id.ne(unit_id))
+        .filter(tenancies::unit_id.ne(&row.unit_id))
         .count()
         .get_result(conn)?;
     Ok(found > 0)

@@ -432,7 +432,7 @@ pub fn declare_tenancy(
                            "id_number_masked": row.id_number_masked}),
         },
     )?;
-    let duplicate = repo::is_active_elsewhere(conn, &row.unit_id, &row.id_lookup)?;
+    let duplicate = repo::is_duplicated_elsewhere(conn, &row)?;
     Ok((row, duplicate))
 }
 

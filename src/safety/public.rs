@@ -104,7 +104,7 @@ async fn load(req: &HttpRequest, state: &web::Data<AppState>, code: String) -> R
     let today = today();
     let rating = state
         .db
-        .read(move |conn| {
+        .lookup(move |conn| {
             let (property, village) = repo::find_by_code(conn, &code)?;
             Ok(PublicRating {
                 status: property.status_on(today)?,
