@@ -73,7 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => crate::startup::serve(settings).await,
         Command::Migrate => {
             let db = Db::connect(&settings.database_url, 1)?;
-            db.migrate()?;
+            crate::startup::prepare_database(&db, &settings)?;
             println!("migrations applied");
             Ok(())
         }

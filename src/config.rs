@@ -37,8 +37,8 @@ pub struct Settings {
     pub public_base_url: String,
     /// Public rating look-ups allowed per address per minute.
     pub public_rate_per_minute: u32,
-    /// Behind a reverse proxy: take the client address from `Forwarded` / `X-Forwarded-For`.
-    pub trust_proxy: bool,
+    /// The reverse proxies in front of the service, whose forwarding headers name the client's address.
+    pub trust_proxy: TrustedProxies,
     /// How often the server looks for notices to deliver.
     pub notice_poll_secs: u64,
     /// How long a delivery claim lasts before another worker may take the notice over.
@@ -170,11 +170,7 @@ impl Settings {
                 .trim_end_matches('/')
                 .to_owned(),
             public_rate_per_minute: parse_number(&get, "ANZU_PUBLIC_RATE_PER_MINUTE", 60, 1..=100_000_000)?,
-            trust_proxy: match get("ANZU_TRUST_PROXY").as_deref() {
-                None | Some("false") | Some("0") => false,
-                Some("true") | Some("1") => true,
-                Some(other) => bail!("ANZU_TRUST_PROXY must be true or false, not `{other}`"),
-            },
+            trust_proxy: TrustedProxies::parse(get("ANZU_TRUST_PROXY").as_deref())?,
             notice_poll_secs: parse_number(&get, "ANZU_NOTICE_POLL_SECS", 5, 1..=3600)?,
             notice_claim_secs: parse_number(&get, "ANZU_NOTICE_CLAIM_SECS", 300, 1..=86_400)?,
             sweep_at: chrono::NaiveTime::parse_from_str(
@@ -184,6 +180,39 @@ impl Settings {
             .context("ANZU_SWEEP_AT must be a time such as 06:00")?,
             data_dir,
             generated_secrets_file,
+        })
+    }
+}
+
+/// Which reverse proxies' forwarding headers to believe (`ANZU_TRUST_PROXY`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustedProxies {
+    /// Clients connect directly: the TCP peer is the client.
+    None,
+    /// This many proxies stand in front, one behind the other; the peer is the nearest.
+    Hops(u8),
+    /// The proxies' own addresses: any other peer is a client.
+    Addresses(Vec<std::net::IpAddr>),
+}
+
+impl TrustedProxies {
+    /// `false` or `0`: none; `true`: one; a number: that many; or a comma-separated list of proxy addresses.
+    fn parse(text: Option<&str>) -> anyhow::Result<Self> {
+        const HELP: &str = "ANZU_TRUST_PROXY must be false, true, a number of proxies from 0 to 10, \
+                            or a comma-separated list of the proxies' IP addresses";
+        Ok(match text {
+            None | Some("false") | Some("0") => TrustedProxies::None,
+            Some("true") => TrustedProxies::Hops(1),
+            Some(text) if text.bytes().all(|b| b.is_ascii_digit()) => match text.parse::<u8>() {
+                Ok(hops @ 1..=10) => TrustedProxies::Hops(hops),
+                _ => bail!("{HELP}"),
+            },
+            Some(list) => TrustedProxies::Addresses(
+                list.split(',')
+                    .map(|a| a.trim().parse())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| anyhow::anyhow!("{HELP}"))?,
+            ),
         })
     }
 }
@@ -250,13 +279,7 @@ fn write_secrets_file(path: &Path, values: &HashMap<String, String>) -> anyhow::
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut file = crate::private_file::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     file.write_all(text.as_bytes())?;
     Ok(())
 }
@@ -336,6 +359,23 @@ mod tests {
         ] {
             let err = with(bad).expect_err("must refuse");
             assert!(format!("{err:#}").contains("ANZU_RATING_RULES"), "{err:#}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies() {
+        let parse = TrustedProxies::parse;
+        assert_eq!(parse(None).unwrap(), TrustedProxies::None);
+        assert_eq!(parse(Some("false")).unwrap(), TrustedProxies::None);
+        assert_eq!(parse(Some("true")).unwrap(), TrustedProxies::Hops(1));
+        assert_eq!(parse(Some("2")).unwrap(), TrustedProxies::Hops(2));
+        assert_eq!(
+            parse(Some("10.0.0.1, ::1")).unwrap(),
+            TrustedProxies::Addresses(vec!["10.0.0.1".parse().unwrap(), "::1".parse().unwrap()])
+        );
+        for bad in ["yes", "11", "10.0.0.300", "10.0.0.1,"] {
+            let err = parse(Some(bad)).expect_err(bad);
+            assert!(err.to_string().contains("ANZU_TRUST_PROXY"), "{err}");
         }
     }
 

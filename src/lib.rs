@@ -12,6 +12,7 @@ pub mod notices;
 pub mod openapi;
 pub mod ops;
 pub mod patrols;
+pub mod private_file;
 pub mod registry;
 pub mod reports;
 pub mod safety;

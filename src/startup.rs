@@ -111,13 +111,29 @@ pub fn build_app(
         }))
 }
 
+/// Brings the database up to date: pending migrations, then identity ciphertexts in an older format
+/// re-encrypted (this needs the data key, so it cannot be a migration).
+pub fn prepare_database(db: &Db, settings: &Settings) -> anyhow::Result<()> {
+    db.migrate()?;
+    let upgraded = registry::service::upgrade_identity_ciphertexts(db, &IdentityCipher::new(&settings.data_key))
+        .map_err(|e| anyhow::anyhow!("cannot re-encrypt identity numbers: {e:#}"))?;
+    if upgraded > 0 {
+        tracing::info!(
+            tenancies = upgraded,
+            "re-encrypted identity numbers bound to their rows"
+        );
+    }
+    Ok(())
+}
+
 /// Migrates the database and serves until SIGTERM (in-flight requests finish first, up to 30 s) or Ctrl-C.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let db = Db::connect(&settings.database_url, settings.db_max_connections)?;
     let started = std::time::Instant::now();
     web::block({
         let db = db.clone();
-        move || db.migrate()
+        let settings = settings.clone();
+        move || prepare_database(&db, &settings)
     })
     .await??;
     let bind = settings.bind;

@@ -250,6 +250,17 @@ async fn without_smtp_mail_is_written_as_files(backend: Backend) {
     assert_eq!(files.len(), 1);
     let mail = parse_mail(&std::fs::read(files[0].path()).unwrap());
     assert!(mail.subject.contains("5 stars"));
+    // Names and addresses at rest are the service user's alone: the e-mails, and on SQLite the database.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&files[0].path()), 0o600);
+    assert_eq!(mode(&outbox), 0o700);
+    if backend == Backend::Sqlite {
+        let database = s.app.state.settings.database_url.clone();
+        for file in [database.clone(), format!("{database}-wal"), format!("{database}-shm")] {
+            assert_eq!(mode(std::path::Path::new(&file)), 0o600, "{file}");
+        }
+    }
 }
 
 async fn the_sweep_finds_overdue_work_once(backend: Backend) {

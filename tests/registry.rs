@@ -1002,7 +1002,101 @@ async fn authorization_matrix(backend: Backend) {
     assert_eq!(near_events["items"][0]["action"], "property.registered");
 }
 
+/// A ciphertext decrypts only in the row and column it was made for, so copying one tenant's encrypted
+/// number onto another's row reveals nothing; values in the old row-less format stay readable until start-up
+/// re-encrypts them.
+async fn identity_ciphertexts_are_bound_to_their_row(backend: Backend) {
+    use aes_gcm::aead::{Aead, Generate, KeyInit, Nonce, Payload};
+    use anzu::db::schema::tenancies;
+    use base64::Engine;
+    use diesel::prelude::*;
+
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let auditor = app.user(&v.admin, "auditor", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 50.0).await;
+    let unit_id = unit["id"].as_str().unwrap();
+    let (first_number, second_number) = (resident_id("19770615", 357), resident_id("19880203", 124));
+    let mut ids = Vec::new();
+    for number in [&first_number, &second_number] {
+        let declared = app
+            .declare(&landlord, unit_id, number, &days_from_today(0))
+            .await
+            .expect(201);
+        ids.push(declared.body["id"].as_str().unwrap().to_owned());
+    }
+    let (first, second) = (ids[0].clone(), ids[1].clone());
+    let identity_path = format!("/api/v1/tenancies/{second}/identity");
+    let stored = |id: &str| -> String {
+        let id = id.to_owned();
+        app.db
+            .write_blocking(move |conn| {
+                Ok(tenancies::table
+                    .find(id)
+                    .select(tenancies::id_number_encrypted)
+                    .first::<String>(conn)?)
+            })
+            .unwrap()
+    };
+    let overwrite = |id: &str, value: String| {
+        let id = id.to_owned();
+        app.db
+            .write_blocking(move |conn| {
+                diesel::update(tenancies::table.find(id))
+                    .set(tenancies::id_number_encrypted.eq(value))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .unwrap()
+    };
+    let own_ciphertext = stored(&second);
+    assert!(own_ciphertext.starts_with("v2:"), "{own_ciphertext}");
+
+    // The swap: the first tenant's ciphertext on the second tenant's row.
+    overwrite(&second, stored(&first));
+    let swapped = app.get(&identity_path, Some(&auditor.token)).await;
+    assert!(
+        !String::from_utf8_lossy(&swapped.bytes).contains(&first_number),
+        "a copied ciphertext decrypted in another row"
+    );
+    swapped.problem(500);
+
+    // A value written by an older version (v1: the same associated data for every row) still reads ...
+    let key: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(common::DATA_KEY)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let nonce = Nonce::<aes_gcm::Aes256Gcm>::generate();
+    let sealed = aes_gcm::Aes256Gcm::new(&key.into())
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: second_number.as_bytes(),
+                aad: b"anzu-identity-v1",
+            },
+        )
+        .unwrap();
+    let legacy = format!(
+        "v1:{}",
+        base64::engine::general_purpose::STANDARD.encode([nonce.as_slice(), &sealed].concat())
+    );
+    overwrite(&second, legacy.clone());
+    let identity = app.get(&identity_path, Some(&auditor.token)).await.expect(200);
+    assert_eq!(identity.body["id_number"], second_number);
+    // ... until start-up re-encrypts it bound to its row.
+    anzu::startup::prepare_database(&app.db, &app.state.settings).unwrap();
+    let upgraded = stored(&second);
+    assert!(upgraded.starts_with("v2:") && upgraded != legacy, "{upgraded}");
+    let identity = app.get(&identity_path, Some(&auditor.token)).await.expect(200);
+    assert_eq!(identity.body["id_number"], second_number);
+    assert!(stored(&first).starts_with("v2:"));
+}
+
 backend_tests!(
+    identity_ciphertexts_are_bound_to_their_row,
     registration_codes_are_sequential_per_village_even_in_parallel,
     only_active_landlords_and_admins_register_properties,
     property_changes_refuse_mass_assignment_and_stale_versions,

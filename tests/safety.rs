@@ -672,18 +672,33 @@ async fn the_public_rating_shows_nothing_personal(backend: Backend) {
 }
 
 async fn behind_a_trusted_proxy_limits_count_per_forwarded_address(backend: Backend) {
-    let s = Scene::with(
-        backend,
-        &[("ANZU_PUBLIC_RATE_PER_MINUTE", "1"), ("ANZU_TRUST_PROXY", "true")],
-    )
-    .await;
-    let path = format!(
-        "/public/v1/ratings/{}",
-        s.property["registration_code"].as_str().unwrap()
-    );
-    for (ip, status) in [("203.0.113.7", 200), ("203.0.113.7", 429), ("203.0.113.8", 200)] {
-        let answer = s.app.call("GET", &path, None, &[("X-Forwarded-For", ip)], None).await;
-        assert_eq!(answer.status, status, "{ip}");
+    // The test client stands in for the proxy (peer 127.0.0.1), which appends the address it received from.
+    for trusted in ["true", "127.0.0.1"] {
+        let s = Scene::with(
+            backend,
+            &[("ANZU_PUBLIC_RATE_PER_MINUTE", "1"), ("ANZU_TRUST_PROXY", trusted)],
+        )
+        .await;
+        let path = format!(
+            "/public/v1/ratings/{}",
+            s.property["registration_code"].as_str().unwrap()
+        );
+        for (forwarded, status) in [
+            ("203.0.113.7", 200),
+            ("203.0.113.7", 429),
+            ("203.0.113.8", 200),
+            // A client rotating what it writes to the left of the proxy's entry is still one client.
+            ("198.51.100.1, 203.0.113.9", 200),
+            ("198.51.100.2, 203.0.113.9", 429),
+            ("198.51.100.3,198.51.100.4, 203.0.113.9", 429),
+        ] {
+            let answer = s
+                .app
+                .call("GET", &path, None, &[("X-Forwarded-For", forwarded)], None)
+                .await;
+            assert_eq!(answer.status, status, "{trusted}: {forwarded}");
+        }
+        s.app.stop().await;
     }
 }
 

@@ -136,7 +136,7 @@ pub async fn login(
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let address = crate::http::client_ip(&req, state.settings.trust_proxy);
+    let address = crate::http::client_ip(&req, &state.settings.trust_proxy);
     let address_key = format!("addr:{}", address.map(|a| a.to_string()).unwrap_or_default());
     let account_key = format!("login:{}", body.login.trim().to_lowercase());
     for (limiter, key) in [

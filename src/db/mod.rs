@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use anyhow::Context;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
@@ -125,10 +126,29 @@ pub struct Db {
     url: Arc<str>,
 }
 
+/// Creates the SQLite database file 0600 before SQLite does (SQLite gives its WAL and shared-memory files the
+/// database file's permissions), and takes group and other access from files an older version left readable.
+fn make_sqlite_files_private(path: &str) -> anyhow::Result<()> {
+    if path.starts_with("file:") || path.starts_with(':') {
+        return Ok(());
+    }
+    let file = std::path::Path::new(path);
+    crate::private_file::touch(file).with_context(|| format!("cannot open the database file {}", file.display()))?;
+    for suffix in ["-wal", "-shm"] {
+        let name = std::path::PathBuf::from(format!("{path}{suffix}"));
+        crate::private_file::restrict(&name)
+            .with_context(|| format!("cannot restrict the permissions of {}", name.display()))?;
+    }
+    Ok(())
+}
+
 impl Db {
     pub fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
         let backend = Backend::of_url(url);
         let sqlite = backend == Backend::Sqlite;
+        if sqlite {
+            make_sqlite_files_private(url)?;
+        }
         let pool = Pool::builder()
             .max_size(max_connections)
             .connection_timeout(CONNECTION_TIMEOUT)

@@ -3,7 +3,9 @@
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::PathBuf;
+
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Settings;
 use crate::notices::model::NoticeRow;
@@ -14,7 +16,8 @@ const SMTP_POOL_SIZE: u32 = 8;
 #[derive(Clone)]
 pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Files(AsyncFileTransport<Tokio1Executor>),
+    /// A folder of `.eml` files, each readable by the service's user only (they hold names and addresses).
+    Files(PathBuf),
 }
 
 impl Mailer {
@@ -31,10 +34,10 @@ impl Mailer {
                 Mailer::Smtp(transport)
             }
             None => {
-                std::fs::create_dir_all(&settings.mail_dir).map_err(|e| {
+                crate::private_file::create_dir(&settings.mail_dir).map_err(|e| {
                     anyhow::anyhow!("cannot create the mail folder {}: {e}", settings.mail_dir.display())
                 })?;
-                Mailer::Files(AsyncFileTransport::<Tokio1Executor>::new(&settings.mail_dir))
+                Mailer::Files(settings.mail_dir.clone())
             }
         };
         Ok((mailer, from))
@@ -58,7 +61,14 @@ impl Mailer {
             .map_err(|e| format!("cannot build the message: {e}"))?;
         match self {
             Mailer::Smtp(transport) => transport.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
-            Mailer::Files(transport) => transport.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Mailer::Files(folder) => {
+                let path = folder.join(format!("{}.eml", notice.id));
+                let bytes = message.formatted();
+                tokio::task::spawn_blocking(move || crate::private_file::write_atomically(&path, &bytes))
+                    .await
+                    .map_err(|e| format!("cannot write the e-mail file: {e}"))?
+                    .map_err(|e| format!("cannot write the e-mail file: {e}"))
+            }
         }
     }
 }

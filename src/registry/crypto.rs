@@ -2,10 +2,12 @@
 //! and a keyed hash that lets the service find records of the same person without decrypting
 //! anything.
 //!
-//! Stored format: `v1:` followed by standard base64 (with padding, no line breaks) of
+//! Stored format: `v2:` followed by standard base64 (with padding, no line breaks) of
 //! `nonce (12 bytes) || ciphertext || tag (16 bytes)`, produced by AES-256-GCM under the data key
-//! with the fixed associated data [`ASSOCIATED_DATA`]. The version prefix leaves room to change
-//! algorithm or key later while old rows still decrypt.
+//! with associated data naming the table, column and row the value belongs to ([`Binding`]): a
+//! ciphertext copied into another row or column fails authentication there instead of decrypting
+//! as that row's number. `v1:` values (a fixed associated data, [`V1_ASSOCIATED_DATA`]) stay
+//! readable until start-up has re-encrypted them (`registry::service::upgrade_identity_ciphertexts`).
 
 use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{Aead, Generate, KeyInit, Nonce, Payload};
@@ -17,14 +19,37 @@ use std::fmt;
 
 type HmacSha256 = Hmac<Sha256>;
 
-const VERSION_PREFIX: &str = "v1:";
+pub const VERSION_PREFIX: &str = "v2:";
+const V1_PREFIX: &str = "v1:";
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
-/// Associated data bound into every ciphertext, so that a blob encrypted under the same key for
-/// some other purpose (or a future format version) fails authentication instead of being accepted
-/// as an identity number.
-pub const ASSOCIATED_DATA: &[u8] = b"anzu-identity-v1";
+/// The associated data of every `v1:` ciphertext: the same for every row, which is why v2 replaced it.
+pub const V1_ASSOCIATED_DATA: &[u8] = b"anzu-identity-v1";
+
+/// Where an encrypted value lives. Bound into its ciphertext as associated data, so that it decrypts
+/// only there.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding<'a> {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub row_id: &'a str,
+}
+
+impl Binding<'_> {
+    /// `anzu-identity-v2`, table, column and row id, each ended by NUL (no part contains one).
+    fn associated_data(&self) -> Vec<u8> {
+        [
+            b"anzu-identity-v2",
+            self.table.as_bytes(),
+            self.column.as_bytes(),
+            self.row_id.as_bytes(),
+        ]
+        .iter()
+        .flat_map(|part| part.iter().copied().chain([0]))
+        .collect()
+    }
+}
 
 /// Label for deriving the lookup key; changing it changes every lookup hash.
 const LOOKUP_KEY_LABEL: &[u8] = b"anzu identity lookup key v1";
@@ -75,7 +100,7 @@ impl IdentityCipher {
     /// # Panics
     ///
     /// Only if the operating system's random number generator fails, when no safe nonce exists.
-    pub fn encrypt(&self, plaintext: &str) -> String {
+    pub fn encrypt(&self, plaintext: &str, binding: Binding<'_>) -> String {
         let nonce = Nonce::<Aes256Gcm>::generate();
         let sealed = self
             .aead
@@ -83,7 +108,7 @@ impl IdentityCipher {
                 &nonce,
                 Payload {
                     msg: plaintext.as_bytes(),
-                    aad: ASSOCIATED_DATA,
+                    aad: &binding.associated_data(),
                 },
             )
             // AES-GCM only refuses plaintexts over 64 GiB; an identity number cannot reach that.
@@ -94,11 +119,24 @@ impl IdentityCipher {
         format!("{VERSION_PREFIX}{}", BASE64.encode(blob))
     }
 
-    /// Decrypts a value produced by [`IdentityCipher::encrypt`] under the same data key.
-    pub fn decrypt(&self, stored: &str) -> Result<String, CryptoError> {
+    /// Decrypts a value produced by [`IdentityCipher::encrypt`] under the same data key for the same
+    /// place, or a `v1:` value (bound to no place).
+    pub fn decrypt(&self, stored: &str, binding: Binding<'_>) -> Result<String, CryptoError> {
+        if let Some(encoded) = stored.strip_prefix(V1_PREFIX) {
+            return self.open(encoded, V1_ASSOCIATED_DATA);
+        }
         let encoded = stored
             .strip_prefix(VERSION_PREFIX)
             .ok_or(CryptoError::UnsupportedVersion)?;
+        self.open(encoded, &binding.associated_data())
+    }
+
+    /// Whether `stored` is in an older format that start-up re-encrypts.
+    pub fn is_outdated(stored: &str) -> bool {
+        !stored.starts_with(VERSION_PREFIX)
+    }
+
+    fn open(&self, encoded: &str, aad: &[u8]) -> Result<String, CryptoError> {
         let blob = BASE64.decode(encoded).map_err(|_| CryptoError::Encoding)?;
         if blob.len() < NONCE_LEN + TAG_LEN {
             return Err(CryptoError::TooShort);
@@ -107,13 +145,7 @@ impl IdentityCipher {
         let nonce = Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| CryptoError::TooShort)?;
         let plain = self
             .aead
-            .decrypt(
-                &nonce,
-                Payload {
-                    msg: sealed,
-                    aad: ASSOCIATED_DATA,
-                },
-            )
+            .decrypt(&nonce, Payload { msg: sealed, aad })
             .map_err(|_| CryptoError::Authentication)?;
         String::from_utf8(plain).map_err(|_| CryptoError::Utf8)
     }
@@ -158,6 +190,11 @@ mod tests {
     const KEY: [u8; 32] = [7; 32];
     const OTHER_KEY: [u8; 32] = [8; 32];
     const NUMBER: &str = "35052419900715123X";
+    const HERE: Binding<'static> = Binding {
+        table: "tenancies",
+        column: "id_number_encrypted",
+        row_id: "row-1",
+    };
 
     fn cipher() -> IdentityCipher {
         IdentityCipher::new(&KEY)
@@ -173,22 +210,22 @@ mod tests {
     #[test]
     fn round_trip() {
         let cipher = cipher();
-        let stored = cipher.encrypt(NUMBER);
-        assert!(stored.starts_with("v1:"));
+        let stored = cipher.encrypt(NUMBER, HERE);
+        assert!(stored.starts_with("v2:"));
         assert!(!stored.contains(NUMBER));
-        assert_eq!(cipher.decrypt(&stored).unwrap(), NUMBER);
-        assert_eq!(cipher.clone().decrypt(&stored).unwrap(), NUMBER);
-        assert_eq!(cipher.decrypt(&cipher.encrypt("")).unwrap(), "");
+        assert_eq!(cipher.decrypt(&stored, HERE).unwrap(), NUMBER);
+        assert_eq!(cipher.clone().decrypt(&stored, HERE).unwrap(), NUMBER);
+        assert_eq!(cipher.decrypt(&cipher.encrypt("", HERE), HERE).unwrap(), "");
         assert_eq!(
-            cipher.decrypt(&cipher.encrypt("护照 E1234567")).unwrap(),
+            cipher.decrypt(&cipher.encrypt("护照 E1234567", HERE), HERE).unwrap(),
             "护照 E1234567"
         );
     }
 
     #[test]
     fn layout_is_nonce_ciphertext_tag() {
-        let stored = cipher().encrypt(NUMBER);
-        let blob = BASE64.decode(stored.strip_prefix("v1:").unwrap()).unwrap();
+        let stored = cipher().encrypt(NUMBER, HERE);
+        let blob = BASE64.decode(stored.strip_prefix("v2:").unwrap()).unwrap();
         assert_eq!(blob.len(), NONCE_LEN + NUMBER.len() + TAG_LEN);
         assert!(!stored.contains('\n'));
     }
@@ -196,8 +233,8 @@ mod tests {
     #[test]
     fn encryptions_of_the_same_text_differ() {
         let cipher = cipher();
-        let first = cipher.encrypt(NUMBER);
-        let second = cipher.encrypt(NUMBER);
+        let first = cipher.encrypt(NUMBER, HERE);
+        let second = cipher.encrypt(NUMBER, HERE);
         assert_ne!(first, second);
         assert_ne!(first[3..19], second[3..19], "nonces must differ");
     }
@@ -205,27 +242,27 @@ mod tests {
     #[test]
     fn tampered_ciphertext_fails() {
         let cipher = cipher();
-        let stored = cipher.encrypt(NUMBER);
+        let stored = cipher.encrypt(NUMBER, HERE);
         let blob = BASE64.decode(&stored[3..]).unwrap();
         for index in [0, NONCE_LEN, blob.len() - 1] {
             let mut tampered = blob.clone();
             tampered[index] ^= 0x01;
-            let tampered = format!("v1:{}", BASE64.encode(&tampered));
+            let tampered = format!("v2:{}", BASE64.encode(&tampered));
             assert_eq!(
-                cipher.decrypt(&tampered),
+                cipher.decrypt(&tampered, HERE),
                 Err(CryptoError::Authentication),
                 "byte {index}"
             );
         }
-        let truncated = format!("v1:{}", BASE64.encode(&blob[..blob.len() - 1]));
-        assert_eq!(cipher.decrypt(&truncated), Err(CryptoError::Authentication));
+        let truncated = format!("v2:{}", BASE64.encode(&blob[..blob.len() - 1]));
+        assert_eq!(cipher.decrypt(&truncated, HERE), Err(CryptoError::Authentication));
     }
 
     #[test]
     fn different_key_fails() {
-        let stored = cipher().encrypt(NUMBER);
+        let stored = cipher().encrypt(NUMBER, HERE);
         assert_eq!(
-            IdentityCipher::new(&OTHER_KEY).decrypt(&stored),
+            IdentityCipher::new(&OTHER_KEY).decrypt(&stored, HERE),
             Err(CryptoError::Authentication)
         );
     }
@@ -238,27 +275,27 @@ mod tests {
         let nonce = Nonce::<Aes256Gcm>::generate();
         let sealed = aead.encrypt(&nonce, NUMBER.as_bytes()).unwrap();
         let stored = format!("v1:{}", BASE64.encode([nonce.as_slice(), &sealed].concat()));
-        assert_eq!(cipher().decrypt(&stored), Err(CryptoError::Authentication));
+        assert_eq!(cipher().decrypt(&stored, HERE), Err(CryptoError::Authentication));
     }
 
     #[test]
     fn malformed_stored_values_are_rejected() {
         let cipher = cipher();
-        let stored = cipher.encrypt(NUMBER);
-        assert_eq!(cipher.decrypt(&stored[3..]), Err(CryptoError::UnsupportedVersion));
+        let stored = cipher.encrypt(NUMBER, HERE);
+        assert_eq!(cipher.decrypt(&stored[3..], HERE), Err(CryptoError::UnsupportedVersion));
         assert_eq!(
-            cipher.decrypt(&stored.replacen("v1:", "v2:", 1)),
+            cipher.decrypt(&stored.replacen("v2:", "v3:", 1), HERE),
             Err(CryptoError::UnsupportedVersion)
         );
-        assert_eq!(cipher.decrypt(NUMBER), Err(CryptoError::UnsupportedVersion));
-        assert_eq!(cipher.decrypt("v1:not base64!"), Err(CryptoError::Encoding));
-        assert_eq!(cipher.decrypt("v1:"), Err(CryptoError::TooShort));
+        assert_eq!(cipher.decrypt(NUMBER, HERE), Err(CryptoError::UnsupportedVersion));
+        assert_eq!(cipher.decrypt("v2:not base64!", HERE), Err(CryptoError::Encoding));
+        assert_eq!(cipher.decrypt("v2:", HERE), Err(CryptoError::TooShort));
         assert_eq!(
-            cipher.decrypt(&format!("v1:{}", BASE64.encode([0u8; 27]))),
+            cipher.decrypt(&format!("v2:{}", BASE64.encode([0u8; 27])), HERE),
             Err(CryptoError::TooShort)
         );
         assert_eq!(
-            cipher.decrypt(&format!("v1:{}", BASE64.encode([0u8; 28]))),
+            cipher.decrypt(&format!("v2:{}", BASE64.encode([0u8; 28])), HERE),
             Err(CryptoError::Authentication)
         );
     }

@@ -502,3 +502,41 @@ pub fn is_duplicated_elsewhere(conn: &mut Conn, row: &TenancyRow) -> Result<bool
         .get_result(conn)?;
     Ok(found > 0)
 }
+
+/// Tenancies whose identity number or phone is still in an older ciphertext format:
+/// `(id, id_number_encrypted, phone_encrypted)`.
+pub fn outdated_identity_ciphertexts(
+    conn: &mut Conn,
+    limit: i64,
+) -> Result<Vec<(String, String, Option<String>)>, ApiError> {
+    let current = format!("{}%", crate::registry::crypto::VERSION_PREFIX);
+    Ok(tenancies::table
+        .filter(
+            tenancies::id_number_encrypted
+                .not_like(current.clone())
+                .or(tenancies::phone_encrypted.not_like(current)),
+        )
+        .select((
+            tenancies::id,
+            tenancies::id_number_encrypted,
+            tenancies::phone_encrypted,
+        ))
+        .order(tenancies::id)
+        .limit(limit)
+        .load(conn)?)
+}
+
+pub fn set_identity_ciphertexts(
+    conn: &mut Conn,
+    id: &str,
+    id_number_encrypted: &str,
+    phone_encrypted: Option<&str>,
+) -> Result<(), ApiError> {
+    diesel::update(tenancies::table.find(id))
+        .set((
+            tenancies::id_number_encrypted.eq(id_number_encrypted),
+            tenancies::phone_encrypted.eq(phone_encrypted),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

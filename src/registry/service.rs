@@ -14,7 +14,7 @@ use crate::http::auth::Caller;
 use crate::http::etag::IfMatch;
 use crate::ids::{new_id, now, today};
 use crate::notices::sweep;
-use crate::registry::crypto::IdentityCipher;
+use crate::registry::crypto::{Binding, IdentityCipher};
 use crate::registry::identity::{self, ResidentId};
 use crate::registry::model::*;
 use crate::registry::repo;
@@ -288,6 +288,8 @@ pub fn change_unit(
 /// A declaration checked and protected, ready to store: done before the transaction, as it needs no
 /// database and the encryption need not hold the writer.
 pub struct PreparedTenant {
+    /// The tenancy's id, chosen here because its ciphertexts are bound to it.
+    id: String,
     full_name: String,
     id_type: IdType,
     id_number_encrypted: String,
@@ -332,20 +334,69 @@ pub fn prepare_tenant(cipher: &IdentityCipher, input: DeclareTenancy) -> Result<
         }
         _ => (None, None),
     };
+    let id = new_id();
     Ok(PreparedTenant {
         full_name: tenant.full_name.trim().to_owned(),
         id_type: tenant.id_type,
-        id_number_encrypted: cipher.encrypt(&number),
+        id_number_encrypted: cipher.encrypt(&number, identity_binding(&id)),
         id_lookup: cipher.lookup_hash(tenant.id_type.as_str(), &number),
         id_number_masked: identity::mask(&number),
         phone_masked: tenant.phone.as_deref().map(identity::mask),
-        phone_encrypted: tenant.phone.as_deref().map(|p| cipher.encrypt(p)),
+        phone_encrypted: tenant.phone.as_deref().map(|p| cipher.encrypt(p, phone_binding(&id))),
         gender,
         birth_date,
         origin: tenant.origin.map(|o| o.trim().to_owned()),
         employer: tenant.employer.map(|e| e.trim().to_owned()),
         move_in_date: input.move_in_date,
+        id,
     })
+}
+
+/// Where a tenancy's encrypted identity number lives.
+fn identity_binding(tenancy_id: &str) -> Binding<'_> {
+    Binding {
+        table: "tenancies",
+        column: "id_number_encrypted",
+        row_id: tenancy_id,
+    }
+}
+
+/// Where a tenancy's encrypted phone number lives.
+fn phone_binding(tenancy_id: &str) -> Binding<'_> {
+    Binding {
+        table: "tenancies",
+        column: "phone_encrypted",
+        row_id: tenancy_id,
+    }
+}
+
+/// Re-encrypts every identity value still in an older ciphertext format (v1: one associated data for all
+/// rows) in the current, row-bound one, a batch per transaction; returns how many tenancies changed.
+/// Run at start-up: until it has finished, old values stay readable.
+pub fn upgrade_identity_ciphertexts(db: &crate::db::Db, cipher: &IdentityCipher) -> Result<usize, ApiError> {
+    const BATCH: i64 = 500;
+    let mut upgraded = 0;
+    loop {
+        let changed = db.write_blocking(|conn| {
+            let rows = repo::outdated_identity_ciphertexts(conn, BATCH)?;
+            for (id, number, phone) in &rows {
+                let reseal = |stored: &str, binding: Binding<'_>| {
+                    cipher
+                        .decrypt(stored, binding)
+                        .map(|plain| cipher.encrypt(&plain, binding))
+                        .map_err(|e| ApiError::internal(anyhow::anyhow!("tenancy {id}: {}: {e}", binding.column)))
+                };
+                let number = reseal(number, identity_binding(id))?;
+                let phone = phone.as_deref().map(|p| reseal(p, phone_binding(id))).transpose()?;
+                repo::set_identity_ciphertexts(conn, id, &number, phone.as_deref())?;
+            }
+            Ok(rows.len())
+        })?;
+        upgraded += changed;
+        if changed < BATCH as usize {
+            return Ok(upgraded);
+        }
+    }
 }
 
 /// Records a tenant moving in. Reality is never refused: an overcrowded or delisted unit still gets
@@ -368,7 +419,7 @@ pub fn declare_tenancy(
     let at = now();
     let late = crate::ids::local_date(at) - tenant.move_in_date > Duration::days(settings.declaration_deadline_days);
     let row = TenancyRow {
-        id: new_id(),
+        id: tenant.id,
         unit_id: unit.id.clone(),
         property_id: property.id.clone(),
         full_name: tenant.full_name,
@@ -493,12 +544,14 @@ pub fn read_identity(
 ) -> Result<Identity, ApiError> {
     let (tenancy, property) = repo::find_tenancy(conn, caller, id)?;
     caller.require(&[Role::Admin, Role::Auditor])?;
-    let id_number = cipher.decrypt(&tenancy.id_number_encrypted).map_err(|e| {
-        ApiError::internal(anyhow::anyhow!(
-            "identity number of tenancy {} unreadable: {e}",
-            tenancy.id
-        ))
-    })?;
+    let id_number = cipher
+        .decrypt(&tenancy.id_number_encrypted, identity_binding(&tenancy.id))
+        .map_err(|e| {
+            ApiError::internal(anyhow::anyhow!(
+                "identity number of tenancy {} unreadable: {e}",
+                tenancy.id
+            ))
+        })?;
     audit::record(
         conn,
         Some(caller),

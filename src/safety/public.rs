@@ -32,7 +32,7 @@ impl PublicLimiter {
         PublicLimiter(RateLimiter::keyed(Quota::per_minute(per_minute)))
     }
 
-    fn check(&self, req: &HttpRequest, trust_proxy: bool) -> Result<(), ApiError> {
+    fn check(&self, req: &HttpRequest, trust_proxy: &crate::config::TrustedProxies) -> Result<(), ApiError> {
         let address = crate::http::client_ip(req, trust_proxy).unwrap_or(IpAddr::from([0, 0, 0, 0]));
         self.0.check_key(&address).map_err(|not_until| {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
@@ -97,7 +97,7 @@ pub struct PublicRating {
 }
 
 async fn load(req: &HttpRequest, state: &web::Data<AppState>, code: String) -> Result<PublicRating, ApiError> {
-    state.public_limiter.check(req, state.settings.trust_proxy)?;
+    state.public_limiter.check(req, &state.settings.trust_proxy)?;
     if let Some(rating) = state.public_cache.get(&code) {
         return Ok(rating);
     }

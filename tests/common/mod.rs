@@ -198,7 +198,7 @@ impl TestApp {
         }
         let settings = Settings::from_vars(&vars).expect("test settings");
         let db = Db::connect(&settings.database_url, settings.db_max_connections).expect("pool");
-        db.migrate().expect("migrations");
+        anzu::startup::prepare_database(&db, &settings).expect("migrations");
         let state = web::Data::new(AppState::new(settings, db.clone()).expect("state"));
         let listener = TcpListener::bind("127.0.0.1:0").expect("port");
         let address = format!("http://{}", listener.local_addr().unwrap());
