@@ -18,9 +18,7 @@ pub fn client_ip(req: &HttpRequest, trusted: &TrustedProxies) -> Option<IpAddr> 
     if matches!(trusted, TrustedProxies::None) {
         return peer;
     }
-    let Some(peer) = peer else {
-        return None;
-    };
+    let peer = peer?;
     let mut chain = forwarded_chain(req);
     chain.push(Some(peer));
     Some(pick_client(&chain, trusted).unwrap_or(peer))
