@@ -30,7 +30,7 @@ use anzu::db::schema::{properties, tenancies, units, villages};
 use anzu::db::{Db, DbConn};
 use anzu::error::ApiError;
 use anzu::ids::{local_date, new_id, now, today};
-use anzu::registry::crypto::IdentityCipher;
+use anzu::registry::crypto::{Binding, IdentityCipher};
 use anzu::registry::identity::{ResidentId, check_character, mask};
 use anzu::registry::model::{
     IdType, PropertyKind, PropertyRow, PropertyStatus, TenancyRow, UnitKind, UnitRow, default_max_occupants,
@@ -402,8 +402,10 @@ impl Plan {
         let move_out_date = self
             .is_moved_out(t)
             .then(|| (move_in_date + Duration::days(20)).min(self.today));
+        let id = new_id();
         Ok(TenancyRow {
-            id: new_id(),
+            id_number_encrypted: cipher.encrypt(number.as_str(), Binding::tenancy_id_number(&id)),
+            id,
             unit_id: unit_ids[u].clone(),
             property_id: property_ids[u / self.units_per_property].clone(),
             full_name: format!(
@@ -412,7 +414,6 @@ impl Plan {
                 GIVEN_NAMES[(t / SURNAMES.len()) % GIVEN_NAMES.len()]
             ),
             id_type: id_type.into(),
-            id_number_encrypted: cipher.encrypt(number.as_str()),
             id_lookup: cipher.lookup_hash(id_type, number.as_str()),
             id_number_masked: mask(number.as_str()),
             phone_encrypted: None,

@@ -36,7 +36,25 @@ pub struct Binding<'a> {
     pub row_id: &'a str,
 }
 
-impl Binding<'_> {
+impl<'a> Binding<'a> {
+    /// Where a tenancy's encrypted identity number lives.
+    pub fn tenancy_id_number(tenancy_id: &'a str) -> Self {
+        Binding {
+            table: "tenancies",
+            column: "id_number_encrypted",
+            row_id: tenancy_id,
+        }
+    }
+
+    /// Where a tenancy's encrypted phone number lives.
+    pub fn tenancy_phone(tenancy_id: &'a str) -> Self {
+        Binding {
+            table: "tenancies",
+            column: "phone_encrypted",
+            row_id: tenancy_id,
+        }
+    }
+
     /// `anzu-identity-v2`, table, column and row id, each ended by NUL (no part contains one).
     fn associated_data(&self) -> Vec<u8> {
         [

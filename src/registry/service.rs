@@ -338,11 +338,14 @@ pub fn prepare_tenant(cipher: &IdentityCipher, input: DeclareTenancy) -> Result<
     Ok(PreparedTenant {
         full_name: tenant.full_name.trim().to_owned(),
         id_type: tenant.id_type,
-        id_number_encrypted: cipher.encrypt(&number, identity_binding(&id)),
+        id_number_encrypted: cipher.encrypt(&number, Binding::tenancy_id_number(&id)),
         id_lookup: cipher.lookup_hash(tenant.id_type.as_str(), &number),
         id_number_masked: identity::mask(&number),
         phone_masked: tenant.phone.as_deref().map(identity::mask),
-        phone_encrypted: tenant.phone.as_deref().map(|p| cipher.encrypt(p, phone_binding(&id))),
+        phone_encrypted: tenant
+            .phone
+            .as_deref()
+            .map(|p| cipher.encrypt(p, Binding::tenancy_phone(&id))),
         gender,
         birth_date,
         origin: tenant.origin.map(|o| o.trim().to_owned()),
@@ -350,24 +353,6 @@ pub fn prepare_tenant(cipher: &IdentityCipher, input: DeclareTenancy) -> Result<
         move_in_date: input.move_in_date,
         id,
     })
-}
-
-/// Where a tenancy's encrypted identity number lives.
-fn identity_binding(tenancy_id: &str) -> Binding<'_> {
-    Binding {
-        table: "tenancies",
-        column: "id_number_encrypted",
-        row_id: tenancy_id,
-    }
-}
-
-/// Where a tenancy's encrypted phone number lives.
-fn phone_binding(tenancy_id: &str) -> Binding<'_> {
-    Binding {
-        table: "tenancies",
-        column: "phone_encrypted",
-        row_id: tenancy_id,
-    }
 }
 
 /// Re-encrypts every identity value still in an older ciphertext format (v1: one associated data for all
@@ -386,8 +371,11 @@ pub fn upgrade_identity_ciphertexts(db: &crate::db::Db, cipher: &IdentityCipher)
                         .map(|plain| cipher.encrypt(&plain, binding))
                         .map_err(|e| ApiError::internal(anyhow::anyhow!("tenancy {id}: {}: {e}", binding.column)))
                 };
-                let number = reseal(number, identity_binding(id))?;
-                let phone = phone.as_deref().map(|p| reseal(p, phone_binding(id))).transpose()?;
+                let number = reseal(number, Binding::tenancy_id_number(id))?;
+                let phone = phone
+                    .as_deref()
+                    .map(|p| reseal(p, Binding::tenancy_phone(id)))
+                    .transpose()?;
                 repo::set_identity_ciphertexts(conn, id, &number, phone.as_deref())?;
             }
             Ok(rows.len())
@@ -545,7 +533,7 @@ pub fn read_identity(
     let (tenancy, property) = repo::find_tenancy(conn, caller, id)?;
     caller.require(&[Role::Admin, Role::Auditor])?;
     let id_number = cipher
-        .decrypt(&tenancy.id_number_encrypted, identity_binding(&tenancy.id))
+        .decrypt(&tenancy.id_number_encrypted, Binding::tenancy_id_number(&tenancy.id))
         .map_err(|e| {
             ApiError::internal(anyhow::anyhow!(
                 "identity number of tenancy {} unreadable: {e}",
