@@ -39,6 +39,8 @@ pub struct Settings {
     pub public_rate_per_minute: u32,
     /// The reverse proxies in front of the service, whose forwarding headers name the client's address.
     pub trust_proxy: TrustedProxies,
+    /// When set, `/metrics` answers only requests bearing this token.
+    pub metrics_token: Option<String>,
     /// How often the server looks for notices to deliver.
     pub notice_poll_secs: u64,
     /// How long a delivery claim lasts before another worker may take the notice over.
@@ -171,6 +173,7 @@ impl Settings {
                 .to_owned(),
             public_rate_per_minute: parse_number(&get, "ANZU_PUBLIC_RATE_PER_MINUTE", 60, 1..=100_000_000)?,
             trust_proxy: TrustedProxies::parse(get("ANZU_TRUST_PROXY").as_deref())?,
+            metrics_token: get("ANZU_METRICS_TOKEN"),
             notice_poll_secs: parse_number(&get, "ANZU_NOTICE_POLL_SECS", 5, 1..=3600)?,
             notice_claim_secs: parse_number(&get, "ANZU_NOTICE_CLAIM_SECS", 300, 1..=86_400)?,
             sweep_at: chrono::NaiveTime::parse_from_str(

@@ -8,6 +8,12 @@ use utoipa::ToSchema;
 
 const PROBLEM_BASE: &str = "https://anzu.example/problems/";
 
+/// The one sentence a 503 answers when the database cannot serve: never a host name or driver text.
+pub const DATABASE_UNAVAILABLE: &str = "The database cannot be reached for now; try again shortly.";
+
+/// Seconds a client is told to wait before retrying a 503.
+const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 5;
+
 /// One bad field of a request.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct FieldError {
@@ -170,6 +176,9 @@ impl ResponseError for ApiError {
         if let ApiError::RateLimited { retry_after_secs } = self {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
         }
+        if let ApiError::Unavailable(_) = self {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS)));
+        }
         if let ApiError::Unauthorized(_) = self {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
@@ -186,7 +195,7 @@ impl From<diesel::result::Error> for ApiError {
                 ApiError::Conflict("A record with the same unique value already exists.".into())
             }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => {
-                ApiError::Unavailable("The connection to the database was lost; try again.".into())
+                ApiError::Unavailable(DATABASE_UNAVAILABLE.into())
             }
             other => ApiError::Internal(other.into()),
         }
@@ -195,7 +204,9 @@ impl From<diesel::result::Error> for ApiError {
 
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(err: diesel::r2d2::PoolError) -> Self {
-        ApiError::Unavailable(format!("The database is not reachable ({err})."))
+        // The pool's error holds the driver's text (host names among it): the log gets it, the client not.
+        tracing::warn!(error = %err, "no database connection");
+        ApiError::Unavailable(DATABASE_UNAVAILABLE.into())
     }
 }
 

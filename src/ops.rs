@@ -1,5 +1,5 @@
 //! Operations endpoints: liveness, readiness, the OpenAPI document and the browsable reference.
-//! (`/metrics` is answered by the metrics middleware.)
+//! (`/metrics` is `http::metrics::export`.)
 
 use actix_web::{HttpResponse, web};
 use diesel::connection::SimpleConnection;
@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, DATABASE_UNAVAILABLE, Problem};
 use crate::openapi::ApiDoc;
 use crate::startup::AppState;
 
@@ -45,8 +45,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     state
         .db
         .read(|conn| {
-            conn.batch_execute("SELECT 1")
-                .map_err(|e| ApiError::Unavailable(format!("The database does not answer: {e}.")))
+            conn.batch_execute("SELECT 1").map_err(|e| {
+                tracing::warn!(error = %e, "readiness: the database does not answer");
+                ApiError::Unavailable(DATABASE_UNAVAILABLE.into())
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))

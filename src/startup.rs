@@ -7,15 +7,15 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::auth::TokenKeys;
+use crate::http::metrics::{self as request_metrics, Metrics};
 use crate::http::rate_limit::FailureLimiter;
-use crate::http::{idempotency, json, request_id};
+use crate::http::{headers, idempotency, json, request_id};
 use crate::registry::crypto::IdentityCipher;
 use crate::safety::public::{PublicCache, PublicLimiter};
 use crate::{accounts, audit, notices, ops, patrols, registry, reports, safety, villages};
@@ -62,19 +62,15 @@ impl AppState {
     }
 }
 
-/// The request metrics, exported at `/metrics`.
-pub fn metrics() -> anyhow::Result<PrometheusMetrics> {
-    PrometheusMetricsBuilder::new("anzu")
-        .endpoint("/metrics")
-        .mask_unmatched_patterns("UNMATCHED")
-        .build()
-        .map_err(|e| anyhow::anyhow!("cannot set up metrics: {e}"))
+/// The request metrics, exported at `/metrics` (behind `ANZU_METRICS_TOKEN` when it is set).
+pub fn metrics(settings: &Settings) -> anyhow::Result<Metrics> {
+    Metrics::new(settings.metrics_token.clone())
 }
 
 /// The whole application: middleware, extractor settings and the route table.
 pub fn build_app(
     state: web::Data<AppState>,
-    metrics: PrometheusMetrics,
+    metrics: Metrics,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -86,12 +82,15 @@ pub fn build_app(
 > {
     App::new()
         .app_data(state)
+        .app_data(web::Data::new(metrics))
         .app_data(web::PayloadConfig::new(json::MAX_BODY_BYTES))
         .app_data(web::QueryConfig::default().error_handler(json::query_error))
         .app_data(web::PathConfig::default().error_handler(json::path_error))
+        .wrap(from_fn(headers::secure))
         .wrap(from_fn(request_id::propagate))
-        .wrap(metrics)
+        .wrap(from_fn(request_metrics::record))
         .wrap(TracingLogger::default())
+        .route("/metrics", web::get().to(request_metrics::export))
         .configure(ops::routes)
         .service(
             web::scope("/api/v1")
@@ -149,7 +148,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = web::Data::new(AppState::new(settings, db.clone())?);
     actix_web::rt::spawn(delivery.run(poll));
     actix_web::rt::spawn(notices::sweep::run_daily(db, state.settings.clone(), sweep_at));
-    let metrics = metrics()?;
+    let metrics = metrics(&state.settings)?;
     web::block(accounts::password::warm_up).await?;
     let server = HttpServer::new(move || build_app(state.clone(), metrics.clone()))
         .shutdown_timeout(30)

@@ -270,6 +270,79 @@ async fn operations_endpoints(backend: Backend) {
     assert!(String::from_utf8_lossy(&docs.bytes).contains("swagger"));
 }
 
+/// `/metrics` keeps a closed set of series whatever clients send, logs nothing per scrape, and can require a
+/// token; every answer carries the protective headers, and nothing authenticated may be cached.
+async fn operations_surfaces_are_bounded_and_protected(backend: Backend) {
+    common::capture_logs();
+    let app = TestApp::start_with(backend, &[("ANZU_METRICS_TOKEN", "scrape-secret-0123456789")]).await;
+    let admin = app.admin().await;
+    for n in 0..40 {
+        app.call(&format!("BREW{n}"), &format!("/random/{n}/path"), None, &[], None)
+            .await;
+        app.call("GET", &format!("/api/v1/nothing-{n}"), None, &[], None).await;
+        app.get(&format!("/api/v1/users/{n}"), Some(&admin.token))
+            .await
+            .problem(404);
+    }
+    app.get("/metrics", None).await.problem(401);
+    app.get("/metrics", Some("wrong-token")).await.problem(401);
+    let scrape = || app.get("/metrics", Some("scrape-secret-0123456789"));
+    let text = String::from_utf8(scrape().await.expect(200).bytes).unwrap();
+    assert!(
+        !text.contains("BREW") && !text.contains("random") && !text.contains("nothing-"),
+        "{text}"
+    );
+    assert!(text.contains("endpoint=\"unmatched\",method=\"OTHER\""), "{text}");
+    assert!(
+        text.contains("endpoint=\"/api/v1/users/{id}\",method=\"GET\",status=\"404\""),
+        "{text}"
+    );
+    let series = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("anzu_http_requests_total{"))
+            .count()
+    };
+    let before = series(&text);
+    assert!(before <= 8, "{text}");
+    for n in 40..80 {
+        app.call(&format!("BREW{n}"), &format!("/random/{n}"), None, &[], None)
+            .await;
+    }
+    let again = String::from_utf8(scrape().await.expect(200).bytes).unwrap();
+    assert!(
+        series(&again) <= before + 1,
+        "series grew with random requests: {again}"
+    );
+    let scrape_errors = common::captured_logs()
+        .lines()
+        .filter(|l| l.contains("\"level\":\"ERROR\"") && l.contains("/metrics"))
+        .count();
+    assert_eq!(scrape_errors, 0, "a scrape logged an error");
+
+    let health = app.get("/healthz", None).await.expect(200);
+    assert_eq!(health.header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(health.header("referrer-policy").as_deref(), Some("no-referrer"));
+    let page = app.get("/docs/", None).await.expect(200);
+    assert_eq!(page.header("x-frame-options").as_deref(), Some("DENY"));
+    assert_eq!(
+        app.get("/set-password", None)
+            .await
+            .expect(200)
+            .header("x-frame-options")
+            .as_deref(),
+        Some("DENY")
+    );
+    for path in ["/api/v1/me", "/api/v1/users", "/api/v1/checklist", "/api/v1/users/none"] {
+        let answer = app.get(path, Some(&admin.token)).await;
+        assert_eq!(answer.header("cache-control").as_deref(), Some("no-store"), "{path}");
+        assert_eq!(
+            answer.header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+}
+
 #[actix_web::test]
 async fn readiness_fails_when_the_database_is_unreachable() {
     use actix_web::{test, web};
@@ -284,16 +357,23 @@ async fn readiness_fails_when_the_database_is_unreachable() {
     let settings = anzu::config::Settings::from_vars(&vars).unwrap();
     let db = anzu::db::Db::connect(&settings.database_url, 1).unwrap();
     let state = web::Data::new(anzu::startup::AppState::new(settings, db).unwrap());
-    let app = test::init_service(anzu::startup::build_app(state, anzu::startup::metrics().unwrap())).await;
+    let metrics = anzu::startup::metrics(&state.settings).unwrap();
+    let app = test::init_service(anzu::startup::build_app(state, metrics)).await;
     let response = test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
     assert_eq!(response.status(), 503);
     assert_eq!(
         response.headers().get("content-type").unwrap(),
         "application/problem+json"
     );
+    assert!(response.headers().get("retry-after").is_some());
+    // A fixed sentence: no host, port or driver text.
+    let body: serde_json::Value = test::read_body_json(response).await;
+    let detail = body["detail"].as_str().unwrap();
+    assert_eq!(detail, anzu::error::DATABASE_UNAVAILABLE);
 }
 
 backend_tests!(
+    operations_surfaces_are_bounded_and_protected,
     client_mistakes_answer_problem_json,
     village_codes_are_unique_and_refusals_leave_nothing,
     pagination_loses_and_repeats_nothing_while_rows_are_added,

@@ -335,9 +335,10 @@ impl Db {
             url: self.url.to_string(),
             backend: self.backend,
         };
-        manager
-            .connect()
-            .map_err(|e| ApiError::Unavailable(format!("The database is not reachable ({e}).")))
+        manager.connect().map_err(|e| {
+            tracing::warn!(error = %e, "cannot open a database connection");
+            ApiError::Unavailable(crate::error::DATABASE_UNAVAILABLE.into())
+        })
     }
 }
 

@@ -4,8 +4,10 @@
 pub mod auth;
 pub mod client_addr;
 pub mod etag;
+pub mod headers;
 pub mod idempotency;
 pub mod json;
+pub mod metrics;
 pub mod pagination;
 pub mod rate_limit;
 pub mod request_id;

@@ -202,7 +202,7 @@ impl TestApp {
         let state = web::Data::new(AppState::new(settings, db.clone()).expect("state"));
         let listener = TcpListener::bind("127.0.0.1:0").expect("port");
         let address = format!("http://{}", listener.local_addr().unwrap());
-        let metrics = metrics().expect("metrics");
+        let metrics = metrics(&state.settings).expect("metrics");
         let server_state = state.clone();
         let server = HttpServer::new(move || build_app(server_state.clone(), metrics.clone()))
             .workers(1)
