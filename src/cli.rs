@@ -73,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => crate::startup::serve(settings).await,
         Command::Migrate => {
             let db = Db::connect(&settings.database_url, 1)?;
+            db.wait_until_reachable(std::time::Duration::from_secs(settings.db_wait_secs))?;
             crate::startup::prepare_database(&db, &settings)?;
             println!("migrations applied");
             Ok(())
@@ -155,9 +156,11 @@ async fn create_admin(
 fn init_logging(filter: &str) {
     let filter =
         tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Logs go to stderr: stdout carries the commands' own output (`anzu sweep | jq`).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .json()
         .with_current_span(true)
+        .with_writer(std::io::stderr)
         .try_init();
 }

@@ -14,6 +14,8 @@ use rand::RngCore;
 pub struct Settings {
     pub database_url: String,
     pub db_max_connections: u32,
+    /// How long start-up waits for the database to become reachable.
+    pub db_wait_secs: u64,
     pub bind: SocketAddr,
     pub production: bool,
     pub jwt_secret: Vec<u8>,
@@ -63,6 +65,21 @@ impl std::fmt::Debug for Settings {
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("mail_dir", &self.mail_dir)
             .finish_non_exhaustive()
+    }
+}
+
+/// Where a database URL points, for an operator's message: `host:port` of a PostgreSQL URL (no user, password
+/// or options), or the SQLite file's path.
+pub fn database_target(url: &str) -> String {
+    let Some((_, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    match host_port {
+        "" => "the local socket".into(),
+        h if h.contains(':') && !h.ends_with(']') => h.to_owned(),
+        h => format!("{h}:5432"),
     }
 }
 
@@ -143,6 +160,7 @@ impl Settings {
 
         Ok(Settings {
             db_max_connections: parse_number(&get, "ANZU_DB_MAX_CONNECTIONS", 10, 1..=1000)?,
+            db_wait_secs: parse_number(&get, "ANZU_DB_WAIT_SECS", 30, 0..=3600)?,
             database_url,
             bind,
             production,
@@ -380,6 +398,14 @@ mod tests {
             let err = parse(Some(bad)).expect_err(bad);
             assert!(err.to_string().contains("ANZU_TRUST_PROXY"), "{err}");
         }
+    }
+
+    #[test]
+    fn database_targets_name_host_and_port_only() {
+        assert_eq!(database_target("postgres://anzu:secret@db.internal:5499/anzu?sslmode=require"), "db.internal:5499");
+        assert_eq!(database_target("postgresql://db/anzu"), "db:5432");
+        assert_eq!(database_target("postgres:///anzu"), "the local socket");
+        assert_eq!(database_target("data/anzu.db"), "data/anzu.db");
     }
 
     #[test]

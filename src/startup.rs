@@ -132,7 +132,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     web::block({
         let db = db.clone();
         let settings = settings.clone();
-        move || prepare_database(&db, &settings)
+        move || {
+            db.wait_until_reachable(Duration::from_secs(settings.db_wait_secs))?;
+            prepare_database(&db, &settings)
+        }
     })
     .await??;
     let bind = settings.bind;

@@ -372,6 +372,92 @@ async fn readiness_fails_when_the_database_is_unreachable() {
     assert_eq!(detail, anzu::error::DATABASE_UNAVAILABLE);
 }
 
+/// A TCP port that takes connections and never answers: a hung database server.
+fn silent_server() -> (std::net::TcpListener, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
+}
+
+/// A port that refuses connections until `delay` has passed, then forwards each to `upstream`.
+fn forward_later(delay: std::time::Duration, upstream: String) -> u16 {
+    use std::net::{TcpListener, TcpStream};
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        std::thread::sleep(delay);
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        for client in listener.incoming().flatten() {
+            let server = TcpStream::connect(&upstream).unwrap();
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || std::io::copy(&mut from, &mut to));
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn start_up_waits_for_the_database_then_names_it() {
+    let Some(admin_url) = common::postgres_url() else {
+        assert!(std::env::var("CI").is_err(), "CI must test PostgreSQL");
+        return;
+    };
+    let wait = |url: &str, secs: u64| {
+        let started = std::time::Instant::now();
+        let db = anzu::db::Db::connect(url, 1).unwrap();
+        let result = db.wait_until_reachable(std::time::Duration::from_secs(secs));
+        (result, started.elapsed())
+    };
+    // Nothing listens: one clear error after the wait, naming host, port and cause.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (result, took) = wait(&format!("postgres://postgres:secret@127.0.0.1:{closed}/anzu"), 2);
+    let message = format!("{:#}", result.unwrap_err());
+    assert!(message.contains(&format!("127.0.0.1:{closed}")) && message.contains("refused"), "{message}");
+    assert!(!message.contains("secret"), "{message}");
+    assert!(took >= std::time::Duration::from_millis(1500) && took < std::time::Duration::from_secs(4), "{took:?}");
+    // A server that never answers: the same, bounded by the connect timeout, with a cause.
+    let (_silent, port) = silent_server();
+    let (result, took) = wait(&format!("postgres://postgres@127.0.0.1:{port}/anzu"), 1);
+    let message = format!("{:#}", result.unwrap_err());
+    assert!(message.contains(&format!("127.0.0.1:{port}")) && message.contains("timeout"), "{message}");
+    assert!(took < std::time::Duration::from_secs(9), "{took:?}");
+    // A database that comes up during the wait is used.
+    let upstream = anzu::config::database_target(&admin_url);
+    let port = forward_later(std::time::Duration::from_millis(1200), upstream);
+    let database = admin_url.rsplit_once('/').map(|(_, name)| name).unwrap_or("postgres");
+    let (result, took) = wait(&format!("postgres://postgres@127.0.0.1:{port}/{database}"), 30);
+    result.unwrap();
+    assert!(took >= std::time::Duration::from_millis(1200), "{took:?}");
+}
+
+#[actix_web::test]
+async fn readiness_answers_within_a_second_when_the_database_hangs() {
+    use actix_web::{test, web};
+    let (_silent, port) = silent_server();
+    let vars = [
+        ("ANZU_JWT_SECRET", common::JWT_SECRET),
+        ("ANZU_DATA_KEY", common::DATA_KEY),
+        ("ANZU_DATABASE_URL", &format!("postgres://postgres@127.0.0.1:{port}/none")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let settings = anzu::config::Settings::from_vars(&vars).unwrap();
+    let db = anzu::db::Db::connect(&settings.database_url, 1).unwrap();
+    let state = web::Data::new(anzu::startup::AppState::new(settings, db).unwrap());
+    let metrics = anzu::startup::metrics(&state.settings).unwrap();
+    let app = test::init_service(anzu::startup::build_app(state, metrics)).await;
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        let response = test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+        assert_eq!(response.status(), 503);
+        assert!(started.elapsed() < std::time::Duration::from_millis(1500), "{:?}", started.elapsed());
+    }
+}
+
 backend_tests!(
     operations_surfaces_are_bounded_and_protected,
     client_mistakes_answer_problem_json,

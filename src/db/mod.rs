@@ -31,6 +31,15 @@ const SQLITE_QUEUED_WRITES: usize = 2;
 /// How long an SQLite connection waits for a lock held by another process before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
+/// How long opening a PostgreSQL connection may take, the server's answer included (libpq's
+/// `connect_timeout`; it counts whole seconds, at least 2): a server that accepts and never answers must not
+/// hold a request, a readiness probe or the start-up.
+const PG_CONNECT_TIMEOUT_SECS: u32 = 5;
+
+/// Pauses between attempts to reach the database at start-up: doubling from the first to the last.
+const STARTUP_RETRY_FIRST: Duration = Duration::from_millis(250);
+const STARTUP_RETRY_MAX: Duration = Duration::from_secs(4);
+
 /// Runs `$body` with `$c` bound to the inner connection of either backend: for the few statements the
 /// two-backend connection cannot express, such as multi-row inserts.
 #[macro_export]
@@ -149,6 +158,10 @@ impl Db {
         if sqlite {
             make_sqlite_files_private(url)?;
         }
+        let url: &str = &match backend {
+            Backend::Postgres => with_connect_timeout(url),
+            Backend::Sqlite => url.to_owned(),
+        };
         let pool = Pool::builder()
             .max_size(max_connections)
             .connection_timeout(CONNECTION_TIMEOUT)
@@ -156,6 +169,7 @@ impl Db {
             // throughput): a connection the server dropped fails one request with 503 and is then replaced
             // (`with_pooled`); an SQLite file cannot go away under an open connection.
             .test_on_check_out(false)
+            .error_handler(Box::new(QuietPoolErrors))
             .build_unchecked(Manager {
                 url: url.to_owned(),
                 backend,
@@ -178,6 +192,47 @@ impl Db {
 
     pub fn get(&self) -> Result<PooledConnection<Manager>, r2d2::PoolError> {
         self.pool.get()
+    }
+
+    /// Waits, up to `wait`, until a connection opens: a database started alongside the service (a container, a
+    /// systemd unit) may not be up yet. One log line per failed attempt; at the end one error naming where the
+    /// database was looked for and why it could not be reached.
+    pub fn wait_until_reachable(&self, wait: Duration) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        let target = crate::config::database_target(&self.url);
+        let mut pause = STARTUP_RETRY_FIRST;
+        for attempt in 1.. {
+            let cause = match self.manager().connect() {
+                Ok(_) => return Ok(()),
+                Err(err) => err.to_string(),
+            };
+            let waited = started.elapsed();
+            if waited + pause > wait {
+                anyhow::bail!(
+                    "cannot reach the database at {target} (waited {} s, {attempt} attempts; ANZU_DB_WAIT_SECS): {}",
+                    waited.as_secs(),
+                    cause.trim()
+                );
+            }
+            tracing::warn!(%target, attempt, cause = cause.trim(), retry_in_ms = pause.as_millis() as u64, "the database is not reachable yet");
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(STARTUP_RETRY_MAX);
+        }
+        unreachable!("the attempts never run out")
+    }
+
+    /// Whether the database answers, on a connection of its own: a readiness probe must not queue behind
+    /// requests for the pool, nor wait for it.
+    pub fn check_fresh(&self) -> Result<(), String> {
+        let mut conn = self.manager().connect().map_err(|e| e.to_string())?;
+        conn.batch_execute("SELECT 1").map_err(|e| e.to_string())
+    }
+
+    fn manager(&self) -> Manager {
+        Manager {
+            url: self.url.to_string(),
+            backend: self.backend,
+        }
     }
 
     /// Applies every pending embedded migration of this backend.
@@ -331,15 +386,31 @@ impl Db {
 
     /// A new connection outside the pool.
     fn open(&self) -> Result<DbConn, ApiError> {
-        let manager = Manager {
-            url: self.url.to_string(),
-            backend: self.backend,
-        };
-        manager.connect().map_err(|e| {
+        self.manager().connect().map_err(|e| {
             tracing::warn!(error = %e, "cannot open a database connection");
             ApiError::Unavailable(crate::error::DATABASE_UNAVAILABLE.into())
         })
     }
+}
+
+/// The pool's own reports of failed connection attempts, at debug level: the request that could not get a
+/// connection logs the cause once, and r2d2 would log an ERROR per background retry.
+#[derive(Debug)]
+struct QuietPoolErrors;
+
+impl r2d2::HandleError<r2d2::Error> for QuietPoolErrors {
+    fn handle_error(&self, error: r2d2::Error) {
+        tracing::debug!(%error, "database pool: connection attempt failed");
+    }
+}
+
+/// A PostgreSQL URL with libpq's `connect_timeout`, unless it names one itself.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={PG_CONNECT_TIMEOUT_SECS}")
 }
 
 /// Waits for a turn, as long as the pool would wait for a connection (then 503).
