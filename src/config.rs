@@ -402,7 +402,10 @@ mod tests {
 
     #[test]
     fn database_targets_name_host_and_port_only() {
-        assert_eq!(database_target("postgres://anzu:secret@db.internal:5499/anzu?sslmode=require"), "db.internal:5499");
+        assert_eq!(
+            database_target("postgres://anzu:secret@db.internal:5499/anzu?sslmode=require"),
+            "db.internal:5499"
+        );
         assert_eq!(database_target("postgresql://db/anzu"), "db:5432");
         assert_eq!(database_target("postgres:///anzu"), "the local socket");
         assert_eq!(database_target("data/anzu.db"), "data/anzu.db");

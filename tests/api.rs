@@ -412,17 +412,30 @@ fn start_up_waits_for_the_database_then_names_it() {
         (result, started.elapsed())
     };
     // Nothing listens: one clear error after the wait, naming host, port and cause.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let (result, took) = wait(&format!("postgres://postgres:secret@127.0.0.1:{closed}/anzu"), 2);
     let message = format!("{:#}", result.unwrap_err());
-    assert!(message.contains(&format!("127.0.0.1:{closed}")) && message.contains("refused"), "{message}");
+    assert!(
+        message.contains(&format!("127.0.0.1:{closed}")) && message.contains("refused"),
+        "{message}"
+    );
     assert!(!message.contains("secret"), "{message}");
-    assert!(took >= std::time::Duration::from_millis(1500) && took < std::time::Duration::from_secs(4), "{took:?}");
+    assert!(
+        took >= std::time::Duration::from_millis(1500) && took < std::time::Duration::from_secs(4),
+        "{took:?}"
+    );
     // A server that never answers: the same, bounded by the connect timeout, with a cause.
     let (_silent, port) = silent_server();
     let (result, took) = wait(&format!("postgres://postgres@127.0.0.1:{port}/anzu"), 1);
     let message = format!("{:#}", result.unwrap_err());
-    assert!(message.contains(&format!("127.0.0.1:{port}")) && message.contains("timeout"), "{message}");
+    assert!(
+        message.contains(&format!("127.0.0.1:{port}")) && message.contains("timeout"),
+        "{message}"
+    );
     assert!(took < std::time::Duration::from_secs(9), "{took:?}");
     // A database that comes up during the wait is used.
     let upstream = anzu::config::database_target(&admin_url);
@@ -440,7 +453,10 @@ async fn readiness_answers_within_a_second_when_the_database_hangs() {
     let vars = [
         ("ANZU_JWT_SECRET", common::JWT_SECRET),
         ("ANZU_DATA_KEY", common::DATA_KEY),
-        ("ANZU_DATABASE_URL", &format!("postgres://postgres@127.0.0.1:{port}/none")),
+        (
+            "ANZU_DATABASE_URL",
+            &format!("postgres://postgres@127.0.0.1:{port}/none"),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -454,11 +470,43 @@ async fn readiness_answers_within_a_second_when_the_database_hangs() {
         let started = std::time::Instant::now();
         let response = test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
         assert_eq!(response.status(), 503);
-        assert!(started.elapsed() < std::time::Duration::from_millis(1500), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(1500),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
 
+/// `anzu sweep` prints its report alone on stdout (logs go to stderr), so that it can be piped into a tool.
+async fn command_output_is_clean_json(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_anzu"))
+        .arg("sweep")
+        .env("ANZU_DATABASE_URL", &app.state.settings.database_url)
+        // No JWT secret: one is generated, and that is logged.
+        .env("ANZU_DATA_DIR", app.work_dir.path())
+        .env("ANZU_DATA_KEY", common::DATA_KEY)
+        .env("ANZU_MAIL_DIR", app.work_dir.path().join("outbox"))
+        .env("ANZU_LOG", "debug")
+        .output()
+        .expect("anzu runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    assert!(report["notices_queued"].is_number(), "{report}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("generated a JWT secret"),
+        "the logs went to stderr"
+    );
+}
+
 backend_tests!(
+    command_output_is_clean_json,
     operations_surfaces_are_bounded_and_protected,
     client_mistakes_answer_problem_json,
     village_codes_are_unique_and_refusals_leave_nothing,
