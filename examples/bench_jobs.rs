@@ -74,13 +74,7 @@ async fn main() -> anyhow::Result<()> {
             })
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("queued {count} notices in {:.2} s", started.elapsed().as_secs_f64());
-            let (mailer, from) = anzu::notices::mailer::Mailer::from_settings(&settings)?;
-            let delivery = anzu::notices::worker::Delivery {
-                db: db.clone(),
-                mailer,
-                from,
-                claim_secs: 300,
-            };
+            let delivery = anzu::notices::worker::Delivery::from_settings(db.clone(), &settings)?;
             let started = Instant::now();
             let report = delivery.drain().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let secs = started.elapsed().as_secs_f64();

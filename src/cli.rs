@@ -102,13 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let db = Db::connect(&settings.database_url, 2)?;
             db.migrate()?;
-            let (mailer, from) = crate::notices::mailer::Mailer::from_settings(&settings)?;
-            let delivery = crate::notices::worker::Delivery {
-                db,
-                mailer,
-                from,
-                claim_secs: settings.notice_claim_secs,
-            };
+            let delivery = crate::notices::worker::Delivery::from_settings(db, &settings)?;
             let report = delivery.drain().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())

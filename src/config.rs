@@ -22,6 +22,8 @@ pub struct Settings {
     /// The 32-byte key that encrypts identity numbers at rest.
     pub data_key: [u8; 32],
     pub smtp_url: Option<String>,
+    /// How long one e-mail send may take, connecting included.
+    pub smtp_timeout_secs: u64,
     pub mail_dir: PathBuf,
     pub mail_from: String,
     pub log_filter: String,
@@ -158,7 +160,7 @@ impl Settings {
         }
         let data_key = parse_data_key(&data_key_text)?;
 
-        Ok(Settings {
+        let settings = Settings {
             db_max_connections: parse_number(&get, "ANZU_DB_MAX_CONNECTIONS", 10, 1..=1000)?,
             db_wait_secs: parse_number(&get, "ANZU_DB_WAIT_SECS", 30, 0..=3600)?,
             database_url,
@@ -167,6 +169,7 @@ impl Settings {
             jwt_secret: jwt_secret.into_bytes(),
             data_key,
             smtp_url: get("ANZU_SMTP_URL"),
+            smtp_timeout_secs: parse_number(&get, "ANZU_SMTP_TIMEOUT_SECS", 30, 1..=3600)?,
             mail_dir: PathBuf::from(get("ANZU_MAIL_DIR").unwrap_or_else(|| "outbox".into())),
             mail_from: get("ANZU_MAIL_FROM").unwrap_or_else(|| "anzu <no-reply@anzu.local>".into()),
             log_filter: get("ANZU_LOG").unwrap_or_else(|| "info".into()),
@@ -201,7 +204,12 @@ impl Settings {
             .context("ANZU_SWEEP_AT must be a time such as 06:00")?,
             data_dir,
             generated_secrets_file,
-        })
+        };
+        // A send still running when its claim ends would be sent a second time by another worker.
+        if settings.smtp_timeout_secs >= settings.notice_claim_secs.unsigned_abs() {
+            bail!("ANZU_SMTP_TIMEOUT_SECS must be shorter than ANZU_NOTICE_CLAIM_SECS");
+        }
+        Ok(settings)
     }
 }
 

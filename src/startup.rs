@@ -139,13 +139,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     })
     .await??;
     let bind = settings.bind;
-    let (mailer, from) = notices::mailer::Mailer::from_settings(&settings)?;
-    let delivery = notices::worker::Delivery {
-        db: db.clone(),
-        mailer,
-        from,
-        claim_secs: settings.notice_claim_secs,
-    };
+    let delivery = notices::worker::Delivery::from_settings(db.clone(), &settings)?;
     let poll = Duration::from_secs(settings.notice_poll_secs);
     let sweep_at = settings.sweep_at;
     let state = web::Data::new(AppState::new(settings, db.clone())?);

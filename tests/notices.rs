@@ -423,7 +423,103 @@ async fn admins_retry_failed_notices(backend: Backend) {
     assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 1);
 }
 
-backend_tests!(two_sweeps_at_once_queue_nothing_twice, admins_retry_failed_notices);
+/// A mail server that takes connections and never says a word; counts how many it holds at once.
+struct SilentSmtp {
+    port: u16,
+    most_at_once: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SilentSmtp {
+    fn start() -> SilentSmtp {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = std::sync::Arc::new(AtomicUsize::new(0));
+        let most_at_once = std::sync::Arc::new(AtomicUsize::new(0));
+        let (open_, most_) = (open.clone(), most_at_once.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let now_open = open_.fetch_add(1, Ordering::SeqCst) + 1;
+                most_.fetch_max(now_open, Ordering::SeqCst);
+                let open = open_.clone();
+                std::thread::spawn(move || {
+                    // Reads until the client gives up and closes; answers nothing.
+                    let _ = std::io::copy(&mut &stream, &mut std::io::sink());
+                    open.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        SilentSmtp { port, most_at_once }
+    }
+}
+
+/// Queues `count` notices to the scene's landlord.
+fn queue_notices(app: &TestApp, recipient_id: &str, count: usize) {
+    let recipient_id = recipient_id.to_owned();
+    app.db
+        .write_blocking(move |conn| {
+            let recipient = anzu::accounts::repo::find(conn, &recipient_id)?;
+            for n in 0..count {
+                anzu::notices::outbox::queue(
+                    conn,
+                    anzu::notices::outbox::NewNotice {
+                        kind: anzu::notices::model::NoticeKind::MembershipChanged,
+                        recipient: &recipient,
+                        property: None,
+                        context: json!({"from": "active", "to": "suspended", "action": "suspend", "reason": format!("n{n}")}),
+                        dedupe_key: None,
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// A mail server that accepts and never answers costs each send its time-out, recorded as a failed attempt,
+/// and never more connections at once than the pool holds; nothing stays `sending`.
+async fn a_silent_mail_server_cannot_stop_delivery(backend: Backend) {
+    let silent = SilentSmtp::start();
+    let url = format!("smtp://127.0.0.1:{}", silent.port);
+    let app = TestApp::start_with(backend, &[("ANZU_SMTP_URL", &url), ("ANZU_SMTP_TIMEOUT_SECS", "1")]).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    queue_notices(&app, &landlord.id(), 20);
+    let started = std::time::Instant::now();
+    let report = tokio::time::timeout(std::time::Duration::from_secs(30), app.delivery(300).drain())
+        .await
+        .expect("delivery ends although the server never answers")
+        .unwrap();
+    assert_eq!((report.sent, report.retrying, report.failed), (0, 20, 0));
+    // 20 sends of at most 1 s each, 8 at a time: three rounds.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let most = silent.most_at_once.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=8).contains(&most), "{most} connections at once");
+    let notices = app
+        .get("/api/v1/notices?limit=200", Some(&v.admin.token))
+        .await
+        .expect(200)
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(notices.len(), 20);
+    for notice in &notices {
+        assert_eq!(notice["status"], "queued", "{notice}");
+        assert_eq!(notice["attempts"], 1, "{notice}");
+        assert!(!notice["last_error"].as_str().unwrap_or("").is_empty(), "{notice}");
+    }
+}
+
+backend_tests!(
+    two_sweeps_at_once_queue_nothing_twice,
+    admins_retry_failed_notices,
+    a_silent_mail_server_cannot_stop_delivery
+);
 
 async fn the_sweep_catches_up_on_late_declarations_not_yet_notified(backend: Backend) {
     let s = Scene::new(backend, None).await;

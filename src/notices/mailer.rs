@@ -10,8 +10,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use crate::config::Settings;
 use crate::notices::model::NoticeRow;
 
-/// SMTP connections kept open for delivery.
-const SMTP_POOL_SIZE: u32 = 8;
+/// SMTP connections kept open for delivery; also the most sends the worker runs at once.
+pub const SMTP_POOL_SIZE: u32 = 8;
 
 #[derive(Clone)]
 pub enum Mailer {
@@ -30,6 +30,7 @@ impl Mailer {
                 let transport: AsyncSmtpTransport<Tokio1Executor> = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| anyhow::anyhow!("ANZU_SMTP_URL is not a usable SMTP URL: {e}"))?
                     .pool_config(PoolConfig::new().max_size(SMTP_POOL_SIZE))
+                    .timeout(Some(std::time::Duration::from_secs(settings.smtp_timeout_secs)))
                     .build();
                 Mailer::Smtp(transport)
             }

@@ -1,16 +1,23 @@
 //! The delivery worker: claims due notices, sends them, and records each outcome, retrying with
 //! backoff. Runs in the server every few seconds and once from `anzu notices send`.
+//!
+//! Every send is bounded in time (a mail server that accepts and never answers cannot hold a notice in
+//! `sending`, nor the notices behind it), at most as many run at once as the SMTP pool holds connections, and
+//! each outcome is recorded as soon as that send ends: a crash re-sends only the messages then in flight.
 
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
+use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use serde::Serialize;
 
+use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::ids::now;
-use crate::notices::mailer::Mailer;
+use crate::notices::mailer::{self, Mailer};
+use crate::notices::model::NoticeRow;
 use crate::notices::outbox::{MAX_ATTEMPTS, backoff};
 use crate::notices::repo;
 
@@ -32,9 +39,30 @@ pub struct Delivery {
     pub from: Mailbox,
     /// How long a claim lasts before another worker may take the notice over.
     pub claim_secs: i64,
+    /// How long one send may take, connecting included.
+    pub send_timeout: StdDuration,
+}
+
+/// How one send ended.
+enum Outcome {
+    Sent,
+    Retrying,
+    Failed,
 }
 
 impl Delivery {
+    /// The worker the settings describe: their mailer, sender, claim and send time-out.
+    pub fn from_settings(db: Db, settings: &Settings) -> anyhow::Result<Self> {
+        let (mailer, from) = Mailer::from_settings(settings)?;
+        Ok(Delivery {
+            db,
+            mailer,
+            from,
+            claim_secs: settings.notice_claim_secs,
+            send_timeout: StdDuration::from_secs(settings.smtp_timeout_secs),
+        })
+    }
+
     /// Claims, sends and records one batch.
     pub async fn deliver_batch(&self) -> Result<DeliveryReport, ApiError> {
         let claim_secs = self.claim_secs;
@@ -45,37 +73,47 @@ impl Delivery {
                 repo::claim_due(conn, at, at + Duration::seconds(claim_secs), BATCH)
             })
             .await?;
-        if claimed.is_empty() {
-            return Ok(DeliveryReport::default());
+        let mut outcomes = futures_util::stream::iter(claimed)
+            .map(|notice| self.deliver(notice))
+            .buffer_unordered(mailer::SMTP_POOL_SIZE as usize);
+        let mut report = DeliveryReport::default();
+        while let Some(outcome) = outcomes.next().await {
+            match outcome? {
+                Outcome::Sent => report.sent += 1,
+                Outcome::Retrying => report.retrying += 1,
+                Outcome::Failed => report.failed += 1,
+            }
         }
-        let sends = claimed.iter().map(|notice| self.mailer.send(&self.from, notice));
-        let outcomes = futures_util::future::join_all(sends).await;
-        let results: Vec<(String, i32, Result<(), String>)> = claimed
-            .into_iter()
-            .zip(outcomes)
-            .map(|(n, outcome)| (n.id, n.attempts, outcome))
-            .collect();
+        Ok(report)
+    }
+
+    /// Sends one claimed notice, within the time-out, and records how it went.
+    async fn deliver(&self, notice: NoticeRow) -> Result<Outcome, ApiError> {
+        let sent = match tokio::time::timeout(self.send_timeout, self.mailer.send(&self.from, &notice)).await {
+            Ok(result) => result,
+            Err(_) => Err(format!(
+                "no answer from the mail server within {} s",
+                self.send_timeout.as_secs()
+            )),
+        };
+        let (id, attempts) = (notice.id, notice.attempts);
         self.db
             .write(move |conn| {
                 let at = now();
-                let mut report = DeliveryReport::default();
-                for (id, attempts, outcome) in &results {
-                    match outcome {
-                        Ok(()) => {
-                            repo::mark_sent(conn, id, at)?;
-                            report.sent += 1;
-                        }
-                        Err(error) if *attempts < MAX_ATTEMPTS => {
-                            repo::mark_attempt_failed(conn, id, error, Some(at + backoff(*attempts)), at)?;
-                            report.retrying += 1;
-                        }
-                        Err(error) => {
-                            repo::mark_attempt_failed(conn, id, error, None, at)?;
-                            report.failed += 1;
-                        }
+                Ok(match sent {
+                    Ok(()) => {
+                        repo::mark_sent(conn, &id, at)?;
+                        Outcome::Sent
                     }
-                }
-                Ok(report)
+                    Err(error) if attempts < MAX_ATTEMPTS => {
+                        repo::mark_attempt_failed(conn, &id, &error, Some(at + backoff(attempts)), at)?;
+                        Outcome::Retrying
+                    }
+                    Err(error) => {
+                        repo::mark_attempt_failed(conn, &id, &error, None, at)?;
+                        Outcome::Failed
+                    }
+                })
             })
             .await
     }

@@ -641,13 +641,10 @@ pub fn parse_mail(raw: &[u8]) -> Mail {
 impl TestApp {
     /// The notice worker, as the server runs it, with this app's mail settings.
     pub fn delivery(&self, claim_secs: i64) -> anzu::notices::worker::Delivery {
-        let (mailer, from) = anzu::notices::mailer::Mailer::from_settings(&self.state.settings).unwrap();
-        anzu::notices::worker::Delivery {
-            db: self.db.clone(),
-            mailer,
-            from,
-            claim_secs,
-        }
+        let mut delivery =
+            anzu::notices::worker::Delivery::from_settings(self.db.clone(), &self.state.settings).unwrap();
+        delivery.claim_secs = claim_secs;
+        delivery
     }
 }
 
