@@ -1095,7 +1095,67 @@ async fn identity_ciphertexts_are_bound_to_their_row(backend: Backend) {
     assert!(stored(&first).starts_with("v2:"));
 }
 
+/// Two identical declarations at the same moment make one tenancy and one 409, also from two server processes
+/// on one PostgreSQL database; the counters stay equal to the rows.
+async fn simultaneous_identical_declarations_make_one_tenancy(backend: Backend) {
+    const PAIRS: u32 = 20;
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let unit = app
+        .unit(&landlord, property["id"].as_str().unwrap(), "dorm", 500.0)
+        .await;
+    let unit_id = unit["id"].as_str().unwrap();
+    // On PostgreSQL the second of each pair goes to another process; SQLite is one process's file.
+    let second = match backend {
+        Backend::Postgres => Some(app.spawn_process(&[]).await),
+        Backend::Sqlite => None,
+    };
+    let second_address = second.as_ref().map_or(app.address.clone(), |p| p.address.clone());
+    let path = format!("/api/v1/units/{unit_id}/tenancies");
+    for seq in 0..PAIRS {
+        let body = json!({
+            "tenant": {"full_name": "同时", "id_type": "resident_id", "id_number": resident_id("19900101", 100 + seq)},
+            "move_in_date": days_from_today(0),
+        });
+        let (a, b) = futures_util::future::join(
+            app.call("POST", &path, Some(&landlord.token), &[], Some(&body)),
+            app.call_at(&second_address, "POST", &path, Some(&landlord.token), &[], Some(&body)),
+        )
+        .await;
+        let mut statuses = [a.status, b.status];
+        statuses.sort();
+        assert_eq!(statuses, [201, 409], "pair {seq}: {} / {}", a.body, b.body);
+    }
+    let unit = app
+        .get(&format!("/api/v1/units/{unit_id}"), Some(&landlord.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(unit["active_tenants"], PAIRS);
+    let property = app
+        .get(
+            &format!("/api/v1/properties/{}", property["id"].as_str().unwrap()),
+            Some(&landlord.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(property["active_tenants"], PAIRS);
+    let listed = app
+        .get(
+            &format!("/api/v1/tenancies?unit_id={unit_id}&limit=200"),
+            Some(&landlord.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(listed["items"].as_array().unwrap().len() as u32, PAIRS);
+}
+
 backend_tests!(
+    simultaneous_identical_declarations_make_one_tenancy,
     identity_ciphertexts_are_bound_to_their_row,
     registration_codes_are_sequential_per_village_even_in_parallel,
     only_active_landlords_and_admins_register_properties,

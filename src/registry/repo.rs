@@ -261,9 +261,20 @@ pub fn adjust_unit_tenants(conn: &mut Conn, unit_id: &str, delta: i32, now: Naiv
     Ok(())
 }
 
+/// Stores a declaration. The unique index on (unit, person) among active tenancies refuses a second active
+/// tenancy of one person in one unit, also when two declarations arrive at the same moment: 409.
 pub fn insert_tenancy(conn: &mut Conn, row: &TenancyRow) -> Result<(), ApiError> {
-    diesel::insert_into(tenancies::table).values(row).execute(conn)?;
-    Ok(())
+    use diesel::result::{DatabaseErrorKind, Error};
+    match diesel::insert_into(tenancies::table).values(row).execute(conn) {
+        Ok(_) => Ok(()),
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Err(already_living_here()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The conflict of declaring a person who already lives in the unit.
+pub fn already_living_here() -> ApiError {
+    ApiError::Conflict("This person is already declared as living in this unit.".into())
 }
 
 /// A tenancy and its property, if the caller may see them.

@@ -400,9 +400,7 @@ pub fn declare_tenancy(
     require_owner_or_admin(caller, &property)?;
     require_membership(conn, caller, KEEPS_RECORDS)?;
     if repo::is_active_in_unit(conn, &unit.id, &tenant.id_lookup)? {
-        return Err(ApiError::Conflict(
-            "This person is already declared as living in this unit.".into(),
-        ));
+        return Err(repo::already_living_here());
     }
     let at = now();
     let late = crate::ids::local_date(at) - tenant.move_in_date > Duration::days(settings.declaration_deadline_days);

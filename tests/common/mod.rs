@@ -240,8 +240,21 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Answer {
+        self.call_at(&self.address, method, path, token, headers, body).await
+    }
+
+    /// Sends a request to the server at `base` (another process on this app's database, say).
+    pub async fn call_at(
+        &self,
+        base: &str,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Answer {
         let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut request = self.client.request(method, self.url(path));
+        let mut request = self.client.request(method, format!("{base}{path}"));
         if let Some(token) = token {
             request = request.insert_header(("Authorization", format!("Bearer {token}")));
         }
@@ -384,6 +397,63 @@ impl TestApp {
 
     pub async fn stop(&self) {
         self.handle.stop(true).await;
+    }
+
+    /// Starts the `anzu` binary as a second server process on this app's database, with its secrets, and waits
+    /// until it answers. Extra `ANZU_*` settings as given.
+    pub async fn spawn_process(&self, extra: &[(&str, &str)]) -> ServerProcess {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let work = self.work_dir.path();
+        let log = std::fs::File::create(work.join(format!("process-{port}.log"))).unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_anzu"));
+        command
+            .arg("serve")
+            .env("ANZU_DATABASE_URL", &self.state.settings.database_url)
+            .env("ANZU_JWT_SECRET", JWT_SECRET)
+            .env("ANZU_DATA_KEY", DATA_KEY)
+            .env("ANZU_BIND", format!("127.0.0.1:{port}"))
+            .env("ANZU_MAIL_DIR", work.join("outbox"))
+            .env("ANZU_DATA_DIR", work)
+            .env("ANZU_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(log);
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        let child = command.spawn().expect("anzu starts");
+        let process = ServerProcess {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..300 {
+            if let Ok(response) = self.client.get(format!("{}/healthz", process.address)).send().await
+                && response.status() == 200
+            {
+                return process;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the second anzu process did not answer within 30 s");
+    }
+}
+
+/// An `anzu serve` process started by a test; killed (SIGKILL) when dropped.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub address: String,
+}
+
+impl ServerProcess {
+    /// Ends the process at once, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

@@ -1,0 +1,1 @@
+DROP INDEX tenancies_one_active_per_person_idx;
