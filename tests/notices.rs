@@ -515,10 +515,66 @@ async fn a_silent_mail_server_cannot_stop_delivery(backend: Backend) {
     }
 }
 
+/// kill -9 of a server in the middle of delivery re-sends at most the messages then in flight (each notice is
+/// marked sent as its own send ends), and every notice is delivered.
+async fn a_crash_during_delivery_resends_at_most_the_sends_in_flight(backend: Backend) {
+    const NOTICES: usize = 150;
+    let Some(smtp) = SmtpServer::start() else { return };
+    let url = smtp.url();
+    let app = TestApp::start_with(backend, &[("ANZU_SMTP_URL", &url)]).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    queue_notices(&app, &landlord.id(), NOTICES);
+    let mut process = app
+        .spawn_process(&[
+            ("ANZU_SMTP_URL", &url),
+            ("ANZU_NOTICE_POLL_SECS", "1"),
+            ("ANZU_NOTICE_CLAIM_SECS", "2"),
+            ("ANZU_SMTP_TIMEOUT_SECS", "1"),
+        ])
+        .await;
+    let started = std::time::Instant::now();
+    while smtp.messages().len() < 20 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the process delivers nothing"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    process.kill();
+    let before_restart = smtp.messages().len();
+    // Its claims run out; another worker takes over.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    app.delivery(2).drain().await.unwrap();
+    let messages = smtp.messages();
+    let mut ids: Vec<String> = messages
+        .iter()
+        .map(|raw| {
+            let text = String::from_utf8_lossy(raw);
+            let line = text
+                .lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+                .expect("a Message-ID");
+            line["message-id:".len()..].trim().to_owned()
+        })
+        .collect();
+    let received = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), NOTICES, "every notice delivered");
+    let duplicates = received - NOTICES;
+    eprintln!("kill -9 after {before_restart} of {NOTICES} delivered: {duplicates} sent twice");
+    assert!(
+        duplicates <= anzu::notices::mailer::SMTP_POOL_SIZE as usize,
+        "{duplicates} duplicates"
+    );
+}
+
 backend_tests!(
     two_sweeps_at_once_queue_nothing_twice,
     admins_retry_failed_notices,
-    a_silent_mail_server_cannot_stop_delivery
+    a_silent_mail_server_cannot_stop_delivery,
+    a_crash_during_delivery_resends_at_most_the_sends_in_flight
 );
 
 async fn the_sweep_catches_up_on_late_declarations_not_yet_notified(backend: Backend) {
