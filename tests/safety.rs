@@ -702,7 +702,90 @@ async fn behind_a_trusted_proxy_limits_count_per_forwarded_address(backend: Back
     }
 }
 
+/// Every state change takes `If-Match`: a stale version answers 412 and changes nothing; the current one applies.
+async fn state_changes_check_if_match(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let inspection = s.inspect(&s.inspector, &date(0), &["ESC-02"]).await.expect(201).body;
+    let order_id = inspection["rectifications"][0]["id"].as_str().unwrap().to_owned();
+    let property_path = format!("/api/v1/properties/{}", s.pid());
+    let order_etag = |order: &Value| format!("\"{}\"", order["version"]);
+    let stale = [("If-Match", "\"99\"")];
+    let steps: [(String, &Session, Value, bool); 4] = [
+        (
+            format!("/api/v1/rectifications/{order_id}/report"),
+            &s.landlord,
+            json!({"note": "fixed"}),
+            true,
+        ),
+        (
+            format!("/api/v1/rectifications/{order_id}/verify"),
+            &s.inspector,
+            json!({"resolved": true, "note": "ok"}),
+            true,
+        ),
+        (
+            format!("{property_path}/delist"),
+            &s.auditor,
+            json!({"reason": "unsafe"}),
+            false,
+        ),
+        (
+            format!("{property_path}/reinstate"),
+            &s.auditor,
+            json!({"reason": "made safe"}),
+            false,
+        ),
+    ];
+    for (path, who, body, on_order) in steps {
+        let before = if on_order {
+            let list = s
+                .app
+                .get(
+                    &format!("/api/v1/rectifications?property_id={}", s.pid()),
+                    Some(&s.admin.token),
+                )
+                .await
+                .expect(200)
+                .body;
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["id"] == order_id.as_str())
+                .unwrap()
+                .clone()
+        } else {
+            s.property_now().await
+        };
+        s.app
+            .call("POST", &path, Some(&who.token), &stale, Some(&body))
+            .await
+            .problem(412);
+        let unchanged = if on_order { None } else { Some(s.property_now().await) };
+        if let Some(after) = unchanged {
+            assert_eq!(
+                after["version"], before["version"],
+                "{path}: a refused change changed the property"
+            );
+        }
+        let etag = order_etag(&before);
+        let answer = s
+            .app
+            .call(
+                "POST",
+                &path,
+                Some(&who.token),
+                &[("If-Match", etag.as_str())],
+                Some(&body),
+            )
+            .await
+            .expect(200);
+        assert_ne!(answer.body["version"], before["version"], "{path}");
+    }
+}
+
 backend_tests!(
+    state_changes_check_if_match,
     behind_a_trusted_proxy_limits_count_per_forwarded_address,
     the_checklist_is_bilingual_with_its_rules,
     a_clean_inspection_gives_five_stars,

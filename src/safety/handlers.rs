@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::error::{ApiError, Problem};
 use crate::http::auth::Caller;
-use crate::http::etag::versioned;
+use crate::http::etag::{IfMatch, versioned};
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery, Paginated};
 use crate::registry::model::Property;
@@ -126,18 +126,19 @@ pub async fn list_rectifications(
 #[utoipa::path(post, path = "/api/v1/rectifications/{id}/report", tag = "safety", params(("id" = String, Path)),
     request_body = ReportFix,
     responses((status = 200, body = Rectification), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem)),
+        (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = [])))]
 pub async fn report_fix(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    if_match: IfMatch,
     body: Json<ReportFix>,
 ) -> Result<HttpResponse, ApiError> {
     let note = body.into_inner().note;
     let row = state
         .db
-        .write(move |conn| service::report_fix(conn, &caller, &id, &note))
+        .write(move |conn| service::report_fix(conn, &caller, &id, if_match, &note))
         .await?;
     Ok(versioned(StatusCode::OK, &Rectification::try_from(row)?))
 }
@@ -146,18 +147,19 @@ pub async fn report_fix(
 #[utoipa::path(post, path = "/api/v1/rectifications/{id}/verify", tag = "safety", params(("id" = String, Path)),
     request_body = VerifyFix,
     responses((status = 200, body = Rectification), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem)),
+        (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = [])))]
 pub async fn verify_fix(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    if_match: IfMatch,
     body: Json<VerifyFix>,
 ) -> Result<HttpResponse, ApiError> {
     let VerifyFix { resolved, note } = body.into_inner();
     let row = state
         .db
-        .write(move |conn| service::verify_fix(conn, &caller, &id, resolved, &note))
+        .write(move |conn| service::verify_fix(conn, &caller, &id, if_match, resolved, &note))
         .await?;
     Ok(versioned(StatusCode::OK, &Rectification::try_from(row)?))
 }
@@ -166,18 +168,19 @@ pub async fn verify_fix(
 #[utoipa::path(post, path = "/api/v1/properties/{id}/delist", tag = "safety", params(("id" = String, Path)),
     request_body = Reason,
     responses((status = 200, body = Property), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem)),
+        (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = [])))]
 pub async fn delist(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    if_match: IfMatch,
     body: Json<Reason>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = body.into_inner().reason;
     let row = state
         .db
-        .write(move |conn| service::delist(conn, &caller, &id, &reason))
+        .write(move |conn| service::delist(conn, &caller, &id, if_match, &reason))
         .await?;
     Ok(versioned(
         StatusCode::OK,
@@ -189,18 +192,19 @@ pub async fn delist(
 #[utoipa::path(post, path = "/api/v1/properties/{id}/reinstate", tag = "safety", params(("id" = String, Path)),
     request_body = Reason,
     responses((status = 200, body = Property), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem)),
+        (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = [])))]
 pub async fn reinstate(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    if_match: IfMatch,
     body: Json<Reason>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = body.into_inner().reason;
     let row = state
         .db
-        .write(move |conn| service::reinstate(conn, &caller, &id, &reason))
+        .write(move |conn| service::reinstate(conn, &caller, &id, if_match, &reason))
         .await?;
     Ok(versioned(
         StatusCode::OK,

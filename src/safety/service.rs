@@ -12,6 +12,7 @@ use crate::audit::{self, Event};
 use crate::db::Conn;
 use crate::error::{ApiError, FieldError};
 use crate::http::auth::Caller;
+use crate::http::etag::IfMatch;
 use crate::ids::{new_id, now, today};
 use crate::notices::model::NoticeKind;
 use crate::notices::outbox::{self, NewNotice};
@@ -355,11 +356,18 @@ pub fn inspection_views(conn: &mut Conn, rows: Vec<InspectionRow>) -> Result<Vec
 }
 
 /// The owner says an order is done.
-pub fn report_fix(conn: &mut Conn, caller: &Caller, id: &str, note: &str) -> Result<RectificationRow, ApiError> {
+pub fn report_fix(
+    conn: &mut Conn,
+    caller: &Caller,
+    id: &str,
+    if_match: IfMatch,
+    note: &str,
+) -> Result<RectificationRow, ApiError> {
     let (order, owner_id, village_id) = repo::find_rectification(conn, caller, id)?;
     if !(caller.role == Role::Landlord && caller.user_id == owner_id) {
         return Err(ApiError::Forbidden("Only the property's owner reports a fix.".into()));
     }
+    if_match.check(order.version)?;
     let status: RectificationStatus = crate::text_enum::from_db(&order.status)?;
     if !matches!(status, RectificationStatus::Open | RectificationStatus::Overdue) {
         return Err(ApiError::Conflict(format!(
@@ -387,11 +395,13 @@ pub fn verify_fix(
     conn: &mut Conn,
     caller: &Caller,
     id: &str,
+    if_match: IfMatch,
     resolved: bool,
     note: &str,
 ) -> Result<RectificationRow, ApiError> {
     let (order, _, village_id) = repo::find_rectification(conn, caller, id)?;
     caller.require(&[Role::Inspector, Role::Auditor, Role::Admin])?;
+    if_match.check(order.version)?;
     let status: RectificationStatus = crate::text_enum::from_db(&order.status)?;
     if !matches!(
         status,
@@ -423,9 +433,16 @@ pub fn verify_fix(
 }
 
 /// Delists a property that will not be made safe (auditors of its village, admins).
-pub fn delist(conn: &mut Conn, caller: &Caller, id: &str, reason: &str) -> Result<PropertyRow, ApiError> {
+pub fn delist(
+    conn: &mut Conn,
+    caller: &Caller,
+    id: &str,
+    if_match: IfMatch,
+    reason: &str,
+) -> Result<PropertyRow, ApiError> {
     let property = registry_repo::find_property(conn, caller, id)?;
     caller.require(&[Role::Auditor, Role::Admin])?;
+    if_match.check(property.version)?;
     if property.status == PropertyStatus::Delisted.as_str() {
         return Err(ApiError::Conflict("The property is already delisted.".into()));
     }
@@ -456,9 +473,16 @@ pub fn delist(conn: &mut Conn, caller: &Caller, id: &str, reason: &str) -> Resul
 }
 
 /// Lifts a delisting; the status returns to what the rating and orders say.
-pub fn reinstate(conn: &mut Conn, caller: &Caller, id: &str, reason: &str) -> Result<PropertyRow, ApiError> {
+pub fn reinstate(
+    conn: &mut Conn,
+    caller: &Caller,
+    id: &str,
+    if_match: IfMatch,
+    reason: &str,
+) -> Result<PropertyRow, ApiError> {
     let mut property = registry_repo::find_property(conn, caller, id)?;
     caller.require(&[Role::Auditor, Role::Admin])?;
+    if_match.check(property.version)?;
     if property.status != PropertyStatus::Delisted.as_str() {
         return Err(ApiError::Conflict("Only a delisted property can be reinstated.".into()));
     }
