@@ -78,6 +78,9 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The database's storage is full: nothing can be written until space is freed (503 `storage-full`).
+    #[error("storage full")]
+    StorageFull,
     #[error("internal error: {0:#}")]
     Internal(#[source] anyhow::Error),
 }
@@ -106,6 +109,7 @@ impl ApiError {
             ApiError::Validation(_) => ("validation", "Invalid request"),
             ApiError::RateLimited { .. } => ("rate-limited", "Too many requests"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::StorageFull => ("storage-full", "Storage full"),
             ApiError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -122,6 +126,9 @@ impl ApiError {
             | ApiError::Unavailable(d) => d.clone(),
             ApiError::NotFound => "The resource does not exist.".into(),
             ApiError::PayloadTooLarge => "The request body is larger than allowed.".into(),
+            ApiError::StorageFull => {
+                "The service cannot store anything new for now; reading still works. Try again later.".into()
+            }
             ApiError::Validation(errors) | ApiError::MalformedQuery(errors) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 format!("Invalid fields: {}.", fields.join(", "))
@@ -147,7 +154,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::StorageFull => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -176,7 +183,7 @@ impl ResponseError for ApiError {
         if let ApiError::RateLimited { retry_after_secs } = self {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
         }
-        if let ApiError::Unavailable(_) = self {
+        if let ApiError::Unavailable(_) | ApiError::StorageFull = self {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS)));
         }
         if let ApiError::Unauthorized(_) = self {
@@ -197,9 +204,21 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => {
                 ApiError::Unavailable(DATABASE_UNAVAILABLE.into())
             }
+            Error::DatabaseError(_, ref info) if is_storage_full(info.message()) => {
+                tracing::warn!(cause = info.message(), "the database's storage is full");
+                ApiError::StorageFull
+            }
+            Error::RollbackErrorOnCommit { commit_error, .. } => ApiError::from(*commit_error),
             other => ApiError::Internal(other.into()),
         }
     }
+}
+
+/// Whether a database error says its storage is full. Neither driver gives this a kind of its own, so the text
+/// is read: SQLite's `SQLITE_FULL` ("database or disk is full", which it also answers for `ENOSPC`) and
+/// PostgreSQL's failed file extensions and writes (`ENOSPC`, "No space left on device").
+fn is_storage_full(message: &str) -> bool {
+    message.contains("database or disk is full") || message.contains("No space left on device")
 }
 
 impl From<diesel::r2d2::PoolError> for ApiError {

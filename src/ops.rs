@@ -37,11 +37,14 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// The database answers; 503 otherwise, within a second: on a connection of its own, so that a probe never
+/// The database answers and its storage took the last write; 503 otherwise, within a second: on a connection of its own, so that a probe never
 /// waits behind requests for the pool.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Problem)))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.db.storage_full() {
+        return Err(ApiError::StorageFull);
+    }
     let db = state.db.clone();
     let check = tokio::time::timeout(READINESS_TIMEOUT, web::block(move || db.check_fresh())).await;
     let cause = match check {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Backend, TestApp};
+use common::{Backend, TestApp, resident_id};
 use serde_json::{Value, json};
 
 async fn client_mistakes_answer_problem_json(backend: Backend) {
@@ -505,7 +505,173 @@ async fn command_output_is_clean_json(backend: Backend) {
     );
 }
 
+fn days_from_today(days: i64) -> String {
+    (anzu::ids::today() + chrono::Duration::days(days)).to_string()
+}
+
+/// A tablespace on a 1 MiB tmpfs of its own, for a PostgreSQL table to run out of disk (needs root to mount).
+struct TinyTablespace {
+    dir: std::path::PathBuf,
+    name: String,
+    admin_url: String,
+}
+
+impl TinyTablespace {
+    fn create(admin_url: &str) -> Option<TinyTablespace> {
+        use diesel::prelude::*;
+        let name = format!("anzu_full_{}", uuid::Uuid::now_v7().simple());
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let run = |program: &str, args: &[&str]| {
+            std::process::Command::new(program)
+                .args(args)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let path = dir.to_str().unwrap();
+        if !run("mount", &["-t", "tmpfs", "-o", "size=1m", "tmpfs", path]) {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must test a full disk: mount a tmpfs as root"
+            );
+            eprintln!("cannot mount a tmpfs (not root?): the full-disk test on PostgreSQL is not run");
+            return None;
+        }
+        assert!(run("chown", &["postgres:postgres", path]), "chown the tmpfs");
+        let mut conn = PgConnection::establish(admin_url).unwrap();
+        diesel::sql_query(format!("CREATE TABLESPACE {name} LOCATION '{path}'"))
+            .execute(&mut conn)
+            .unwrap();
+        Some(TinyTablespace {
+            dir,
+            name,
+            admin_url: admin_url.to_owned(),
+        })
+    }
+
+    /// Takes every free byte of the tmpfs.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(self.dir.join("filler")).unwrap();
+        while filler.write_all(&[0u8; 4096]).is_ok() {}
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.dir.join("filler")).unwrap();
+    }
+}
+
+impl Drop for TinyTablespace {
+    fn drop(&mut self) {
+        use diesel::prelude::*;
+        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!("DROP TABLESPACE IF EXISTS {}", self.name)).execute(&mut conn);
+        }
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.dir).status();
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// With the database's storage full, writes answer 503 `storage-full` with `Retry-After` (not 500), reads go on,
+/// `/readyz` says so, and all recovers by itself once space is freed, with the database intact.
+async fn a_full_disk_answers_503_and_recovers(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let property_path = format!("/api/v1/properties/{}", property["id"].as_str().unwrap());
+    let unit = app
+        .unit(&landlord, property["id"].as_str().unwrap(), "dorm", 2000.0)
+        .await;
+    let unit_id = unit["id"].as_str().unwrap().to_owned();
+    let tablespace = match backend {
+        Backend::Sqlite => {
+            // The writer may not grow the file past its current pages: SQLite's own "disk is full".
+            app.db
+                .write_blocking(|c| Ok(c.batch_execute("PRAGMA max_page_count = 1")?))
+                .unwrap();
+            None
+        }
+        Backend::Postgres => {
+            let Some(tablespace) = TinyTablespace::create(&common::postgres_url().unwrap()) else {
+                return;
+            };
+            let name = tablespace.name.clone();
+            app.db
+                .write_blocking(move |c| Ok(c.batch_execute(&format!("ALTER TABLE tenancies SET TABLESPACE {name}"))?))
+                .unwrap();
+            tablespace.fill();
+            Some(tablespace)
+        }
+    };
+    let mut seq = 0;
+    let full = loop {
+        seq += 1;
+        assert!(seq < 2000, "the storage never filled");
+        let answer = app
+            .declare(&landlord, &unit_id, &resident_id("19900101", seq), &days_from_today(0))
+            .await;
+        if answer.status != 201 {
+            break answer;
+        }
+    };
+    assert!(full.header("retry-after").is_some(), "{} {}", full.status, full.body);
+    let problem = full.problem(503);
+    assert!(problem["type"].as_str().unwrap().ends_with("storage-full"), "{problem}");
+    assert!(
+        !problem.to_string().contains("disk is full") && !problem.to_string().contains("No space"),
+        "{problem}"
+    );
+    app.get(&property_path, Some(&landlord.token)).await.expect(200);
+    let ready = app.get("/readyz", None).await.problem(503);
+    assert!(ready["type"].as_str().unwrap().ends_with("storage-full"), "{ready}");
+
+    match &tablespace {
+        None => app
+            .db
+            .write_blocking(|c| Ok(c.batch_execute("PRAGMA max_page_count = 1073741823")?))
+            .unwrap(),
+        Some(tablespace) => tablespace.free(),
+    }
+    app.declare(&landlord, &unit_id, &resident_id("19900101", seq), &days_from_today(0))
+        .await
+        .expect(201);
+    app.get("/readyz", None).await.expect(200);
+    let unit = app
+        .get(&format!("/api/v1/units/{unit_id}"), Some(&landlord.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        unit["active_tenants"], seq,
+        "the refused declaration left nothing behind"
+    );
+    if backend == Backend::Sqlite {
+        let intact = app
+            .db
+            .write_blocking(|c| {
+                use diesel::prelude::*;
+                #[derive(QueryableByName)]
+                struct Check {
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    integrity_check: String,
+                }
+                Ok(diesel::sql_query("PRAGMA integrity_check")
+                    .get_result::<Check>(c)?
+                    .integrity_check)
+            })
+            .unwrap();
+        assert_eq!(intact, "ok");
+    } else {
+        app.db
+            .write_blocking(|c| Ok(c.batch_execute("ALTER TABLE tenancies SET TABLESPACE pg_default")?))
+            .unwrap();
+    }
+}
+
 backend_tests!(
+    a_full_disk_answers_503_and_recovers,
     command_output_is_clean_json,
     operations_surfaces_are_bounded_and_protected,
     client_mistakes_answer_problem_json,

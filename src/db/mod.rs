@@ -4,6 +4,7 @@
 pub mod schema;
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -133,7 +134,12 @@ pub struct Db {
     write_turns: Arc<Semaphore>,
     backend: Backend,
     url: Arc<str>,
+    /// When a write last failed for want of storage (Unix seconds; 0: not since the last write that worked).
+    storage_full_at: Arc<AtomicI64>,
 }
+
+/// How long after a write failed for want of storage readiness reports it, unless a write succeeds first.
+const STORAGE_FULL_REPORT_SECS: i64 = 30;
 
 /// Creates the SQLite database file 0600 before SQLite does (SQLite gives its WAL and shared-memory files the
 /// database file's permissions), and takes group and other access from files an older version left readable.
@@ -187,6 +193,7 @@ impl Db {
             pool_turns,
             backend,
             url: url.into(),
+            storage_full_at: Arc::new(AtomicI64::new(0)),
         })
     }
 
@@ -305,31 +312,9 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<(T, bool), ApiError> + Send + 'static,
     {
-        enum Undo<T> {
-            Failed(ApiError),
-            Discarded(T),
-        }
-        impl<T> From<diesel::result::Error> for Undo<T> {
-            fn from(err: diesel::result::Error) -> Self {
-                Undo::Failed(err.into())
-            }
-        }
         let _turn = turn(&self.write_turns).await?;
         let db = self.clone();
-        let outcome = actix_web::web::block(move || {
-            db.with_writer(|conn| {
-                Ok(conn.transaction(|c| match work(c) {
-                    Ok((value, true)) => Ok(value),
-                    Ok((value, false)) => Err(Undo::Discarded(value)),
-                    Err(err) => Err(Undo::Failed(err)),
-                }))
-            })
-        })
-        .await??;
-        match outcome {
-            Ok(value) | Err(Undo::Discarded(value)) => Ok(value),
-            Err(Undo::Failed(err)) => Err(err),
-        }
+        actix_web::web::block(move || db.with_writer(|conn| transaction(conn, work))).await?
     }
 
     /// The blocking form of [`Db::write`], for the command line and background workers.
@@ -337,17 +322,33 @@ impl Db {
     where
         F: FnOnce(&mut Conn) -> Result<T, ApiError>,
     {
-        self.with_writer(|conn| conn.transaction(work))
+        self.with_writer(|conn| transaction(conn, |c| work(c).map(|value| (value, true))))
     }
 
     /// Runs `work` on the connection writes use: on SQLite the one writer connection, held for the whole
     /// of `work`; on PostgreSQL any pooled connection.
     fn with_writer<T>(&self, work: impl FnOnce(&mut DbConn) -> Result<T, ApiError>) -> Result<T, ApiError> {
-        let Some(writer) = &self.writer else {
-            return self.with_pooled(work);
+        let result = match &self.writer {
+            None => self.with_pooled(work),
+            Some(writer) => {
+                let mut slot = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                self.in_slot(&mut slot, work)
+            }
         };
-        let mut slot = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.in_slot(&mut slot, work)
+        match &result {
+            Err(ApiError::StorageFull) => self
+                .storage_full_at
+                .store(chrono::Utc::now().timestamp(), Ordering::Relaxed),
+            Ok(_) => self.storage_full_at.store(0, Ordering::Relaxed),
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Whether a write failed for want of storage lately, with no write working since.
+    pub fn storage_full(&self) -> bool {
+        let at = self.storage_full_at.load(Ordering::Relaxed);
+        at != 0 && chrono::Utc::now().timestamp() - at < STORAGE_FULL_REPORT_SECS
     }
 
     /// Runs `work` on the connection kept in `slot`, opened there first if there is none; a connection
@@ -390,6 +391,31 @@ impl Db {
             tracing::warn!(error = %e, "cannot open a database connection");
             ApiError::Unavailable(crate::error::DATABASE_UNAVAILABLE.into())
         })
+    }
+}
+
+/// Runs `work` in one transaction, kept when it answers `(value, true)`, rolled back when it answers
+/// `(value, false)` or an error. The work's own answer wins over a failed rollback: SQLite ends a transaction
+/// by itself on some errors (a full disk among them), and diesel's rollback then fails as well.
+fn transaction<T>(
+    conn: &mut DbConn,
+    work: impl FnOnce(&mut DbConn) -> Result<(T, bool), ApiError>,
+) -> Result<T, ApiError> {
+    let mut rolled_back: Option<Result<T, ApiError>> = None;
+    let outcome = conn.transaction(|c| match work(c) {
+        Ok((value, true)) => Ok(value),
+        Ok((value, false)) => {
+            rolled_back = Some(Ok(value));
+            Err(diesel::result::Error::RollbackTransaction)
+        }
+        Err(err) => {
+            rolled_back = Some(Err(err));
+            Err(diesel::result::Error::RollbackTransaction)
+        }
+    });
+    match outcome {
+        Ok(value) => Ok(value),
+        Err(err) => rolled_back.unwrap_or_else(|| Err(err.into())),
     }
 }
 
