@@ -70,6 +70,9 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The body did not arrive within the time allowed.
+    #[error("request timeout")]
+    RequestTimeout,
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
     #[error("validation failed")]
@@ -105,6 +108,7 @@ impl ApiError {
             ApiError::Conflict(_) => ("conflict", "Conflict with the current state"),
             ApiError::PreconditionFailed(_) => ("precondition-failed", "Version does not match"),
             ApiError::PayloadTooLarge => ("payload-too-large", "Request body too large"),
+            ApiError::RequestTimeout => ("request-timeout", "Request body too slow"),
             ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             ApiError::Validation(_) => ("validation", "Invalid request"),
             ApiError::RateLimited { .. } => ("rate-limited", "Too many requests"),
@@ -126,6 +130,7 @@ impl ApiError {
             | ApiError::Unavailable(d) => d.clone(),
             ApiError::NotFound => "The resource does not exist.".into(),
             ApiError::PayloadTooLarge => "The request body is larger than allowed.".into(),
+            ApiError::RequestTimeout => "The request body did not arrive in time; send it again.".into(),
             ApiError::StorageFull => {
                 "The service cannot store anything new for now; reading still works. Try again later.".into()
             }
@@ -151,6 +156,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::auth::TokenKeys;
+use crate::http::body_deadline::{self, BodyDeadline};
 use crate::http::metrics::{self as request_metrics, Metrics};
 use crate::http::rate_limit::FailureLimiter;
 use crate::http::{headers, idempotency, json, request_id};
@@ -81,11 +82,15 @@ pub fn build_app(
     >,
 > {
     App::new()
+        .app_data(web::Data::new(BodyDeadline(Duration::from_secs(
+            state.settings.body_timeout_secs,
+        ))))
         .app_data(state)
         .app_data(web::Data::new(metrics))
         .app_data(web::PayloadConfig::new(json::MAX_BODY_BYTES))
         .app_data(web::QueryConfig::default().error_handler(json::query_error))
         .app_data(web::PathConfig::default().error_handler(json::path_error))
+        .wrap(from_fn(body_deadline::enforce))
         .wrap(from_fn(headers::secure))
         .wrap(from_fn(request_id::propagate))
         .wrap(from_fn(request_metrics::record))

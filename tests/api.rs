@@ -670,7 +670,47 @@ async fn a_full_disk_answers_503_and_recovers(backend: Backend) {
     }
 }
 
+/// A body trickled a byte at a time cannot hold a connection: past `ANZU_BODY_TIMEOUT_SECS` the request answers
+/// 408 and the connection is closed.
+async fn a_slow_body_is_cut_off(backend: Backend) {
+    let app = TestApp::start_with(backend, &[("ANZU_BODY_TIMEOUT_SECS", "1")]).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let started = std::time::Instant::now();
+    let answer = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+        stream
+            .write_all(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: anzu\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{")
+            .unwrap();
+        let mut answer = Vec::new();
+        for _ in 0..50 {
+            // One byte every 200 ms: the head came at once, the body never ends.
+            if stream.write_all(b" ").is_err() {
+                break;
+            }
+            let mut buffer = [0u8; 4096];
+            match stream.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+                Err(_) => {}
+            }
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request-timeout"), "{answer}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 backend_tests!(
+    a_slow_body_is_cut_off,
     a_full_disk_answers_503_and_recovers,
     command_output_is_clean_json,
     operations_surfaces_are_bounded_and_protected,

@@ -127,6 +127,7 @@ fn strip_position(message: &str) -> String {
 fn payload_error(err: actix_web::Error) -> ApiError {
     match err.as_error::<PayloadError>() {
         Some(PayloadError::Overflow) => ApiError::PayloadTooLarge,
+        Some(PayloadError::Io(io)) if io.kind() == std::io::ErrorKind::TimedOut => ApiError::RequestTimeout,
         _ => ApiError::BadRequest("The request body could not be read.".into()),
     }
 }

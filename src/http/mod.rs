@@ -2,6 +2,7 @@
 //! idempotent replays, request ids and rate limiting.
 
 pub mod auth;
+pub mod body_deadline;
 pub mod client_addr;
 pub mod etag;
 pub mod headers;
