@@ -704,3 +704,59 @@ backend_tests!(
     the_register_contradicts_a_passed_area_rule,
     the_public_rating_shows_nothing_personal,
 );
+
+async fn only_a_landlord_in_good_standing_reports_a_fix(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let inspection = s
+        .inspect(&s.inspector, &date(0), &["ESC-02", "FIRE-01"])
+        .await
+        .expect(201)
+        .body;
+    let report = |index: usize| {
+        format!(
+            "/api/v1/rectifications/{}/report",
+            inspection["rectifications"][index]["id"].as_str().unwrap()
+        )
+    };
+    let membership = format!("/api/v1/users/{}/membership", s.landlord.id());
+    let change = |action: &'static str| json!({"action": action, "reason": "协会决定"});
+
+    // A suspended landlord still keeps their records: fixing is what a suspension asks for.
+    s.app
+        .post(&membership, Some(&s.admin.token), change("suspend"))
+        .await
+        .expect(200);
+    s.app
+        .post(&report(0), Some(&s.landlord.token), json!({"note": "装了第二个出口"}))
+        .await
+        .expect(200);
+
+    s.app
+        .post(&membership, Some(&s.admin.token), change("expel"))
+        .await
+        .expect(200);
+    let refused = s
+        .app
+        .post(&report(1), Some(&s.landlord.token), json!({"note": "已整改"}))
+        .await
+        .problem(403);
+    assert!(refused["type"].as_str().unwrap().ends_with("membership-inactive"));
+    let orders = s
+        .app
+        .get(
+            &format!("/api/v1/rectifications?property_id={}", s.pid()),
+            Some(&s.admin.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    let still_open = orders["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["status"] == "open")
+        .count();
+    assert_eq!(still_open, 1, "the refused report changed nothing");
+}
+
+backend_tests!(only_a_landlord_in_good_standing_reports_a_fix);

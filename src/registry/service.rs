@@ -34,12 +34,13 @@ fn require_owner_or_admin(caller: &Caller, property: &PropertyRow) -> Result<(),
     }
 }
 
-/// Who keeps their records up to date: declarations, move-outs and corrections to their properties and units.
+/// Who keeps their records up to date: declarations, move-outs, corrections to their properties and units,
+/// and reports of fixed rectification orders.
 /// A suspended landlord still does; an expelled or a pending one reads, and changes nothing.
-const KEEPS_RECORDS: &[MembershipStatus] = &[MembershipStatus::Active, MembershipStatus::Suspended];
+pub const KEEPS_RECORDS: &[MembershipStatus] = &[MembershipStatus::Active, MembershipStatus::Suspended];
 
 /// Refuses a landlord whose membership is not in `allowed` (403 `membership-inactive`).
-fn require_membership(conn: &mut Conn, caller: &Caller, allowed: &[MembershipStatus]) -> Result<(), ApiError> {
+pub fn require_membership(conn: &mut Conn, caller: &Caller, allowed: &[MembershipStatus]) -> Result<(), ApiError> {
     if caller.role != Role::Landlord {
         return Ok(());
     }

@@ -17,6 +17,7 @@ use crate::notices::model::NoticeKind;
 use crate::notices::outbox::{self, NewNotice};
 use crate::registry::model::{PropertyKind, PropertyRow, PropertyStatus};
 use crate::registry::repo as registry_repo;
+use crate::registry::service as registry_service;
 use crate::safety::model::*;
 use crate::safety::rating::{self, ItemResult, Outcome, RatingRules, Severity};
 use crate::safety::repo;
@@ -360,6 +361,7 @@ pub fn report_fix(conn: &mut Conn, caller: &Caller, id: &str, note: &str) -> Res
     if !(caller.role == Role::Landlord && caller.user_id == owner_id) {
         return Err(ApiError::Forbidden("Only the property's owner reports a fix.".into()));
     }
+    registry_service::require_membership(conn, caller, registry_service::KEEPS_RECORDS)?;
     let status: RectificationStatus = crate::text_enum::from_db(&order.status)?;
     if !matches!(status, RectificationStatus::Open | RectificationStatus::Overdue) {
         return Err(ApiError::Conflict(format!(
