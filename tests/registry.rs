@@ -328,11 +328,13 @@ async fn resident_ids_are_checked_fully(backend: Backend) {
 
     let declared = app.declare(&landlord, uid, &valid, &today).await.expect(201).body;
     assert_eq!(declared["tenant"]["gender"], "male", "sequence 123 is odd");
-    assert_eq!(declared["tenant"]["birth_date"], "1990-03-07");
+    assert_eq!(declared["tenant"]["birth_year"], 1990);
+    assert!(declared["tenant"].get("birth_date").is_none());
     assert_eq!(
         declared["tenant"]["id_number_masked"],
-        format!("{}**********{}", &valid[..4], &valid[14..])
+        format!("{}*************{}", &valid[..3], &valid[16..])
     );
+    assert_eq!(declared["tenant"]["phone_masked"], "139******78");
     assert_eq!(declared["tenant"]["id_type"], "resident_id");
     assert!(declared["tenant"].get("id_number").is_none());
     assert_eq!(declared["late"], false);
@@ -369,7 +371,8 @@ async fn resident_ids_are_checked_fully(backend: Backend) {
         .expect(201)
         .body;
     assert_eq!(passport["tenant"]["gender"], Value::Null);
-    assert_eq!(passport["tenant"]["birth_date"], Value::Null);
+    assert_eq!(passport["tenant"]["birth_year"], Value::Null);
+    assert_eq!(passport["tenant"]["id_number_masked"], "******67");
     let short = app
         .post(&format!("/api/v1/units/{uid}/tenancies"), Some(&landlord.token),
               json!({"tenant": {"full_name": "", "id_type": "passport", "id_number": "E12", "phone": "555"}, "move_in_date": today}))
@@ -433,11 +436,14 @@ async fn declarations_flag_lateness_duplicates_and_overcrowding_but_never_refuse
         .await
         .expect(201)
         .body;
-    assert_eq!(elsewhere["duplicate_elsewhere"], true);
+    assert!(
+        elsewhere.get("duplicate_elsewhere").is_none(),
+        "a landlord never learns where else a number lives"
+    );
     let first_again = app
         .get(
             &format!("/api/v1/tenancies/{}", on_time["id"].as_str().unwrap()),
-            Some(&landlord.token),
+            Some(&v.admin.token),
         )
         .await
         .expect(200)
@@ -485,7 +491,7 @@ async fn declarations_flag_lateness_duplicates_and_overcrowding_but_never_refuse
         format!("/api/v1/tenancies/{}", on_time["id"].as_str().unwrap()),
         elsewhere_path,
     ] {
-        let tenancy = app.get(&path, Some(&landlord.token)).await.expect(200).body;
+        let tenancy = app.get(&path, Some(&v.admin.token)).await.expect(200).body;
         assert_eq!(tenancy["duplicate_elsewhere"], false, "{path}");
     }
 }
@@ -683,7 +689,10 @@ async fn identity_numbers_never_leave_except_through_the_audited_endpoint(backen
         .get(&format!("/api/v1/tenancies/{tid}/identity"), Some(&auditor.token))
         .await
         .expect(200);
-    assert_eq!(identity.body, json!({"id_type": "resident_id", "id_number": number}));
+    assert_eq!(
+        identity.body,
+        json!({"id_type": "resident_id", "id_number": number, "birth_date": "1977-06-15"})
+    );
     let events = app
         .get(&format!("/api/v1/audit-events?entity_id={tid}"), Some(&auditor.token))
         .await
@@ -700,7 +709,7 @@ async fn identity_numbers_never_leave_except_through_the_audited_endpoint(backen
 
     let stored = stored_text(&app);
     assert!(
-        stored.contains(&number[..4]),
+        stored.contains(&format!("{}*************{}", &number[..3], &number[16..])),
         "the dump is real: it holds the masked number"
     );
     assert!(!stored.contains(&number), "the database holds the number in clear");
@@ -1016,3 +1025,144 @@ backend_tests!(
     search_and_filters,
     authorization_matrix,
 );
+
+/// What each role sees of a tenant: the narrow masks and the birth year for everyone, the full birth date
+/// only through `/identity`, and whether the person lives in another unit too only for auditors and admins.
+async fn masks_mask_and_only_staff_see_duplicates(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
+    let auditor = app.user(&v.admin, "auditor", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let pid = property["id"].as_str().unwrap();
+    let first = app.unit(&landlord, pid, "201", 20.0).await;
+    let second = app.unit(&landlord, pid, "202", 20.0).await;
+    let number = resident_id("19880229", 45);
+    let today = days_from_today(0);
+    let declared = app
+        .declare(&landlord, first["id"].as_str().unwrap(), &number, &today)
+        .await
+        .expect(201)
+        .body;
+    // The same person in a second unit: the landlord's own answer does not say so.
+    let again = app
+        .declare(&landlord, second["id"].as_str().unwrap(), &number, &today)
+        .await
+        .expect(201)
+        .body;
+    assert!(again.get("duplicate_elsewhere").is_none(), "{again}");
+    let by_admin = app
+        .declare(&v.admin, second["id"].as_str().unwrap(), &resident_id("19880229", 47), &today)
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(by_admin["duplicate_elsewhere"], false);
+
+    let tid = declared["id"].as_str().unwrap();
+    for (role, session, sees) in [
+        ("landlord", &landlord, false),
+        ("inspector", &inspector, false),
+        ("auditor", &auditor, true),
+        ("admin", &v.admin, true),
+    ] {
+        let one = app
+            .get(&format!("/api/v1/tenancies/{tid}"), Some(&session.token))
+            .await
+            .expect(200)
+            .body;
+        let list = app
+            .get(&format!("/api/v1/tenancies?unit_id={}", first["id"].as_str().unwrap()), Some(&session.token))
+            .await
+            .expect(200)
+            .body;
+        for tenancy in [&one, &list["items"][0]] {
+            assert_eq!(tenancy["id"], declared["id"], "{role}");
+            let tenant = &tenancy["tenant"];
+            assert_eq!(tenant["id_number_masked"], format!("350*************{}", &number[16..]), "{role}");
+            assert_eq!(tenant["phone_masked"], "139******78", "{role}");
+            assert_eq!(tenant["birth_year"], 1988, "{role}");
+            assert!(tenant.get("birth_date").is_none(), "{role}: {tenant}");
+            if sees {
+                assert_eq!(tenancy["duplicate_elsewhere"], true, "{role}");
+            } else {
+                assert!(tenancy.get("duplicate_elsewhere").is_none(), "{role}: {tenancy}");
+            }
+            let text = tenancy.to_string();
+            assert!(!text.contains(&number[3..16]), "{role}: no middle digits");
+            assert!(!text.contains("1988-02-29"), "{role}: no birth date");
+        }
+    }
+    let identity = app
+        .get(&format!("/api/v1/tenancies/{tid}/identity"), Some(&auditor.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(identity["birth_date"], "1988-02-29");
+}
+
+/// The migration that narrows the masks of tenancies declared before, and of their audit events.
+async fn stored_masks_are_narrowed(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 50.0).await;
+    let number = resident_id("19770615", 357);
+    let resident = app
+        .declare(&landlord, unit["id"].as_str().unwrap(), &number, &days_from_today(0))
+        .await
+        .expect(201)
+        .body;
+    app.post(
+        &format!("/api/v1/units/{}/tenancies", unit["id"].as_str().unwrap()),
+        Some(&landlord.token),
+        json!({"tenant": {"full_name": "John Smith", "id_type": "passport", "id_number": "E12345678"},
+               "move_in_date": days_from_today(0)}),
+    )
+    .await
+    .expect(201);
+    let old_mask = format!("{}**********{}", &number[..4], &number[14..]);
+    let migration = match backend {
+        Backend::Sqlite => include_str!("../migrations/sqlite/2026-11-29-000011_narrow_masks/up.sql"),
+        Backend::Postgres => include_str!("../migrations/postgres/2026-11-29-000011_narrow_masks/up.sql"),
+    };
+    {
+        let mut conn = app.db.get().unwrap();
+        conn.batch_execute(&format!(
+            "UPDATE tenancies SET id_number_masked = '{old_mask}', phone_masked = '1391***5678' WHERE id_type = 'resident_id';
+             UPDATE tenancies SET id_number_masked = 'E123*5678' WHERE id_type = 'passport';
+             UPDATE audit_events SET detail = '{{\"unit_id\":\"u\",\"id_number_masked\":\"{old_mask}\"}}' WHERE action = 'tenancy.declared';"
+        ))
+        .unwrap();
+        conn.batch_execute(migration).unwrap();
+    }
+    let list = app
+        .get("/api/v1/tenancies", Some(&v.admin.token))
+        .await
+        .expect(200)
+        .body;
+    let masks: Vec<(&Value, &Value)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (&t["tenant"]["id_number_masked"], &t["tenant"]["phone_masked"]))
+        .collect();
+    let new_mask = format!("350*************{}", &number[16..]);
+    assert_eq!(
+        masks,
+        vec![(&json!(new_mask), &json!("139******78")), (&json!("*******78"), &Value::Null)]
+    );
+    let events = app
+        .get(
+            &format!("/api/v1/audit-events?entity_id={}", resident["id"].as_str().unwrap()),
+            Some(&v.admin.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(events["items"][0]["detail"]["id_number_masked"], json!(new_mask));
+}
+
+backend_tests!(masks_mask_and_only_staff_see_duplicates, stored_masks_are_narrowed);

@@ -1,6 +1,6 @@
 //! Properties, units and tenancies: rows as stored, answers as the API shows them, and the requests.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -304,11 +304,14 @@ pub struct TenancyRow {
 pub struct TenantView {
     pub full_name: String,
     pub id_type: IdType,
-    /// The first and last four characters; the rest as `*`.
+    /// A resident ID's first 3 and last 2 characters, any other document's last 2; the rest as `*`.
     pub id_number_masked: String,
+    /// The first 3 and last 2 digits.
     pub phone_masked: Option<String>,
+    /// From a resident ID, else null.
     pub gender: Option<Gender>,
-    pub birth_date: Option<NaiveDate>,
+    /// From a resident ID, else null. The full birth date is only in `/identity`.
+    pub birth_year: Option<i32>,
     pub origin: Option<String>,
     pub employer: Option<String>,
 }
@@ -325,15 +328,18 @@ pub struct Tenancy {
     pub declared_at: DateTime<Utc>,
     /// Declared more than the deadline after moving in.
     pub late: bool,
-    /// The same person is an active tenant in another unit too.
-    pub duplicate_elsewhere: bool,
+    /// The same person is an active tenant in another unit too. Only in auditors' and admins'
+    /// answers: to anyone else the key is absent, so that nobody can ask where a number lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_elsewhere: Option<bool>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
 }
 
 impl Tenancy {
-    pub fn from_row(row: TenancyRow, duplicate_elsewhere: bool) -> Result<Self, crate::error::ApiError> {
+    /// `duplicate_elsewhere` is `None` for callers who may not see it.
+    pub fn from_row(row: TenancyRow, duplicate_elsewhere: Option<bool>) -> Result<Self, crate::error::ApiError> {
         Ok(Tenancy {
             tenant: TenantView {
                 id_type: crate::text_enum::from_db(&row.id_type)?,
@@ -341,7 +347,7 @@ impl Tenancy {
                 full_name: row.full_name,
                 id_number_masked: row.id_number_masked,
                 phone_masked: row.phone_masked,
-                birth_date: row.birth_date,
+                birth_year: row.birth_date.map(|d| d.year()),
                 origin: row.origin,
                 employer: row.employer,
             },
@@ -371,6 +377,8 @@ impl Versioned for Tenancy {
 pub struct Identity {
     pub id_type: IdType,
     pub id_number: String,
+    /// From a resident ID, else null.
+    pub birth_date: Option<NaiveDate>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]

@@ -23,6 +23,12 @@ use crate::villages::repo as villages_repo;
 /// How far ahead a move-in may be declared.
 const MAX_MOVE_IN_AHEAD_DAYS: i64 = 30;
 
+/// Whether the caller may learn that a tenant lives in another unit too: auditors and admins only, so
+/// that no landlord can declare a number to ask whether it lives elsewhere.
+pub fn sees_duplicates(caller: &Caller) -> bool {
+    matches!(caller.role, Role::Admin | Role::Auditor)
+}
+
 /// Refuses callers who may see a property but not change it (only its owner and admins may).
 fn require_owner_or_admin(caller: &Caller, property: &PropertyRow) -> Result<(), ApiError> {
     if caller.is_admin() || (caller.role == Role::Landlord && caller.user_id == property.owner_id) {
@@ -338,8 +344,8 @@ pub fn prepare_tenant(cipher: &IdentityCipher, input: DeclareTenancy) -> Result<
         id_type: tenant.id_type,
         id_number_encrypted: cipher.encrypt(&number),
         id_lookup: cipher.lookup_hash(tenant.id_type.as_str(), &number),
-        id_number_masked: identity::mask(&number),
-        phone_masked: tenant.phone.as_deref().map(identity::mask),
+        id_number_masked: identity::mask_document(tenant.id_type, &number),
+        phone_masked: tenant.phone.as_deref().map(identity::mask_phone),
         phone_encrypted: tenant.phone.as_deref().map(|p| cipher.encrypt(p)),
         gender,
         birth_date,
@@ -357,7 +363,7 @@ pub fn declare_tenancy(
     settings: &Settings,
     unit_id: &str,
     tenant: PreparedTenant,
-) -> Result<(TenancyRow, bool), ApiError> {
+) -> Result<(TenancyRow, Option<bool>), ApiError> {
     let (unit, property) = repo::find_unit(conn, caller, unit_id)?;
     require_owner_or_admin(caller, &property)?;
     require_membership(conn, caller, KEEPS_RECORDS)?;
@@ -433,7 +439,11 @@ pub fn declare_tenancy(
                            "id_number_masked": row.id_number_masked}),
         },
     )?;
-    let duplicate = repo::is_duplicated_elsewhere(conn, &row)?;
+    let duplicate = if sees_duplicates(caller) {
+        Some(repo::is_duplicated_elsewhere(conn, &row)?)
+    } else {
+        None
+    };
     Ok((row, duplicate))
 }
 
@@ -514,5 +524,6 @@ pub fn read_identity(
     Ok(Identity {
         id_type: crate::text_enum::from_db(&tenancy.id_type)?,
         id_number,
+        birth_date: tenancy.birth_date,
     })
 }
