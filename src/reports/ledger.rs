@@ -1,6 +1,7 @@
 //! The ledger (台账) as CSV: exported a row per unit, streamed in pages so a town-sized export never sits
 //! in memory, and imported from the same layout so spreadsheets kept so far are not lost.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -66,6 +67,30 @@ const REQUIRED: &[&str] = &[
     "unit_kind",
 ];
 
+/// What makes a spreadsheet read a cell as a formula (or, for a tab or carriage return, hides one).
+const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A text cell as exported: one that begins with a formula trigger gets a leading `'`, so that a property
+/// named `=HYPERLINK(..)` is shown as text, never run. Numeric columns are written as plain numbers and
+/// never guarded: the export formats them from numbers itself, and a number such as a basement's floor
+/// `-1` is not a formula.
+fn guard_formula(text: &str) -> Cow<'_, str> {
+    if text.starts_with(FORMULA_TRIGGERS) {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// A cell as imported: the export's `'` guard removed again. A `'` before anything but a formula trigger
+/// is the cell's own text and stays. Applied to every column, so a number some tool guarded reads too.
+fn unguard_formula(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_TRIGGERS) => rest,
+        _ => cell,
+    }
+}
+
 pub fn header_line() -> Result<Vec<u8>, ApiError> {
     let mut writer = csv::Writer::from_writer(BOM.as_bytes().to_vec());
     writer
@@ -89,24 +114,24 @@ pub fn write_rows(
         let status = property.status_on(today)?;
         writer
             .write_record([
-                property.registration_code.as_str(),
-                &property.name,
-                &property.address,
-                grid_code.as_deref().unwrap_or(""),
-                &property.kind,
+                guard_formula(&property.registration_code).as_ref(),
+                &guard_formula(&property.name),
+                &guard_formula(&property.address),
+                &guard_formula(grid_code.as_deref().unwrap_or("")),
+                &guard_formula(&property.kind),
                 &property.floors.to_string(),
                 &property.floor_area_m2.to_string(),
                 if property.mixed_use_residence { "true" } else { "false" },
-                &owner.full_name,
-                owner.phone.as_deref().unwrap_or(""),
-                &owner.email,
+                &guard_formula(&owner.full_name),
+                &guard_formula(owner.phone.as_deref().unwrap_or("")),
+                &guard_formula(&owner.email),
                 &property.stars.map(|s| s.to_string()).unwrap_or_default(),
                 status.as_str(),
                 &property.rating_valid_until.map(|d| d.to_string()).unwrap_or_default(),
-                &unit.label,
+                &guard_formula(&unit.label),
                 &unit.floor.to_string(),
                 &unit.area_m2.to_string(),
-                &unit.kind,
+                &guard_formula(&unit.kind),
                 &unit.max_occupants.to_string(),
                 &unit.active_tenants.to_string(),
                 if unit.active_tenants > unit.max_occupants {
@@ -131,7 +156,7 @@ struct Line {
 
 impl Line {
     fn get(&self, key: &str) -> &str {
-        self.fields.get(key).map(|s| s.trim()).unwrap_or("")
+        self.fields.get(key).map(|s| unguard_formula(s).trim()).unwrap_or("")
     }
 }
 
@@ -524,4 +549,22 @@ fn find_or_create_property(
     registry_repo::insert_property(conn, &row)?;
     created.properties += 1;
     Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_guarded_and_unguarded() {
+        for text in ["=1+1", "+86", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            let guarded = guard_formula(text);
+            assert_eq!(guarded, format!("'{text}"));
+            assert_eq!(unguard_formula(&guarded), text);
+        }
+        for text in ["陈氏出租楼", "'quoted", "a=b", "", "1"] {
+            assert_eq!(guard_formula(text), text);
+            assert_eq!(unguard_formula(text), text);
+        }
+    }
 }
