@@ -89,9 +89,10 @@ pub fn parse<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError
             value.validate()?;
             Ok(value)
         }
-        Err(err) if !err.inner().is_data() => Err(malformed(err.into_inner())),
         Err(first) => {
-            // Serde stops at the first bad field; the document is walked again to name the others.
+            // Serde stops at the first bad field; the document is walked again to name the others. (Some
+            // shape errors, such as a number where an enum is expected, come out of serde_json as syntax
+            // errors: the document decides which it is.)
             let document: Value = serde_json::from_slice(bytes).map_err(malformed)?;
             if !document.is_object() {
                 return Err(ApiError::invalid("body", "type", "must be an object"));
