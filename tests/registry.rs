@@ -99,7 +99,11 @@ async fn only_active_landlords_and_admins_register_properties(backend: Backend) 
     let bad =
         json!({"name": "", "address": "B", "village_id": v.id, "kind": "castle", "floors": 0, "floor_area_m2": -1.0});
     let answer = app.post("/api/v1/properties", Some(&v.admin.token), bad).await;
-    assert_eq!(answer.error_fields(), vec!["kind"], "the shape is checked first");
+    assert_eq!(
+        answer.error_fields(),
+        vec!["floor_area_m2", "floors", "kind", "name"],
+        "an unknown kind does not hide the other bad fields"
+    );
     let bad = json!({"name": "", "address": "B", "village_id": v.id, "kind": "shop", "floors": 0, "floor_area_m2": -1.0, "owner_id": pending.id()});
     let answer = app.post("/api/v1/properties", Some(&v.admin.token), bad).await;
     assert_eq!(answer.error_fields(), vec!["floor_area_m2", "floors", "name"]);
@@ -1166,3 +1170,150 @@ async fn stored_masks_are_narrowed(backend: Backend) {
 }
 
 backend_tests!(masks_mask_and_only_staff_see_duplicates, stored_masks_are_narrowed);
+
+/// One 422 names every bad field, shape and rules alike; free text refuses invisible and reordering
+/// characters and is stored NFC-normalised; dates stay within 1900–2100; numbers cannot overflow a column.
+async fn every_field_refuses_what_it_cannot_mean(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let token = Some(landlord.token.as_str());
+
+    let answer = app
+        .post(
+            "/api/v1/properties",
+            token,
+            json!({"kind": "castle", "floors": 0, "floor_area_m2": -5}),
+        )
+        .await;
+    assert_eq!(
+        answer.error_fields(),
+        vec!["address", "floor_area_m2", "floors", "kind", "name", "village_id"]
+    );
+    answer.problem(422);
+    let answer = app
+        .post(
+            "/api/v1/properties",
+            token,
+            json!({"name": 5, "address": "东路\u{202E}1号", "village_id": v.id, "kind": "castle", "floors": "3",
+                   "floor_area_m2": 1e308, "mixed_use_residence": "yes", "colour": "red"}),
+        )
+        .await;
+    let codes: Vec<(String, String)> = answer.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("address", "characters"),
+        ("colour", "not_allowed"),
+        ("floor_area_m2", "range"),
+        ("floors", "type"),
+        ("kind", "enum"),
+        ("mixed_use_residence", "type"),
+        ("name", "type"),
+    ]
+    .iter()
+    .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
+    .collect();
+    assert_eq!(codes, expected);
+    answer.problem(422);
+
+    // Control, bidirectional-override and zero-width characters, in every kind of free text.
+    let property = app.property(&landlord, &v.id).await;
+    let pid = property["id"].as_str().unwrap();
+    let unit = app.unit(&landlord, pid, "101", 30.0).await;
+    let uid = unit["id"].as_str().unwrap();
+    let today = days_from_today(0);
+    for bad in ["a\u{7}b", "a\nb", "a\tb", "evil\u{202E}txt.exe", "a\u{2066}b\u{2069}", "a\u{200B}b", "\u{FEFF}a", "a\u{2060}b"] {
+        let cases = [
+            ("POST", "/api/v1/properties".to_owned(),
+             json!({"name": bad, "address": "东路1号", "village_id": v.id, "kind": "shop", "floors": 1, "floor_area_m2": 50}), "name"),
+            ("PATCH", format!("/api/v1/properties/{pid}"), json!({"address": bad}), "address"),
+            ("POST", format!("/api/v1/properties/{pid}/units"), json!({"label": bad, "floor": 1, "area_m2": 10, "kind": "room"}), "label"),
+            ("PATCH", format!("/api/v1/units/{uid}"), json!({"label": bad}), "label"),
+            ("POST", format!("/api/v1/units/{uid}/tenancies"),
+             json!({"tenant": {"full_name": bad, "id_type": "passport", "id_number": "E1234567", "origin": bad, "employer": bad},
+                    "move_in_date": today}), "tenant.employer"),
+        ];
+        for (method, path, body, field) in cases {
+            let answer = app.call(method, &path, token, &[], Some(&body)).await;
+            assert!(answer.error_fields().contains(&field.to_owned()), "{bad:?} {path}: {}", answer.body);
+            assert!(
+                answer.body["errors"].as_array().unwrap().iter().all(|e| e["code"] == "characters"),
+                "{}",
+                answer.body
+            );
+            answer.problem(422);
+        }
+    }
+    assert_eq!(app.count("tenancies"), 0);
+    assert_eq!(app.count("units"), 1);
+
+    // Stored NFC-normalised: the same name typed on two phones is the same text.
+    let decomposed = "Cafe\u{301} 楼";
+    let changed = app
+        .patch(&format!("/api/v1/properties/{pid}"), token, json!({"name": decomposed, "address": "Jose\u{301} 路"}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(changed["name"], "Caf\u{e9} 楼");
+    let read = app.get(&format!("/api/v1/properties/{pid}"), token).await.expect(200).body;
+    assert_eq!((&read["name"], &read["address"]), (&json!("Caf\u{e9} 楼"), &json!("Jos\u{e9} 路")));
+    let tenancy = app
+        .post(
+            &format!("/api/v1/units/{uid}/tenancies"),
+            token,
+            json!({"tenant": {"full_name": "Zoe\u{308}", "id_type": "passport", "id_number": "E1234567"}, "move_in_date": today}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(tenancy["tenant"]["full_name"], "Zo\u{eb}");
+
+    // Dates outside 1900–2100, and numbers a column cannot hold.
+    for date in ["0000-01-01", "-4713-01-01", "1899-12-31", "2101-01-01", "+10000-01-01"] {
+        let answer = app
+            .post(
+                &format!("/api/v1/units/{uid}/tenancies"),
+                token,
+                json!({"tenant": {"full_name": "李四", "id_type": "passport", "id_number": "E7654321"}, "move_in_date": date}),
+            )
+            .await;
+        assert_eq!(answer.error_fields(), vec!["move_in_date"], "{date}: {}", answer.body);
+        answer.problem(422);
+        let answer = app
+            .post(
+                &format!("/api/v1/tenancies/{}/move-out", tenancy["id"].as_str().unwrap()),
+                token,
+                json!({"move_out_date": date}),
+            )
+            .await;
+        assert_eq!(answer.error_fields(), vec!["move_out_date"], "{date}: {}", answer.body);
+        answer.problem(422);
+    }
+    for (body, fields) in [
+        (json!({"floors": 2147483648i64, "floor_area_m2": 1e308}), vec!["floor_area_m2", "floors"]),
+        (json!({"floors": -2147483649i64, "floor_area_m2": 0}), vec!["floor_area_m2", "floors"]),
+    ] {
+        let answer = app.patch(&format!("/api/v1/properties/{pid}"), token, body).await;
+        assert_eq!(answer.error_fields(), fields);
+        answer.problem(422);
+    }
+    for body in [
+        json!({"max_occupants": 2147483647}),
+        json!({"max_occupants": 0}),
+        json!({"area_m2": 1e308}),
+        json!({"floor": 2147483647}),
+    ] {
+        app.patch(&format!("/api/v1/units/{uid}"), token, body).await.problem(422);
+    }
+    let unit_now = app.get(&format!("/api/v1/units/{uid}"), token).await.expect(200).body;
+    assert_eq!(
+        (&unit_now["max_occupants"], &unit_now["floor"], &unit_now["area_m2"]),
+        (&json!(6), &json!(2), &json!(30.0))
+    );
+}
+
+backend_tests!(every_field_refuses_what_it_cannot_mean);

@@ -61,11 +61,19 @@ async fn seeded_village(app: &TestApp) -> (common::Village, Session, Session, Se
         &["ESC-01", "MGT-01"],
     )
     .await;
-    let old = anzu::ids::today()
-        .checked_sub_months(chrono::Months::new(25))
-        .unwrap()
-        .to_string();
-    inspect(app, &inspector, &properties[2], "apartment", &old, &[]).await;
+    // Rated 25 months ago, so expired: an inspection may be entered at most 366 days back, so the validity
+    // such a rating would have is set directly.
+    inspect(app, &inspector, &properties[2], "apartment", &date(-366), &[]).await;
+    {
+        use anzu::db::schema::properties;
+        use diesel::prelude::*;
+        let expired_on = anzu::ids::today().checked_sub_months(chrono::Months::new(1)).unwrap();
+        let mut conn = app.db.get().unwrap();
+        diesel::update(properties::table.filter(properties::id.eq(&properties[2])))
+            .set(properties::rating_valid_until.eq(expired_on))
+            .execute(&mut *conn)
+            .unwrap();
+    }
     let mut seq = 1;
     for (i, pid) in properties.iter().enumerate() {
         for u in 0..2 {

@@ -385,8 +385,10 @@ pub struct Identity {
 #[serde(deny_unknown_fields)]
 pub struct CreateProperty {
     #[validate(custom(function = "crate::validation::short_text"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub name: String,
     #[validate(custom(function = "crate::validation::address"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub address: String,
     pub village_id: String,
     pub grid_id: Option<String>,
@@ -411,8 +413,10 @@ pub struct CreateProperty {
 #[serde(deny_unknown_fields)]
 pub struct PatchProperty {
     #[validate(custom(function = "crate::validation::short_text"))]
+    #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub name: Option<String>,
     #[validate(custom(function = "crate::validation::address"))]
+    #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub address: Option<String>,
     /// Must be the property's own village: registration codes belong to a village.
     pub village_id: Option<String>,
@@ -435,7 +439,8 @@ pub struct PatchProperty {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUnit {
-    #[validate(length(min = 1, max = 32, message = "must be 1 to 32 characters"))]
+    #[validate(custom(function = "crate::validation::label"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub label: String,
     #[validate(range(min = -5, max = 200, message = "must be -5 to 200"))]
     pub floor: i32,
@@ -453,7 +458,8 @@ pub struct CreateUnit {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUnit {
-    #[validate(length(min = 1, max = 32, message = "must be 1 to 32 characters"))]
+    #[validate(custom(function = "crate::validation::label"))]
+    #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub label: Option<String>,
     #[validate(range(min = -5, max = 200, message = "must be -5 to 200"))]
     pub floor: Option<i32>,
@@ -472,6 +478,7 @@ pub struct PatchUnit {
 #[serde(deny_unknown_fields)]
 pub struct TenantInput {
     #[validate(custom(function = "crate::validation::person_name"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub full_name: String,
     pub id_type: IdType,
     /// Checked by its type's rules; stored encrypted.
@@ -479,8 +486,10 @@ pub struct TenantInput {
     #[validate(custom(function = "crate::validation::mobile"))]
     pub phone: Option<String>,
     #[validate(custom(function = "crate::validation::short_text"))]
+    #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub origin: Option<String>,
     #[validate(custom(function = "crate::validation::short_text"))]
+    #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub employer: Option<String>,
 }
 
@@ -489,12 +498,14 @@ pub struct TenantInput {
 pub struct DeclareTenancy {
     #[validate(nested)]
     pub tenant: TenantInput,
+    #[validate(custom(function = "crate::validation::date"))]
     pub move_in_date: NaiveDate,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveOut {
+    #[validate(custom(function = "crate::validation::date"))]
     pub move_out_date: NaiveDate,
 }
 

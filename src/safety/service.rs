@@ -126,14 +126,6 @@ pub fn record_inspection(
 ) -> Result<Inspection, ApiError> {
     let property = registry_repo::find_property(conn, caller, property_id)?;
     caller.require(&[Role::Inspector, Role::Auditor, Role::Admin])?;
-    let today = today();
-    if input.inspected_on > today {
-        return Err(ApiError::invalid(
-            "inspected_on",
-            "future",
-            "an inspection cannot be dated in the future",
-        ));
-    }
     let (version, items) = repo::current_checklist(conn)?;
     let kind: PropertyKind = crate::text_enum::from_db(&property.kind)?;
     let applicable: Vec<ChecklistItemRow> = items
