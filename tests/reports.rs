@@ -420,7 +420,17 @@ async fn bad_rows_are_named_and_nothing_is_written(backend: Backend) {
         .collect();
     assert_eq!(
         rejected,
-        vec![(3, "area_m2"), (4, "grid"), (5, "unit_label"), (6, "owner_email")]
+        vec![
+            (3, "area_m2"),
+            (4, "grid"),
+            (5, "unit_label"),
+            (6, "owner_email"),
+            (6, "unit_label"),
+            (6, "unit_floor"),
+            (6, "area_m2"),
+            (6, "unit_kind")
+        ],
+        "every bad cell of a line is named"
     );
     assert_eq!(
         (answer["accepted"].as_u64(), answer["committed"].as_bool()),
@@ -623,3 +633,79 @@ async fn ledger_cells_never_run_as_formulas(backend: Backend) {
 }
 
 backend_tests!(ledger_cells_never_run_as_formulas);
+
+/// The import reads each line into the API's request types and checks them with the API's rules: what the
+/// API refuses, a file cannot slip in, and every bad cell is named without its value.
+async fn the_ledger_import_runs_the_api_rules(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let header = "房屋名称(property_name),地址(address),房屋类型(kind),楼层数(floors),建筑面积(floor_area_m2),房东姓名(owner_name),房东电话(owner_phone),房东邮箱(owner_email),单元(unit_label),所在楼层(unit_floor),单元面积(area_m2),单元类型(unit_kind),核定人数(max_occupants)";
+    let owner = "张三,13700000001,zhang@example.cn";
+    let long_name = "楼".repeat(5000);
+    let file = [
+        header.to_owned(),
+        format!("{long_name},东路1号,apartment,3,200,{owner},101,1,15,room,"),
+        "好楼,东路1号,apartment,3,200,\"张\r\n三\",13700000001,zhang@example.cn,102,1,15,room,".to_owned(),
+        format!("好楼,东路1号,apartment,3,1e308,{owner},103,1,15,room,"),
+        format!("好楼,东路1号,apartment,3,200,{owner},104,1,15,room,2147483647"),
+        format!("好楼,东路1号,castle,3.5,200,{owner},105,99999999999,NaN,cave,-1"),
+        format!("好\u{202E}楼,东路1号,apartment,3,200,{owner},106,1,15,room,"),
+        format!("Cafe\u{301},东路1号,apartment,3,200,{owner},107,1,15,room,4"),
+    ]
+    .join("\n");
+    let path = format!("/api/v1/imports/ledger?village_id={}&partial=true", v.id);
+    let answer = app
+        .send_raw("POST", &path, Some(&v.admin.token), "text/csv", file.into_bytes())
+        .await
+        .expect(200);
+    let report = &answer.body;
+    let rejected: Vec<(u64, &str)> = report["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["column"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (2, "property_name"),
+            (3, "owner_name"),
+            (5, "floor_area_m2"),
+            (6, "max_occupants"),
+            (7, "kind"),
+            (7, "floors"),
+            (7, "unit_floor"),
+            (7, "area_m2"),
+            (7, "unit_kind"),
+            (7, "max_occupants"),
+            (8, "property_name"),
+        ],
+        "{report}"
+    );
+    let text = String::from_utf8_lossy(&answer.bytes);
+    for echoed in ["楼楼楼", "1e308", "2147483647", "99999999999", "castle", "cave", "NaN", "\u{202E}"] {
+        assert!(!text.contains(echoed), "{echoed} in {text}");
+    }
+    let kind_reason = report["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["column"] == "kind")
+        .unwrap()["reason"]
+        .clone();
+    assert_eq!(kind_reason, "must be one of: apartment, shared_house, factory, shop, mixed_use");
+    assert_eq!((report["accepted"].as_u64(), report["committed"].as_bool()), (Some(1), Some(true)));
+
+    let properties = app
+        .get(&format!("/api/v1/properties?village_id={}", v.id), Some(&v.admin.token))
+        .await
+        .expect(200)
+        .body;
+    let items = properties["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["name"], "Caf\u{e9}", "stored NFC-normalised");
+    assert_eq!(items[0]["capacity"], 4);
+    assert_eq!(app.count("units"), 1);
+}
+
+backend_tests!(the_ledger_import_runs_the_api_rules);

@@ -381,7 +381,7 @@ pub struct Identity {
     pub birth_date: Option<NaiveDate>,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProperty {
     #[validate(custom(function = "crate::validation::short_text"))]
@@ -436,7 +436,7 @@ pub struct PatchProperty {
     pub owner_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUnit {
     #[validate(custom(function = "crate::validation::label"))]
