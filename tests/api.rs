@@ -165,6 +165,11 @@ async fn pagination_loses_and_repeats_nothing_while_rows_are_added(backend: Back
     app.get("/api/v1/villages?updated_since=yesterday", None)
         .await
         .problem(400);
+    let ancient = app
+        .get(&format!("/api/v1/villages?updated_since={}", common::encode("0000-01-01T00:00:00Z")), None)
+        .await;
+    assert_eq!(ancient.error_fields(), vec!["updated_since"]);
+    ancient.problem(400);
 
     let since = chrono::Utc::now().to_rfc3339();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;

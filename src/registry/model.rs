@@ -268,9 +268,14 @@ impl Versioned for Unit {
     }
 }
 
-/// The default occupancy of a unit: its area over the minimum area per person, at least one.
+/// The most occupants a unit may be given, so that a property's capacity (their sum) stays far from
+/// overflowing its column.
+pub const MAX_OCCUPANTS: i32 = 10_000;
+
+/// The default occupancy of a unit: its area over the minimum area per person, at least one and at most
+/// `MAX_OCCUPANTS`.
 pub fn default_max_occupants(area_m2: f64, min_area_per_person_m2: f64) -> i32 {
-    ((area_m2 / min_area_per_person_m2).floor() as i32).max(1)
+    ((area_m2 / min_area_per_person_m2).floor() as i32).clamp(1, MAX_OCCUPANTS)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -451,7 +456,7 @@ pub struct CreateUnit {
     ))]
     pub area_m2: f64,
     pub kind: UnitKind,
-    #[validate(range(min = 1, max = 10_000, message = "must be 1 to 10,000"))]
+    #[validate(range(min = 1, max = MAX_OCCUPANTS, message = "must be 1 to 10,000"))]
     pub max_occupants: Option<i32>,
 }
 
@@ -470,7 +475,7 @@ pub struct PatchUnit {
     ))]
     pub area_m2: Option<f64>,
     pub kind: Option<UnitKind>,
-    #[validate(range(min = 1, max = 10_000, message = "must be 1 to 10,000"))]
+    #[validate(range(min = 1, max = MAX_OCCUPANTS, message = "must be 1 to 10,000"))]
     pub max_occupants: Option<i32>,
 }
 
@@ -541,5 +546,6 @@ mod tests {
         assert_eq!(default_max_occupants(4.9, 5.0), 1);
         assert_eq!(default_max_occupants(25.0, 5.0), 5);
         assert_eq!(default_max_occupants(0.5, 5.0), 1);
+        assert_eq!(default_max_occupants(100_000.0, 5.0), MAX_OCCUPANTS);
     }
 }
