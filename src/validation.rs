@@ -39,9 +39,8 @@ fn is_refused(c: char) -> bool {
 /// Free text of `min_chars` to `max_chars` characters (not blank when required) without refused characters.
 fn text(text: &str, min_chars: usize, max_chars: usize) -> Result<(), ValidationError> {
     if text.chars().any(is_refused) {
-        return Err(ValidationError::new("characters").with_message(
-            "must not contain control, bidirectional-override or zero-width characters".into(),
-        ));
+        return Err(ValidationError::new("characters")
+            .with_message("must not contain control, bidirectional-override or zero-width characters".into()));
     }
     let count = text.chars().count();
     if (min_chars > 0 && text.trim().is_empty()) || count < min_chars || count > max_chars {
@@ -116,9 +115,8 @@ pub fn inspection_date(value: &NaiveDate) -> Result<(), ValidationError> {
     if *value > today {
         Err(ValidationError::new("future").with_message("an inspection cannot be dated in the future".into()))
     } else if *value < today - Duration::days(INSPECTION_MAX_AGE_DAYS) {
-        Err(ValidationError::new("too_old").with_message(
-            format!("an inspection may be dated at most {INSPECTION_MAX_AGE_DAYS} days back").into(),
-        ))
+        Err(ValidationError::new("too_old")
+            .with_message(format!("an inspection may be dated at most {INSPECTION_MAX_AGE_DAYS} days back").into()))
     } else {
         Ok(())
     }
@@ -203,7 +201,13 @@ mod tests {
         let today = crate::ids::today();
         assert!(inspection_date(&today).is_ok());
         assert!(inspection_date(&(today - Duration::days(366))).is_ok());
-        assert_eq!(inspection_date(&(today - Duration::days(367))).unwrap_err().code, "too_old");
-        assert_eq!(inspection_date(&(today + Duration::days(1))).unwrap_err().code, "future");
+        assert_eq!(
+            inspection_date(&(today - Duration::days(367))).unwrap_err().code,
+            "too_old"
+        );
+        assert_eq!(
+            inspection_date(&(today + Duration::days(1))).unwrap_err().code,
+            "future"
+        );
     }
 }

@@ -32,7 +32,11 @@ async fn client_mistakes_answer_problem_json(backend: Backend) {
     let unknown = app.get("/api/v1/no-such-thing", token).await.problem(404);
     assert!(unknown["request_id"].is_string());
     let shape = app.post("/api/v1/villages", token, json!({"name": 5})).await;
-    assert_eq!(shape.error_fields(), vec!["code", "name"], "every bad field, in one answer");
+    assert_eq!(
+        shape.error_fields(),
+        vec!["code", "name"],
+        "every bad field, in one answer"
+    );
     shape.problem(422);
     let missing = app.post("/api/v1/villages", token, json!({"name": "Huatingkou"})).await;
     assert_eq!(missing.error_fields(), vec!["code"]);
@@ -166,7 +170,13 @@ async fn pagination_loses_and_repeats_nothing_while_rows_are_added(backend: Back
         .await
         .problem(400);
     let ancient = app
-        .get(&format!("/api/v1/villages?updated_since={}", common::encode("0000-01-01T00:00:00Z")), None)
+        .get(
+            &format!(
+                "/api/v1/villages?updated_since={}",
+                common::encode("0000-01-01T00:00:00Z")
+            ),
+            None,
+        )
         .await;
     assert_eq!(ancient.error_fields(), vec!["updated_since"]);
     ancient.problem(400);
@@ -474,39 +484,135 @@ async fn no_answer_or_log_line_echoes_a_value(backend: Backend) {
     let (phone, email) = common::unique_contact();
 
     let shapes: Vec<(&str, String, &common::Session, Value)> = vec![
-        ("POST", "/api/v1/auth/register".into(), admin,
-         json!({"full_name": "王五", "phone": phone, "email": email, "password": common::PASSWORD, "village_id": v.id})),
-        ("POST", "/api/v1/auth/login".into(), admin, json!({"login": email, "password": common::PASSWORD})),
-        ("POST", "/api/v1/auth/refresh".into(), admin, json!({"refresh_token": landlord.refresh_token})),
-        ("POST", "/api/v1/auth/logout".into(), &landlord, json!({"refresh_token": landlord.refresh_token})),
-        ("POST", "/api/v1/auth/set-password".into(), admin, json!({"token": "abc", "password": common::PASSWORD})),
-        ("POST", "/api/v1/users".into(), admin,
-         json!({"full_name": "赵六", "email": email, "phone": phone, "password": common::PASSWORD, "role": "inspector", "village_id": v.id})),
-        ("POST", format!("/api/v1/users/{lid}/membership"), admin, json!({"action": "suspend", "reason": "欠费"})),
-        ("POST", "/api/v1/villages".into(), admin, json!({"name": "新村", "code": "XC"})),
-        ("POST", format!("/api/v1/villages/{}/grids", v.id), admin, json!({"name": "二组", "code": "G2"})),
-        ("POST", "/api/v1/properties".into(), &landlord,
-         json!({"name": "楼", "address": "路1号", "village_id": v.id, "grid_id": grid_id, "kind": "apartment",
-                "floors": 3, "floor_area_m2": 100.0, "mixed_use_residence": false, "owner_id": lid})),
-        ("PATCH", format!("/api/v1/properties/{pid}"), &landlord,
-         json!({"name": "楼", "address": "路1号", "village_id": v.id, "grid_id": grid_id, "kind": "apartment",
-                "floors": 3, "floor_area_m2": 100.0, "mixed_use_residence": false, "owner_id": lid})),
-        ("POST", format!("/api/v1/properties/{pid}/units"), &landlord,
-         json!({"label": "102", "floor": 1, "area_m2": 12.5, "kind": "room", "max_occupants": 2})),
-        ("PATCH", format!("/api/v1/units/{uid}"), &landlord,
-         json!({"label": "102", "floor": 1, "area_m2": 12.5, "kind": "room", "max_occupants": 2})),
-        ("POST", format!("/api/v1/units/{uid}/tenancies"), &landlord,
-         json!({"tenant": {"full_name": "李四", "id_type": "resident_id", "id_number": common::resident_id("19900101", 13),
-                           "phone": "13912345678", "origin": "四川省", "employer": "晋江鞋业"}, "move_in_date": today})),
-        ("POST", format!("/api/v1/tenancies/{tid}/move-out"), &landlord, json!({"move_out_date": today})),
-        ("POST", format!("/api/v1/properties/{pid}/inspections"), &inspector,
-         json!({"inspected_on": today, "results": [{"item_code": "ESC-01", "outcome": "pass", "note": "好"}], "summary": "例行"})),
-        ("POST", format!("/api/v1/rectifications/{rid}/report"), &landlord, json!({"note": "已整改"})),
-        ("POST", format!("/api/v1/rectifications/{rid}/verify"), &inspector, json!({"resolved": true, "note": "已复查"})),
-        ("POST", format!("/api/v1/properties/{pid}/delist"), admin, json!({"reason": "拒不整改"})),
-        ("POST", format!("/api/v1/properties/{pid}/reinstate"), admin, json!({"reason": "已整改"})),
-        ("POST", format!("/api/v1/grids/{grid_id}/patrols"), &inspector,
-         json!({"patrolled_on": today, "visits": [{"property_id": pid, "finding": "issue", "note": "杂物"}]})),
+        (
+            "POST",
+            "/api/v1/auth/register".into(),
+            admin,
+            json!({"full_name": "王五", "phone": phone, "email": email, "password": common::PASSWORD, "village_id": v.id}),
+        ),
+        (
+            "POST",
+            "/api/v1/auth/login".into(),
+            admin,
+            json!({"login": email, "password": common::PASSWORD}),
+        ),
+        (
+            "POST",
+            "/api/v1/auth/refresh".into(),
+            admin,
+            json!({"refresh_token": landlord.refresh_token}),
+        ),
+        (
+            "POST",
+            "/api/v1/auth/logout".into(),
+            &landlord,
+            json!({"refresh_token": landlord.refresh_token}),
+        ),
+        (
+            "POST",
+            "/api/v1/auth/set-password".into(),
+            admin,
+            json!({"token": "abc", "password": common::PASSWORD}),
+        ),
+        (
+            "POST",
+            "/api/v1/users".into(),
+            admin,
+            json!({"full_name": "赵六", "email": email, "phone": phone, "password": common::PASSWORD, "role": "inspector", "village_id": v.id}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/users/{lid}/membership"),
+            admin,
+            json!({"action": "suspend", "reason": "欠费"}),
+        ),
+        (
+            "POST",
+            "/api/v1/villages".into(),
+            admin,
+            json!({"name": "新村", "code": "XC"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/villages/{}/grids", v.id),
+            admin,
+            json!({"name": "二组", "code": "G2"}),
+        ),
+        (
+            "POST",
+            "/api/v1/properties".into(),
+            &landlord,
+            json!({"name": "楼", "address": "路1号", "village_id": v.id, "grid_id": grid_id, "kind": "apartment",
+                "floors": 3, "floor_area_m2": 100.0, "mixed_use_residence": false, "owner_id": lid}),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/properties/{pid}"),
+            &landlord,
+            json!({"name": "楼", "address": "路1号", "village_id": v.id, "grid_id": grid_id, "kind": "apartment",
+                "floors": 3, "floor_area_m2": 100.0, "mixed_use_residence": false, "owner_id": lid}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/properties/{pid}/units"),
+            &landlord,
+            json!({"label": "102", "floor": 1, "area_m2": 12.5, "kind": "room", "max_occupants": 2}),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/units/{uid}"),
+            &landlord,
+            json!({"label": "102", "floor": 1, "area_m2": 12.5, "kind": "room", "max_occupants": 2}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/units/{uid}/tenancies"),
+            &landlord,
+            json!({"tenant": {"full_name": "李四", "id_type": "resident_id", "id_number": common::resident_id("19900101", 13),
+                           "phone": "13912345678", "origin": "四川省", "employer": "晋江鞋业"}, "move_in_date": today}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/tenancies/{tid}/move-out"),
+            &landlord,
+            json!({"move_out_date": today}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/properties/{pid}/inspections"),
+            &inspector,
+            json!({"inspected_on": today, "results": [{"item_code": "ESC-01", "outcome": "pass", "note": "好"}], "summary": "例行"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/rectifications/{rid}/report"),
+            &landlord,
+            json!({"note": "已整改"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/rectifications/{rid}/verify"),
+            &inspector,
+            json!({"resolved": true, "note": "已复查"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/properties/{pid}/delist"),
+            admin,
+            json!({"reason": "拒不整改"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/properties/{pid}/reinstate"),
+            admin,
+            json!({"reason": "已整改"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/grids/{grid_id}/patrols"),
+            &inspector,
+            json!({"patrolled_on": today, "visits": [{"property_id": pid, "finding": "issue", "note": "杂物"}]}),
+        ),
     ];
     // Strings are the wrong type for everything but text; enums, dates and document numbers are checked.
     let checked_strings = ["kind", "id_type", "role", "action", "outcome", "finding", "id_number"];
@@ -531,14 +637,18 @@ async fn no_answer_or_log_line_echoes_a_value(backend: Backend) {
                 Some(PathStep::Key(k)) => k.as_str(),
                 _ => "",
             };
-            let is_date = original.as_str().is_some_and(|s| s.len() == 10 && s.as_bytes()[4] == b'-');
+            let is_date = original
+                .as_str()
+                .is_some_and(|s| s.len() == 10 && s.as_bytes()[4] == b'-');
             let mut wrong = vec![json!(350524198001014256u64)];
             if !original.is_string() || is_date || checked_strings.contains(&last_key) {
                 wrong.push(json!(ID_NUMBER));
             }
             for value in wrong {
                 let sent_body = replaced(body, &field_path, value.clone());
-                let answer = app.call(method, path, Some(&session.token), &[], Some(&sent_body)).await;
+                let answer = app
+                    .call(method, path, Some(&session.token), &[], Some(&sent_body))
+                    .await;
                 let text = String::from_utf8_lossy(&answer.bytes).into_owned();
                 assert_eq!(answer.status, 422, "{method} {path} {field} = {value}: {text}");
                 assert!(
@@ -567,7 +677,10 @@ async fn no_answer_or_log_line_echoes_a_value(backend: Backend) {
     let text = String::from_utf8_lossy(&castle.bytes).into_owned();
     let kind = castle.problem(422)["errors"][0].clone();
     assert_eq!(kind["field"], "kind");
-    assert_eq!(kind["message"], "must be one of: apartment, shared_house, factory, shop, mixed_use");
+    assert_eq!(
+        kind["message"],
+        "must be one of: apartment, shared_house, factory, shop, mixed_use"
+    );
     assert!(!text.contains("castle") && !text.contains("350524"), "{text}");
 
     let logs = common::captured_logs();

@@ -1057,7 +1057,12 @@ async fn masks_mask_and_only_staff_see_duplicates(backend: Backend) {
         .body;
     assert!(again.get("duplicate_elsewhere").is_none(), "{again}");
     let by_admin = app
-        .declare(&v.admin, second["id"].as_str().unwrap(), &resident_id("19880229", 47), &today)
+        .declare(
+            &v.admin,
+            second["id"].as_str().unwrap(),
+            &resident_id("19880229", 47),
+            &today,
+        )
         .await
         .expect(201)
         .body;
@@ -1076,14 +1081,21 @@ async fn masks_mask_and_only_staff_see_duplicates(backend: Backend) {
             .expect(200)
             .body;
         let list = app
-            .get(&format!("/api/v1/tenancies?unit_id={}", first["id"].as_str().unwrap()), Some(&session.token))
+            .get(
+                &format!("/api/v1/tenancies?unit_id={}", first["id"].as_str().unwrap()),
+                Some(&session.token),
+            )
             .await
             .expect(200)
             .body;
         for tenancy in [&one, &list["items"][0]] {
             assert_eq!(tenancy["id"], declared["id"], "{role}");
             let tenant = &tenancy["tenant"];
-            assert_eq!(tenant["id_number_masked"], format!("350*************{}", &number[16..]), "{role}");
+            assert_eq!(
+                tenant["id_number_masked"],
+                format!("350*************{}", &number[16..]),
+                "{role}"
+            );
             assert_eq!(tenant["phone_masked"], "139******78", "{role}");
             assert_eq!(tenant["birth_year"], 1988, "{role}");
             assert!(tenant.get("birth_date").is_none(), "{role}: {tenant}");
@@ -1156,7 +1168,10 @@ async fn stored_masks_are_narrowed(backend: Backend) {
     let new_mask = format!("350*************{}", &number[16..]);
     assert_eq!(
         masks,
-        vec![(&json!(new_mask), &json!("139******78")), (&json!("*******78"), &Value::Null)]
+        vec![
+            (&json!(new_mask), &json!("139******78")),
+            (&json!("*******78"), &Value::Null)
+        ]
     );
     let events = app
         .get(
@@ -1203,7 +1218,12 @@ async fn every_field_refuses_what_it_cannot_mean(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     let expected: Vec<(String, String)> = [
         ("address", "characters"),
@@ -1226,22 +1246,57 @@ async fn every_field_refuses_what_it_cannot_mean(backend: Backend) {
     let unit = app.unit(&landlord, pid, "101", 30.0).await;
     let uid = unit["id"].as_str().unwrap();
     let today = days_from_today(0);
-    for bad in ["a\u{7}b", "a\nb", "a\tb", "evil\u{202E}txt.exe", "a\u{2066}b\u{2069}", "a\u{200B}b", "\u{FEFF}a", "a\u{2060}b"] {
+    for bad in [
+        "a\u{7}b",
+        "a\nb",
+        "a\tb",
+        "evil\u{202E}txt.exe",
+        "a\u{2066}b\u{2069}",
+        "a\u{200B}b",
+        "\u{FEFF}a",
+        "a\u{2060}b",
+    ] {
         let cases = [
-            ("POST", "/api/v1/properties".to_owned(),
-             json!({"name": bad, "address": "东路1号", "village_id": v.id, "kind": "shop", "floors": 1, "floor_area_m2": 50}), "name"),
-            ("PATCH", format!("/api/v1/properties/{pid}"), json!({"address": bad}), "address"),
-            ("POST", format!("/api/v1/properties/{pid}/units"), json!({"label": bad, "floor": 1, "area_m2": 10, "kind": "room"}), "label"),
+            (
+                "POST",
+                "/api/v1/properties".to_owned(),
+                json!({"name": bad, "address": "东路1号", "village_id": v.id, "kind": "shop", "floors": 1, "floor_area_m2": 50}),
+                "name",
+            ),
+            (
+                "PATCH",
+                format!("/api/v1/properties/{pid}"),
+                json!({"address": bad}),
+                "address",
+            ),
+            (
+                "POST",
+                format!("/api/v1/properties/{pid}/units"),
+                json!({"label": bad, "floor": 1, "area_m2": 10, "kind": "room"}),
+                "label",
+            ),
             ("PATCH", format!("/api/v1/units/{uid}"), json!({"label": bad}), "label"),
-            ("POST", format!("/api/v1/units/{uid}/tenancies"),
-             json!({"tenant": {"full_name": bad, "id_type": "passport", "id_number": "E1234567", "origin": bad, "employer": bad},
-                    "move_in_date": today}), "tenant.employer"),
+            (
+                "POST",
+                format!("/api/v1/units/{uid}/tenancies"),
+                json!({"tenant": {"full_name": bad, "id_type": "passport", "id_number": "E1234567", "origin": bad, "employer": bad},
+                    "move_in_date": today}),
+                "tenant.employer",
+            ),
         ];
         for (method, path, body, field) in cases {
             let answer = app.call(method, &path, token, &[], Some(&body)).await;
-            assert!(answer.error_fields().contains(&field.to_owned()), "{bad:?} {path}: {}", answer.body);
             assert!(
-                answer.body["errors"].as_array().unwrap().iter().all(|e| e["code"] == "characters"),
+                answer.error_fields().contains(&field.to_owned()),
+                "{bad:?} {path}: {}",
+                answer.body
+            );
+            assert!(
+                answer.body["errors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|e| e["code"] == "characters"),
                 "{}",
                 answer.body
             );
@@ -1254,13 +1309,24 @@ async fn every_field_refuses_what_it_cannot_mean(backend: Backend) {
     // Stored NFC-normalised: the same name typed on two phones is the same text.
     let decomposed = "Cafe\u{301} 楼";
     let changed = app
-        .patch(&format!("/api/v1/properties/{pid}"), token, json!({"name": decomposed, "address": "Jose\u{301} 路"}))
+        .patch(
+            &format!("/api/v1/properties/{pid}"),
+            token,
+            json!({"name": decomposed, "address": "Jose\u{301} 路"}),
+        )
         .await
         .expect(200)
         .body;
     assert_eq!(changed["name"], "Caf\u{e9} 楼");
-    let read = app.get(&format!("/api/v1/properties/{pid}"), token).await.expect(200).body;
-    assert_eq!((&read["name"], &read["address"]), (&json!("Caf\u{e9} 楼"), &json!("Jos\u{e9} 路")));
+    let read = app
+        .get(&format!("/api/v1/properties/{pid}"), token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        (&read["name"], &read["address"]),
+        (&json!("Caf\u{e9} 楼"), &json!("Jos\u{e9} 路"))
+    );
     let tenancy = app
         .post(
             &format!("/api/v1/units/{uid}/tenancies"),
@@ -1294,8 +1360,14 @@ async fn every_field_refuses_what_it_cannot_mean(backend: Backend) {
         answer.problem(422);
     }
     for (body, fields) in [
-        (json!({"floors": 2147483648i64, "floor_area_m2": 1e308}), vec!["floor_area_m2", "floors"]),
-        (json!({"floors": -2147483649i64, "floor_area_m2": 0}), vec!["floor_area_m2", "floors"]),
+        (
+            json!({"floors": 2147483648i64, "floor_area_m2": 1e308}),
+            vec!["floor_area_m2", "floors"],
+        ),
+        (
+            json!({"floors": -2147483649i64, "floor_area_m2": 0}),
+            vec!["floor_area_m2", "floors"],
+        ),
     ] {
         let answer = app.patch(&format!("/api/v1/properties/{pid}"), token, body).await;
         assert_eq!(answer.error_fields(), fields);
@@ -1307,7 +1379,9 @@ async fn every_field_refuses_what_it_cannot_mean(backend: Backend) {
         json!({"area_m2": 1e308}),
         json!({"floor": 2147483647}),
     ] {
-        app.patch(&format!("/api/v1/units/{uid}"), token, body).await.problem(422);
+        app.patch(&format!("/api/v1/units/{uid}"), token, body)
+            .await
+            .problem(422);
     }
     let unit_now = app.get(&format!("/api/v1/units/{uid}"), token).await.expect(200).body;
     assert_eq!(

@@ -570,7 +570,10 @@ async fn ledger_cells_never_run_as_formulas(backend: Backend) {
     .expect(201);
 
     let export = app
-        .get(&format!("/api/v1/reports/ledger.csv?village_id={}", v.id), Some(&v.admin.token))
+        .get(
+            &format!("/api/v1/reports/ledger.csv?village_id={}", v.id),
+            Some(&v.admin.token),
+        )
         .await
         .expect(200);
     let (header, rows) = csv_rows(&export.bytes);
@@ -595,7 +598,11 @@ async fn ledger_cells_never_run_as_formulas(backend: Backend) {
     let fresh = TestApp::start(backend).await;
     let admin = fresh.admin().await;
     let village = fresh
-        .post("/api/v1/villages", Some(&admin.token), json!({"name": "Again", "code": v.code}))
+        .post(
+            "/api/v1/villages",
+            Some(&admin.token),
+            json!({"name": "Again", "code": v.code}),
+        )
         .await
         .expect(201)
         .body;
@@ -629,7 +636,10 @@ async fn ledger_cells_never_run_as_formulas(backend: Backend) {
         .await
         .expect(200)
         .body;
-    assert_eq!((&units["items"][0]["label"], &units["items"][0]["floor"]), (&json!("-1"), &json!(-1)));
+    assert_eq!(
+        (&units["items"][0]["label"], &units["items"][0]["floor"]),
+        (&json!("-1"), &json!(-1))
+    );
 }
 
 backend_tests!(ledger_cells_never_run_as_formulas);
@@ -683,7 +693,16 @@ async fn the_ledger_import_runs_the_api_rules(backend: Backend) {
         "{report}"
     );
     let text = String::from_utf8_lossy(&answer.bytes);
-    for echoed in ["楼楼楼", "1e308", "2147483647", "99999999999", "castle", "cave", "NaN", "\u{202E}"] {
+    for echoed in [
+        "楼楼楼",
+        "1e308",
+        "2147483647",
+        "99999999999",
+        "castle",
+        "cave",
+        "NaN",
+        "\u{202E}",
+    ] {
         assert!(!text.contains(echoed), "{echoed} in {text}");
     }
     let kind_reason = report["rejected"]
@@ -693,8 +712,14 @@ async fn the_ledger_import_runs_the_api_rules(backend: Backend) {
         .find(|r| r["column"] == "kind")
         .unwrap()["reason"]
         .clone();
-    assert_eq!(kind_reason, "must be one of: apartment, shared_house, factory, shop, mixed_use");
-    assert_eq!((report["accepted"].as_u64(), report["committed"].as_bool()), (Some(1), Some(true)));
+    assert_eq!(
+        kind_reason,
+        "must be one of: apartment, shared_house, factory, shop, mixed_use"
+    );
+    assert_eq!(
+        (report["accepted"].as_u64(), report["committed"].as_bool()),
+        (Some(1), Some(true))
+    );
 
     let properties = app
         .get(&format!("/api/v1/properties?village_id={}", v.id), Some(&v.admin.token))

@@ -762,7 +762,14 @@ backend_tests!(only_a_landlord_in_good_standing_reports_a_fix);
 /// "valid until 0003-01-01") is not a rating. Notes and reasons refuse invisible characters.
 async fn inspections_are_dated_within_the_last_year(backend: Backend) {
     let s = Scene::new(backend).await;
-    for on in ["0001-01-01", "1900-01-01", &date(-367), &date(1), "2100-12-31", "-4713-01-01"] {
+    for on in [
+        "0001-01-01",
+        "1900-01-01",
+        &date(-367),
+        &date(1),
+        "2100-12-31",
+        "-4713-01-01",
+    ] {
         let answer = s.inspect(&s.inspector, on, &[]).await;
         assert_eq!(answer.error_fields(), vec!["inspected_on"], "{on}: {}", answer.body);
         answer.problem(422);
@@ -784,9 +791,24 @@ async fn inspections_are_dated_within_the_last_year(backend: Backend) {
     assert_eq!(answer.error_fields(), vec!["results[0].note", "summary"]);
     answer.problem(422);
     for (path, session, body, field) in [
-        (format!("/api/v1/rectifications/{order}/report"), &s.landlord, json!({"note": "修好了\u{7}"}), "note"),
-        (format!("/api/v1/rectifications/{order}/verify"), &s.inspector, json!({"resolved": true, "note": "\u{2066}好"}), "note"),
-        (format!("/api/v1/properties/{}/delist", s.pid()), &s.auditor, json!({"reason": "拒不\n整改"}), "reason"),
+        (
+            format!("/api/v1/rectifications/{order}/report"),
+            &s.landlord,
+            json!({"note": "修好了\u{7}"}),
+            "note",
+        ),
+        (
+            format!("/api/v1/rectifications/{order}/verify"),
+            &s.inspector,
+            json!({"resolved": true, "note": "\u{2066}好"}),
+            "note",
+        ),
+        (
+            format!("/api/v1/properties/{}/delist", s.pid()),
+            &s.auditor,
+            json!({"reason": "拒不\n整改"}),
+            "reason",
+        ),
     ] {
         let answer = s.app.post(&path, Some(&session.token), body).await;
         assert_eq!(answer.error_fields(), vec![field], "{path}");

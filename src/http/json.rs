@@ -173,14 +173,7 @@ fn quoted_after<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
 fn expected_words(message: &str) -> Vec<String> {
     message
         .split_once("expected")
-        .map(|(_, expected)| {
-            expected
-                .split('`')
-                .skip(1)
-                .step_by(2)
-                .map(str::to_owned)
-                .collect()
-        })
+        .map(|(_, expected)| expected.split('`').skip(1).step_by(2).map(str::to_owned).collect())
         .unwrap_or_default()
 }
 
@@ -374,7 +367,8 @@ fn stand_in<T: DeserializeOwned>(document: &mut Value, shape: &Shape) -> Option<
 fn every_bad_field<T: DeserializeOwned + Validate>(mut document: Value) -> Vec<FieldError> {
     let mut errors: Vec<FieldError> = Vec::new();
     let mut replaced: Vec<Vec<Step>> = Vec::new();
-    let within_replaced = |replaced: &[Vec<Step>], field: &str| replaced.iter().any(|p| is_within(field, &field_name(p)));
+    let within_replaced =
+        |replaced: &[Vec<Step>], field: &str| replaced.iter().any(|p| is_within(field, &field_name(p)));
     loop {
         let err = match serde_path_to_error::deserialize::<_, T>(&document) {
             Ok(parsed) => {
@@ -422,7 +416,13 @@ pub fn without_values(message: &str) -> String {
         Some((found, expected)) => (found, Some(expected)),
         None => (message, None),
     };
-    let found: String = found.split('`').step_by(2).collect::<Vec<_>>().join("").trim().to_owned();
+    let found: String = found
+        .split('`')
+        .step_by(2)
+        .collect::<Vec<_>>()
+        .join("")
+        .trim()
+        .to_owned();
     let found = found.split(':').next().unwrap_or_default().trim().to_owned();
     match expected {
         Some(expected) => format!("{found}, expected{expected}"),
@@ -513,7 +513,10 @@ mod tests {
 
     #[test]
     fn names_missing_and_mistyped_fields() {
-        assert_eq!(fields_of(r#"{"tenant":{"id_number":"1"}}"#), pairs(&[("name", "required")]));
+        assert_eq!(
+            fields_of(r#"{"tenant":{"id_number":"1"}}"#),
+            pairs(&[("name", "required")])
+        );
         assert_eq!(
             fields_of(r#"{"name":"a","tenant":{}}"#),
             pairs(&[("tenant.id_number", "required")])
@@ -550,16 +553,18 @@ mod tests {
 
     #[test]
     fn says_what_was_expected_without_the_value() {
-        let messages: Vec<(String, String)> = errors_of(
-            r#"{"name":["x"],"tenant":5,"kind":3,"floors":99999999999,"on":20200101,"items":{}}"#,
-        )
-        .into_iter()
-        .map(|e| (e.field, e.message))
-        .collect();
+        let messages: Vec<(String, String)> =
+            errors_of(r#"{"name":["x"],"tenant":5,"kind":3,"floors":99999999999,"on":20200101,"items":{}}"#)
+                .into_iter()
+                .map(|e| (e.field, e.message))
+                .collect();
         assert_eq!(
             messages,
             vec![
-                ("floors".to_owned(), "must be a whole number from -2147483648 to 2147483647".to_owned()),
+                (
+                    "floors".to_owned(),
+                    "must be a whole number from -2147483648 to 2147483647".to_owned()
+                ),
                 ("items".to_owned(), "must be a list".to_owned()),
                 ("kind".to_owned(), "must be one of: apartment, shared_house".to_owned()),
                 ("name".to_owned(), "must be a string".to_owned()),
@@ -590,6 +595,9 @@ mod tests {
             without_values("invalid type: string \"350524198001014256\", expected i32"),
             "invalid type, expected i32"
         );
-        assert_eq!(without_values("invalid digit found in string"), "invalid digit found in string");
+        assert_eq!(
+            without_values("invalid digit found in string"),
+            "invalid digit found in string"
+        );
     }
 }

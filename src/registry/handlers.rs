@@ -37,7 +37,11 @@ fn unit_answer(status: StatusCode, row: UnitRow) -> Result<HttpResponse, ApiErro
     Ok(versioned(status, &Unit::try_from(row)?))
 }
 
-fn tenancy_answer(status: StatusCode, row: TenancyRow, duplicate_elsewhere: Option<bool>) -> Result<HttpResponse, ApiError> {
+fn tenancy_answer(
+    status: StatusCode,
+    row: TenancyRow,
+    duplicate_elsewhere: Option<bool>,
+) -> Result<HttpResponse, ApiError> {
     Ok(versioned(status, &Tenancy::from_row(row, duplicate_elsewhere)?))
 }
 

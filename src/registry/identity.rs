@@ -447,7 +447,10 @@ mod tests {
 
     #[test]
     fn masking_examples() {
-        assert_eq!(mask_document(IdType::ResidentId, "35052419900715123X"), "350*************3X");
+        assert_eq!(
+            mask_document(IdType::ResidentId, "35052419900715123X"),
+            "350*************3X"
+        );
         assert_eq!(mask_document(IdType::Passport, "E12345678"), "*******78");
         assert_eq!(mask_document(IdType::HkMacauPermit, "C1234"), "***34");
         assert_eq!(mask_document(IdType::Passport, "AB"), "**");

@@ -335,7 +335,11 @@ fn allowed<T: std::fmt::Display>(all: &[T]) -> String {
 /// rejected, each once, and no reason repeats the value.
 fn parse_line(line: &Line, village: &VillageRow, grids: &HashMap<String, String>) -> Result<Parsed, Vec<Rejection>> {
     let n = line.number;
-    let missing: Vec<&'static str> = REQUIRED.iter().copied().filter(|key| line.get(key).is_empty()).collect();
+    let missing: Vec<&'static str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|key| line.get(key).is_empty())
+        .collect();
     let mut rejected: Vec<Rejection> = missing.iter().map(|key| reject(n, key, "missing value")).collect();
 
     let code = Some(line.get("registration_code").to_owned()).filter(|c| !c.is_empty());
@@ -365,10 +369,12 @@ fn parse_line(line: &Line, village: &VillageRow, grids: &HashMap<String, String>
     let whole = "must be a whole number";
     let kind = cell("kind").and_then(|k| typed::<PropertyKind>(line, k, &allowed(PropertyKind::ALL), &mut typed_cells));
     let floors = cell("floors").and_then(|k| typed::<i32>(line, k, whole, &mut typed_cells));
-    let floor_area_m2 = cell("floor_area_m2").and_then(|k| typed::<Finite>(line, k, Finite::EXPECTED, &mut typed_cells));
+    let floor_area_m2 =
+        cell("floor_area_m2").and_then(|k| typed::<Finite>(line, k, Finite::EXPECTED, &mut typed_cells));
     let unit_floor = cell("unit_floor").and_then(|k| typed::<i32>(line, k, whole, &mut typed_cells));
     let area_m2 = cell("area_m2").and_then(|k| typed::<Finite>(line, k, Finite::EXPECTED, &mut typed_cells));
-    let unit_kind = cell("unit_kind").and_then(|k| typed::<UnitKind>(line, k, &allowed(UnitKind::ALL), &mut typed_cells));
+    let unit_kind =
+        cell("unit_kind").and_then(|k| typed::<UnitKind>(line, k, &allowed(UnitKind::ALL), &mut typed_cells));
     let max_occupants = match line.get("max_occupants") {
         "" => Some(None),
         _ => typed::<i32>(line, "max_occupants", whole, &mut typed_cells).map(Some),
