@@ -615,7 +615,16 @@ async fn no_answer_or_log_line_echoes_a_value(backend: Backend) {
         ),
     ];
     // Strings are the wrong type for everything but text; enums, dates and document numbers are checked.
-    let checked_strings = ["kind", "id_type", "role", "action", "outcome", "finding", "id_number"];
+    let checked_strings = [
+        "kind",
+        "id_type",
+        "role",
+        "action",
+        "outcome",
+        "finding",
+        "id_number",
+        "item_code",
+    ];
     let mut request_ids = Vec::new();
     let mut sent = 0;
     for (method, path, session, body) in &shapes {

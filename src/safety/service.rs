@@ -80,22 +80,18 @@ fn check_results(
         let code = result.item_code.as_str();
         let field = format!("results[{index}].item_code");
         if !all_codes.contains(code) {
-            errors.push(FieldError::new(
-                field,
-                "unknown",
-                format!("{code} is not on the checklist"),
-            ));
+            errors.push(FieldError::new(field, "unknown", "is not on the checklist"));
         } else if !applicable_codes.contains(code) {
             errors.push(FieldError::new(
                 field,
                 "not_applicable",
-                format!("{code} does not apply to this property"),
+                "does not apply to this property",
             ));
         } else if !seen.insert(code) {
             errors.push(FieldError::new(
                 field,
                 "duplicate",
-                format!("{code} has more than one result"),
+                "has more than one result for this item",
             ));
         } else if code == AREA_RULE_ITEM && result.outcome != Outcome::Fail && register_overcrowded {
             errors.push(FieldError::new(
