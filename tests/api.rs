@@ -707,3 +707,53 @@ async fn no_answer_or_log_line_echoes_a_value(backend: Backend) {
 }
 
 backend_tests!(no_answer_or_log_line_echoes_a_value);
+
+/// The free-text rules hold in every domain's requests, not only the register's.
+async fn free_text_is_clean_in_every_domain(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let admin = Some(v.admin.token.as_str());
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let (phone, email) = common::unique_contact();
+    let cases = [
+        (
+            "/api/v1/villages".to_owned(),
+            json!({"name": "花厅\u{202E}口", "code": "HTQ"}),
+            "name",
+        ),
+        (
+            format!("/api/v1/villages/{}/grids", v.id),
+            json!({"name": "一\u{200B}组", "code": "G1"}),
+            "name",
+        ),
+        (
+            "/api/v1/users".to_owned(),
+            json!({"full_name": "王\n五", "email": email, "phone": phone, "password": common::PASSWORD,
+                   "role": "auditor", "village_id": v.id}),
+            "full_name",
+        ),
+        (
+            format!("/api/v1/users/{}/membership", landlord.id()),
+            json!({"action": "suspend", "reason": "欠费\u{2066}"}),
+            "reason",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let answer = app.post(&path, admin, body).await;
+        assert_eq!(answer.error_fields(), vec![field], "{path}");
+        assert_eq!(answer.body["errors"][0]["code"], "characters");
+        answer.problem(422);
+    }
+    let village = app
+        .post(
+            "/api/v1/villages",
+            admin,
+            json!({"name": "Jose\u{301}村", "code": "JSC"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(village["name"], "Jos\u{e9}村", "stored NFC-normalised");
+}
+
+backend_tests!(free_text_is_clean_in_every_domain);

@@ -734,3 +734,34 @@ async fn the_ledger_import_runs_the_api_rules(backend: Backend) {
 }
 
 backend_tests!(the_ledger_import_runs_the_api_rules);
+
+/// A patrol's date stays within 1900–2100 and its notes refuse invisible characters.
+async fn patrols_follow_the_input_rules(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let grid = app
+        .post(
+            &format!("/api/v1/villages/{}/grids", v.id),
+            Some(&v.admin.token),
+            json!({"name": "一组", "code": "G1"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let path = format!("/api/v1/grids/{}/patrols", grid["id"].as_str().unwrap());
+    let p = app.property(&landlord, &v.id).await;
+    let answer = app
+        .post(
+            &path,
+            Some(&inspector.token),
+            json!({"patrolled_on": "1899-12-31", "visits": [{"property_id": p["id"], "finding": "issue", "note": "杂物\u{202E}"}]}),
+        )
+        .await;
+    assert_eq!(answer.error_fields(), vec!["patrolled_on", "visits[0].note"]);
+    answer.problem(422);
+    assert_eq!(app.count("patrols"), 0);
+}
+
+backend_tests!(patrols_follow_the_input_rules);

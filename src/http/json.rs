@@ -77,6 +77,8 @@ fn is_json(req: &HttpRequest) -> bool {
 const FIELDWISE_MAX_BYTES: usize = 256 << 10;
 /// Most shape errors named in one answer.
 const MAX_SHAPE_ERRORS: usize = 32;
+/// Most passes over a document, errors inside a replaced value (which are not named) included.
+const MAX_PASSES: usize = 4 * MAX_SHAPE_ERRORS;
 
 /// Parses and validates a JSON body: a malformed document is a 400; a well-formed one of the wrong shape
 /// or breaking a `validator` rule is one 422 naming every bad field. No message holds a value received
@@ -369,7 +371,7 @@ fn every_bad_field<T: DeserializeOwned + Validate>(mut document: Value) -> Vec<F
     let mut replaced: Vec<Vec<Step>> = Vec::new();
     let within_replaced =
         |replaced: &[Vec<Step>], field: &str| replaced.iter().any(|p| is_within(field, &field_name(p)));
-    loop {
+    for _ in 0..MAX_PASSES {
         let err = match serde_path_to_error::deserialize::<_, T>(&document) {
             Ok(parsed) => {
                 if let Err(invalid) = parsed.validate()
@@ -573,6 +575,16 @@ mod tests {
             ]
         );
         assert_eq!(fields_of("[1,2]"), pairs(&[("body", "type")]));
+    }
+
+    #[test]
+    fn a_hostile_body_gets_a_bounded_search() {
+        let items = vec!["5"; 5_000].join(",");
+        let body = format!(r#"{{"name":"a","tenant":{{"id_number":"1"}},"items":[{items}]}}"#);
+        let started = std::time::Instant::now();
+        let errors = errors_of(&body);
+        assert_eq!(errors.len(), MAX_SHAPE_ERRORS);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
