@@ -31,7 +31,7 @@ use anzu::db::{Db, DbConn};
 use anzu::error::ApiError;
 use anzu::ids::{local_date, new_id, now, today};
 use anzu::registry::crypto::{Binding, IdentityCipher};
-use anzu::registry::identity::{ResidentId, check_character, mask};
+use anzu::registry::identity::{ResidentId, check_character, mask_document};
 use anzu::registry::model::{
     IdType, PropertyKind, PropertyRow, PropertyStatus, TenancyRow, UnitKind, UnitRow, default_max_occupants,
 };
@@ -415,7 +415,7 @@ impl Plan {
             ),
             id_type: id_type.into(),
             id_lookup: cipher.lookup_hash(id_type, number.as_str()),
-            id_number_masked: mask(number.as_str()),
+            id_number_masked: mask_document(IdType::ResidentId, number.as_str()),
             phone_encrypted: None,
             phone_masked: None,
             gender: Some(number.gender().as_str().into()),

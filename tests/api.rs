@@ -32,7 +32,11 @@ async fn client_mistakes_answer_problem_json(backend: Backend) {
     let unknown = app.get("/api/v1/no-such-thing", token).await.problem(404);
     assert!(unknown["request_id"].is_string());
     let shape = app.post("/api/v1/villages", token, json!({"name": 5})).await;
-    assert_eq!(shape.error_fields(), vec!["name"]);
+    assert_eq!(
+        shape.error_fields(),
+        vec!["code", "name"],
+        "every bad field, in one answer"
+    );
     shape.problem(422);
     let missing = app.post("/api/v1/villages", token, json!({"name": "Huatingkou"})).await;
     assert_eq!(missing.error_fields(), vec!["code"]);
@@ -165,6 +169,17 @@ async fn pagination_loses_and_repeats_nothing_while_rows_are_added(backend: Back
     app.get("/api/v1/villages?updated_since=yesterday", None)
         .await
         .problem(400);
+    let ancient = app
+        .get(
+            &format!(
+                "/api/v1/villages?updated_since={}",
+                common::encode("0000-01-01T00:00:00Z")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(ancient.error_fields(), vec!["updated_since"]);
+    ancient.problem(400);
 
     let since = chrono::Utc::now().to_rfc3339();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -785,3 +800,380 @@ async fn connections_postgresql_dropped_are_replaced() {
     );
     assert!(statuses[dropped..].iter().all(|s| *s == 200), "{statuses:?}");
 }
+
+const ID_NUMBER: &str = "350524198001014256";
+
+/// Every value of a body to send wrongly: the whole body's leaves and its objects and lists, by path.
+fn paths_of(value: &Value, prefix: Vec<PathStep>, out: &mut Vec<Vec<PathStep>>) {
+    if !prefix.is_empty() {
+        out.push(prefix.clone());
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                let mut path = prefix.clone();
+                path.push(PathStep::Key(key.clone()));
+                paths_of(inner, path, out);
+            }
+        }
+        Value::Array(items) => {
+            for (index, inner) in items.iter().enumerate() {
+                let mut path = prefix.clone();
+                path.push(PathStep::Index(index));
+                paths_of(inner, path, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[derive(Clone, Debug)]
+enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+fn field_of(path: &[PathStep]) -> String {
+    let mut name = String::new();
+    for step in path {
+        match step {
+            PathStep::Key(k) if name.is_empty() => name.push_str(k),
+            PathStep::Key(k) => name.push_str(&format!(".{k}")),
+            PathStep::Index(i) => name.push_str(&format!("[{i}]")),
+        }
+    }
+    name
+}
+
+fn replaced(body: &Value, path: &[PathStep], with: Value) -> Value {
+    let mut body = body.clone();
+    let mut at = &mut body;
+    for step in path {
+        at = match step {
+            PathStep::Key(k) => &mut at[k.as_str()],
+            PathStep::Index(i) => &mut at[*i],
+        };
+    }
+    *at = with;
+    body
+}
+
+/// Every six-digit run of the number.
+fn runs_of_six(number: &str) -> Vec<&str> {
+    (0..=number.len() - 6).map(|at| &number[at..at + 6]).collect()
+}
+
+/// An identity number sent in every field of every body shape, as a JSON number and, where a string is the
+/// wrong type or is checked, as a string: each answer is a 422 naming the field, and neither the answer
+/// nor the server's log holds the number or any six-digit run of it.
+async fn no_answer_or_log_line_echoes_a_value(backend: Backend) {
+    common::capture_logs();
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let admin = &v.admin;
+    let landlord = app.user(admin, "landlord", Some(&v.id)).await;
+    let inspector = app.user(admin, "inspector", Some(&v.id)).await;
+    let grid = app
+        .post(
+            &format!("/api/v1/villages/{}/grids", v.id),
+            Some(&admin.token),
+            json!({"name": "一组", "code": "G1"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let grid_id = grid["id"].as_str().unwrap();
+    let property = app.property(&landlord, &v.id).await;
+    let pid = property["id"].as_str().unwrap();
+    let unit = app.unit(&landlord, pid, "101", 30.0).await;
+    let uid = unit["id"].as_str().unwrap();
+    let today = anzu::ids::today().to_string();
+    let tenancy = app
+        .declare(&landlord, uid, &common::resident_id("19900101", 11), &today)
+        .await
+        .expect(201)
+        .body;
+    let tid = tenancy["id"].as_str().unwrap();
+    let inspection = app
+        .inspect(&inspector, pid, "apartment", &today, &["ESC-02"])
+        .await
+        .expect(201)
+        .body;
+    let rid = inspection["rectifications"][0]["id"].as_str().unwrap();
+    let lid = landlord.id();
+    let (phone, email) = common::unique_contact();
+
+    let shapes: Vec<(&str, String, &common::Session, Value)> = vec![
+        (
+            "POST",
+            "/api/v1/auth/register".into(),
+            admin,
+            json!({"full_name": "王五", "phone": phone, "email": email, "password": common::PASSWORD, "village_id": v.id}),
+        ),
+        (
+            "POST",
+            "/api/v1/auth/login".into(),
+            admin,
+            json!({"login": email, "password": common::PASSWORD}),
+        ),
+        (
+            "POST",
+            "/api/v1/auth/refresh".into(),
+            admin,
+            json!({"refresh_token": landlord.refresh_token}),
+        ),
+        (
+            "POST",
+            "/api/v1/auth/logout".into(),
+            &landlord,
+            json!({"refresh_token": landlord.refresh_token}),
+        ),
+        (
+            "POST",
+            "/api/v1/auth/set-password".into(),
+            admin,
+            json!({"token": "abc", "password": common::PASSWORD}),
+        ),
+        (
+            "POST",
+            "/api/v1/users".into(),
+            admin,
+            json!({"full_name": "赵六", "email": email, "phone": phone, "password": common::PASSWORD, "role": "inspector", "village_id": v.id}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/users/{lid}/membership"),
+            admin,
+            json!({"action": "suspend", "reason": "欠费"}),
+        ),
+        (
+            "POST",
+            "/api/v1/villages".into(),
+            admin,
+            json!({"name": "新村", "code": "XC"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/villages/{}/grids", v.id),
+            admin,
+            json!({"name": "二组", "code": "G2"}),
+        ),
+        (
+            "POST",
+            "/api/v1/properties".into(),
+            &landlord,
+            json!({"name": "楼", "address": "路1号", "village_id": v.id, "grid_id": grid_id, "kind": "apartment",
+                "floors": 3, "floor_area_m2": 100.0, "mixed_use_residence": false, "owner_id": lid}),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/properties/{pid}"),
+            &landlord,
+            json!({"name": "楼", "address": "路1号", "village_id": v.id, "grid_id": grid_id, "kind": "apartment",
+                "floors": 3, "floor_area_m2": 100.0, "mixed_use_residence": false, "owner_id": lid}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/properties/{pid}/units"),
+            &landlord,
+            json!({"label": "102", "floor": 1, "area_m2": 12.5, "kind": "room", "max_occupants": 2}),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/units/{uid}"),
+            &landlord,
+            json!({"label": "102", "floor": 1, "area_m2": 12.5, "kind": "room", "max_occupants": 2}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/units/{uid}/tenancies"),
+            &landlord,
+            json!({"tenant": {"full_name": "李四", "id_type": "resident_id", "id_number": common::resident_id("19900101", 13),
+                           "phone": "13912345678", "origin": "四川省", "employer": "晋江鞋业"}, "move_in_date": today}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/tenancies/{tid}/move-out"),
+            &landlord,
+            json!({"move_out_date": today}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/properties/{pid}/inspections"),
+            &inspector,
+            json!({"inspected_on": today, "results": [{"item_code": "ESC-01", "outcome": "pass", "note": "好"}], "summary": "例行"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/rectifications/{rid}/report"),
+            &landlord,
+            json!({"note": "已整改"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/rectifications/{rid}/verify"),
+            &inspector,
+            json!({"resolved": true, "note": "已复查"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/properties/{pid}/delist"),
+            admin,
+            json!({"reason": "拒不整改"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/properties/{pid}/reinstate"),
+            admin,
+            json!({"reason": "已整改"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/grids/{grid_id}/patrols"),
+            &inspector,
+            json!({"patrolled_on": today, "visits": [{"property_id": pid, "finding": "issue", "note": "杂物"}]}),
+        ),
+    ];
+    // Strings are the wrong type for everything but text; enums, dates and document numbers are checked.
+    let checked_strings = [
+        "kind",
+        "id_type",
+        "role",
+        "action",
+        "outcome",
+        "finding",
+        "id_number",
+        "item_code",
+    ];
+    let mut request_ids = Vec::new();
+    let mut sent = 0;
+    for (method, path, session, body) in &shapes {
+        let mut paths = Vec::new();
+        paths_of(body, Vec::new(), &mut paths);
+        for field_path in paths {
+            let field = field_of(&field_path);
+            let original = {
+                let mut at = body;
+                for step in &field_path {
+                    at = match step {
+                        PathStep::Key(k) => &at[k.as_str()],
+                        PathStep::Index(i) => &at[*i],
+                    };
+                }
+                at
+            };
+            let last_key = match field_path.last() {
+                Some(PathStep::Key(k)) => k.as_str(),
+                _ => "",
+            };
+            let is_date = original
+                .as_str()
+                .is_some_and(|s| s.len() == 10 && s.as_bytes()[4] == b'-');
+            let mut wrong = vec![json!(350524198001014256u64)];
+            if !original.is_string() || is_date || checked_strings.contains(&last_key) {
+                wrong.push(json!(ID_NUMBER));
+            }
+            for value in wrong {
+                let sent_body = replaced(body, &field_path, value.clone());
+                let answer = app
+                    .call(method, path, Some(&session.token), &[], Some(&sent_body))
+                    .await;
+                let text = String::from_utf8_lossy(&answer.bytes).into_owned();
+                assert_eq!(answer.status, 422, "{method} {path} {field} = {value}: {text}");
+                assert!(
+                    answer.error_fields().contains(&field),
+                    "{method} {path}: {field} is named: {text}"
+                );
+                for run in runs_of_six(ID_NUMBER) {
+                    assert!(!text.contains(run), "{method} {path} {field} = {value}: {text}");
+                }
+                request_ids.push(answer.body["request_id"].as_str().unwrap().to_owned());
+                sent += 1;
+            }
+        }
+    }
+    assert!(sent > 100, "{sent} bodies sent");
+
+    // An unknown enum value is named with the values allowed, and not repeated.
+    let castle = app
+        .post(
+            "/api/v1/properties",
+            Some(&landlord.token),
+            json!({"name": "楼", "address": "路1号", "village_id": v.id, "kind": "castle-350524198001014256",
+                   "floors": 3, "floor_area_m2": 100.0}),
+        )
+        .await;
+    let text = String::from_utf8_lossy(&castle.bytes).into_owned();
+    let kind = castle.problem(422)["errors"][0].clone();
+    assert_eq!(kind["field"], "kind");
+    assert_eq!(
+        kind["message"],
+        "must be one of: apartment, shared_house, factory, shop, mixed_use"
+    );
+    assert!(!text.contains("castle") && !text.contains("350524"), "{text}");
+
+    let logs = common::captured_logs();
+    assert!(!logs.contains(ID_NUMBER), "a log line holds the number");
+    let ours: Vec<&str> = logs
+        .lines()
+        .filter(|line| request_ids.iter().any(|id| line.contains(id.as_str())))
+        .collect();
+    assert!(ours.len() >= request_ids.len(), "the requests are logged");
+    for line in ours {
+        for run in runs_of_six(ID_NUMBER) {
+            assert!(!line.contains(run), "{line}");
+        }
+    }
+}
+
+backend_tests!(no_answer_or_log_line_echoes_a_value);
+
+/// The free-text rules hold in every domain's requests, not only the register's.
+async fn free_text_is_clean_in_every_domain(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let admin = Some(v.admin.token.as_str());
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let (phone, email) = common::unique_contact();
+    let cases = [
+        (
+            "/api/v1/villages".to_owned(),
+            json!({"name": "花厅\u{202E}口", "code": "HTQ"}),
+            "name",
+        ),
+        (
+            format!("/api/v1/villages/{}/grids", v.id),
+            json!({"name": "一\u{200B}组", "code": "G1"}),
+            "name",
+        ),
+        (
+            "/api/v1/users".to_owned(),
+            json!({"full_name": "王\n五", "email": email, "phone": phone, "password": common::PASSWORD,
+                   "role": "auditor", "village_id": v.id}),
+            "full_name",
+        ),
+        (
+            format!("/api/v1/users/{}/membership", landlord.id()),
+            json!({"action": "suspend", "reason": "欠费\u{2066}"}),
+            "reason",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let answer = app.post(&path, admin, body).await;
+        assert_eq!(answer.error_fields(), vec![field], "{path}");
+        assert_eq!(answer.body["errors"][0]["code"], "characters");
+        answer.problem(422);
+    }
+    let village = app
+        .post(
+            "/api/v1/villages",
+            admin,
+            json!({"name": "Jose\u{301}村", "code": "JSC"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(village["name"], "Jos\u{e9}村", "stored NFC-normalised");
+}
+
+backend_tests!(free_text_is_clean_in_every_domain);

@@ -265,9 +265,18 @@ async fn without_smtp_mail_is_written_as_files(backend: Backend) {
 
 async fn the_sweep_finds_overdue_work_once(backend: Backend) {
     let s = Scene::new(backend, None).await;
-    // Rated long ago: the rating runs out within 30 days, and a minor order is long overdue.
-    let rated_on = anzu::ids::today().checked_sub_months(chrono::Months::new(24)).unwrap() + chrono::Duration::days(10);
-    s.inspect(&rated_on.to_string(), &["MGT-01"]).await;
+    // Rated long ago: the rating runs out within 30 days, and a minor order is long overdue. An inspection
+    // may be entered at most 366 days back, so the validity of a rating born 23 months ago is set directly.
+    s.inspect(&date(-340), &["MGT-01"]).await;
+    {
+        use anzu::db::schema::properties;
+        use diesel::prelude::*;
+        let mut conn = s.app.db.get().unwrap();
+        diesel::update(properties::table.filter(properties::id.eq(s.pid())))
+            .set(properties::rating_valid_until.eq(anzu::ids::today() + chrono::Duration::days(10)))
+            .execute(&mut *conn)
+            .unwrap();
+    }
     // Another property with a critical order due tomorrow, and one overdue since yesterday.
     let village_id = s.property["village_id"].as_str().unwrap().to_owned();
     let other = s.app.property(&s.landlord, &village_id).await;

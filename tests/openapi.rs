@@ -117,3 +117,25 @@ fn the_document_is_openapi_with_bearer_auth() {
         );
     }
 }
+
+#[test]
+fn tenancies_are_documented_with_the_narrow_fields() {
+    let spec = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    let tenant = &schemas["TenantView"]["properties"];
+    assert!(
+        tenant.get("birth_year").is_some() && tenant.get("birth_date").is_none(),
+        "{tenant}"
+    );
+    let tenancy = &schemas["Tenancy"];
+    assert!(tenancy["properties"].get("duplicate_elsewhere").is_some());
+    let required: Vec<&str> = tenancy["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|f| f.as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        !required.contains(&"duplicate_elsewhere"),
+        "staff only: absent for others"
+    );
+    assert!(schemas["Identity"]["properties"].get("birth_date").is_some());
+}

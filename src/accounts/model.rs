@@ -127,6 +127,7 @@ pub const MIN_PASSWORD_CHARS: u64 = 10;
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     #[validate(custom(function = "crate::validation::person_name"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub full_name: String,
     #[validate(custom(function = "crate::validation::mobile"))]
     pub phone: String,
@@ -141,6 +142,7 @@ pub struct RegisterRequest {
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     #[validate(custom(function = "crate::validation::person_name"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub full_name: String,
     #[validate(email(message = "must be an e-mail address"), length(max = 254))]
     pub email: String,
@@ -193,7 +195,8 @@ pub struct TokenResponse {
 #[serde(deny_unknown_fields)]
 pub struct MembershipRequest {
     pub action: MembershipAction,
-    #[validate(length(min = 1, max = 1000, message = "give a reason of 1 to 1000 characters"))]
+    #[validate(custom(function = "crate::validation::note"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub reason: String,
 }
 

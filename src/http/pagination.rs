@@ -131,6 +131,14 @@ impl Page {
         let updated_since = match query.updated_since.as_deref() {
             None => None,
             Some(text) => match DateTime::parse_from_rfc3339(text) {
+                Ok(t) if crate::validation::date(&t.date_naive()).is_err() => {
+                    errors.push(FieldError::new(
+                        "updated_since",
+                        "range",
+                        "updated_since must be between 1900-01-01 and 2100-12-31",
+                    ));
+                    None
+                }
                 Ok(t) => Some(t.naive_utc()),
                 Err(_) => {
                     errors.push(FieldError::new(

@@ -42,13 +42,15 @@ pub struct VisitRow {
 pub struct VisitInput {
     pub property_id: String,
     pub finding: Finding,
-    #[validate(length(max = 1000, message = "must be at most 1000 characters"))]
+    #[validate(custom(function = "crate::validation::remark"))]
+    #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub note: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePatrol {
+    #[validate(custom(function = "crate::validation::date"))]
     pub patrolled_on: NaiveDate,
     #[validate(nested)]
     pub visits: Vec<VisitInput>,

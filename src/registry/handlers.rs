@@ -37,7 +37,11 @@ fn unit_answer(status: StatusCode, row: UnitRow) -> Result<HttpResponse, ApiErro
     Ok(versioned(status, &Unit::try_from(row)?))
 }
 
-fn tenancy_answer(status: StatusCode, row: TenancyRow, duplicate_elsewhere: bool) -> Result<HttpResponse, ApiError> {
+fn tenancy_answer(
+    status: StatusCode,
+    row: TenancyRow,
+    duplicate_elsewhere: Option<bool>,
+) -> Result<HttpResponse, ApiError> {
     Ok(versioned(status, &Tenancy::from_row(row, duplicate_elsewhere)?))
 }
 
@@ -217,11 +221,19 @@ pub async fn move_out(
     body: Json<MoveOut>,
 ) -> Result<HttpResponse, ApiError> {
     let date = body.into_inner().move_out_date;
-    let row = state
+    let (row, duplicate) = state
         .db
-        .write(move |conn| service::move_out(conn, &caller, &id, if_match, date))
+        .write(move |conn| {
+            let row = service::move_out(conn, &caller, &id, if_match, date)?;
+            let duplicate = if service::sees_duplicates(&caller) {
+                Some(repo::is_duplicated_elsewhere(conn, &row)?)
+            } else {
+                None
+            };
+            Ok((row, duplicate))
+        })
         .await?;
-    tenancy_answer(StatusCode::OK, row, false)
+    tenancy_answer(StatusCode::OK, row, duplicate)
 }
 
 /// Tenancies in the caller's scope, filtered.
@@ -237,12 +249,16 @@ pub async fn list_tenancies(
         .db
         .read(move |conn| {
             let rows = repo::list_tenancies(conn, &caller, &filter, &page)?;
-            let duplicates = repo::duplicated_elsewhere(conn, &rows)?;
+            let duplicates = if service::sees_duplicates(&caller) {
+                Some(repo::duplicated_elsewhere(conn, &rows)?)
+            } else {
+                None
+            };
             page.finish_try(
                 rows,
                 |r| &r.id,
                 |r| {
-                    let duplicate = duplicates.contains(&r.id);
+                    let duplicate = duplicates.as_ref().map(|d| d.contains(&r.id));
                     Tenancy::from_row(r, duplicate)
                 },
             )
@@ -262,7 +278,11 @@ pub async fn get_tenancy(
         .db
         .lookup(move |conn| {
             let (row, _) = repo::find_tenancy(conn, &caller, &id)?;
-            let duplicate = repo::is_duplicated_elsewhere(conn, &row)?;
+            let duplicate = if service::sees_duplicates(&caller) {
+                Some(repo::is_duplicated_elsewhere(conn, &row)?)
+            } else {
+                None
+            };
             Ok((row, duplicate))
         })
         .await?;

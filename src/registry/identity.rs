@@ -163,7 +163,9 @@ impl ResidentId {
 
 impl fmt::Debug for ResidentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ResidentId").field(&mask(&self.0)).finish()
+        f.debug_tuple("ResidentId")
+            .field(&mask_document(IdType::ResidentId, &self.0))
+            .finish()
     }
 }
 
@@ -218,19 +220,35 @@ pub fn parse_document_number(id_type: IdType, text: &str, today: NaiveDate) -> R
     }
 }
 
-/// Masks a normalised document number for display: keeps the first 4 and last 4 characters of a
-/// longer number, and only the last 2 of a number of 8 characters or fewer (keeping 4 + 4 of those
-/// would show all or most of it).
-///
-/// Numbers of 2 characters or fewer are masked completely, so the output never reveals the whole
-/// input.
-pub fn mask(normalised: &str) -> String {
-    let chars: Vec<char> = normalised.chars().collect();
+/// Masks a normalised document number for display, so that with the other fields of an answer it
+/// never narrows the number to a guessable few: a resident ID keeps its first 3 characters (the
+/// province and city) and its last 2; any other document only its last 2. A resident ID's digits
+/// 7 to 14 are the birth date and its last character a check over the rest, so showing more of
+/// either end (the old 4 + 4) left about ten candidates once the birth date was known.
+pub fn mask_document(id_type: IdType, normalised: &str) -> String {
+    match id_type {
+        IdType::ResidentId => mask_keeping(normalised, 3, 2),
+        IdType::Passport | IdType::HkMacauPermit | IdType::TaiwanPermit | IdType::ForeignPermanentId => {
+            mask_keeping(normalised, 0, 2)
+        }
+    }
+}
+
+/// Masks a phone number for display: its first 3 and last 2 digits (`139******78`).
+pub fn mask_phone(phone: &str) -> String {
+    mask_keeping(phone, 3, 2)
+}
+
+/// Keeps the first `keep_start` and last `keep_end` characters and stars the rest. A text too short
+/// to hide at least as many characters as it shows is starred completely, so the output never
+/// reveals the whole input or most of it.
+fn mask_keeping(text: &str, keep_start: usize, keep_end: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
     let len = chars.len();
-    let (keep_start, keep_end) = match len {
-        0..=2 => (0, 0),
-        3..=8 => (0, 2),
-        _ => (4, 4),
+    let (keep_start, keep_end) = if len < 2 * (keep_start + keep_end) {
+        (0, 0)
+    } else {
+        (keep_start, keep_end)
     };
     chars
         .iter()
@@ -420,7 +438,7 @@ mod tests {
         let parsed = ResidentId::parse(&number, today()).unwrap();
         let debug = format!("{parsed:?}");
         assert!(!debug.contains(&number));
-        assert!(debug.contains(&mask(&number)));
+        assert!(debug.contains(&mask_document(IdType::ResidentId, &number)));
 
         let error = ResidentId::parse(&format!("{}0", &number[..16]), today()).unwrap_err();
         assert!(!error.to_string().contains(&number[..16]));
@@ -429,21 +447,42 @@ mod tests {
 
     #[test]
     fn masking_examples() {
-        assert_eq!(mask("35052419900715123X"), "3505**********123X");
-        assert_eq!(mask("E12345678"), "E123*5678");
-        assert_eq!(mask("12345678"), "******78");
-        assert_eq!(mask("C1234"), "***34");
-        assert_eq!(mask("AB"), "**");
-        assert_eq!(mask("A"), "*");
-        assert_eq!(mask(""), "");
+        assert_eq!(
+            mask_document(IdType::ResidentId, "35052419900715123X"),
+            "350*************3X"
+        );
+        assert_eq!(mask_document(IdType::Passport, "E12345678"), "*******78");
+        assert_eq!(mask_document(IdType::HkMacauPermit, "C1234"), "***34");
+        assert_eq!(mask_document(IdType::Passport, "AB"), "**");
+        assert_eq!(mask_document(IdType::Passport, ""), "");
+        assert_eq!(mask_phone("13912345678"), "139******78");
+        assert_eq!(mask_phone("1391"), "****");
+    }
+
+    #[test]
+    fn masking_an_old_mask_gives_the_new_one() {
+        // The old mask showed the first 4 and last 4: a superset of what the new one shows.
+        assert_eq!(
+            mask_document(IdType::ResidentId, "3505**********123X"),
+            "350*************3X"
+        );
+        assert_eq!(mask_phone("1391***5678"), "139******78");
     }
 
     #[test]
     fn mask_never_returns_a_long_number_unchanged() {
         let number = valid("35052419900715123");
         for len in 1..=number.len() {
-            assert_ne!(mask(&number[..len]), number[..len]);
-            assert_eq!(mask(&number[..len]).chars().count(), len);
+            for masked in [
+                mask_document(IdType::ResidentId, &number[..len]),
+                mask_document(IdType::Passport, &number[..len]),
+                mask_phone(&number[..len]),
+            ] {
+                assert_ne!(masked, number[..len]);
+                assert_eq!(masked.chars().count(), len);
+                let shown = masked.chars().filter(|c| *c != '*').count();
+                assert!(shown <= 5 && shown * 2 <= len, "{masked}");
+            }
         }
     }
 

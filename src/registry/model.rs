@@ -1,6 +1,6 @@
 //! Properties, units and tenancies: rows as stored, answers as the API shows them, and the requests.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -268,9 +268,14 @@ impl Versioned for Unit {
     }
 }
 
-/// The default occupancy of a unit: its area over the minimum area per person, at least one.
+/// The most occupants a unit may be given, so that a property's capacity (their sum) stays far from
+/// overflowing its column.
+pub const MAX_OCCUPANTS: i32 = 10_000;
+
+/// The default occupancy of a unit: its area over the minimum area per person, at least one and at most
+/// `MAX_OCCUPANTS`.
 pub fn default_max_occupants(area_m2: f64, min_area_per_person_m2: f64) -> i32 {
-    ((area_m2 / min_area_per_person_m2).floor() as i32).max(1)
+    ((area_m2 / min_area_per_person_m2).floor() as i32).clamp(1, MAX_OCCUPANTS)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -304,11 +309,14 @@ pub struct TenancyRow {
 pub struct TenantView {
     pub full_name: String,
     pub id_type: IdType,
-    /// The first and last four characters; the rest as `*`.
+    /// A resident ID's first 3 and last 2 characters, any other document's last 2; the rest as `*`.
     pub id_number_masked: String,
+    /// The first 3 and last 2 digits.
     pub phone_masked: Option<String>,
+    /// From a resident ID, else null.
     pub gender: Option<Gender>,
-    pub birth_date: Option<NaiveDate>,
+    /// From a resident ID, else null. The full birth date is only in `/identity`.
+    pub birth_year: Option<i32>,
     pub origin: Option<String>,
     pub employer: Option<String>,
 }
@@ -325,15 +333,18 @@ pub struct Tenancy {
     pub declared_at: DateTime<Utc>,
     /// Declared more than the deadline after moving in.
     pub late: bool,
-    /// The same person is an active tenant in another unit too.
-    pub duplicate_elsewhere: bool,
+    /// The same person is an active tenant in another unit too. Only in auditors' and admins'
+    /// answers: to anyone else the key is absent, so that nobody can ask where a number lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_elsewhere: Option<bool>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
 }
 
 impl Tenancy {
-    pub fn from_row(row: TenancyRow, duplicate_elsewhere: bool) -> Result<Self, crate::error::ApiError> {
+    /// `duplicate_elsewhere` is `None` for callers who may not see it.
+    pub fn from_row(row: TenancyRow, duplicate_elsewhere: Option<bool>) -> Result<Self, crate::error::ApiError> {
         Ok(Tenancy {
             tenant: TenantView {
                 id_type: crate::text_enum::from_db(&row.id_type)?,
@@ -341,7 +352,7 @@ impl Tenancy {
                 full_name: row.full_name,
                 id_number_masked: row.id_number_masked,
                 phone_masked: row.phone_masked,
-                birth_date: row.birth_date,
+                birth_year: row.birth_date.map(|d| d.year()),
                 origin: row.origin,
                 employer: row.employer,
             },
@@ -371,14 +382,18 @@ impl Versioned for Tenancy {
 pub struct Identity {
     pub id_type: IdType,
     pub id_number: String,
+    /// From a resident ID, else null.
+    pub birth_date: Option<NaiveDate>,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProperty {
     #[validate(custom(function = "crate::validation::short_text"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub name: String,
     #[validate(custom(function = "crate::validation::address"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub address: String,
     pub village_id: String,
     pub grid_id: Option<String>,
@@ -403,8 +418,10 @@ pub struct CreateProperty {
 #[serde(deny_unknown_fields)]
 pub struct PatchProperty {
     #[validate(custom(function = "crate::validation::short_text"))]
+    #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub name: Option<String>,
     #[validate(custom(function = "crate::validation::address"))]
+    #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub address: Option<String>,
     /// Must be the property's own village: registration codes belong to a village.
     pub village_id: Option<String>,
@@ -424,10 +441,11 @@ pub struct PatchProperty {
     pub owner_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUnit {
-    #[validate(length(min = 1, max = 32, message = "must be 1 to 32 characters"))]
+    #[validate(custom(function = "crate::validation::label"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub label: String,
     #[validate(range(min = -5, max = 200, message = "must be -5 to 200"))]
     pub floor: i32,
@@ -438,14 +456,15 @@ pub struct CreateUnit {
     ))]
     pub area_m2: f64,
     pub kind: UnitKind,
-    #[validate(range(min = 1, max = 10_000, message = "must be 1 to 10,000"))]
+    #[validate(range(min = 1, max = MAX_OCCUPANTS, message = "must be 1 to 10,000"))]
     pub max_occupants: Option<i32>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUnit {
-    #[validate(length(min = 1, max = 32, message = "must be 1 to 32 characters"))]
+    #[validate(custom(function = "crate::validation::label"))]
+    #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub label: Option<String>,
     #[validate(range(min = -5, max = 200, message = "must be -5 to 200"))]
     pub floor: Option<i32>,
@@ -456,7 +475,7 @@ pub struct PatchUnit {
     ))]
     pub area_m2: Option<f64>,
     pub kind: Option<UnitKind>,
-    #[validate(range(min = 1, max = 10_000, message = "must be 1 to 10,000"))]
+    #[validate(range(min = 1, max = MAX_OCCUPANTS, message = "must be 1 to 10,000"))]
     pub max_occupants: Option<i32>,
 }
 
@@ -464,6 +483,7 @@ pub struct PatchUnit {
 #[serde(deny_unknown_fields)]
 pub struct TenantInput {
     #[validate(custom(function = "crate::validation::person_name"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub full_name: String,
     pub id_type: IdType,
     /// Checked by its type's rules; stored encrypted.
@@ -471,8 +491,10 @@ pub struct TenantInput {
     #[validate(custom(function = "crate::validation::mobile"))]
     pub phone: Option<String>,
     #[validate(custom(function = "crate::validation::short_text"))]
+    #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub origin: Option<String>,
     #[validate(custom(function = "crate::validation::short_text"))]
+    #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub employer: Option<String>,
 }
 
@@ -481,12 +503,14 @@ pub struct TenantInput {
 pub struct DeclareTenancy {
     #[validate(nested)]
     pub tenant: TenantInput,
+    #[validate(custom(function = "crate::validation::date"))]
     pub move_in_date: NaiveDate,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveOut {
+    #[validate(custom(function = "crate::validation::date"))]
     pub move_out_date: NaiveDate,
 }
 
@@ -522,5 +546,6 @@ mod tests {
         assert_eq!(default_max_occupants(4.9, 5.0), 1);
         assert_eq!(default_max_occupants(25.0, 5.0), 5);
         assert_eq!(default_max_occupants(0.5, 5.0), 1);
+        assert_eq!(default_max_occupants(100_000.0, 5.0), MAX_OCCUPANTS);
     }
 }

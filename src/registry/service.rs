@@ -23,6 +23,12 @@ use crate::villages::repo as villages_repo;
 /// How far ahead a move-in may be declared.
 const MAX_MOVE_IN_AHEAD_DAYS: i64 = 30;
 
+/// Whether the caller may learn that a tenant lives in another unit too: auditors and admins only, so
+/// that no landlord can declare a number to ask whether it lives elsewhere.
+pub fn sees_duplicates(caller: &Caller) -> bool {
+    matches!(caller.role, Role::Admin | Role::Auditor)
+}
+
 /// Refuses callers who may see a property but not change it (only its owner and admins may).
 fn require_owner_or_admin(caller: &Caller, property: &PropertyRow) -> Result<(), ApiError> {
     if caller.is_admin() || (caller.role == Role::Landlord && caller.user_id == property.owner_id) {
@@ -34,12 +40,13 @@ fn require_owner_or_admin(caller: &Caller, property: &PropertyRow) -> Result<(),
     }
 }
 
-/// Who keeps their records up to date: declarations, move-outs and corrections to their properties and units.
+/// Who keeps their records up to date: declarations, move-outs, corrections to their properties and units,
+/// and reports of fixed rectification orders.
 /// A suspended landlord still does; an expelled or a pending one reads, and changes nothing.
-const KEEPS_RECORDS: &[MembershipStatus] = &[MembershipStatus::Active, MembershipStatus::Suspended];
+pub const KEEPS_RECORDS: &[MembershipStatus] = &[MembershipStatus::Active, MembershipStatus::Suspended];
 
 /// Refuses a landlord whose membership is not in `allowed` (403 `membership-inactive`).
-fn require_membership(conn: &mut Conn, caller: &Caller, allowed: &[MembershipStatus]) -> Result<(), ApiError> {
+pub fn require_membership(conn: &mut Conn, caller: &Caller, allowed: &[MembershipStatus]) -> Result<(), ApiError> {
     if caller.role != Role::Landlord {
         return Ok(());
     }
@@ -340,8 +347,8 @@ pub fn prepare_tenant(cipher: &IdentityCipher, input: DeclareTenancy) -> Result<
         id_type: tenant.id_type,
         id_number_encrypted: cipher.encrypt(&number, Binding::tenancy_id_number(&id)),
         id_lookup: cipher.lookup_hash(tenant.id_type.as_str(), &number),
-        id_number_masked: identity::mask(&number),
-        phone_masked: tenant.phone.as_deref().map(identity::mask),
+        id_number_masked: identity::mask_document(tenant.id_type, &number),
+        phone_masked: tenant.phone.as_deref().map(identity::mask_phone),
         phone_encrypted: tenant
             .phone
             .as_deref()
@@ -395,7 +402,7 @@ pub fn declare_tenancy(
     settings: &Settings,
     unit_id: &str,
     tenant: PreparedTenant,
-) -> Result<(TenancyRow, bool), ApiError> {
+) -> Result<(TenancyRow, Option<bool>), ApiError> {
     let (unit, property) = repo::find_unit(conn, caller, unit_id)?;
     require_owner_or_admin(caller, &property)?;
     require_membership(conn, caller, KEEPS_RECORDS)?;
@@ -469,7 +476,11 @@ pub fn declare_tenancy(
                            "id_number_masked": row.id_number_masked}),
         },
     )?;
-    let duplicate = repo::is_duplicated_elsewhere(conn, &row)?;
+    let duplicate = if sees_duplicates(caller) {
+        Some(repo::is_duplicated_elsewhere(conn, &row)?)
+    } else {
+        None
+    };
     Ok((row, duplicate))
 }
 
@@ -552,5 +563,6 @@ pub fn read_identity(
     Ok(Identity {
         id_type: crate::text_enum::from_db(&tenancy.id_type)?,
         id_number,
+        birth_date: tenancy.birth_date,
     })
 }

@@ -1,11 +1,13 @@
 //! The ledger (台账) as CSV: exported a row per unit, streamed in pages so a town-sized export never sits
 //! in memory, and imported from the same layout so spreadsheets kept so far are not lost.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use rand::RngCore;
 use serde_json::json;
+use validator::Validate;
 
 use crate::accounts::model::{MembershipStatus, Role, UserRow};
 use crate::accounts::repo as accounts_repo;
@@ -66,6 +68,30 @@ const REQUIRED: &[&str] = &[
     "unit_kind",
 ];
 
+/// What makes a spreadsheet read a cell as a formula (or, for a tab or carriage return, hides one).
+const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A text cell as exported: one that begins with a formula trigger gets a leading `'`, so that a property
+/// named `=HYPERLINK(..)` is shown as text, never run. Numeric columns are written as plain numbers and
+/// never guarded: the export formats them from numbers itself, and a number such as a basement's floor
+/// `-1` is not a formula.
+fn guard_formula(text: &str) -> Cow<'_, str> {
+    if text.starts_with(FORMULA_TRIGGERS) {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// A cell as imported: the export's `'` guard removed again. A `'` before anything but a formula trigger
+/// is the cell's own text and stays. Applied to every column, so a number some tool guarded reads too.
+fn unguard_formula(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_TRIGGERS) => rest,
+        _ => cell,
+    }
+}
+
 pub fn header_line() -> Result<Vec<u8>, ApiError> {
     let mut writer = csv::Writer::from_writer(BOM.as_bytes().to_vec());
     writer
@@ -89,24 +115,24 @@ pub fn write_rows(
         let status = property.status_on(today)?;
         writer
             .write_record([
-                property.registration_code.as_str(),
-                &property.name,
-                &property.address,
-                grid_code.as_deref().unwrap_or(""),
-                &property.kind,
+                guard_formula(&property.registration_code).as_ref(),
+                &guard_formula(&property.name),
+                &guard_formula(&property.address),
+                &guard_formula(grid_code.as_deref().unwrap_or("")),
+                &guard_formula(&property.kind),
                 &property.floors.to_string(),
                 &property.floor_area_m2.to_string(),
                 if property.mixed_use_residence { "true" } else { "false" },
-                &owner.full_name,
-                owner.phone.as_deref().unwrap_or(""),
-                &owner.email,
+                &guard_formula(&owner.full_name),
+                &guard_formula(owner.phone.as_deref().unwrap_or("")),
+                &guard_formula(&owner.email),
                 &property.stars.map(|s| s.to_string()).unwrap_or_default(),
                 status.as_str(),
                 &property.rating_valid_until.map(|d| d.to_string()).unwrap_or_default(),
-                &unit.label,
+                &guard_formula(&unit.label),
                 &unit.floor.to_string(),
                 &unit.area_m2.to_string(),
-                &unit.kind,
+                &guard_formula(&unit.kind),
                 &unit.max_occupants.to_string(),
                 &unit.active_tenants.to_string(),
                 if unit.active_tenants > unit.max_occupants {
@@ -131,7 +157,7 @@ struct Line {
 
 impl Line {
     fn get(&self, key: &str) -> &str {
-        self.fields.get(key).map(|s| s.trim()).unwrap_or("")
+        self.fields.get(key).map(|s| unguard_formula(s).trim()).unwrap_or("")
     }
 }
 
@@ -212,42 +238,117 @@ fn read_lines(bytes: &[u8]) -> Result<Vec<Line>, Vec<Rejection>> {
     }
 }
 
-/// A line checked into what it describes.
-struct Parsed {
-    registration_code: Option<String>,
-    name: String,
-    address: String,
-    grid_id: Option<String>,
-    kind: PropertyKind,
-    floors: i32,
-    floor_area_m2: f64,
-    mixed_use_residence: bool,
-    owner_name: String,
-    owner_phone: String,
-    owner_email: String,
-    unit_label: String,
-    unit_floor: i32,
-    area_m2: f64,
-    unit_kind: UnitKind,
-    max_occupants: Option<i32>,
+/// A landlord as a ledger line names them, checked by the same field rules as a user the API registers.
+#[derive(Debug, Clone, Validate)]
+struct LedgerOwner {
+    #[validate(custom(function = "crate::validation::person_name"))]
+    full_name: String,
+    #[validate(custom(function = "crate::validation::mobile"))]
+    phone: String,
+    #[validate(email(message = "must be an e-mail address"), length(max = 254))]
+    email: String,
 }
 
-fn parse_line(line: &Line, village: &VillageRow, grids: &HashMap<String, String>) -> Result<Parsed, Rejection> {
-    let n = line.number;
-    for key in REQUIRED {
-        if line.get(key).is_empty() {
-            return Err(reject(n, key, "missing value"));
-        }
+/// A line read into the API's own request types, which passed the same `validator` rules as the API.
+struct Parsed {
+    registration_code: Option<String>,
+    property: CreateProperty,
+    owner: LedgerOwner,
+    unit: CreateUnit,
+}
+
+/// The ledger column of each field of the request types a line is read into.
+const FIELD_COLUMNS: &[(&str, &str)] = &[
+    ("property.name", "property_name"),
+    ("property.address", "address"),
+    ("property.kind", "kind"),
+    ("property.floors", "floors"),
+    ("property.floor_area_m2", "floor_area_m2"),
+    ("owner.full_name", "owner_name"),
+    ("owner.phone", "owner_phone"),
+    ("owner.email", "owner_email"),
+    ("unit.label", "unit_label"),
+    ("unit.floor", "unit_floor"),
+    ("unit.area_m2", "area_m2"),
+    ("unit.kind", "unit_kind"),
+    ("unit.max_occupants", "max_occupants"),
+];
+
+fn column_of(part: &str, field: &str) -> &'static str {
+    let key = format!("{part}.{field}");
+    FIELD_COLUMNS
+        .iter()
+        .find(|(f, _)| *f == key)
+        .map(|(_, column)| *column)
+        .unwrap_or("row")
+}
+
+/// The rejections of a request type's `validator` rules, by ledger column; the messages name what is
+/// expected, never the value.
+fn rule_rejections(line: u64, part: &str, checked: Result<(), validator::ValidationErrors>) -> Vec<Rejection> {
+    let Err(errors) = checked else {
+        return Vec::new();
+    };
+    match ApiError::from(errors) {
+        ApiError::Validation(fields) => fields
+            .into_iter()
+            .map(|f| reject(line, column_of(part, &f.field), f.message))
+            .collect(),
+        _ => Vec::new(),
     }
-    let number = |key: &str| line.get(key).parse::<f64>().ok().filter(|v| v.is_finite() && *v > 0.0);
-    let whole = |key: &str| line.get(key).parse::<i32>().ok();
+}
+
+/// Reads one cell as a typed value; a cell that does not parse is rejected with what was expected.
+fn typed<T: std::str::FromStr>(
+    line: &Line,
+    key: &'static str,
+    expected: &str,
+    rejected: &mut Vec<Rejection>,
+) -> Option<T> {
+    let parsed = line.get(key).parse().ok();
+    if parsed.is_none() {
+        rejected.push(reject(line.number, key, expected.to_owned()));
+    }
+    parsed
+}
+
+/// A number as JSON can carry it: `NaN` and infinities, which Rust reads from text, are not numbers here.
+struct Finite(f64);
+
+impl Finite {
+    const EXPECTED: &str = "must be a number";
+}
+
+impl std::str::FromStr for Finite {
+    type Err = ();
+    fn from_str(text: &str) -> Result<Self, ()> {
+        text.parse::<f64>().ok().filter(|v| v.is_finite()).map(Finite).ok_or(())
+    }
+}
+
+fn allowed<T: std::fmt::Display>(all: &[T]) -> String {
+    let names: Vec<String> = all.iter().map(ToString::to_string).collect();
+    format!("must be one of: {}", names.join(", "))
+}
+
+/// Reads a line into the API's request types and checks them with the API's rules: every bad cell is
+/// rejected, each once, and no reason repeats the value.
+fn parse_line(line: &Line, village: &VillageRow, grids: &HashMap<String, String>) -> Result<Parsed, Vec<Rejection>> {
+    let n = line.number;
+    let missing: Vec<&'static str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|key| line.get(key).is_empty())
+        .collect();
+    let mut rejected: Vec<Rejection> = missing.iter().map(|key| reject(n, key, "missing value")).collect();
+
     let code = Some(line.get("registration_code").to_owned()).filter(|c| !c.is_empty());
     if let Some(code) = &code
         && !code
             .strip_prefix(&format!("{}-", village.code))
             .is_some_and(|seq| seq.len() == 6 && seq.bytes().all(|b| b.is_ascii_digit()))
     {
-        return Err(reject(
+        rejected.push(reject(
             n,
             "registration_code",
             format!("must be {}- and six digits", village.code),
@@ -255,58 +356,86 @@ fn parse_line(line: &Line, village: &VillageRow, grids: &HashMap<String, String>
     }
     let grid_id = match line.get("grid") {
         "" => None,
-        grid => Some(
-            grids
-                .get(grid)
-                .cloned()
-                .ok_or_else(|| reject(n, "grid", format!("no grid {grid} in this village")))?,
-        ),
+        grid => {
+            let found = grids.get(grid).cloned();
+            if found.is_none() {
+                rejected.push(reject(n, "grid", "no grid with this code in this village"));
+            }
+            found
+        }
     };
-    let phone = line.get("owner_phone").to_owned();
-    if crate::validation::mobile(&phone).is_err() {
-        return Err(reject(n, "owner_phone", "must be 11 digits starting with 1"));
-    }
-    let email = line.get("owner_email").to_lowercase();
-    if !validator::ValidateEmail::validate_email(&email) {
-        return Err(reject(n, "owner_email", "must be an e-mail address"));
-    }
-    Ok(Parsed {
-        registration_code: code,
-        name: line.get("property_name").to_owned(),
-        address: line.get("address").to_owned(),
+    let mut typed_cells = Vec::new();
+    let cell = |key: &'static str| (!missing.contains(&key)).then_some(key);
+    let whole = "must be a whole number";
+    let kind = cell("kind").and_then(|k| typed::<PropertyKind>(line, k, &allowed(PropertyKind::ALL), &mut typed_cells));
+    let floors = cell("floors").and_then(|k| typed::<i32>(line, k, whole, &mut typed_cells));
+    let floor_area_m2 =
+        cell("floor_area_m2").and_then(|k| typed::<Finite>(line, k, Finite::EXPECTED, &mut typed_cells));
+    let unit_floor = cell("unit_floor").and_then(|k| typed::<i32>(line, k, whole, &mut typed_cells));
+    let area_m2 = cell("area_m2").and_then(|k| typed::<Finite>(line, k, Finite::EXPECTED, &mut typed_cells));
+    let unit_kind =
+        cell("unit_kind").and_then(|k| typed::<UnitKind>(line, k, &allowed(UnitKind::ALL), &mut typed_cells));
+    let max_occupants = match line.get("max_occupants") {
+        "" => Some(None),
+        _ => typed::<i32>(line, "max_occupants", whole, &mut typed_cells).map(Some),
+    };
+    let mixed_use_residence = match line.get("mixed_use_residence") {
+        "" | "false" | "0" | "否" | "no" => Some(false),
+        "true" | "1" | "是" | "yes" => Some(true),
+        _ => {
+            typed_cells.push(reject(n, "mixed_use_residence", "must be true or false"));
+            None
+        }
+    };
+    rejected.append(&mut typed_cells);
+
+    let text = |key: &str| crate::validation::to_nfc(line.get(key).to_owned());
+    let property = CreateProperty {
+        name: text("property_name"),
+        address: text("address"),
+        village_id: village.id.clone(),
         grid_id,
-        kind: line
-            .get("kind")
-            .parse()
-            .map_err(|_| reject(n, "kind", "unknown property kind"))?,
-        floors: whole("floors")
-            .filter(|f| (1..=100).contains(f))
-            .ok_or_else(|| reject(n, "floors", "must be 1 to 100"))?,
-        floor_area_m2: number("floor_area_m2")
-            .ok_or_else(|| reject(n, "floor_area_m2", "must be a positive number"))?,
-        mixed_use_residence: matches!(line.get("mixed_use_residence"), "true" | "1" | "是" | "yes"),
-        owner_name: line.get("owner_name").to_owned(),
-        owner_phone: phone,
-        owner_email: email,
-        unit_label: line.get("unit_label").to_owned(),
-        unit_floor: whole("unit_floor")
-            .filter(|f| (-5..=200).contains(f))
-            .ok_or_else(|| reject(n, "unit_floor", "must be -5 to 200"))?,
-        area_m2: number("area_m2").ok_or_else(|| reject(n, "area_m2", "must be a positive number"))?,
-        unit_kind: line
-            .get("unit_kind")
-            .parse()
-            .map_err(|_| reject(n, "unit_kind", "unknown unit kind"))?,
-        max_occupants: match line.get("max_occupants") {
-            "" => None,
-            text => Some(
-                text.parse::<i32>()
-                    .ok()
-                    .filter(|m| *m >= 1)
-                    .ok_or_else(|| reject(n, "max_occupants", "must be a whole number of at least 1"))?,
-            ),
-        },
-    })
+        kind: kind.unwrap_or(PropertyKind::Apartment),
+        floors: floors.unwrap_or(1),
+        floor_area_m2: floor_area_m2.map_or(1.0, |a| a.0),
+        mixed_use_residence: mixed_use_residence.unwrap_or(false),
+        owner_id: None,
+    };
+    let owner = LedgerOwner {
+        full_name: text("owner_name"),
+        phone: line.get("owner_phone").to_owned(),
+        email: line.get("owner_email").to_lowercase(),
+    };
+    let unit = CreateUnit {
+        label: text("unit_label"),
+        floor: unit_floor.unwrap_or(1),
+        area_m2: area_m2.map_or(1.0, |a| a.0),
+        kind: unit_kind.unwrap_or(UnitKind::Room),
+        max_occupants: max_occupants.flatten(),
+    };
+    // The API's rules; a cell already rejected (missing, or not of its type) is not named twice.
+    for found in [
+        rule_rejections(n, "property", property.validate()),
+        rule_rejections(n, "owner", owner.validate()),
+        rule_rejections(n, "unit", unit.validate()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !rejected.iter().any(|r| r.column == found.column) {
+            rejected.push(found);
+        }
+    }
+    if rejected.is_empty() {
+        Ok(Parsed {
+            registration_code: code,
+            property,
+            owner,
+            unit,
+        })
+    } else {
+        Err(rejected)
+    }
 }
 
 /// Imports ledger rows into a village. Returns the report and whether the work should be kept: a dry
@@ -341,8 +470,8 @@ pub fn import(
     for line in &lines {
         let parsed = match parse_line(line, village, &grids) {
             Ok(parsed) => parsed,
-            Err(rejection) => {
-                report.rejected.push(rejection);
+            Err(mut rejections) => {
+                report.rejected.append(&mut rejections);
                 continue;
             }
         };
@@ -350,20 +479,20 @@ pub fn import(
         let property_key = parsed
             .registration_code
             .clone()
-            .unwrap_or_else(|| format!("{}\u{0}{}", parsed.name, parsed.address));
-        if let Some(first) = seen_units.insert((property_key.clone(), parsed.unit_label.clone()), line.number) {
+            .unwrap_or_else(|| format!("{}\u{0}{}", parsed.property.name, parsed.property.address));
+        if let Some(first) = seen_units.insert((property_key.clone(), parsed.unit.label.clone()), line.number) {
             report.rejected.push(reject(
                 line.number,
                 "unit_label",
-                format!("unit {} is already on line {first}", parsed.unit_label),
+                format!("this unit is already on line {first}"),
             ));
             continue;
         }
-        let owner = match owners.get(&parsed.owner_phone) {
+        let owner = match owners.get(&parsed.owner.phone) {
             Some(owner) => owner.clone(),
-            None => match find_or_invite_owner(conn, settings, village, &parsed, &mut report.created)? {
+            None => match find_or_invite_owner(conn, settings, village, &parsed.owner, &mut report.created)? {
                 Ok(owner) => {
-                    owners.insert(parsed.owner_phone.clone(), owner.clone());
+                    owners.insert(parsed.owner.phone.clone(), owner.clone());
                     owner
                 }
                 Err(rejection) => {
@@ -391,16 +520,9 @@ pub fn import(
             ));
             continue;
         }
-        if !registry_repo::unit_label_exists(conn, &property.id, &parsed.unit_label)? {
+        if !registry_repo::unit_label_exists(conn, &property.id, &parsed.unit.label)? {
             let at = now();
-            let input = CreateUnit {
-                label: parsed.unit_label.clone(),
-                floor: parsed.unit_floor,
-                area_m2: parsed.area_m2,
-                kind: parsed.unit_kind,
-                max_occupants: parsed.max_occupants,
-            };
-            let unit = UnitRow::new(&property.id, input, settings.min_area_per_person_m2, at);
+            let unit = UnitRow::new(&property.id, parsed.unit, settings.min_area_per_person_m2, at);
             registry_repo::insert_unit(conn, &unit)?;
             registry_repo::adjust_property_counts(conn, &property.id, 0, unit.max_occupants, at)?;
             report.created.units += 1;
@@ -431,10 +553,10 @@ fn find_or_invite_owner(
     conn: &mut Conn,
     settings: &Settings,
     village: &VillageRow,
-    parsed: &Parsed,
+    owner: &LedgerOwner,
     created: &mut Created,
 ) -> Result<Result<UserRow, Rejection>, ApiError> {
-    if let Some(user) = accounts_repo::find_by_login(conn, &parsed.owner_phone)? {
+    if let Some(user) = accounts_repo::find_by_login(conn, &owner.phone)? {
         let is_local_landlord =
             user.role()? == Role::Landlord && user.village_id.as_deref() == Some(village.id.as_str());
         return Ok(if is_local_landlord {
@@ -447,7 +569,7 @@ fn find_or_invite_owner(
             ))
         });
     }
-    if accounts_repo::find_by_login(conn, &parsed.owner_email)?.is_some() {
+    if accounts_repo::find_by_login(conn, &owner.email)?.is_some() {
         return Ok(Err(reject(0, "owner_email", "this e-mail belongs to another user")));
     }
     let at = now();
@@ -456,9 +578,9 @@ fn find_or_invite_owner(
     rand::rng().fill_bytes(&mut unguessable);
     let user = UserRow {
         id: new_id(),
-        full_name: parsed.owner_name.clone(),
-        email: parsed.owner_email.clone(),
-        phone: Some(parsed.owner_phone.clone()),
+        full_name: owner.full_name.trim().to_owned(),
+        email: owner.email.clone(),
+        phone: Some(owner.phone.clone()),
         password_hash: format!("!unset:{}", hex::encode(unguessable)),
         role: Role::Landlord.as_str().into(),
         village_id: Some(village.id.clone()),
@@ -497,8 +619,8 @@ fn find_or_create_property(
         conn,
         &village.id,
         parsed.registration_code.as_deref(),
-        &parsed.name,
-        &parsed.address,
+        &parsed.property.name,
+        &parsed.property.address,
     )? {
         return Ok(existing);
     }
@@ -509,19 +631,26 @@ fn find_or_create_property(
         }
         None => registry_repo::next_registration_code(conn, &village.id)?,
     };
-    let input = CreateProperty {
-        name: parsed.name.clone(),
-        address: parsed.address.clone(),
-        village_id: village.id.clone(),
-        grid_id: parsed.grid_id.clone(),
-        kind: parsed.kind,
-        floors: parsed.floors,
-        floor_area_m2: parsed.floor_area_m2,
-        mixed_use_residence: parsed.mixed_use_residence,
-        owner_id: None,
-    };
-    let row = PropertyRow::registered(input, registration_code, owner.id.clone(), now());
+    let row = PropertyRow::registered(parsed.property.clone(), registration_code, owner.id.clone(), now());
     registry_repo::insert_property(conn, &row)?;
     created.properties += 1;
     Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_guarded_and_unguarded() {
+        for text in ["=1+1", "+86", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            let guarded = guard_formula(text);
+            assert_eq!(guarded, format!("'{text}"));
+            assert_eq!(unguard_formula(&guarded), text);
+        }
+        for text in ["陈氏出租楼", "'quoted", "a=b", "", "1"] {
+            assert_eq!(guard_formula(text), text);
+            assert_eq!(unguard_formula(text), text);
+        }
+    }
 }

@@ -227,24 +227,30 @@ pub struct Inspection {
 pub struct ItemResultInput {
     pub item_code: String,
     pub outcome: Outcome,
-    #[validate(length(max = 1000, message = "must be at most 1000 characters"))]
+    #[validate(custom(function = "crate::validation::remark"))]
+    #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub note: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInspection {
+    /// Not in the future, and at most 366 days back.
+    #[validate(custom(function = "crate::validation::inspection_date"))]
     pub inspected_on: NaiveDate,
     #[validate(nested, length(min = 1, max = 200, message = "give one result per applicable item"))]
     pub results: Vec<ItemResultInput>,
-    #[validate(length(max = 4000, message = "must be at most 4000 characters"))]
+    #[validate(custom(function = "crate::validation::summary"))]
+    #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub summary: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportFix {
-    #[validate(length(min = 1, max = 1000, message = "say what was done, in 1 to 1000 characters"))]
+    /// What was done.
+    #[validate(custom(function = "crate::validation::note"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub note: String,
 }
 
@@ -252,14 +258,16 @@ pub struct ReportFix {
 #[serde(deny_unknown_fields)]
 pub struct VerifyFix {
     pub resolved: bool,
-    #[validate(length(min = 1, max = 1000, message = "must be 1 to 1000 characters"))]
+    #[validate(custom(function = "crate::validation::note"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub note: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
-    #[validate(length(min = 1, max = 1000, message = "give a reason of 1 to 1000 characters"))]
+    #[validate(custom(function = "crate::validation::note"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub reason: String,
 }
 

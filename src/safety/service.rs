@@ -18,6 +18,7 @@ use crate::notices::model::NoticeKind;
 use crate::notices::outbox::{self, NewNotice};
 use crate::registry::model::{PropertyKind, PropertyRow, PropertyStatus};
 use crate::registry::repo as registry_repo;
+use crate::registry::service as registry_service;
 use crate::safety::model::*;
 use crate::safety::rating::{self, ItemResult, Outcome, RatingRules, Severity};
 use crate::safety::repo;
@@ -80,22 +81,18 @@ fn check_results(
         let code = result.item_code.as_str();
         let field = format!("results[{index}].item_code");
         if !all_codes.contains(code) {
-            errors.push(FieldError::new(
-                field,
-                "unknown",
-                format!("{code} is not on the checklist"),
-            ));
+            errors.push(FieldError::new(field, "unknown", "is not on the checklist"));
         } else if !applicable_codes.contains(code) {
             errors.push(FieldError::new(
                 field,
                 "not_applicable",
-                format!("{code} does not apply to this property"),
+                "does not apply to this property",
             ));
         } else if !seen.insert(code) {
             errors.push(FieldError::new(
                 field,
                 "duplicate",
-                format!("{code} has more than one result"),
+                "has more than one result for this item",
             ));
         } else if code == AREA_RULE_ITEM && result.outcome != Outcome::Fail && register_overcrowded {
             errors.push(FieldError::new(
@@ -126,14 +123,6 @@ pub fn record_inspection(
 ) -> Result<Inspection, ApiError> {
     let property = registry_repo::find_property(conn, caller, property_id)?;
     caller.require(&[Role::Inspector, Role::Auditor, Role::Admin])?;
-    let today = today();
-    if input.inspected_on > today {
-        return Err(ApiError::invalid(
-            "inspected_on",
-            "future",
-            "an inspection cannot be dated in the future",
-        ));
-    }
     let (version, items) = repo::current_checklist(conn)?;
     let kind: PropertyKind = crate::text_enum::from_db(&property.kind)?;
     let applicable: Vec<ChecklistItemRow> = items
@@ -367,6 +356,7 @@ pub fn report_fix(
     if !(caller.role == Role::Landlord && caller.user_id == owner_id) {
         return Err(ApiError::Forbidden("Only the property's owner reports a fix.".into()));
     }
+    registry_service::require_membership(conn, caller, registry_service::KEEPS_RECORDS)?;
     if_match.check(order.version)?;
     let status: RectificationStatus = crate::text_enum::from_db(&order.status)?;
     if !matches!(status, RectificationStatus::Open | RectificationStatus::Overdue) {

@@ -116,7 +116,8 @@ fn validate_grid_code(code: &str) -> Result<(), ValidationError> {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVillage {
-    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    #[validate(custom(function = "crate::validation::short_text"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub name: String,
     #[validate(custom(function = "validate_village_code"))]
     pub code: String,
@@ -125,7 +126,8 @@ pub struct CreateVillage {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateGrid {
-    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    #[validate(custom(function = "crate::validation::short_text"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub name: String,
     #[validate(custom(function = "validate_grid_code"))]
     pub code: String,

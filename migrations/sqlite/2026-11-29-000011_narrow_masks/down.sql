@@ -1,0 +1,1 @@
+-- The narrower masks cannot be widened again: nothing to undo.
