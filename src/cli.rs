@@ -107,6 +107,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 mailer,
                 from,
                 claim_secs: settings.notice_claim_secs,
+                links: crate::notices::sealed::LinkSealer::new(&settings.data_key),
             };
             let report = delivery.drain().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&report)?);

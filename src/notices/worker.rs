@@ -13,6 +13,7 @@ use crate::ids::now;
 use crate::notices::mailer::Mailer;
 use crate::notices::outbox::{MAX_ATTEMPTS, backoff};
 use crate::notices::repo;
+use crate::notices::sealed::LinkSealer;
 
 /// Notices claimed per round.
 const BATCH: i64 = 64;
@@ -32,6 +33,8 @@ pub struct Delivery {
     pub from: Mailbox,
     /// How long a claim lasts before another worker may take the notice over.
     pub claim_secs: i64,
+    /// Opens the one-time links of notices that carry one.
+    pub links: LinkSealer,
 }
 
 impl Delivery {
@@ -48,7 +51,10 @@ impl Delivery {
         if claimed.is_empty() {
             return Ok(DeliveryReport::default());
         }
-        let sends = claimed.iter().map(|notice| self.mailer.send(&self.from, notice));
+        let sends = claimed.iter().map(|notice| async move {
+            let ready = self.links.reveal(notice)?;
+            self.mailer.send(&self.from, &ready).await
+        });
         let outcomes = futures_util::future::join_all(sends).await;
         let results: Vec<(String, i32, Result<(), String>)> = claimed
             .into_iter()

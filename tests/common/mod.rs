@@ -200,6 +200,7 @@ impl TestApp {
         let db = Db::connect(&settings.database_url, settings.db_max_connections).expect("pool");
         db.migrate().expect("migrations");
         let state = web::Data::new(AppState::new(settings, db.clone()).expect("state"));
+        actix_web::rt::spawn(state.revocation_task());
         let listener = TcpListener::bind("127.0.0.1:0").expect("port");
         let address = format!("http://{}", listener.local_addr().unwrap());
         let metrics = metrics().expect("metrics");
@@ -647,6 +648,7 @@ impl TestApp {
             mailer,
             from,
             claim_secs,
+            links: anzu::notices::sealed::LinkSealer::new(&self.state.settings.data_key),
         }
     }
 }

@@ -1,0 +1,3 @@
+ALTER TABLE notices DROP COLUMN sealed_link;
+DROP INDEX users_inactive_idx;
+ALTER TABLE users DROP COLUMN active;

@@ -1,0 +1,5 @@
+-- Accounts can be deactivated (every server reads the deactivated ids every few seconds, through the
+-- partial index), and a notice can carry a one-time link sealed under the data key, opened at delivery.
+ALTER TABLE users ADD COLUMN active BOOLEAN NOT NULL DEFAULT TRUE;
+CREATE INDEX users_inactive_idx ON users (id) WHERE NOT active;
+ALTER TABLE notices ADD COLUMN sealed_link TEXT;
