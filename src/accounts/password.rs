@@ -58,6 +58,7 @@ pub struct HashGate {
     turns: Arc<Semaphore>,
     running: Arc<AtomicUsize>,
     peak: Arc<AtomicUsize>,
+    runs: Arc<AtomicUsize>,
 }
 
 impl HashGate {
@@ -66,12 +67,18 @@ impl HashGate {
             turns: Arc::new(Semaphore::new(concurrency.max(1))),
             running: Arc::new(AtomicUsize::new(0)),
             peak: Arc::new(AtomicUsize::new(0)),
+            runs: Arc::new(AtomicUsize::new(0)),
         }
     }
 
     /// The most hashes that ever ran at once.
     pub fn peak(&self) -> usize {
         self.peak.load(Ordering::Relaxed)
+    }
+
+    /// How many hashes or verifications ran.
+    pub fn runs(&self) -> usize {
+        self.runs.load(Ordering::Relaxed)
     }
 
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {
@@ -93,6 +100,7 @@ impl HashGate {
             }
         };
         let (running, peak) = (self.running.clone(), self.peak.clone());
+        self.runs.fetch_add(1, Ordering::Relaxed);
         // The turn moves into the blocking work: it is held until the hash is done, even when the request
         // that asked for it has gone.
         let outcome = actix_web::web::block(move || {

@@ -189,6 +189,8 @@ impl TestApp {
             ("ANZU_MAIL_DIR", &work_dir.path().join("outbox").to_string_lossy()),
             ("ANZU_DATA_DIR", &work_dir.path().to_string_lossy()),
             ("ANZU_DB_MAX_CONNECTIONS", "4"),
+            // Tests register many users from one address; the limit's own test sets it low.
+            ("ANZU_ACCOUNT_REQUESTS_PER_MINUTE", "1000000"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
