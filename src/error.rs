@@ -7,6 +7,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 const PROBLEM_BASE: &str = "https://anzu.example/problems/";
+/// What a 503 asks the client to wait: the waits that cause it (a database turn, a password hash) are 5 s.
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 /// One bad field of a request.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
@@ -169,6 +171,9 @@ impl ResponseError for ApiError {
         response.content_type("application/problem+json");
         if let ApiError::RateLimited { retry_after_secs } = self {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+        }
+        if let ApiError::Unavailable(_) = self {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS)));
         }
         if let ApiError::Unauthorized(_) = self {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
