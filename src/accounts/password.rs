@@ -2,23 +2,32 @@
 //! yet (made from an imported ledger), runs against a fixed hash so that it takes as long as a wrong
 //! password. [`HashGate`] bounds how many hashes run at once: each takes about 19 MiB and a core.
 
-use std::sync::Arc;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use rand::RngCore;
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 
 pub fn hash(password: &str) -> Result<String, ApiError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("password hashing failed: {e}")))
+    let failed = |e: &dyn std::fmt::Display| ApiError::internal(anyhow::anyhow!("password hashing failed: {e}"));
+    let params = Params::default();
+    let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
+    rand::rng().fill_bytes(&mut salt);
+    let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    run_argon2(Algorithm::Argon2id, Version::V0x13, &params, password, &salt, &mut output).map_err(|e| failed(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+        salt: Some(Salt::new(&salt).map_err(|e| failed(&e))?),
+        hash: Some(Output::new(&output).map_err(|e| failed(&e))?),
+    };
+    Ok(phc.to_string())
 }
 
 /// Checks `password` against `stored`, in equal time whether or not there is a usable stored hash.
@@ -27,8 +36,59 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
     let Ok(parsed) = PasswordHash::new(target) else {
         return false;
     };
-    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && usable
+    matches(password, &parsed) && usable
 }
+
+/// Whether `password` gives the output stored in `phc`, compared in constant time.
+fn matches(password: &str, phc: &PasswordHash) -> bool {
+    let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(phc) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(phc.algorithm.as_str()) else {
+        return false;
+    };
+    let Ok(version) = phc.version.map_or(Ok(Version::V0x13), Version::try_from) else {
+        return false;
+    };
+    let mut output = vec![0u8; expected.len()];
+    run_argon2(algorithm, version, &params, password, salt.as_ref(), &mut output).is_ok()
+        && Output::new(&output).is_ok_and(|computed| &computed == expected)
+}
+
+/// Runs argon2 on working memory taken from [`MEMORY`] and put back after, so that the ~19 MiB of each
+/// hash is allocated once per concurrent hash, not per hash: freed and allocated again on whichever
+/// blocking thread ran it, the allocator kept it per thread, and 100 registrations grew the process
+/// by 1.4 GB even with two hashes at a time (docs/performance.md).
+fn run_argon2(
+    algorithm: Algorithm,
+    version: Version,
+    params: &Params,
+    password: &str,
+    salt: &[u8],
+    output: &mut [u8],
+) -> argon2::Result<()> {
+    let blocks = params.block_count();
+    let taken = {
+        let mut kept = MEMORY.lock().unwrap_or_else(|p| p.into_inner());
+        let found = kept.iter().position(|m| m.len() == blocks);
+        found.map(|i| kept.swap_remove(i))
+    };
+    let mut memory = taken.unwrap_or_else(|| vec![Block::new(); blocks]);
+    let result = Argon2::new(algorithm, version, params.clone()).hash_password_into_with_memory(
+        password.as_bytes(),
+        salt,
+        output,
+        &mut memory[..],
+    );
+    MEMORY.lock().unwrap_or_else(|p| p.into_inner()).push(memory);
+    result
+}
+
+/// Argon2 working memory not in use. It holds as many as ever ran at once: the [`HashGate`]'s turns.
+static MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
 
 /// The hash a password is checked against, and whether a match means anything: the stored hash when it
 /// is one, else (no user, or no password set) the dummy hash, which no match can open.
@@ -119,6 +179,14 @@ impl HashGate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verifies_hashes_made_by_the_argon2_crate_itself() {
+        use argon2::password_hash::PasswordHasher;
+        let made_before = Argon2::default().hash_password(b"correct horse battery").unwrap().to_string();
+        assert!(verify("correct horse battery", Some(&made_before)));
+        assert!(!verify("correct horse batterx", Some(&made_before)));
+    }
 
     #[test]
     fn hashes_verify() {
