@@ -80,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
                 mailer,
                 from,
                 claim_secs: 300,
+                links: anzu::notices::sealed::LinkSealer::new(&settings.data_key),
             };
             let started = Instant::now();
             let report = delivery.drain().await.map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -10,12 +10,12 @@ use actix_web::{App, HttpServer, web};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use tracing_actix_web::TracingLogger;
 
+use crate::accounts::password::HashGate;
+use crate::accounts::revocation::RevokedUsers;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::auth::TokenKeys;
-use crate::accounts::password::HashGate;
-use crate::accounts::revocation::RevokedUsers;
 use crate::http::rate_limit::{FailureLimiter, RequestLimiter};
 use crate::http::{idempotency, json, request_id};
 use crate::registry::crypto::IdentityCipher;

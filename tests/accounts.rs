@@ -96,7 +96,6 @@ async fn repeated_failed_logins_are_rate_limited(backend: Backend) {
     let retry_after: u64 = limited.header("retry-after").expect("Retry-After").parse().unwrap();
     assert!(retry_after > 0 && retry_after <= 900);
     limited.problem(429);
-
 }
 
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family(backend: Backend) {
@@ -423,7 +422,11 @@ async fn parallel_wrong_passwords_evaluate_at_most_the_limit(backend: Backend) {
     let counts = tally(&answers);
     assert_eq!(counts.get(&401), Some(&5), "{counts:?}");
     assert_eq!(counts.get(&429), Some(&35), "{counts:?}");
-    assert_eq!(app.state.hashing.runs() - hashes_before, 5, "only the reserved attempts hash");
+    assert_eq!(
+        app.state.hashing.runs() - hashes_before,
+        5,
+        "only the reserved attempts hash"
+    );
     for answer in answers.into_iter().filter(|a| a.status == 429) {
         let retry_after: u64 = answer.header("retry-after").expect("Retry-After").parse().unwrap();
         assert!(retry_after > 0 && retry_after <= 900);
@@ -499,7 +502,11 @@ async fn password_hashing_is_bounded_and_never_wasted(backend: Backend) {
     });
     let answers = join_all(made_up).await;
     assert_eq!(tally(&answers).get(&401), Some(&60), "{:?}", tally(&answers));
-    assert_eq!(app.state.hashing.runs(), 0, "no password was hashed for a made-up token");
+    assert_eq!(
+        app.state.hashing.runs(),
+        0,
+        "no password was hashed for a made-up token"
+    );
 
     let admin = app.admin().await;
     let village = app.village(&admin).await;
@@ -691,7 +698,10 @@ async fn deactivated_users_are_shut_out_everywhere_within_seconds(backend: Backe
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert!(actions.contains(&"user.deactivated") && actions.contains(&"user.activated"), "{actions:?}");
+    assert!(
+        actions.contains(&"user.deactivated") && actions.contains(&"user.activated"),
+        "{actions:?}"
+    );
     other.handle.stop(false).await;
 }
 
@@ -890,8 +900,7 @@ fn database_contains(app: &TestApp, needle: &str) -> bool {
                 .bind::<diesel::sql_types::Text, _>(needle)
                 .get_result::<Count>(&mut *conn)
                 .unwrap()
-                .n
-                    > 0
+                .n > 0
             })
         }
     }

@@ -8,8 +8,8 @@ use chrono::Duration;
 use rand::RngCore;
 use serde_json::json;
 
-use crate::accounts::model::*;
 use crate::accounts::links::{self, LinkPurpose};
+use crate::accounts::model::*;
 use crate::accounts::{password, repo};
 use crate::audit::{self, Event};
 use crate::db::Conn;
@@ -51,7 +51,15 @@ pub async fn new_user_row(
     membership: MembershipStatus,
 ) -> Result<UserRow, ApiError> {
     let password_hash = web::block(move || password::hash(&password_text)).await??;
-    Ok(user_row(full_name, email, phone, password_hash, role, village_id, membership))
+    Ok(user_row(
+        full_name,
+        email,
+        phone,
+        password_hash,
+        role,
+        village_id,
+        membership,
+    ))
 }
 
 fn user_row(
@@ -194,6 +202,8 @@ pub async fn login(
     let body = body.into_inner();
     let address = crate::http::client_ip(&req, state.settings.trust_proxy);
     let address_key = format!("addr:{}", address.map(|a| a.to_string()).unwrap_or_default());
+    // Attempts are counted before the slow verification, so parallel guesses cannot outrun the limits.
+    let address_attempt = state.address_limiter.reserve(&address_key)?;
     let login = body.login.clone();
     let user = state.db.lookup(move |conn| repo::find_by_login(conn, &login)).await?;
     // One counter per account, whichever of its logins is typed; unknown logins count per login.
@@ -201,8 +211,6 @@ pub async fn login(
         Some(user) => format!("user:{}", user.id),
         None => format!("login:{}", body.login.trim().to_lowercase()),
     };
-    // The attempt is counted before the slow verification, so parallel guesses cannot outrun the limit.
-    let address_attempt = state.address_limiter.reserve(&address_key)?;
     let account_attempt = state.login_limiter.reserve(&account_key)?;
 
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
@@ -508,9 +516,10 @@ pub async fn forgot_password(
     state: web::Data<AppState>,
     body: Json<ForgotPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .account_limiter
-        .check("forgot_password", crate::http::client_ip(&req, state.settings.trust_proxy))?;
+    state.account_limiter.check(
+        "forgot_password",
+        crate::http::client_ip(&req, state.settings.trust_proxy),
+    )?;
     let login = body.into_inner().login;
     // The answer leaves before the look-up, so that its timing says nothing about the login.
     actix_web::rt::spawn(async move {
@@ -639,7 +648,9 @@ async fn set_active(
             let row = repo::find(conn, &id)?;
             if_match.check(row.version)?;
             if row.id == caller.user_id {
-                return Err(ApiError::Conflict("Administrators cannot deactivate or activate themselves.".into()));
+                return Err(ApiError::Conflict(
+                    "Administrators cannot deactivate or activate themselves.".into(),
+                ));
             }
             if row.active == active {
                 return Err(ApiError::Conflict(if active {

@@ -35,7 +35,12 @@ pub enum LinkPurpose {
 
 /// Issues a token for `user` and queues the e-mail carrying its link; false (and no token) when such an
 /// e-mail was queued already (an invitation once per account, a reset once per ten minutes).
-pub fn queue_link(conn: &mut Conn, settings: &Settings, user: &UserRow, purpose: LinkPurpose) -> Result<bool, ApiError> {
+pub fn queue_link(
+    conn: &mut Conn,
+    settings: &Settings,
+    user: &UserRow,
+    purpose: LinkPurpose,
+) -> Result<bool, ApiError> {
     let at = now();
     let (kind, valid_for, dedupe_key, context) = match purpose {
         LinkPurpose::Invitation => {

@@ -19,7 +19,15 @@ pub fn hash(password: &str) -> Result<String, ApiError> {
     let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
     rand::rng().fill_bytes(&mut salt);
     let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    run_argon2(Algorithm::Argon2id, Version::V0x13, &params, password, &salt, &mut output).map_err(|e| failed(&e))?;
+    run_argon2(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        &params,
+        password,
+        &salt,
+        &mut output,
+    )
+    .map_err(|e| failed(&e))?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -183,7 +191,10 @@ mod tests {
     #[test]
     fn verifies_hashes_made_by_the_argon2_crate_itself() {
         use argon2::password_hash::PasswordHasher;
-        let made_before = Argon2::default().hash_password(b"correct horse battery").unwrap().to_string();
+        let made_before = Argon2::default()
+            .hash_password(b"correct horse battery")
+            .unwrap()
+            .to_string();
         assert!(verify("correct horse battery", Some(&made_before)));
         assert!(!verify("correct horse batterx", Some(&made_before)));
     }

@@ -262,7 +262,10 @@ pub fn set_password_hash(
 /// Whether an e-mail (any case) or phone is already some user's: checked before hashing a password.
 pub fn contact_taken(conn: &mut Conn, email: &str, phone: Option<&str>) -> Result<bool, ApiError> {
     let email = email.trim().to_lowercase();
-    let mut query = users::table.filter(users::email.eq(email)).select(users::id).into_boxed();
+    let mut query = users::table
+        .filter(users::email.eq(email))
+        .select(users::id)
+        .into_boxed();
     if let Some(phone) = phone {
         query = query.or_filter(users::phone.eq(phone));
     }

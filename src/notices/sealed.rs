@@ -117,6 +117,9 @@ mod tests {
             "https://anzu.example/set-password?token=abc"
         );
         assert!(sealer.open("n2", &sealed).is_err(), "bound to the notice id");
-        assert!(LinkSealer::new(&[8; 32]).open("n1", &sealed).is_err(), "bound to the key");
+        assert!(
+            LinkSealer::new(&[8; 32]).open("n1", &sealed).is_err(),
+            "bound to the key"
+        );
     }
 }
