@@ -124,6 +124,7 @@ const HASH_WAIT: Duration = Duration::from_secs(5);
 /// blocking pool; the others queue in arrival order and give up with 503 after [`HASH_WAIT`].
 pub struct HashGate {
     turns: Arc<Semaphore>,
+    wait: Duration,
     running: Arc<AtomicUsize>,
     peak: Arc<AtomicUsize>,
     runs: Arc<AtomicUsize>,
@@ -133,6 +134,7 @@ impl HashGate {
     pub fn new(concurrency: usize) -> Self {
         HashGate {
             turns: Arc::new(Semaphore::new(concurrency.max(1))),
+            wait: HASH_WAIT,
             running: Arc::new(AtomicUsize::new(0)),
             peak: Arc::new(AtomicUsize::new(0)),
             runs: Arc::new(AtomicUsize::new(0)),
@@ -158,7 +160,7 @@ impl HashGate {
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-        let turn = match tokio::time::timeout(HASH_WAIT, self.turns.clone().acquire_owned()).await {
+        let turn = match tokio::time::timeout(self.wait, self.turns.clone().acquire_owned()).await {
             Ok(Ok(turn)) => turn,
             Ok(Err(closed)) => return Err(ApiError::internal(anyhow::anyhow!("hash turns closed: {closed}"))),
             Err(_) => {
@@ -187,6 +189,28 @@ impl HashGate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[actix_web::test]
+    async fn the_gate_bounds_concurrency_and_answers_503_after_its_wait() {
+        use actix_web::ResponseError;
+        let gate = Arc::new(HashGate {
+            wait: Duration::from_millis(100),
+            ..HashGate::new(1)
+        });
+        let slow = {
+            let gate = gate.clone();
+            actix_web::rt::spawn(async move { gate.run(|| std::thread::sleep(Duration::from_millis(600))).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let refused = gate.run(|| ()).await.expect_err("no turn within the wait");
+        assert!(matches!(refused, ApiError::Unavailable(_)));
+        let response = refused.error_response();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers().get("retry-after").unwrap(), "5");
+        slow.await.unwrap().unwrap();
+        gate.run(|| ()).await.unwrap();
+        assert_eq!((gate.peak(), gate.runs()), (1, 2));
+    }
 
     #[test]
     fn verifies_hashes_made_by_the_argon2_crate_itself() {
