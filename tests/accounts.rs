@@ -824,6 +824,30 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others(backend: B
     .expect(200);
     app.login(&email, PASSWORD).await.problem(401);
     app.login(&email, "another-password-1").await.expect(200);
+
+    // Every role changes its own password, and only its own.
+    for role in ["auditor", "inspector", "landlord"] {
+        let session = app.user(&admin, role, village["id"].as_str()).await;
+        let answer = app
+            .post(
+                "/api/v1/me/password",
+                Some(&session.token),
+                json!({"current_password": PASSWORD, "new_password": format!("{role}-new-password")}),
+            )
+            .await;
+        assert_eq!(answer.status, 204, "{role}: {}", answer.body);
+        let login = session.user["email"].as_str().unwrap();
+        app.login(login, &format!("{role}-new-password")).await.expect(200);
+    }
+    let answer = app
+        .post(
+            "/api/v1/me/password",
+            Some(&admin.token),
+            json!({"current_password": PASSWORD, "new_password": "admin-new-password"}),
+        )
+        .await;
+    assert_eq!(answer.status, 204, "{}", answer.body);
+    app.login(&email, "another-password-1").await.expect(200);
 }
 
 async fn wrong_current_passwords_are_throttled_like_logins(backend: Backend) {
