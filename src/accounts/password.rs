@@ -14,6 +14,19 @@ use tokio::sync::Semaphore;
 use crate::error::ApiError;
 
 pub fn hash(password: &str) -> Result<String, ApiError> {
+    hash_with(password, Memory::Pooled)
+}
+
+/// Where a hash's working memory comes from and goes back to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Memory {
+    /// Taken from [`MEMORY`] and put back: request-time hashes.
+    Pooled,
+    /// Allocated and freed: the start-up dummy hash, so that an idle server holds no working memory.
+    Once,
+}
+
+fn hash_with(password: &str, memory: Memory) -> Result<String, ApiError> {
     let failed = |e: &dyn std::fmt::Display| ApiError::internal(anyhow::anyhow!("password hashing failed: {e}"));
     let params = Params::default();
     let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
@@ -23,9 +36,9 @@ pub fn hash(password: &str) -> Result<String, ApiError> {
         Algorithm::Argon2id,
         Version::V0x13,
         &params,
-        password,
-        &salt,
+        (password, &salt),
         &mut output,
+        memory,
     )
     .map_err(|e| failed(&e))?;
     let phc = PasswordHash {
@@ -62,7 +75,15 @@ fn matches(password: &str, phc: &PasswordHash) -> bool {
         return false;
     };
     let mut output = vec![0u8; expected.len()];
-    run_argon2(algorithm, version, &params, password, salt.as_ref(), &mut output).is_ok()
+    run_argon2(
+        algorithm,
+        version,
+        &params,
+        (password, salt.as_ref()),
+        &mut output,
+        Memory::Pooled,
+    )
+    .is_ok()
         && Output::new(&output).is_ok_and(|computed| &computed == expected)
 }
 
@@ -74,24 +95,29 @@ fn run_argon2(
     algorithm: Algorithm,
     version: Version,
     params: &Params,
-    password: &str,
-    salt: &[u8],
+    (password, salt): (&str, &[u8]),
     output: &mut [u8],
+    memory: Memory,
 ) -> argon2::Result<()> {
     let blocks = params.block_count();
-    let taken = {
-        let mut kept = MEMORY.lock().unwrap_or_else(|p| p.into_inner());
-        let found = kept.iter().position(|m| m.len() == blocks);
-        found.map(|i| kept.swap_remove(i))
+    let taken = match memory {
+        Memory::Pooled => {
+            let mut kept = MEMORY.lock().unwrap_or_else(|p| p.into_inner());
+            let found = kept.iter().position(|m| m.len() == blocks);
+            found.map(|i| kept.swap_remove(i))
+        }
+        Memory::Once => None,
     };
-    let mut memory = taken.unwrap_or_else(|| vec![Block::new(); blocks]);
+    let mut working = taken.unwrap_or_else(|| vec![Block::new(); blocks]);
     let result = Argon2::new(algorithm, version, params.clone()).hash_password_into_with_memory(
         password.as_bytes(),
         salt,
         output,
-        &mut memory[..],
+        &mut working[..],
     );
-    MEMORY.lock().unwrap_or_else(|p| p.into_inner()).push(memory);
+    if memory == Memory::Pooled {
+        MEMORY.lock().unwrap_or_else(|p| p.into_inner()).push(working);
+    }
     result
 }
 
@@ -109,7 +135,7 @@ fn verification_target(stored: Option<&str>) -> (&str, bool) {
 
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash("not-a-real-password-for-timing").unwrap_or_default())
+    DUMMY.get_or_init(|| hash_with("not-a-real-password-for-timing", Memory::Once).unwrap_or_default())
 }
 
 /// Computes the dummy hash ahead of the first login.
