@@ -98,6 +98,9 @@ impl FailureLimiter {
     }
 }
 
+/// Addresses a [`RequestLimiter`] tracks before it forgets those at full allowance.
+const MAX_TRACKED_ADDRESSES: usize = 100_000;
+
 /// Requests allowed per client address per minute, for each of a few named endpoints.
 pub struct RequestLimiter(DefaultKeyedRateLimiter<(&'static str, IpAddr)>);
 
@@ -110,6 +113,10 @@ impl RequestLimiter {
     /// Counts a request to `endpoint` from `address`; 429 with `Retry-After` past the limit.
     pub fn check(&self, endpoint: &'static str, address: Option<IpAddr>) -> Result<(), ApiError> {
         let address = address.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        // Addresses are cheap to rotate (IPv6): forget those whose allowance is whole again.
+        if self.0.len() > MAX_TRACKED_ADDRESSES {
+            self.0.retain_recent();
+        }
         self.0.check_key(&(endpoint, address)).map_err(|not_until| {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
             ApiError::RateLimited {
