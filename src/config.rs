@@ -33,6 +33,14 @@ pub struct Settings {
     pub refresh_token_ttl_days: i64,
     pub login_max_failures: u32,
     pub login_window_secs: u64,
+    /// Failed logins allowed from one client address per window, whatever the accounts.
+    pub login_address_max_failures: u32,
+    /// Requests to register, set-password and forgot-password allowed per client address per minute, each.
+    pub account_requests_per_minute: u32,
+    /// Password hashes allowed to run at once (each takes about 19 MiB and a core).
+    pub password_hash_concurrency: usize,
+    /// How often each process reads the deactivated users again.
+    pub revocation_refresh_secs: u64,
     /// Floor area each occupant needs; a unit's default `max_occupants` is its area divided by this.
     pub min_area_per_person_m2: f64,
     /// Days after moving in within which a tenant must be declared.
@@ -180,6 +188,15 @@ impl Settings {
             refresh_token_ttl_days: parse_number(&get, "ANZU_REFRESH_TOKEN_TTL_DAYS", 30, 1..=365)?,
             login_max_failures: parse_number(&get, "ANZU_LOGIN_MAX_FAILURES", 5, 1..=1000)?,
             login_window_secs: parse_number(&get, "ANZU_LOGIN_WINDOW_SECS", 900, 1..=86_400)?,
+            login_address_max_failures: parse_number(&get, "ANZU_LOGIN_ADDRESS_MAX_FAILURES", 100, 1..=1_000_000)?,
+            account_requests_per_minute: parse_number(&get, "ANZU_ACCOUNT_REQUESTS_PER_MINUTE", 10, 1..=1_000_000)?,
+            password_hash_concurrency: parse_number(
+                &get,
+                "ANZU_PASSWORD_HASH_CONCURRENCY",
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+                1..=256,
+            )?,
+            revocation_refresh_secs: parse_number(&get, "ANZU_REVOCATION_REFRESH_SECS", 5, 1..=10)?,
             min_area_per_person_m2: parse_number(&get, "ANZU_MIN_AREA_PER_PERSON", 5.0, 0.5..=1000.0)?,
             declaration_deadline_days: parse_number(&get, "ANZU_DECLARATION_DEADLINE_DAYS", 3, 0..=365)?,
             rating_rules: match get("ANZU_RATING_RULES") {

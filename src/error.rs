@@ -8,11 +8,11 @@ use utoipa::ToSchema;
 
 const PROBLEM_BASE: &str = "https://anzu.example/problems/";
 
+/// What a 503 asks the client to wait: the waits that cause it (a database turn, a password hash) are 5 s.
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 /// The one sentence a 503 answers when the database cannot serve: never a host name or driver text.
 pub const DATABASE_UNAVAILABLE: &str = "The database cannot be reached for now; try again shortly.";
-
-/// Seconds a client is told to wait before retrying a 503.
-const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 5;
 
 /// One bad field of a request.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]

@@ -9,20 +9,19 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
+use crate::accounts::password::HashGate;
+use crate::accounts::revocation::RevokedUsers;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::auth::TokenKeys;
 use crate::http::body_deadline::{self, BodyDeadline};
 use crate::http::metrics::{self as request_metrics, Metrics};
-use crate::http::rate_limit::FailureLimiter;
+use crate::http::rate_limit::{FailureLimiter, RequestLimiter};
 use crate::http::{headers, idempotency, json, request_id};
 use crate::registry::crypto::IdentityCipher;
 use crate::safety::public::{PublicCache, PublicLimiter};
 use crate::{accounts, audit, notices, ops, patrols, registry, reports, safety, villages};
-
-/// Failures allowed from one address for every one allowed per account.
-const ADDRESS_FAILURES_PER_ACCOUNT_FAILURE: u32 = 4;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -31,6 +30,12 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub login_limiter: FailureLimiter,
     pub address_limiter: FailureLimiter,
+    /// Limits register, set-password and forgot-password per address.
+    pub account_limiter: RequestLimiter,
+    /// Bounds the password hashes running at once.
+    pub hashing: HashGate,
+    /// Deactivated users, whose access tokens are refused.
+    pub revoked: Arc<RevokedUsers>,
     /// Signs pagination cursors.
     pub cursor_key: Vec<u8>,
     /// Encrypts and hashes tenant identity numbers.
@@ -49,10 +54,10 @@ impl AppState {
         Ok(AppState {
             tokens: TokenKeys::new(&settings.jwt_secret, settings.access_token_ttl_secs)?,
             login_limiter: FailureLimiter::new(settings.login_max_failures, window),
-            address_limiter: FailureLimiter::new(
-                settings.login_max_failures * ADDRESS_FAILURES_PER_ACCOUNT_FAILURE,
-                window,
-            ),
+            address_limiter: FailureLimiter::new(settings.login_address_max_failures, window),
+            account_limiter: RequestLimiter::per_minute(settings.account_requests_per_minute),
+            hashing: HashGate::new(settings.password_hash_concurrency),
+            revoked: Arc::default(),
             cursor_key,
             identity: IdentityCipher::new(&settings.data_key),
             public_limiter: PublicLimiter::per_minute(settings.public_rate_per_minute),
@@ -60,6 +65,12 @@ impl AppState {
             settings: Arc::new(settings),
             db,
         })
+    }
+
+    /// Keeps the revocation list fresh; runs for as long as the server does.
+    pub fn revocation_task(&self) -> impl std::future::Future<Output = ()> + 'static {
+        let every = Duration::from_secs(self.settings.revocation_refresh_secs);
+        accounts::revocation::keep_fresh(self.db.clone(), self.revoked.clone(), every)
     }
 }
 
@@ -149,6 +160,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let sweep_at = settings.sweep_at;
     let state = web::Data::new(AppState::new(settings, db.clone())?);
     actix_web::rt::spawn(delivery.run(poll));
+    state.revoked.refresh(&state.db).await?;
+    actix_web::rt::spawn(state.revocation_task());
     actix_web::rt::spawn(notices::sweep::run_daily(db, state.settings.clone(), sweep_at));
     let metrics = metrics(&state.settings)?;
     web::block(accounts::password::warm_up).await?;

@@ -8,6 +8,7 @@ use chrono::Duration;
 use rand::RngCore;
 use serde_json::json;
 
+use crate::accounts::links::{self, LinkPurpose};
 use crate::accounts::model::*;
 use crate::accounts::{password, repo};
 use crate::audit::{self, Event};
@@ -27,14 +28,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/refresh", web::post().to(refresh))
         .route("/auth/logout", web::post().to(logout))
         .route("/auth/set-password", web::post().to(set_password))
+        .route("/auth/forgot-password", web::post().to(forgot_password))
         .route("/me", web::get().to(me))
+        .route("/me/password", web::post().to(change_password))
         .route("/users", web::post().to(create_user))
         .route("/users", web::get().to(list_users))
         .route("/users/{id}", web::get().to(get_user))
-        .route("/users/{id}/membership", web::post().to(change_membership));
+        .route("/users/{id}/membership", web::post().to(change_membership))
+        .route("/users/{id}/deactivate", web::post().to(deactivate_user))
+        .route("/users/{id}/activate", web::post().to(activate_user));
 }
 
-/// A new user row with a hashed password; the hash is computed off the async threads.
+/// A new user row with a hashed password; the hash is computed off the async threads. For the command
+/// line and tests: request handlers hash through the [`password::HashGate`].
 pub async fn new_user_row(
     full_name: &str,
     email: &str,
@@ -45,8 +51,28 @@ pub async fn new_user_row(
     membership: MembershipStatus,
 ) -> Result<UserRow, ApiError> {
     let password_hash = web::block(move || password::hash(&password_text)).await??;
+    Ok(user_row(
+        full_name,
+        email,
+        phone,
+        password_hash,
+        role,
+        village_id,
+        membership,
+    ))
+}
+
+fn user_row(
+    full_name: &str,
+    email: &str,
+    phone: Option<&str>,
+    password_hash: String,
+    role: Role,
+    village_id: Option<String>,
+    membership: MembershipStatus,
+) -> UserRow {
     let at = now();
-    Ok(UserRow {
+    UserRow {
         id: new_id(),
         full_name: full_name.trim().to_owned(),
         email: email.trim().to_lowercase(),
@@ -58,8 +84,29 @@ pub async fn new_user_row(
         created_at: at,
         updated_at: at,
         version: 1,
-    })
+        active: true,
+    }
 }
+
+/// Refuses, before any password is hashed, a user whose village does not exist (422) or whose e-mail or
+/// phone is taken (409); the insert checks both again.
+async fn check_new_user(state: &AppState, email: &str, phone: &str, village_id: Option<&str>) -> Result<(), ApiError> {
+    let (email, phone, village_id) = (email.to_owned(), phone.to_owned(), village_id.map(str::to_owned));
+    state
+        .db
+        .read(move |conn| {
+            if let Some(village_id) = &village_id {
+                villages::repo::require_exists(conn, village_id, "village_id")?;
+            }
+            if repo::contact_taken(conn, &email, Some(&phone))? {
+                return Err(ApiError::Conflict(DUPLICATE_CONTACT.into()));
+            }
+            Ok(())
+        })
+        .await
+}
+
+const DUPLICATE_CONTACT: &str = "A user with this e-mail or phone already exists.";
 
 pub fn insert_user_audited(
     conn: &mut Conn,
@@ -85,21 +132,31 @@ pub fn insert_user_audited(
     User::try_from(row.clone())
 }
 
-/// Register as a landlord; the membership starts `pending` until an admin approves it.
+/// Register as a landlord; the membership starts `pending` until an admin approves it. Rate limited per
+/// client address.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = User), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn register(state: web::Data<AppState>, body: Json<RegisterRequest>) -> Result<HttpResponse, ApiError> {
+    responses((status = 201, body = User), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem), (status = 503, body = Problem)))]
+pub async fn register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .account_limiter
+        .check("register", crate::http::client_ip(&req, &state.settings.trust_proxy))?;
     let body = body.into_inner();
-    let row = new_user_row(
+    check_new_user(&state, &body.email, &body.phone, Some(&body.village_id)).await?;
+    let password_hash = state.hashing.hash(body.password).await?;
+    let row = user_row(
         &body.full_name,
         &body.email,
         Some(&body.phone),
-        body.password,
+        password_hash,
         Role::Landlord,
         Some(body.village_id),
         MembershipStatus::Pending,
-    )
-    .await?;
+    );
     let user = state
         .db
         .write(move |conn| insert_user_audited(conn, None, &row, "user.registered"))
@@ -117,7 +174,10 @@ fn issue_session(conn: &mut Conn, state: &AppState, user: UserRow, family_id: &s
     let at = now();
     let expires_at = at + Duration::days(state.settings.refresh_token_ttl_days);
     repo::insert_refresh_token(conn, &user.id, family_id, &hash_token(&refresh_token), expires_at, at)?;
-    let access_token = state.tokens.issue(&user.id, user.role()?, user.village_id.as_deref())?;
+    let access_token =
+        state
+            .tokens
+            .issue_in_session(&user.id, user.role()?, user.village_id.as_deref(), Some(family_id))?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
@@ -127,9 +187,13 @@ fn issue_session(conn: &mut Conn, state: &AppState, user: UserRow, family_id: &s
     })
 }
 
-/// Log in with e-mail or phone. Repeated failures from one address or for one account answer 429.
+const BAD_CREDENTIALS: &str = "The login or the password is wrong.";
+
+/// Log in with e-mail or phone. Failures are counted per account (its e-mail and phone together) and per
+/// client address; past either limit the answer is 429.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 429, body = Problem),
+        (status = 503, body = Problem)))]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -138,27 +202,28 @@ pub async fn login(
     let body = body.into_inner();
     let address = crate::http::client_ip(&req, &state.settings.trust_proxy);
     let address_key = format!("addr:{}", address.map(|a| a.to_string()).unwrap_or_default());
-    let account_key = format!("login:{}", body.login.trim().to_lowercase());
-    for (limiter, key) in [
-        (&state.address_limiter, &address_key),
-        (&state.login_limiter, &account_key),
-    ] {
-        if let Some(retry_after_secs) = limiter.blocked_for(key) {
-            return Err(ApiError::RateLimited { retry_after_secs });
-        }
-    }
-
+    // Attempts are counted before the slow verification, so parallel guesses cannot outrun the limits.
+    let address_attempt = state.address_limiter.reserve(&address_key)?;
     let login = body.login.clone();
-    let user = state.db.read(move |conn| repo::find_by_login(conn, &login)).await?;
-    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password_text = body.password;
-    let valid = web::block(move || password::verify(&password_text, stored_hash.as_deref())).await?;
-    let Some(user) = user.filter(|_| valid) else {
-        state.address_limiter.record_failure(&address_key);
-        state.login_limiter.record_failure(&account_key);
-        return Err(ApiError::Unauthorized("The login or the password is wrong.".into()));
+    let user = state.db.lookup(move |conn| repo::find_by_login(conn, &login)).await?;
+    // One counter per account, whichever of its logins is typed; unknown logins count per login.
+    let account_key = match &user {
+        Some(user) => format!("user:{}", user.id),
+        None => format!("login:{}", body.login.trim().to_lowercase()),
     };
+    let account_attempt = state.login_limiter.reserve(&account_key)?;
+
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let valid = state.hashing.verify(body.password, stored_hash).await?;
+    // A deactivated account is refused like a wrong password, after the same work.
+    let Some(user) = user.filter(|u| valid && u.active) else {
+        address_attempt.keep();
+        account_attempt.keep();
+        return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
+    };
+    drop(account_attempt);
     state.login_limiter.clear(&account_key);
+    drop(address_attempt);
 
     let session_state = state.clone();
     let session = state
@@ -211,6 +276,9 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> 
                 return Ok(RefreshOutcome::Refused("The refresh token has expired."));
             }
             let user = repo::find(conn, &token.user_id)?;
+            if !user.active {
+                return Ok(RefreshOutcome::Refused("The refresh token has been revoked."));
+            }
             Ok(RefreshOutcome::Issued(Box::new(issue_session(
                 conn,
                 &session_state,
@@ -272,16 +340,17 @@ pub async fn create_user(
             "auditors, inspectors and landlords belong to a village",
         ));
     }
-    let row = new_user_row(
+    check_new_user(&state, &body.email, &body.phone, body.village_id.as_deref()).await?;
+    let password_hash = state.hashing.hash(body.password).await?;
+    let row = user_row(
         &body.full_name,
         &body.email,
         Some(&body.phone),
-        body.password,
+        password_hash,
         body.role,
         body.village_id,
         MembershipStatus::Active,
-    )
-    .await?;
+    );
     let user = state
         .db
         .write(move |conn| insert_user_audited(conn, Some(&caller), &row, "user.created"))
@@ -380,26 +449,45 @@ pub async fn change_membership(
     Ok(versioned(StatusCode::OK, &user))
 }
 
-/// Set a password with the one-time link e-mailed to an account made from an imported ledger.
+/// Set a password with a one-time link: the invitation of an account made from an imported ledger, or a
+/// reset link. Every session of the user is revoked. Rate limited per client address.
 #[utoipa::path(post, path = "/api/v1/auth/set-password", tag = "auth", request_body = SetPasswordRequest,
-    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem), (status = 503, body = Problem)))]
 pub async fn set_password(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: Json<SetPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    state.account_limiter.check(
+        "set_password",
+        crate::http::client_ip(&req, &state.settings.trust_proxy),
+    )?;
     let SetPasswordRequest {
         token,
         password: password_text,
     } = body.into_inner();
-    let password_hash = web::block(move || password::hash(&password_text)).await??;
+    let refused = || ApiError::Unauthorized("The link is not valid, was used already, or has expired.".into());
+    let token_hash = hash_token(&token);
+    // A made-up or spent token costs one indexed read, never a password hash.
+    let lookup_hash = token_hash.clone();
+    if !state
+        .db
+        .lookup(move |conn| repo::password_token_is_live(conn, &lookup_hash, now()))
+        .await?
+    {
+        return Err(refused());
+    }
+    let password_hash = state.hashing.hash(password_text).await?;
     let used = state
         .db
         .write(move |conn| {
             let at = now();
-            let Some(user_id) = repo::consume_password_token(conn, &token, at)? else {
+            let Some(user_id) = repo::consume_password_token(conn, &token_hash, at)? else {
                 return Ok(false);
             };
             repo::set_password_hash(conn, &user_id, &password_hash, at)?;
+            let revoked = repo::revoke_sessions(conn, &user_id, None, at)?;
             audit::record_by(
                 conn,
                 Some(&user_id),
@@ -408,16 +496,189 @@ pub async fn set_password(
                     entity_type: "user",
                     entity_id: &user_id,
                     village_id: None,
-                    detail: json!({}),
+                    detail: json!({"sessions_revoked": revoked}),
                 },
             )?;
             Ok(true)
         })
         .await?;
     if !used {
-        return Err(ApiError::Unauthorized(
-            "The link is not valid, was used already, or has expired.".into(),
-        ));
+        return Err(refused());
     }
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Ask for a password reset link. Always 202, whether or not the login exists; for an active user a
+/// one-time link valid for an hour is e-mailed (at most one per ten minutes). Rate limited per address.
+#[utoipa::path(post, path = "/api/v1/auth/forgot-password", tag = "auth", request_body = ForgotPasswordRequest,
+    responses((status = 202), (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn forgot_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Json<ForgotPasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state.account_limiter.check(
+        "forgot_password",
+        crate::http::client_ip(&req, &state.settings.trust_proxy),
+    )?;
+    let login = body.into_inner().login;
+    // The answer leaves before the look-up, so that its timing says nothing about the login.
+    actix_web::rt::spawn(async move {
+        let settings = state.settings.clone();
+        let queued = state
+            .db
+            .write(move |conn| match repo::find_by_login(conn, &login)? {
+                Some(user) if user.active => links::queue_link(conn, &settings, &user, LinkPurpose::Reset),
+                _ => Ok(false),
+            })
+            .await;
+        if let Err(err) = queued {
+            tracing::warn!(error = %err, "could not queue a password reset link");
+        }
+    });
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Change the caller's password. A wrong current password answers 422 naming `current_password` (the
+/// access token is fine, so not 401), and counts as a failed login of the account. Every other session
+/// of the user (refresh-token family) is revoked; the caller's own stays.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "users", request_body = ChangePasswordRequest,
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem), (status = 503, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn change_password(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ChangePasswordRequest {
+        current_password,
+        new_password,
+    } = body.into_inner();
+    let user_id = caller.user_id.clone();
+    let row = state.db.lookup(move |conn| repo::find(conn, &user_id)).await?;
+    let account_key = format!("user:{}", row.id);
+    let attempt = state.login_limiter.reserve(&account_key)?;
+    if !state
+        .hashing
+        .verify(current_password, Some(row.password_hash.clone()))
+        .await?
+    {
+        attempt.keep();
+        return Err(ApiError::invalid(
+            "current_password",
+            "mismatch",
+            "is not the current password",
+        ));
+    }
+    drop(attempt);
+    state.login_limiter.clear(&account_key);
+    let password_hash = state.hashing.hash(new_password).await?;
+    state
+        .db
+        .write(move |conn| {
+            let at = now();
+            repo::set_password_hash(conn, &caller.user_id, &password_hash, at)?;
+            let revoked = repo::revoke_sessions(conn, &caller.user_id, caller.session_id.as_deref(), at)?;
+            audit::record(
+                conn,
+                Some(&caller),
+                Event {
+                    action: "user.password_changed",
+                    entity_type: "user",
+                    entity_id: &caller.user_id,
+                    village_id: caller.village_id.as_deref(),
+                    detail: json!({"sessions_revoked": revoked, "kept_current_session": caller.session_id.is_some()}),
+                },
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deactivate a user of any role (admin): no login or refresh any more, and every access token they hold
+/// is refused within seconds on every server. Their sessions are revoked.
+#[utoipa::path(post, path = "/api/v1/users/{id}/deactivate", tag = "users", params(("id" = String, Path)),
+    request_body = ReasonRequest,
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn deactivate_user(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    if_match: crate::http::etag::IfMatch,
+    body: Json<ReasonRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let user = set_active(caller, &state, id.into_inner(), if_match, body.into_inner(), false).await?;
+    state.revoked.insert(&user.id);
+    Ok(versioned(StatusCode::OK, &user))
+}
+
+/// Activate a deactivated user again (admin). They sign in anew: their old sessions stay revoked.
+#[utoipa::path(post, path = "/api/v1/users/{id}/activate", tag = "users", params(("id" = String, Path)),
+    request_body = ReasonRequest,
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn activate_user(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    if_match: crate::http::etag::IfMatch,
+    body: Json<ReasonRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let user = set_active(caller, &state, id.into_inner(), if_match, body.into_inner(), true).await?;
+    state.revoked.remove(&user.id);
+    Ok(versioned(StatusCode::OK, &user))
+}
+
+async fn set_active(
+    caller: Caller,
+    state: &AppState,
+    id: String,
+    if_match: crate::http::etag::IfMatch,
+    body: ReasonRequest,
+    active: bool,
+) -> Result<User, ApiError> {
+    caller.require(&[Role::Admin])?;
+    state
+        .db
+        .write(move |conn| {
+            let row = repo::find(conn, &id)?;
+            if_match.check(row.version)?;
+            if row.id == caller.user_id {
+                return Err(ApiError::Conflict(
+                    "Administrators cannot deactivate or activate themselves.".into(),
+                ));
+            }
+            if row.active == active {
+                return Err(ApiError::Conflict(if active {
+                    "The user is already active.".into()
+                } else {
+                    "The user is already deactivated.".into()
+                }));
+            }
+            let at = now();
+            let updated = repo::set_active(conn, &row.id, active, at)?;
+            let revoked = if active {
+                0
+            } else {
+                repo::revoke_sessions(conn, &row.id, None, at)?
+            };
+            audit::record(
+                conn,
+                Some(&caller),
+                Event {
+                    action: if active { "user.activated" } else { "user.deactivated" },
+                    entity_type: "user",
+                    entity_id: &row.id,
+                    village_id: row.village_id.as_deref(),
+                    detail: json!({"reason": body.reason, "sessions_revoked": revoked}),
+                },
+            )?;
+            User::try_from(updated)
+        })
+        .await
 }

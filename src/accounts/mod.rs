@@ -1,6 +1,8 @@
 //! Users, membership of the association, login and tokens.
 
 pub mod handlers;
+pub mod links;
 pub mod model;
 pub mod password;
 pub mod repo;
+pub mod revocation;

@@ -70,6 +70,8 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// False once an admin deactivated the account: no login, no refresh, no access token honoured.
+    pub active: bool,
 }
 
 impl UserRow {
@@ -92,6 +94,8 @@ pub struct User {
     pub role: Role,
     pub village_id: Option<String>,
     pub membership_status: MembershipStatus,
+    /// False for a deactivated account.
+    pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -114,6 +118,7 @@ impl TryFrom<UserRow> for User {
             email: row.email,
             phone: row.phone,
             village_id: row.village_id,
+            active: row.active,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
             version: row.version,
@@ -198,6 +203,31 @@ pub struct MembershipRequest {
     #[validate(custom(function = "crate::validation::note"))]
     #[serde(deserialize_with = "crate::validation::nfc")]
     pub reason: String,
+}
+
+/// Why an account is deactivated or activated again (kept in the audit log).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    #[validate(length(min = 1, max = 1000, message = "give a reason of 1 to 1000 characters"))]
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    #[validate(length(min = 1, max = 256, message = "must be 1 to 256 characters"))]
+    pub current_password: String,
+    #[validate(length(min = MIN_PASSWORD_CHARS, max = 256, message = "must be 10 to 256 characters"))]
+    pub new_password: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotPasswordRequest {
+    /// The e-mail address or the phone number.
+    #[validate(length(min = 1, max = 254, message = "must be 1 to 254 characters"))]
+    pub login: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

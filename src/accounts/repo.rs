@@ -177,11 +177,14 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Days a set-password link stays valid.
-pub const PASSWORD_TOKEN_DAYS: i64 = 7;
-
-/// Makes a one-time set-password token for a user; returns the token (stored hashed).
-pub fn issue_password_token(conn: &mut Conn, user_id: &str, now: NaiveDateTime) -> Result<String, ApiError> {
+/// Makes a one-time set-password token for a user, valid for `valid_for`; returns the token (only its
+/// hash is stored).
+pub fn issue_password_token(
+    conn: &mut Conn,
+    user_id: &str,
+    now: NaiveDateTime,
+    valid_for: chrono::Duration,
+) -> Result<String, ApiError> {
     use base64::Engine;
     use rand::RngCore;
     let mut raw = [0u8; 32];
@@ -191,29 +194,53 @@ pub fn issue_password_token(conn: &mut Conn, user_id: &str, now: NaiveDateTime) 
         .values((
             password_tokens::token_hash.eq(hash_token(&token)),
             password_tokens::user_id.eq(user_id),
-            password_tokens::expires_at.eq(now + chrono::Duration::days(PASSWORD_TOKEN_DAYS)),
+            password_tokens::expires_at.eq(now + valid_for),
             password_tokens::created_at.eq(now),
         ))
         .execute(conn)?;
     Ok(token)
 }
 
-/// Uses up a set-password token; the user it was for, if it was valid, unused and unexpired.
-pub fn consume_password_token(conn: &mut Conn, token: &str, now: NaiveDateTime) -> Result<Option<String>, ApiError> {
-    let hash = hash_token(token);
-    let user_id: Option<String> = password_tokens::table
-        .filter(password_tokens::token_hash.eq(&hash))
+/// Whether a set-password token (by its hash) is unused, unexpired and for an active user: checked
+/// before the costly password hash, so that made-up tokens cost one indexed read.
+pub fn password_token_is_live(conn: &mut Conn, token_hash: &str, now: NaiveDateTime) -> Result<bool, ApiError> {
+    let found: Option<String> = password_tokens::table
+        .inner_join(users::table.on(users::id.eq(password_tokens::user_id)))
+        .filter(password_tokens::token_hash.eq(token_hash))
         .filter(password_tokens::used_at.is_null())
         .filter(password_tokens::expires_at.gt(now))
+        .filter(users::active.eq(true))
         .select(password_tokens::user_id)
         .first(conn)
         .optional()?;
-    if user_id.is_some() {
-        diesel::update(password_tokens::table.find(&hash))
-            .set(password_tokens::used_at.eq(now))
-            .execute(conn)?;
+    Ok(found.is_some())
+}
+
+/// Uses up a set-password token with one conditional update, so that of concurrent uses exactly one
+/// wins; the user it was for, if this use won and the user is active.
+pub fn consume_password_token(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> Result<Option<String>, ApiError> {
+    let won = diesel::update(
+        password_tokens::table
+            .filter(password_tokens::token_hash.eq(token_hash))
+            .filter(password_tokens::used_at.is_null())
+            .filter(password_tokens::expires_at.gt(now)),
+    )
+    .set(password_tokens::used_at.eq(now))
+    .execute(conn)?;
+    if won != 1 {
+        return Ok(None);
     }
-    Ok(user_id)
+    let user_id: String = password_tokens::table
+        .find(token_hash)
+        .select(password_tokens::user_id)
+        .first(conn)?;
+    // Checked in the same transaction: a user deactivated since the link was sent gets no password.
+    let active: bool = users::table.find(&user_id).select(users::active).first(conn)?;
+    Ok(active.then_some(user_id))
 }
 
 pub fn set_password_hash(
@@ -230,4 +257,47 @@ pub fn set_password_hash(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Whether an e-mail (any case) or phone is already some user's: checked before hashing a password.
+pub fn contact_taken(conn: &mut Conn, email: &str, phone: Option<&str>) -> Result<bool, ApiError> {
+    let email = email.trim().to_lowercase();
+    let mut query = users::table
+        .filter(users::email.eq(email))
+        .select(users::id)
+        .into_boxed();
+    if let Some(phone) = phone {
+        query = query.or_filter(users::phone.eq(phone));
+    }
+    Ok(query.first::<String>(conn).optional()?.is_some())
+}
+
+/// Deactivates or activates a user, bumping the version.
+pub fn set_active(conn: &mut Conn, id: &str, active: bool, now: NaiveDateTime) -> Result<UserRow, ApiError> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::active.eq(active),
+            users::updated_at.eq(now),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)?;
+    find(conn, id)
+}
+
+/// Revokes every refresh-token family of a user but `keep` (the session making the change, if known);
+/// the number of tokens revoked.
+pub fn revoke_sessions(
+    conn: &mut Conn,
+    user_id: &str,
+    keep: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<usize, ApiError> {
+    let mut query = diesel::update(refresh_tokens::table)
+        .filter(refresh_tokens::user_id.eq(user_id))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .into_boxed();
+    if let Some(family_id) = keep {
+        query = query.filter(refresh_tokens::family_id.ne(family_id));
+    }
+    Ok(query.set(refresh_tokens::revoked_at.eq(now)).execute(conn)?)
 }

@@ -37,6 +37,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        active -> Bool,
     }
 }
 
@@ -230,6 +231,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        sealed_link -> Nullable<Text>,
     }
 }
 

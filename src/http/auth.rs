@@ -16,6 +16,9 @@ struct Claims {
     role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     village_id: Option<String>,
+    /// The session (refresh-token family) the token was issued in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
     iat: i64,
     exp: i64,
 }
@@ -46,11 +49,23 @@ impl TokenKeys {
     }
 
     pub fn issue(&self, user_id: &str, role: Role, village_id: Option<&str>) -> Result<String, ApiError> {
+        self.issue_in_session(user_id, role, village_id, None)
+    }
+
+    /// An access token that names the session (refresh-token family) it belongs to.
+    pub fn issue_in_session(
+        &self,
+        user_id: &str,
+        role: Role,
+        village_id: Option<&str>,
+        session_id: Option<&str>,
+    ) -> Result<String, ApiError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_owned(),
             role,
             village_id: village_id.map(str::to_owned),
+            sid: session_id.map(str::to_owned),
             iat: now,
             exp: now + self.ttl_secs,
         };
@@ -69,6 +84,7 @@ impl TokenKeys {
             user_id: data.claims.sub,
             role: data.claims.role,
             village_id: data.claims.village_id,
+            session_id: data.claims.sid,
         })
     }
 }
@@ -79,6 +95,8 @@ pub struct Caller {
     pub user_id: String,
     pub role: Role,
     pub village_id: Option<String>,
+    /// The session (refresh-token family) the access token was issued in, when it says.
+    pub session_id: Option<String>,
 }
 
 impl Caller {
@@ -104,7 +122,8 @@ impl Caller {
     }
 }
 
-/// The caller named by the request's bearer token, if it carries a valid one.
+/// The caller named by the request's bearer token, if it carries a valid one and its user is not
+/// deactivated (the in-memory revocation list, `accounts::revocation`).
 pub fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
@@ -119,7 +138,11 @@ pub fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
         .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .map(str::trim)
         .ok_or_else(|| ApiError::Unauthorized("The Authorization header must be `Bearer <token>`.".into()))?;
-    state.tokens.verify(token)
+    let caller = state.tokens.verify(token)?;
+    if state.revoked.contains(&caller.user_id) {
+        return Err(ApiError::Unauthorized("The access token has been revoked.".into()));
+    }
+    Ok(caller)
 }
 
 impl FromRequest for Caller {
@@ -158,6 +181,7 @@ mod tests {
             sub: "u1".into(),
             role: Role::Admin,
             village_id: None,
+            sid: None,
             iat: 0,
             exp: i64::MAX / 2,
         };

@@ -1,7 +1,8 @@
 //! `Idempotency-Key` for POSTs: the first answer to a key is stored per user and replayed for a repeat
 //! with the same body; the same key with another body answers 422. Keys expire after 24 hours.
 //!
-//! Written once as middleware so that every POST endpoint gets it.
+//! Written once as middleware so that every POST endpoint gets it, except those that carry credentials
+//! (`/auth/*`, `/me/password`): their answers are never stored.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -40,7 +41,9 @@ pub async fn replay_or_record(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let key = match req.headers().get(HEADER) {
-        Some(value) if req.method() == Method::POST => value.to_str().unwrap_or("").to_owned(),
+        Some(value) if req.method() == Method::POST && !holds_credentials(req.path()) => {
+            value.to_str().unwrap_or("").to_owned()
+        }
         _ => {
             return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
         }
@@ -132,6 +135,12 @@ pub async fn replay_or_record(
         http_req,
         head.set_body(bytes).map_into_boxed_body(),
     ))
+}
+
+/// Endpoints whose answers (token pairs) or requests (passwords) must never be stored: a retry runs
+/// them again, which their own rules make safe (a refresh token works once).
+fn holds_credentials(path: &str) -> bool {
+    path.starts_with("/api/v1/auth/") || path == "/api/v1/me/password"
 }
 
 /// Reads the whole body to hash it, up to the largest any endpoint accepts; the handler's own

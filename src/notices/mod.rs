@@ -7,6 +7,7 @@ pub mod mailer;
 pub mod model;
 pub mod outbox;
 pub mod repo;
+pub mod sealed;
 pub mod sweep;
 pub mod templates;
 pub mod worker;

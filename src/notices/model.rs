@@ -20,6 +20,7 @@ text_enum! {
         RatingExpiring => "rating_expiring",
         PropertyDelisted => "property_delisted",
         AccountInvitation => "account_invitation",
+        PasswordReset => "password_reset",
     }
 }
 
@@ -53,6 +54,8 @@ pub struct NoticeRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// A one-time link sealed under the data key (see `notices::sealed`), put into the body at delivery.
+    pub sealed_link: Option<String>,
 }
 
 /// A notice as the API shows it (the bodies are not listed; they are what was sent).

@@ -9,6 +9,7 @@ use crate::db::Conn;
 use crate::error::ApiError;
 use crate::ids::{new_id, now};
 use crate::notices::model::{NoticeKind, NoticeRow, NoticeStatus};
+use crate::notices::sealed::{LinkSealer, PLACEHOLDER};
 use crate::notices::{repo, templates};
 use crate::registry::model::PropertyRow;
 
@@ -25,6 +26,24 @@ pub struct NewNotice<'a> {
 
 /// Renders and queues a notice; false when its dedupe key was already used.
 pub fn queue(conn: &mut Conn, notice: NewNotice<'_>) -> Result<bool, ApiError> {
+    queue_sealed(conn, notice, None)
+}
+
+/// Queues a notice that carries a one-time `link`: the template gets `link` as a placeholder, and the
+/// link is stored sealed under `sealer`, to be put in only when the notice is sent (`notices::sealed`).
+pub fn queue_with_link(
+    conn: &mut Conn,
+    mut notice: NewNotice<'_>,
+    sealer: &LinkSealer,
+    link: &str,
+) -> Result<bool, ApiError> {
+    if let Value::Object(extra) = &mut notice.context {
+        extra.insert("link".into(), Value::from(PLACEHOLDER));
+    }
+    queue_sealed(conn, notice, Some((sealer, link)))
+}
+
+fn queue_sealed(conn: &mut Conn, notice: NewNotice<'_>, link: Option<(&LinkSealer, &str)>) -> Result<bool, ApiError> {
     let mut context = json!({
         "recipient": {"full_name": notice.recipient.full_name, "phone": notice.recipient.phone},
         "property": notice.property.map(|p| json!({
@@ -36,8 +55,10 @@ pub fn queue(conn: &mut Conn, notice: NewNotice<'_>) -> Result<bool, ApiError> {
     }
     let rendered = templates::render(notice.kind, &context)?;
     let at = now();
+    let id = new_id();
     let row = NoticeRow {
-        id: new_id(),
+        sealed_link: link.map(|(sealer, link)| sealer.seal(&id, link)),
+        id,
         kind: notice.kind.as_str().into(),
         recipient_id: notice.recipient.id.clone(),
         recipient_email: notice.recipient.email.clone(),

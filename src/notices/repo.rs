@@ -65,6 +65,8 @@ pub fn mark_sent(conn: &mut Conn, id: &str, now: NaiveDateTime) -> Result<(), Ap
     .set((
         notices::status.eq(NoticeStatus::Sent.as_str()),
         notices::sent_at.eq(now),
+        // A delivered one-time link is kept nowhere, not even sealed.
+        notices::sealed_link.eq(None::<String>),
         notices::claimed_until.eq(None::<NaiveDateTime>),
         notices::last_error.eq(None::<String>),
         notices::updated_at.eq(now),

@@ -34,6 +34,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("rating_expiring", include_str!("templates/rating_expiring.j2")),
     ("property_delisted", include_str!("templates/property_delisted.j2")),
     ("account_invitation", include_str!("templates/account_invitation.j2")),
+    ("password_reset", include_str!("templates/password_reset.j2")),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -83,7 +84,7 @@ mod tests {
                        "severity": "critical", "due_on": "2026-11-29"}],
             "suspended": true, "unit_label": "301", "tenant_name": "李四", "move_in_date": "2026-11-01",
             "declared_on": "2026-11-20", "deadline_days": 3, "area_m2": 6.0, "active_tenants": 3, "max_occupants": 1,
-            "link": "https://anzu.example/set-password?token=abc", "expires_on": "2026-12-06",
+            "link": "https://anzu.example/set-password?token=abc", "expires_on": "2026-12-06", "expires_at": "2026-12-06 10:30 (UTC+8)",
         })
     }
 
@@ -113,7 +114,10 @@ mod tests {
                 "{kind}: Chinese first"
             );
             assert!(rendered.html.contains("陈房东"), "{kind}");
-            let property_kind = !matches!(kind, NoticeKind::MembershipChanged | NoticeKind::AccountInvitation);
+            let property_kind = !matches!(
+                kind,
+                NoticeKind::MembershipChanged | NoticeKind::AccountInvitation | NoticeKind::PasswordReset
+            );
             assert_eq!(
                 rendered.subject.starts_with("[HTK-000123] "),
                 property_kind,

@@ -20,6 +20,7 @@ use crate::notices::mailer::{self, Mailer};
 use crate::notices::model::NoticeRow;
 use crate::notices::outbox::{MAX_ATTEMPTS, backoff};
 use crate::notices::repo;
+use crate::notices::sealed::LinkSealer;
 
 /// Notices claimed per round.
 const BATCH: i64 = 64;
@@ -41,6 +42,8 @@ pub struct Delivery {
     pub claim_secs: i64,
     /// How long one send may take, connecting included.
     pub send_timeout: StdDuration,
+    /// Opens the one-time links of notices that carry one.
+    pub links: LinkSealer,
 }
 
 /// How one send ended.
@@ -60,6 +63,7 @@ impl Delivery {
             from,
             claim_secs: settings.notice_claim_secs,
             send_timeout: StdDuration::from_secs(settings.smtp_timeout_secs),
+            links: LinkSealer::new(&settings.data_key),
         })
     }
 
@@ -89,7 +93,11 @@ impl Delivery {
 
     /// Sends one claimed notice, within the time-out, and records how it went.
     async fn deliver(&self, notice: NoticeRow) -> Result<Outcome, ApiError> {
-        let sent = match tokio::time::timeout(self.send_timeout, self.mailer.send(&self.from, &notice)).await {
+        let send = async {
+            let ready = self.links.reveal(&notice)?;
+            self.mailer.send(&self.from, &ready).await
+        };
+        let sent = match tokio::time::timeout(self.send_timeout, send).await {
             Ok(result) => result,
             Err(_) => Err(format!(
                 "no answer from the mail server within {} s",

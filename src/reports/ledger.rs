@@ -14,9 +14,7 @@ use crate::accounts::repo as accounts_repo;
 use crate::config::Settings;
 use crate::db::Conn;
 use crate::error::ApiError;
-use crate::ids::{new_id, now, today};
-use crate::notices::model::NoticeKind;
-use crate::notices::outbox::{self, NewNotice};
+use crate::ids::{new_id, now};
 use crate::registry::model::*;
 use crate::registry::repo as registry_repo;
 use crate::reports::model::{Created, ImportReport, Rejection};
@@ -588,22 +586,10 @@ fn find_or_invite_owner(
         created_at: at,
         updated_at: at,
         version: 1,
+        active: true,
     };
     accounts_repo::insert(conn, &user)?;
-    let token = crate::accounts::repo::issue_password_token(conn, &user.id, at)?;
-    outbox::queue(
-        conn,
-        NewNotice {
-            kind: NoticeKind::AccountInvitation,
-            recipient: &user,
-            property: None,
-            context: json!({
-                "link": format!("{}/set-password?token={token}", settings.public_base_url),
-                "expires_on": (today() + chrono::Duration::days(crate::accounts::repo::PASSWORD_TOKEN_DAYS)).to_string(),
-            }),
-            dedupe_key: Some(format!("account_invitation:{}", user.id)),
-        },
-    )?;
+    crate::accounts::links::queue_link(conn, settings, &user, crate::accounts::links::LinkPurpose::Invitation)?;
     created.landlords += 1;
     Ok(Ok(user))
 }

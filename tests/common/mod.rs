@@ -189,6 +189,8 @@ impl TestApp {
             ("ANZU_MAIL_DIR", &work_dir.path().join("outbox").to_string_lossy()),
             ("ANZU_DATA_DIR", &work_dir.path().to_string_lossy()),
             ("ANZU_DB_MAX_CONNECTIONS", "4"),
+            // Tests register many users from one address; the limit's own test sets it low.
+            ("ANZU_ACCOUNT_REQUESTS_PER_MINUTE", "1000000"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -200,6 +202,7 @@ impl TestApp {
         let db = Db::connect(&settings.database_url, settings.db_max_connections).expect("pool");
         anzu::startup::prepare_database(&db, &settings).expect("migrations");
         let state = web::Data::new(AppState::new(settings, db.clone()).expect("state"));
+        actix_web::rt::spawn(state.revocation_task());
         let listener = TcpListener::bind("127.0.0.1:0").expect("port");
         let address = format!("http://{}", listener.local_addr().unwrap());
         let metrics = metrics(&state.settings).expect("metrics");
