@@ -930,6 +930,30 @@ async fn no_answer_or_log_line_echoes_a_value(backend: Backend) {
         ),
         (
             "POST",
+            format!("/api/v1/users/{lid}/deactivate"),
+            admin,
+            json!({"reason": "moved away"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/users/{lid}/activate"),
+            admin,
+            json!({"reason": "came back"}),
+        ),
+        (
+            "POST",
+            "/api/v1/me/password".into(),
+            &landlord,
+            json!({"current_password": common::PASSWORD, "new_password": "another-long-password"}),
+        ),
+        (
+            "POST",
+            "/api/v1/auth/forgot-password".into(),
+            admin,
+            json!({"login": email}),
+        ),
+        (
+            "POST",
             "/api/v1/auth/set-password".into(),
             admin,
             json!({"token": "abc", "password": common::PASSWORD}),

@@ -209,7 +209,8 @@ pub struct MembershipRequest {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
-    #[validate(length(min = 1, max = 1000, message = "give a reason of 1 to 1000 characters"))]
+    #[validate(custom(function = "crate::validation::note"))]
+    #[serde(deserialize_with = "crate::validation::nfc")]
     pub reason: String,
 }
 
