@@ -20,12 +20,32 @@ pub struct Event<'a> {
     pub detail: Value,
 }
 
+std::thread_local! {
+    /// While noting: the first entity recorded on this thread since `note_first_entity`.
+    static FIRST_ENTITY: std::cell::RefCell<Option<Option<(String, String)>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Starts noting the first entity this thread's transaction records (what a request made or changed).
+pub fn note_first_entity() {
+    FIRST_ENTITY.with(|noted| *noted.borrow_mut() = Some(None));
+}
+
+/// The first entity recorded since `note_first_entity`, as `(entity_type, entity_id)`; stops noting.
+pub fn noted_entity() -> Option<(String, String)> {
+    FIRST_ENTITY.with(|noted| noted.borrow_mut().take().flatten())
+}
+
 /// Records `event` as done by `actor` (none for the public or the system).
 pub fn record(conn: &mut Conn, actor: Option<&Caller>, event: Event<'_>) -> Result<(), ApiError> {
     record_by(conn, actor.map(|c| c.user_id.as_str()), event)
 }
 
 pub fn record_by(conn: &mut Conn, actor_id: Option<&str>, event: Event<'_>) -> Result<(), ApiError> {
+    FIRST_ENTITY.with(|noted| {
+        if let Some(first @ None) = &mut *noted.borrow_mut() {
+            *first = Some((event.entity_type.to_owned(), event.entity_id.to_owned()));
+        }
+    });
     diesel::insert_into(audit_events::table)
         .values((
             audit_events::id.eq(crate::ids::new_id()),

@@ -14,6 +14,8 @@ use rand::RngCore;
 pub struct Settings {
     pub database_url: String,
     pub db_max_connections: u32,
+    /// How long an `Idempotency-Key` claimed by a request that never committed keeps a retry waiting (409).
+    pub idempotency_lease_secs: i64,
     /// How long a request's body may take to arrive.
     pub body_timeout_secs: u64,
     /// How long start-up waits for the database to become reachable.
@@ -174,6 +176,7 @@ impl Settings {
             db_max_connections: parse_number(&get, "ANZU_DB_MAX_CONNECTIONS", 10, 1..=1000)?,
             db_wait_secs: parse_number(&get, "ANZU_DB_WAIT_SECS", 30, 0..=3600)?,
             body_timeout_secs: parse_number(&get, "ANZU_BODY_TIMEOUT_SECS", 60, 1..=3600)?,
+            idempotency_lease_secs: parse_number(&get, "ANZU_IDEMPOTENCY_LEASE_SECS", 60, 1..=86_400)?,
             database_url,
             bind,
             production,

@@ -211,6 +211,12 @@ async fn idempotent_posts_replay_the_first_answer(backend: Backend) {
         .expect(201);
     assert_eq!(first.body, again.body);
     assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(
+        again.header("etag"),
+        first.header("etag"),
+        "a replay is the first answer, headers too"
+    );
+    assert!(again.header("etag").is_some());
     assert_eq!(app.count("villages"), 1);
 
     let other_body = json!({"name": "Another", "code": "ANO"});
@@ -724,7 +730,154 @@ async fn a_slow_body_is_cut_off(backend: Backend) {
     );
 }
 
+/// With or without an `Idempotency-Key`, a route refuses a body past its own limit (1 MiB but for the ledger
+/// import), before reading it when its length is declared.
+async fn a_key_does_not_raise_the_body_limit(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let admin = app.admin().await;
+    let big = format!("{{\"name\": \"{}\", \"code\": \"BIG\"}}", "x".repeat(2 << 20));
+    for key in [None, Some("big-body")] {
+        let mut request = app
+            .client
+            .post(app.url("/api/v1/villages"))
+            .insert_header(("Authorization", format!("Bearer {}", admin.token)))
+            .insert_header(("Content-Type", "application/json"));
+        if let Some(key) = key {
+            request = request.insert_header(("Idempotency-Key", key));
+        }
+        let declared = request.send_body(big.clone()).await.unwrap();
+        assert_eq!(declared.status(), 413, "{key:?}");
+    }
+    // A streamed body of no declared length is cut off at the limit too.
+    let chunks = futures_util::stream::iter(
+        (0..40).map(|_| Ok::<_, std::io::Error>(actix_web::web::Bytes::from(vec![b' '; 64 << 10]))),
+    );
+    let streamed = app
+        .client
+        .post(app.url("/api/v1/villages"))
+        .insert_header(("Authorization", format!("Bearer {}", admin.token)))
+        .insert_header(("Content-Type", "application/json"))
+        .insert_header(("Idempotency-Key", "streamed"))
+        .send_stream(chunks)
+        .await
+        .unwrap();
+    assert_eq!(streamed.status(), 413);
+}
+
+/// A key whose request committed but whose answer was lost (the process died in between) answers 303 with the
+/// made resource's address; a real kill -9 in the middle of declarations ends, after retries with the same keys,
+/// in exactly one tenancy per declaration and an answer naming each.
+async fn idempotency_keys_survive_a_crash(backend: Backend) {
+    use anzu::db::schema::idempotency_keys as keys;
+    use diesel::prelude::*;
+    const DECLARATIONS: u32 = 40;
+    let lease = [("ANZU_IDEMPOTENCY_LEASE_SECS", "2")];
+    let app = TestApp::start_with(backend, &lease).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let unit = app
+        .unit(&landlord, property["id"].as_str().unwrap(), "dorm", 1000.0)
+        .await;
+    let path = format!("/api/v1/units/{}/tenancies", unit["id"].as_str().unwrap());
+    let body = |seq: u32| {
+        json!({
+            "tenant": {"full_name": "重试", "id_type": "resident_id", "id_number": resident_id("19900101", 500 + seq)},
+            "move_in_date": days_from_today(0),
+        })
+    };
+    let client = awc::Client::builder()
+        .disable_redirects()
+        .timeout(std::time::Duration::from_secs(30))
+        .finish();
+    let send = |base: String, seq: u32| {
+        let request = client
+            .post(format!("{base}{path}"))
+            .insert_header(("Authorization", format!("Bearer {}", landlord.token)))
+            .insert_header(("Idempotency-Key", format!("declare-{seq}")));
+        let body = body(seq);
+        async move {
+            let mut response = request.send_json(&body).await.ok()?;
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let json: Value = response.json().await.unwrap_or(Value::Null);
+            Some((status, location, json))
+        }
+    };
+
+    // The answer of the first declaration is lost after its commit, as a crash there would lose it.
+    let (status, _, first) = send(app.address.clone(), 0).await.unwrap();
+    assert_eq!(status, 201);
+    let user_id = landlord.id();
+    app.db
+        .write_blocking(move |conn| {
+            diesel::update(keys::table.filter(keys::user_id.eq(user_id)))
+                .set((
+                    keys::status_code.eq(None::<i32>),
+                    keys::response_body.eq(None::<Vec<u8>>),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+    let (status, location, _) = send(app.address.clone(), 0).await.unwrap();
+    assert_eq!(status, 303);
+    assert_eq!(
+        location.unwrap(),
+        format!("/api/v1/tenancies/{}", first["id"].as_str().unwrap())
+    );
+
+    // kill -9 of a server process while it declares.
+    let mut process = app.spawn_process(&lease).await;
+    let in_flight = futures_util::future::join_all((1..=DECLARATIONS).map(|seq| send(process.address.clone(), seq)));
+    let kill = async {
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+        process.kill();
+    };
+    let (answered, ()) = futures_util::future::join(in_flight, kill).await;
+    let before_kill = answered
+        .iter()
+        .flatten()
+        .filter(|(status, _, _)| *status == 201)
+        .count();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let mut outcomes = std::collections::BTreeMap::new();
+    for seq in 1..=DECLARATIONS {
+        let (status, location, json) = send(app.address.clone(), seq).await.unwrap();
+        let named = match status {
+            201 => json["id"].as_str().map(str::to_owned),
+            303 => location.and_then(|l| l.strip_prefix("/api/v1/tenancies/").map(str::to_owned)),
+            other => panic!("declaration {seq}: {other} {json}"),
+        };
+        let id = named.unwrap_or_else(|| panic!("declaration {seq}: no tenancy named"));
+        app.get(&format!("/api/v1/tenancies/{id}"), Some(&landlord.token))
+            .await
+            .expect(200);
+        *outcomes.entry(status).or_insert(0) += 1;
+    }
+    eprintln!("kill -9 with {before_kill} of {DECLARATIONS} answered; retries answered {outcomes:?}");
+    let unit = app
+        .get(
+            &format!("/api/v1/units/{}", unit["id"].as_str().unwrap()),
+            Some(&landlord.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        unit["active_tenants"],
+        DECLARATIONS + 1,
+        "exactly one tenancy per declaration"
+    );
+}
+
 backend_tests!(
+    a_key_does_not_raise_the_body_limit,
+    idempotency_keys_survive_a_crash,
     a_slow_body_is_cut_off,
     a_full_disk_answers_503_and_recovers,
     command_output_is_clean_json,

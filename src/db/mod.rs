@@ -302,7 +302,11 @@ impl Db {
     {
         let _turn = turn(&self.write_turns).await?;
         let db = self.clone();
-        actix_web::web::block(move || db.write_blocking(work)).await?
+        let hook = commit_hook();
+        actix_web::web::block(move || {
+            db.with_writer(|conn| transaction(conn, hook.as_deref(), |c| work(c).map(|value| (value, true))))
+        })
+        .await?
     }
 
     /// Like [`Db::write`], but `work` decides whether its changes are kept: `(value, false)` rolls back
@@ -314,7 +318,8 @@ impl Db {
     {
         let _turn = turn(&self.write_turns).await?;
         let db = self.clone();
-        actix_web::web::block(move || db.with_writer(|conn| transaction(conn, work))).await?
+        let hook = commit_hook();
+        actix_web::web::block(move || db.with_writer(|conn| transaction(conn, hook.as_deref(), work))).await?
     }
 
     /// The blocking form of [`Db::write`], for the command line and background workers.
@@ -322,7 +327,7 @@ impl Db {
     where
         F: FnOnce(&mut Conn) -> Result<T, ApiError>,
     {
-        self.with_writer(|conn| transaction(conn, |c| work(c).map(|value| (value, true))))
+        self.with_writer(|conn| transaction(conn, None, |c| work(c).map(|value| (value, true))))
     }
 
     /// Runs `work` on the connection writes use: on SQLite the one writer connection, held for the whole
@@ -394,16 +399,47 @@ impl Db {
     }
 }
 
+/// Work that rides along with every write transaction of one request: begun on the transaction's thread, and run
+/// inside the transaction just before it commits (an `Idempotency-Key` marked committed together with the write
+/// it guards).
+pub trait OnCommit: Send + Sync {
+    fn begin(&self);
+    fn before_commit(&self, conn: &mut DbConn) -> Result<(), ApiError>;
+}
+
+tokio::task_local! {
+    static ON_COMMIT: Arc<dyn OnCommit>;
+}
+
+/// Runs `future` (a request) with `hook` joining each of its write transactions.
+pub async fn with_commit_hook<F: std::future::Future>(hook: Arc<dyn OnCommit>, future: F) -> F::Output {
+    ON_COMMIT.scope(hook, future).await
+}
+
+fn commit_hook() -> Option<Arc<dyn OnCommit>> {
+    ON_COMMIT.try_with(Arc::clone).ok()
+}
+
 /// Runs `work` in one transaction, kept when it answers `(value, true)`, rolled back when it answers
 /// `(value, false)` or an error. The work's own answer wins over a failed rollback: SQLite ends a transaction
 /// by itself on some errors (a full disk among them), and diesel's rollback then fails as well.
 fn transaction<T>(
     conn: &mut DbConn,
+    hook: Option<&dyn OnCommit>,
     work: impl FnOnce(&mut DbConn) -> Result<(T, bool), ApiError>,
 ) -> Result<T, ApiError> {
     let mut rolled_back: Option<Result<T, ApiError>> = None;
+    if let Some(hook) = hook {
+        hook.begin();
+    }
     let outcome = conn.transaction(|c| match work(c) {
-        Ok((value, true)) => Ok(value),
+        Ok((value, true)) => match hook.map_or(Ok(()), |hook| hook.before_commit(c)) {
+            Ok(()) => Ok(value),
+            Err(err) => {
+                rolled_back = Some(Err(err));
+                Err(diesel::result::Error::RollbackTransaction)
+            }
+        },
         Ok((value, false)) => {
             rolled_back = Some(Ok(value));
             Err(diesel::result::Error::RollbackTransaction)

@@ -63,6 +63,10 @@ diesel::table! {
         content_type -> Nullable<Text>,
         response_body -> Nullable<Binary>,
         created_at -> Timestamp,
+        committed_at -> Nullable<Timestamp>,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<Text>,
+        response_headers -> Nullable<Text>,
     }
 }
 

@@ -3,13 +3,18 @@
 //!
 //! Written once as middleware so that every POST endpoint gets it, except those that carry credentials
 //! (`/auth/*`, `/me/password`): their answers are never stored.
+//!
+//! A crash between the write and the recording of its answer loses nothing: the write marks its key committed,
+//! naming what it made, in its own transaction. A retry of such a key answers 303 See Other with the made
+//! resource's `Location` (or, for one without an address, 409 naming it); a claim whose request never committed
+//! expires after `ANZU_IDEMPOTENCY_LEASE_SECS`, and the retry then runs the request again.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderName, HeaderValue, LOCATION};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, ResponseError, web};
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
@@ -32,8 +37,46 @@ enum Claim {
     Replay {
         status: u16,
         content_type: Option<String>,
+        headers: Vec<(String, String)>,
         body: Vec<u8>,
     },
+    /// The request committed, but its answer was never recorded (the process died in between).
+    CommittedUnanswered {
+        resource_type: Option<String>,
+        resource_id: Option<String>,
+    },
+}
+
+/// Response headers a replay carries besides the body and its type.
+const REPLAYED_HEADERS: [HeaderName; 2] = [ETAG, LOCATION];
+
+/// Joins the request's write transactions: marks the key committed, with the first entity the write recorded.
+struct MarkCommitted {
+    user_id: String,
+    key: String,
+}
+
+impl crate::db::OnCommit for MarkCommitted {
+    fn begin(&self) {
+        crate::audit::note_first_entity();
+    }
+
+    fn before_commit(&self, conn: &mut Conn) -> Result<(), ApiError> {
+        let resource = crate::audit::noted_entity();
+        diesel::update(
+            keys::table
+                .filter(keys::user_id.eq(&self.user_id))
+                .filter(keys::idempotency_key.eq(&self.key))
+                .filter(keys::committed_at.is_null()),
+        )
+        .set((
+            keys::committed_at.eq(Utc::now().naive_utc()),
+            keys::resource_type.eq(resource.as_ref().map(|(kind, _)| kind.clone())),
+            keys::resource_id.eq(resource.map(|(_, id)| id)),
+        ))
+        .execute(conn)?;
+        Ok(())
+    }
 }
 
 pub async fn replay_or_record(
@@ -64,9 +107,10 @@ pub async fn replay_or_record(
 
     let user_id = caller.user_id.clone();
     let claim_key = key.clone();
+    let lease = Duration::seconds(state.settings.idempotency_lease_secs);
     let claim = state
         .db
-        .write(move |conn| claim(conn, &user_id, &claim_key, &request_hash))
+        .write(move |conn| claim(conn, &user_id, &claim_key, &request_hash, lease))
         .await?;
     match claim {
         Claim::New => {}
@@ -86,14 +130,40 @@ pub async fn replay_or_record(
         Claim::Replay {
             status,
             content_type,
+            headers,
             body,
         } => {
             let mut response = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
             if let Some(content_type) = content_type {
                 response.insert_header((CONTENT_TYPE, content_type));
             }
+            for (name, value) in headers {
+                response.insert_header((name, value));
+            }
             response.insert_header((REPLAYED, HeaderValue::from_static("true")));
             return Ok(req.into_response(response.body(body)));
+        }
+        Claim::CommittedUnanswered {
+            resource_type,
+            resource_id,
+        } => {
+            let location = resource_type
+                .as_deref()
+                .zip(resource_id.as_deref())
+                .and_then(|(kind, id)| resource_path(kind, id));
+            let response = match location {
+                Some(location) => HttpResponse::SeeOther()
+                    .insert_header((LOCATION, location))
+                    .insert_header((REPLAYED, HeaderValue::from_static("true")))
+                    .finish(),
+                None => ApiError::Conflict(format!(
+                    "This request was carried out before its answer could be recorded ({} {}).",
+                    resource_type.as_deref().unwrap_or("change"),
+                    resource_id.as_deref().unwrap_or("-"),
+                ))
+                .error_response(),
+            };
+            return Ok(req.into_response(response));
         }
     }
 
@@ -104,7 +174,11 @@ pub async fn replay_or_record(
             tracing::warn!(error = %err, "could not release an idempotency key");
         }
     };
-    let response = match next.call(req).await {
+    let hook = std::sync::Arc::new(MarkCommitted {
+        user_id: caller.user_id.clone(),
+        key: key.clone(),
+    });
+    let response = match crate::db::with_commit_hook(hook, next.call(req)).await {
         Ok(response) => response,
         Err(err) => {
             release(state, caller.user_id, key).await;
@@ -126,10 +200,22 @@ pub async fn replay_or_record(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let stored = bytes.to_vec();
+    let headers: Vec<(String, String)> = REPLAYED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = head.headers().get(name)?.to_str().ok()?;
+            Some((name.as_str().to_owned(), value.to_owned()))
+        })
+        .collect();
+    let answer = Answer {
+        status: status.as_u16(),
+        content_type,
+        headers: serde_json::to_string(&headers).map_err(ApiError::internal)?,
+        body: bytes.to_vec(),
+    };
     state
         .db
-        .write(move |conn| record(conn, &caller.user_id, &key, status.as_u16(), content_type, stored))
+        .write(move |conn| record(conn, &caller.user_id, &key, answer))
         .await?;
     Ok(ServiceResponse::new(
         http_req,
@@ -143,16 +229,53 @@ fn holds_credentials(path: &str) -> bool {
     path.starts_with("/api/v1/auth/") || path == "/api/v1/me/password"
 }
 
-/// Reads the whole body to hash it, up to the largest any endpoint accepts; the handler's own
-/// extractor then applies that endpoint's limit to the body put back.
+/// The API address of a resource an idempotent request made, where it has one.
+fn resource_path(entity_type: &str, id: &str) -> Option<String> {
+    let collection = match entity_type {
+        "property" => "properties",
+        "unit" => "units",
+        "tenancy" => "tenancies",
+        "inspection" => "inspections",
+        "user" => "users",
+        _ => return None,
+    };
+    Some(format!("/api/v1/{collection}/{id}"))
+}
+
+/// The largest body the route takes: the ledger import's, or every other route's. A body is refused as early
+/// with a key as without.
+fn body_limit(path: &str) -> usize {
+    if path == crate::reports::handlers::IMPORT_PATH {
+        crate::reports::handlers::MAX_IMPORT_BYTES
+    } else {
+        crate::http::json::MAX_BODY_BYTES
+    }
+}
+
+/// Reads the whole body to hash it, within the route's own limit (413 past it, before reading when the
+/// declared length says so already).
 async fn read_body(req: &mut ServiceRequest) -> Result<web::Bytes, ApiError> {
     use actix_web::HttpMessage;
     use futures_util::StreamExt;
+    let limit = body_limit(req.path());
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(ApiError::PayloadTooLarge);
+    }
     let mut payload = req.take_payload();
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::BadRequest("The request body could not be read.".into()))?;
-        if body.len() + chunk.len() > crate::reports::handlers::MAX_IMPORT_BYTES {
+        let chunk = chunk.map_err(|err| match err {
+            actix_web::error::PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                ApiError::RequestTimeout
+            }
+            _ => ApiError::BadRequest("The request body could not be read.".into()),
+        })?;
+        if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge);
         }
         body.extend_from_slice(&chunk);
@@ -178,59 +301,92 @@ fn hash_request(method: &str, path: &str, query: &str, body: &[u8]) -> String {
     hex::encode(hasher.finalize())
 }
 
-fn claim(conn: &mut Conn, user_id: &str, key: &str, request_hash: &str) -> Result<Claim, ApiError> {
+type StoredKey = (
+    String,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+    Option<Vec<u8>>,
+    chrono::NaiveDateTime,
+    Option<chrono::NaiveDateTime>,
+    Option<String>,
+    Option<String>,
+);
+
+fn claim(conn: &mut Conn, user_id: &str, key: &str, request_hash: &str, lease: Duration) -> Result<Claim, ApiError> {
     let now = Utc::now().naive_utc();
     diesel::delete(keys::table.filter(keys::created_at.lt(now - Duration::hours(KEY_TTL_HOURS)))).execute(conn)?;
-    let existing = keys::table
+    let this_key = keys::table
         .filter(keys::user_id.eq(user_id))
-        .filter(keys::idempotency_key.eq(key))
+        .filter(keys::idempotency_key.eq(key));
+    let existing: Option<StoredKey> = this_key
         .select((
             keys::request_hash,
             keys::status_code,
             keys::content_type,
+            keys::response_headers,
             keys::response_body,
+            keys::created_at,
+            keys::committed_at,
+            keys::resource_type,
+            keys::resource_id,
         ))
-        .first::<(String, Option<i32>, Option<String>, Option<Vec<u8>>)>(conn)
+        .first(conn)
         .optional()?;
-    Ok(match existing {
-        None => {
-            diesel::insert_into(keys::table)
-                .values((
-                    keys::user_id.eq(user_id),
-                    keys::idempotency_key.eq(key),
-                    keys::request_hash.eq(request_hash),
-                    keys::created_at.eq(now),
-                ))
-                .execute(conn)?;
-            Claim::New
-        }
-        Some((hash, _, _, _)) if hash != request_hash => Claim::Mismatch,
-        Some((_, Some(status), content_type, body)) => Claim::Replay {
+    let Some((hash, status, content_type, headers, body, claimed_at, committed_at, resource_type, resource_id)) =
+        existing
+    else {
+        diesel::insert_into(keys::table)
+            .values((
+                keys::user_id.eq(user_id),
+                keys::idempotency_key.eq(key),
+                keys::request_hash.eq(request_hash),
+                keys::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        return Ok(Claim::New);
+    };
+    Ok(match (status, committed_at) {
+        _ if hash != request_hash => Claim::Mismatch,
+        (Some(status), _) => Claim::Replay {
             status: status as u16,
             content_type,
+            headers: headers.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default(),
             body: body.unwrap_or_default(),
         },
-        Some((_, None, _, _)) => Claim::InProgress,
+        (None, Some(_)) => Claim::CommittedUnanswered {
+            resource_type,
+            resource_id,
+        },
+        // Claimed by a request that never committed and is long gone (its process died): this one runs it.
+        (None, None) if claimed_at < now - lease => {
+            diesel::update(this_key).set(keys::created_at.eq(now)).execute(conn)?;
+            Claim::New
+        }
+        (None, None) => Claim::InProgress,
     })
 }
 
-fn record(
-    conn: &mut Conn,
-    user_id: &str,
-    key: &str,
+/// An answer as stored for replays.
+struct Answer {
     status: u16,
     content_type: Option<String>,
+    /// `[[name, value], ...]` as JSON.
+    headers: String,
     body: Vec<u8>,
-) -> Result<(), ApiError> {
+}
+
+fn record(conn: &mut Conn, user_id: &str, key: &str, answer: Answer) -> Result<(), ApiError> {
     diesel::update(
         keys::table
             .filter(keys::user_id.eq(user_id))
             .filter(keys::idempotency_key.eq(key)),
     )
     .set((
-        keys::status_code.eq(i32::from(status)),
-        keys::content_type.eq(content_type),
-        keys::response_body.eq(body),
+        keys::status_code.eq(i32::from(answer.status)),
+        keys::content_type.eq(answer.content_type),
+        keys::response_headers.eq(answer.headers),
+        keys::response_body.eq(answer.body),
     ))
     .execute(conn)?;
     Ok(())

@@ -17,6 +17,8 @@ use crate::villages::repo as villages_repo;
 
 /// Largest ledger file accepted for import.
 pub const MAX_IMPORT_BYTES: usize = 32 << 20;
+/// Where the ledger import is served, under `/api/v1`.
+pub const IMPORT_PATH: &str = "/api/v1/imports/ledger";
 /// Units read per page of a streamed export.
 const EXPORT_PAGE: i64 = 2_000;
 
