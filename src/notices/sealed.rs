@@ -1,29 +1,32 @@
 //! One-time links in notices, kept unusable at rest. A notice that carries a link (a set-password or
 //! reset link) is rendered with [`PLACEHOLDER`] where the link goes; the link itself is stored beside it
-//! encrypted with AES-256-GCM under a key derived from the data key, bound to the notice's id, and put
-//! into the message only when it is sent. After delivery the sealed link is erased.
-//!
-//! Stored format: `s1:` + base64 of `nonce (12 bytes) || ciphertext || tag`.
+//! encrypted like an identity number (`registry::crypto`, AES-256-GCM bound to the notice's row) but under a
+//! key derived from the data key, and put into the message only when it is sent. After delivery the sealed
+//! link is erased.
 
-use aes_gcm::Aes256Gcm;
-use aes_gcm::aead::{Aead, Generate, KeyInit, Nonce, Payload};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 
 use crate::notices::model::NoticeRow;
+use crate::registry::crypto::{Binding, IdentityCipher};
 
 /// Stands for the link in a rendered notice until delivery.
 pub const PLACEHOLDER: &str = "[[anzu-link]]";
 
-const PREFIX: &str = "s1:";
-const NONCE_LEN: usize = 12;
 const KEY_LABEL: &[u8] = b"anzu notice link key v1";
 
 /// Seals links at queueing and opens them at delivery.
 #[derive(Clone)]
 pub struct LinkSealer {
-    aead: Aes256Gcm,
+    cipher: IdentityCipher,
+}
+
+/// Where a notice's sealed link lives.
+fn binding(notice_id: &str) -> Binding<'_> {
+    Binding {
+        table: "notices",
+        column: "sealed_link",
+        row_id: notice_id,
+    }
 }
 
 impl LinkSealer {
@@ -35,51 +38,20 @@ impl LinkSealer {
             .finalize()
             .into();
         LinkSealer {
-            aead: Aes256Gcm::new(&key.into()),
+            cipher: IdentityCipher::new(&key),
         }
     }
 
     /// Encrypts `link` for the notice `notice_id`.
     pub fn seal(&self, notice_id: &str, link: &str) -> String {
-        let nonce = Nonce::<Aes256Gcm>::generate();
-        let sealed = self
-            .aead
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: link.as_bytes(),
-                    aad: notice_id.as_bytes(),
-                },
-            )
-            // AES-GCM only refuses plaintexts over 64 GiB.
-            .unwrap_or_default();
-        let mut blob = Vec::with_capacity(NONCE_LEN + sealed.len());
-        blob.extend_from_slice(&nonce);
-        blob.extend_from_slice(&sealed);
-        format!("{PREFIX}{}", BASE64.encode(blob))
+        self.cipher.encrypt(link, binding(notice_id))
     }
 
     /// Decrypts a link sealed for `notice_id`.
     pub fn open(&self, notice_id: &str, sealed: &str) -> Result<String, String> {
-        let refused = || "the sealed link cannot be opened with this data key".to_owned();
-        let blob = sealed
-            .strip_prefix(PREFIX)
-            .and_then(|b| BASE64.decode(b).ok())
-            .filter(|b| b.len() > NONCE_LEN)
-            .ok_or_else(refused)?;
-        let (nonce, sealed) = blob.split_at(NONCE_LEN);
-        let nonce = Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| refused())?;
-        let plain = self
-            .aead
-            .decrypt(
-                &nonce,
-                Payload {
-                    msg: sealed,
-                    aad: notice_id.as_bytes(),
-                },
-            )
-            .map_err(|_| refused())?;
-        String::from_utf8(plain).map_err(|_| refused())
+        self.cipher
+            .decrypt(sealed, binding(notice_id))
+            .map_err(|_| "the sealed link cannot be opened with this data key".to_owned())
     }
 
     /// The notice as it is to be sent: its sealed link, if any, opened into the bodies.
