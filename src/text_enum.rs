@@ -1,9 +1,11 @@
 //! `text_enum!`: an enum stored as text in both databases and written in `snake_case` in JSON.
 
-/// Declares an enum with its text form, `FromStr`, serde and OpenAPI schema.
+/// Declares an enum with its text form, `FromStr`, serde and OpenAPI schema. The text is matched as a token
+/// tree, not a `literal` fragment: macro_rules wraps a fragment in an invisible group, and utoipa's derive does not
+/// see a `serde(rename)` through it (the document would name the variants, not their texts).
 #[macro_export]
 macro_rules! text_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident => $text:tt),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         pub enum $name {

@@ -143,3 +143,50 @@ fn tenancies_are_documented_with_the_narrow_fields() {
     );
     assert!(schemas["Identity"]["properties"].get("birth_date").is_some());
 }
+
+/// Each text enum's values in the document are exactly the texts the server reads and writes.
+#[test]
+fn enum_values_are_the_texts_the_server_speaks() {
+    use anzu::accounts::model::{MembershipAction, MembershipStatus, Role};
+    use anzu::notices::model::{NoticeKind, NoticeStatus};
+    use anzu::patrols::model::Finding;
+    use anzu::registry::model::{Gender, IdType, PropertyKind, PropertyStatus, UnitKind};
+    use anzu::safety::model::RectificationStatus;
+    use anzu::safety::rating::{Outcome, Severity};
+    fn texts<T: std::fmt::Display>(all: &[T]) -> Vec<String> {
+        all.iter().map(ToString::to_string).collect()
+    }
+    let document = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let schemas = &document["components"]["schemas"];
+    for (name, expected) in [
+        ("Role", texts(Role::ALL)),
+        ("MembershipStatus", texts(MembershipStatus::ALL)),
+        ("MembershipAction", texts(MembershipAction::ALL)),
+        ("NoticeKind", texts(NoticeKind::ALL)),
+        ("NoticeStatus", texts(NoticeStatus::ALL)),
+        ("Finding", texts(Finding::ALL)),
+        ("Gender", texts(Gender::ALL)),
+        ("IdType", texts(IdType::ALL)),
+        ("PropertyKind", texts(PropertyKind::ALL)),
+        ("PropertyStatus", texts(PropertyStatus::ALL)),
+        ("UnitKind", texts(UnitKind::ALL)),
+        ("RectificationStatus", texts(RectificationStatus::ALL)),
+        ("Outcome", texts(Outcome::ALL)),
+        ("Severity", texts(Severity::ALL)),
+    ] {
+        let documented: Vec<String> = schemas[name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} is not an enum schema: {}", schemas[name]))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(documented, expected, "{name}");
+        // And the texts are what serde writes.
+        assert!(
+            expected.iter().all(|t| t
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())),
+            "{name}: {expected:?}"
+        );
+    }
+}
