@@ -18,7 +18,7 @@ use crate::http::auth::TokenKeys;
 use crate::http::body_deadline::{self, BodyDeadline};
 use crate::http::metrics::{self as request_metrics, Metrics};
 use crate::http::rate_limit::{FailureLimiter, RequestLimiter};
-use crate::http::{headers, idempotency, json, request_id};
+use crate::http::{headers, idempotency, json, nul, request_id};
 use crate::registry::crypto::IdentityCipher;
 use crate::safety::public::{PublicCache, PublicLimiter};
 use crate::{accounts, audit, notices, ops, patrols, registry, reports, safety, villages};
@@ -101,6 +101,7 @@ pub fn build_app(
         .app_data(web::PayloadConfig::new(json::MAX_BODY_BYTES))
         .app_data(web::QueryConfig::default().error_handler(json::query_error))
         .app_data(web::PathConfig::default().error_handler(json::path_error))
+        .wrap(from_fn(nul::refuse))
         .wrap(from_fn(body_deadline::enforce))
         .wrap(from_fn(headers::secure))
         .wrap(from_fn(request_id::propagate))

@@ -875,7 +875,41 @@ async fn idempotency_keys_survive_a_crash(backend: Backend) {
     );
 }
 
+/// A NUL character anywhere a client can put one is bad input, never a 500 (PostgreSQL cannot store one) and
+/// never stored (SQLite would): 404 in a path, 400 naming the parameter in a query, 422 naming the field in a body.
+async fn a_nul_character_is_refused_at_the_edge(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let admin = app.admin().await;
+    app.get("/public/v1/ratings/a%00b", None).await.problem(404);
+    app.get("/api/v1/properties/0190%00", Some(&admin.token))
+        .await
+        .problem(404);
+    let query = app.get("/api/v1/properties?q=a%00b&limit=5", Some(&admin.token)).await;
+    assert_eq!(query.error_fields(), vec!["q"]);
+    query.problem(400);
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"login": "a\u{0}b@example.cn", "password": "x\u{0}yyyyyyyyyy"}),
+        )
+        .await;
+    assert_eq!(login.error_fields(), vec!["login", "password"]);
+    login.problem(422);
+    let village = app
+        .post(
+            "/api/v1/villages",
+            Some(&admin.token),
+            json!({"name": "村\u{0}", "code": "NUL"}),
+        )
+        .await;
+    assert_eq!(village.error_fields(), vec!["name"]);
+    village.problem(422);
+    assert_eq!(app.count("villages"), 0);
+}
+
 backend_tests!(
+    a_nul_character_is_refused_at_the_edge,
     a_key_does_not_raise_the_body_limit,
     idempotency_keys_survive_a_crash,
     a_slow_body_is_cut_off,

@@ -84,6 +84,7 @@ const MAX_PASSES: usize = 4 * MAX_SHAPE_ERRORS;
 /// or breaking a `validator` rule is one 422 naming every bad field. No message holds a value received
 /// (it may be an identity number): each names the field and what was expected.
 pub fn parse<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
+    refuse_nul(bytes)?;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
         Ok(value) => {
@@ -109,6 +110,52 @@ pub fn parse<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError
             }
             Err(ApiError::Validation(errors))
         }
+    }
+}
+
+/// A NUL character (`\u0000`) in any string or key is refused, naming each field: PostgreSQL cannot store one,
+/// and no field of the API means one.
+fn refuse_nul(bytes: &[u8]) -> Result<(), ApiError> {
+    const ESCAPED_NUL: &[u8] = b"\\u0000";
+    if !bytes.windows(ESCAPED_NUL.len()).any(|w| w == ESCAPED_NUL) {
+        return Ok(());
+    }
+    let document: Value = serde_json::from_slice(bytes).map_err(malformed)?;
+    let mut fields = Vec::new();
+    find_nul(&document, &mut Vec::new(), &mut fields);
+    if fields.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::Validation(
+        fields
+            .into_iter()
+            .map(|field| FieldError::new(field, "characters", "must not contain NUL characters"))
+            .collect(),
+    ))
+}
+
+fn find_nul(value: &Value, path: &mut Vec<Step>, out: &mut Vec<String>) {
+    match value {
+        Value::String(text) if text.contains('\0') => out.push(field_name(path)),
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                path.push(Step::Index(index));
+                find_nul(item, path, out);
+                path.pop();
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                path.push(Step::Key(key.replace('\0', "")));
+                if key.contains('\0') {
+                    out.push(field_name(path));
+                } else {
+                    find_nul(item, path, out);
+                }
+                path.pop();
+            }
+        }
+        _ => {}
     }
 }
 

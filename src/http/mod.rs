@@ -9,6 +9,7 @@ pub mod headers;
 pub mod idempotency;
 pub mod json;
 pub mod metrics;
+pub mod nul;
 pub mod pagination;
 pub mod rate_limit;
 pub mod request_id;
