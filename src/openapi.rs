@@ -64,7 +64,7 @@ use crate::{accounts, audit, notices, ops, patrols, registry, reports, safety, v
         accounts::handlers::activate_user,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ResponsesAsServed),
     tags(
         (name = "auth", description = "Registration, login and tokens"),
         (name = "users", description = "Users and membership"),
@@ -95,5 +95,45 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every response as the server sends it: described (OpenAPI requires a description; the status's reason phrase
+/// where the handler gave none), and error bodies as `application/problem+json`, the type they are served with.
+struct ResponsesAsServed;
+
+impl Modify for ResponsesAsServed {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else { continue };
+                    let code = status.parse::<u16>().ok();
+                    if response.description.is_empty() {
+                        response.description = code
+                            .and_then(|c| actix_web::http::StatusCode::from_u16(c).ok())
+                            .and_then(|c| c.canonical_reason())
+                            .unwrap_or("Answer")
+                            .to_owned();
+                    }
+                    if code.is_some_and(|c| c >= 400)
+                        && let Some(body) = response.content.shift_remove("application/json")
+                    {
+                        response.content.insert("application/problem+json".to_owned(), body);
+                    }
+                }
+            }
+        }
     }
 }

@@ -190,3 +190,27 @@ fn enum_values_are_the_texts_the_server_speaks() {
         );
     }
 }
+
+/// Every response is described, as OpenAPI requires, and every error body is declared as the problem+json it is.
+#[test]
+fn responses_are_described_and_errors_are_problem_json() {
+    let document = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let mut problems = 0;
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let place = format!("{method} {path} {status}");
+                assert!(
+                    response["description"].as_str().is_some_and(|d| !d.is_empty()),
+                    "{place}: no description"
+                );
+                if status.as_str() >= "400" && response.get("content").is_some() {
+                    assert!(response["content"].get("application/json").is_none(), "{place}");
+                    assert!(response["content"].get("application/problem+json").is_some(), "{place}");
+                    problems += 1;
+                }
+            }
+        }
+    }
+    assert!(problems > 50, "only {problems} error responses found");
+}
