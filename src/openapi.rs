@@ -99,33 +99,70 @@ impl Modify for BearerAuth {
 }
 
 /// Every response as the server sends it: described (OpenAPI requires a description; the status's reason phrase
-/// where the handler gave none), and error bodies as `application/problem+json`, the type they are served with.
+/// where the handler gave none), error bodies as `application/problem+json`, the type they are served with, and
+/// every status the shared machinery answers declared where it can: 401 on every secured operation; 400, 408, 413,
+/// 415 and 422 where a body is read; 400 where a query is; 404 where a path names something; 409 (an
+/// `Idempotency-Key` still running) on secured POSTs; 503 wherever the database is used.
 struct ResponsesAsServed;
 
 impl Modify for ResponsesAsServed {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::RefOr;
-        for item in openapi.paths.paths.values_mut() {
+        use utoipa::openapi::path::ParameterIn;
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let uses_database = path.starts_with("/api/v1") || path.starts_with("/public/") || path == "/readyz";
             let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.options,
-                &mut item.head,
-                &mut item.patch,
-                &mut item.trace,
+                (false, &mut item.get),
+                (false, &mut item.put),
+                (true, &mut item.post),
+                (false, &mut item.delete),
+                (false, &mut item.options),
+                (false, &mut item.head),
+                (false, &mut item.patch),
+                (false, &mut item.trace),
             ];
-            for operation in operations.into_iter().flatten() {
+            for (is_post, operation) in operations {
+                let Some(operation) = operation else { continue };
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let parameters = operation.parameters.as_deref().unwrap_or_default();
+                let located = |place: ParameterIn| {
+                    parameters
+                        .iter()
+                        .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == place))
+                };
+                let (has_query, has_path) = (located(ParameterIn::Query), located(ParameterIn::Path));
+                let has_body = operation.request_body.is_some();
+                let mut answered: Vec<u16> = Vec::new();
+                if secured {
+                    answered.push(401);
+                }
+                if has_body {
+                    answered.extend([400, 408, 413, 415, 422]);
+                }
+                if has_query {
+                    answered.push(400);
+                }
+                if has_path && uses_database {
+                    answered.push(404);
+                }
+                if is_post && secured {
+                    answered.push(409);
+                }
+                if uses_database {
+                    answered.push(503);
+                }
+                for code in answered {
+                    operation
+                        .responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| RefOr::T(problem_response(code)));
+                }
                 for (status, response) in operation.responses.responses.iter_mut() {
                     let RefOr::T(response) = response else { continue };
                     let code = status.parse::<u16>().ok();
                     if response.description.is_empty() {
-                        response.description = code
-                            .and_then(|c| actix_web::http::StatusCode::from_u16(c).ok())
-                            .and_then(|c| c.canonical_reason())
-                            .unwrap_or("Answer")
-                            .to_owned();
+                        response.description = reason(code);
                     }
                     if code.is_some_and(|c| c >= 400)
                         && let Some(body) = response.content.shift_remove("application/json")
@@ -136,4 +173,27 @@ impl Modify for ResponsesAsServed {
             }
         }
     }
+}
+
+/// The reason phrase of a status, as a response's description.
+fn reason(code: Option<u16>) -> String {
+    code.and_then(|c| actix_web::http::StatusCode::from_u16(c).ok())
+        .and_then(|c| c.canonical_reason())
+        .unwrap_or("Answer")
+        .to_owned()
+}
+
+/// An error answer: a problem document.
+fn problem_response(code: u16) -> utoipa::openapi::Response {
+    use utoipa::openapi::content::ContentBuilder;
+    use utoipa::openapi::response::ResponseBuilder;
+    ResponseBuilder::new()
+        .description(reason(Some(code)))
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
 }

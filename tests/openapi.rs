@@ -214,3 +214,30 @@ fn responses_are_described_and_errors_are_problem_json() {
     }
     assert!(problems > 50, "only {problems} error responses found");
 }
+
+/// The statuses the shared machinery answers are declared on every operation it serves: 401 where a token is
+/// needed, 400/413/415/422 where a body is read, 503 where the database is used.
+#[test]
+fn every_status_the_machinery_answers_is_declared() {
+    let document = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let mut secured = 0;
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let declared = |status: &str| operation["responses"].get(status).is_some();
+            let place = format!("{method} {path}");
+            if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                secured += 1;
+                assert!(declared("401"), "{place}: 401");
+            }
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(declared(status), "{place}: {status}");
+                }
+            }
+            if path.starts_with("/api/v1") {
+                assert!(declared("503"), "{place}: 503");
+            }
+        }
+    }
+    assert!(secured > 30, "{secured} secured operations");
+}
