@@ -64,6 +64,9 @@ pub enum ApiError {
     MembershipInactive(String),
     #[error("not found")]
     NotFound,
+    /// The path exists, but not with this method; `allow` lists those it has.
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: String },
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("precondition failed: {0}")]
@@ -105,6 +108,7 @@ impl ApiError {
             ApiError::Forbidden(_) => ("forbidden", "Not allowed"),
             ApiError::MembershipInactive(_) => ("membership-inactive", "Membership not active"),
             ApiError::NotFound => ("not-found", "Not found"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict(_) => ("conflict", "Conflict with the current state"),
             ApiError::PreconditionFailed(_) => ("precondition-failed", "Version does not match"),
             ApiError::PayloadTooLarge => ("payload-too-large", "Request body too large"),
@@ -129,6 +133,7 @@ impl ApiError {
             | ApiError::UnsupportedMediaType(d)
             | ApiError::Unavailable(d) => d.clone(),
             ApiError::NotFound => "The resource does not exist.".into(),
+            ApiError::MethodNotAllowed { allow } => format!("This address answers {allow}."),
             ApiError::PayloadTooLarge => "The request body is larger than allowed.".into(),
             ApiError::RequestTimeout => "The request body did not arrive in time; send it again.".into(),
             ApiError::StorageFull => {
@@ -153,6 +158,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::MembershipInactive(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -191,6 +197,11 @@ impl ResponseError for ApiError {
         }
         if let ApiError::Unavailable(_) | ApiError::StorageFull = self {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS)));
+        }
+        if let ApiError::MethodNotAllowed { allow } = self
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            response.insert_header((header::ALLOW, value));
         }
         if let ApiError::Unauthorized(_) = self {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));

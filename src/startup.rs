@@ -13,12 +13,11 @@ use crate::accounts::password::HashGate;
 use crate::accounts::revocation::RevokedUsers;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::error::ApiError;
 use crate::http::auth::TokenKeys;
 use crate::http::body_deadline::{self, BodyDeadline};
 use crate::http::metrics::{self as request_metrics, Metrics};
 use crate::http::rate_limit::{FailureLimiter, RequestLimiter};
-use crate::http::{headers, idempotency, json, nul, request_id};
+use crate::http::{headers, idempotency, json, method_not_allowed, nul, request_id};
 use crate::registry::crypto::IdentityCipher;
 use crate::safety::public::{PublicCache, PublicLimiter};
 use crate::{accounts, audit, notices, ops, patrols, registry, reports, safety, villages};
@@ -122,9 +121,7 @@ pub fn build_app(
                 .configure(audit::routes),
         )
         .service(web::scope("/public/v1").configure(safety::public::routes))
-        .default_service(web::to(|| async {
-            Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
-        }))
+        .default_service(web::to(method_not_allowed::answer))
 }
 
 /// Brings the database up to date: pending migrations, then identity ciphertexts in an older format

@@ -908,7 +908,31 @@ async fn a_nul_character_is_refused_at_the_edge(backend: Backend) {
     assert_eq!(app.count("villages"), 0);
 }
 
+/// A method a path does not have answers 405 with `Allow` (as clients and proxies expect); an unknown path 404.
+async fn other_methods_answer_405_with_allow(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let admin = app.admin().await;
+    for (method, path, allow) in [
+        (
+            "DELETE",
+            "/api/v1/properties/0190aaaa-0000-7000-8000-000000000000",
+            "GET, PATCH",
+        ),
+        ("PUT", "/api/v1/villages", "GET, POST"),
+        ("GET", "/api/v1/auth/login", "POST"),
+        ("POST", "/public/v1/ratings/HTK-000001", "GET"),
+    ] {
+        let answer = app.call(method, path, Some(&admin.token), &[], None).await;
+        assert_eq!(answer.header("allow").as_deref(), Some(allow), "{method} {path}");
+        answer.problem(405);
+    }
+    app.call("DELETE", "/api/v1/no-such-thing", Some(&admin.token), &[], None)
+        .await
+        .problem(404);
+}
+
 backend_tests!(
+    other_methods_answer_405_with_allow,
     a_nul_character_is_refused_at_the_edge,
     a_key_does_not_raise_the_body_limit,
     idempotency_keys_survive_a_crash,
