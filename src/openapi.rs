@@ -102,13 +102,16 @@ impl Modify for BearerAuth {
 /// where the handler gave none), error bodies as `application/problem+json`, the type they are served with, and
 /// every status the shared machinery answers declared where it can: 401 on every secured operation; 400, 408, 413,
 /// 415 and 422 where a body is read; 400 where a query is; 404 where a path names something; 409 (an
-/// `Idempotency-Key` still running) on secured POSTs; 503 wherever the database is used.
+/// `Idempotency-Key` still running) on secured POSTs; 503 wherever the database is used. Also the headers a client
+/// needs: `Idempotency-Key` and `If-Match` where they work, `ETag`, `Idempotent-Replayed` and `Retry-After` where
+/// they are sent.
 struct ResponsesAsServed;
 
 impl Modify for ResponsesAsServed {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::RefOr;
         use utoipa::openapi::path::ParameterIn;
+        let versioned = &versioned_schemas(openapi);
         for (path, item) in openapi.paths.paths.iter_mut() {
             let uses_database = path.starts_with("/api/v1") || path.starts_with("/public/") || path == "/readyz";
             let operations = [
@@ -132,6 +135,7 @@ impl Modify for ResponsesAsServed {
                 };
                 let (has_query, has_path) = (located(ParameterIn::Query), located(ParameterIn::Path));
                 let has_body = operation.request_body.is_some();
+                let idempotent = is_post && secured && !crate::http::idempotency::holds_credentials(path);
                 let mut answered: Vec<u16> = Vec::new();
                 if secured {
                     answered.push(401);
@@ -145,7 +149,7 @@ impl Modify for ResponsesAsServed {
                 if has_path && uses_database {
                     answered.push(404);
                 }
-                if is_post && secured {
+                if idempotent {
                     answered.push(409);
                 }
                 if uses_database {
@@ -158,11 +162,47 @@ impl Modify for ResponsesAsServed {
                         .entry(code.to_string())
                         .or_insert_with(|| RefOr::T(problem_response(code)));
                 }
+                let preconditioned = operation.responses.responses.contains_key("412");
+                let parameters = operation.parameters.get_or_insert_with(Vec::new);
+                if idempotent {
+                    parameters.push(RefOr::T(header_parameter(
+                        "Idempotency-Key",
+                        "Any string up to 255 characters: a repeat with the same body answers the first answer again \
+                         (`Idempotent-Replayed: true`) and does nothing twice; with another body, 422.",
+                    )));
+                }
+                if preconditioned {
+                    parameters.push(RefOr::T(header_parameter(
+                        "If-Match",
+                        "The `ETag` (version) the change was made from: another version answers 412.",
+                    )));
+                }
+                if parameters.is_empty() {
+                    operation.parameters = None;
+                }
                 for (status, response) in operation.responses.responses.iter_mut() {
                     let RefOr::T(response) = response else { continue };
                     let code = status.parse::<u16>().ok();
                     if response.description.is_empty() {
                         response.description = reason(code);
+                    }
+                    let success = code.is_some_and(|c| (200..300).contains(&c));
+                    if success && returns_versioned(response, versioned) {
+                        response.headers.insert(
+                            "ETag".into(),
+                            header("The resource's version, quoted: send it as `If-Match` to change it."),
+                        );
+                    }
+                    if success && idempotent {
+                        response.headers.insert(
+                            "Idempotent-Replayed".into(),
+                            header("`true` when this is the stored answer to a repeated `Idempotency-Key`."),
+                        );
+                    }
+                    if matches!(code, Some(429 | 503)) {
+                        response
+                            .headers
+                            .insert("Retry-After".into(), header("Seconds to wait before trying again."));
                     }
                     if code.is_some_and(|c| c >= 400)
                         && let Some(body) = response.content.shift_remove("application/json")
@@ -173,6 +213,60 @@ impl Modify for ResponsesAsServed {
             }
         }
     }
+}
+
+/// The component schemas that carry a `version` (single resources, answered with an `ETag`).
+fn versioned_schemas(openapi: &utoipa::openapi::OpenApi) -> Vec<String> {
+    let Ok(document) = serde_json::to_value(openapi.components.as_ref()) else {
+        return Vec::new();
+    };
+    document["schemas"]
+        .as_object()
+        .map(|schemas| {
+            schemas
+                .iter()
+                .filter(|(_, schema)| schema["properties"].get("version").is_some())
+                .map(|(name, _)| format!("#/components/schemas/{name}"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a response's JSON body is one of the `versioned` schemas.
+fn returns_versioned(response: &utoipa::openapi::Response, versioned: &[String]) -> bool {
+    use utoipa::openapi::RefOr;
+    matches!(
+        response.content.get("application/json"),
+        Some(RefOr::T(content)) if matches!(&content.schema, Some(RefOr::Ref(r)) if versioned.contains(&r.ref_location))
+    )
+}
+
+/// A string request header.
+fn header_parameter(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(description))
+        .schema(Some(string_schema()))
+        .build()
+}
+
+/// A string response header.
+fn header(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::header::Header> {
+    utoipa::openapi::RefOr::T(
+        utoipa::openapi::header::HeaderBuilder::new()
+            .schema(Some(string_schema()))
+            .description(Some(description))
+            .build(),
+    )
+}
+
+fn string_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .build()
 }
 
 /// The reason phrase of a status, as a response's description.

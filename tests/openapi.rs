@@ -216,7 +216,8 @@ fn responses_are_described_and_errors_are_problem_json() {
 }
 
 /// The statuses the shared machinery answers are declared on every operation it serves: 401 where a token is
-/// needed, 400/413/415/422 where a body is read, 503 where the database is used.
+/// needed, 400/413/415/422 where a body is read, 503 where the database is used; and the headers: `Retry-After` on
+/// 429 and 503, `If-Match` where 412 is, `Idempotency-Key` on the POSTs that take it, `ETag` on single resources.
 #[test]
 fn every_status_the_machinery_answers_is_declared() {
     let document = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
@@ -237,7 +238,31 @@ fn every_status_the_machinery_answers_is_declared() {
             if path.starts_with("/api/v1") {
                 assert!(declared("503"), "{place}: 503");
             }
+            let headers_of = |status: &str| operation["responses"][status]["headers"].clone();
+            for status in ["429", "503"] {
+                if declared(status) {
+                    assert!(
+                        headers_of(status).get("Retry-After").is_some(),
+                        "{place}: {status} Retry-After"
+                    );
+                }
+            }
+            let parameter = |name: &str| {
+                operation["parameters"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == name && p["in"] == "header"))
+            };
+            if declared("412") {
+                assert!(parameter("If-Match"), "{place}: If-Match");
+            }
+            let idempotent = method == "post"
+                && operation["security"].as_array().is_some_and(|s| !s.is_empty())
+                && !path.starts_with("/api/v1/auth/")
+                && path != "/api/v1/me/password";
+            assert_eq!(parameter("Idempotency-Key"), idempotent, "{place}: Idempotency-Key");
         }
     }
+    let etags = document["paths"]["/api/v1/properties/{id}"]["get"]["responses"]["200"]["headers"].get("ETag");
+    assert!(etags.is_some(), "a single property answers an ETag");
     assert!(secured > 30, "{secured} secured operations");
 }

@@ -498,6 +498,21 @@ async fn bad_rows_are_named_and_nothing_is_written(backend: Backend) {
     app.send_raw("POST", &path, Some(&landlord.token), "text/csv", b"x".to_vec())
         .await
         .problem(403);
+    // Only a CSV is a ledger.
+    for content_type in ["application/json", "text/plain", "application/octet-stream"] {
+        app.send_raw("POST", &path, Some(&v.admin.token), content_type, b"x".to_vec())
+            .await
+            .problem(415);
+    }
+    app.send_raw(
+        "POST",
+        &path,
+        Some(&v.admin.token),
+        "text/csv; charset=utf-8",
+        b"x".to_vec(),
+    )
+    .await
+    .expect(200);
 }
 
 async fn patrols_are_recorded_by_village_inspectors(backend: Backend) {

@@ -225,7 +225,7 @@ pub async fn replay_or_record(
 
 /// Endpoints whose answers (token pairs) or requests (passwords) must never be stored: a retry runs
 /// them again, which their own rules make safe (a refresh token works once).
-fn holds_credentials(path: &str) -> bool {
+pub fn holds_credentials(path: &str) -> bool {
     path.starts_with("/api/v1/auth/") || path == "/api/v1/me/password"
 }
 

@@ -47,29 +47,41 @@ where
     }
 }
 
-/// A request body as bytes (a CSV upload), with the size limit answering 413 as problem+json.
-pub struct RawBody(pub web::Bytes);
+/// A CSV upload as bytes: sent as `text/csv` (or `application/csv`, or `text/tab-separated-values`), else 415;
+/// the size limit answers 413 as problem+json.
+pub struct CsvBody(pub web::Bytes);
 
-impl FromRequest for RawBody {
+/// The media types a CSV upload may be sent as.
+const CSV_TYPES: [&str; 3] = ["text/csv", "application/csv", "text/tab-separated-values"];
+
+impl FromRequest for CsvBody {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_csv = media_type(req).is_some_and(|mime| CSV_TYPES.contains(&mime.as_str()));
         let body = web::Bytes::from_request(req, payload);
-        Box::pin(async move { body.await.map(RawBody).map_err(payload_error) })
+        Box::pin(async move {
+            if !is_csv {
+                return Err(ApiError::UnsupportedMediaType("Send the ledger as text/csv.".into()));
+            }
+            body.await.map(CsvBody).map_err(payload_error)
+        })
     }
 }
 
-fn is_json(req: &HttpRequest) -> bool {
+/// The request's media type, lower-case, without parameters.
+fn media_type(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .map(|mime| {
-            let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
-        })
-        .unwrap_or(false)
+        .map(|mime| mime.trim().to_ascii_lowercase())
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    media_type(req)
+        .is_some_and(|mime| mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")))
 }
 
 /// Largest body in which every bad field is looked for; in a larger one only the first is named, so that

@@ -8,7 +8,7 @@ use futures_util::{StreamExt, stream};
 use crate::accounts::model::Role;
 use crate::error::{ApiError, Problem};
 use crate::http::auth::Caller;
-use crate::http::json::RawBody;
+use crate::http::json::CsvBody;
 use crate::ids::today;
 use crate::reports::model::*;
 use crate::reports::{ledger, repo};
@@ -132,7 +132,7 @@ pub async fn import_ledger(
     caller: Caller,
     state: web::Data<AppState>,
     query: web::Query<ImportQuery>,
-    body: RawBody,
+    body: CsvBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let ImportQuery {
