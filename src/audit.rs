@@ -146,7 +146,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
 }
 
 /// The audit log: admins all of it, auditors their village's.
-#[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", params(AuditFilter, PageQuery),
+#[utoipa::path(get, path = "/api/v1/audit-events", operation_id = "list_audit_events", tag = "audit", params(AuditFilter, PageQuery),
     responses((status = 200, body = Paginated<AuditEvent>), (status = 403, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn list_events(

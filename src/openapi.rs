@@ -64,7 +64,7 @@ use crate::{accounts, audit, notices, ops, patrols, registry, reports, safety, v
         accounts::handlers::activate_user,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
-    modifiers(&BearerAuth, &ResponsesAsServed),
+    modifiers(&BearerAuth, &ResponsesAsServed, &SharedTypes),
     tags(
         (name = "auth", description = "Registration, login and tokens"),
         (name = "users", description = "Users and membership"),
@@ -289,5 +289,60 @@ fn problem_response(code: u16) -> utoipa::openapi::Response {
                 .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
                 .build(),
         )
+        .build()
+}
+
+/// What generators need to make one model per type: a page of a list names its item type (`$ref`) instead of
+/// repeating it inline, and ids are declared as the UUIDs they are.
+struct SharedTypes;
+
+impl Modify for SharedTypes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ArrayItems, Schema};
+        use utoipa::openapi::{Ref, RefOr};
+        if let Some(components) = openapi.components.as_mut() {
+            let names: Vec<String> = components.schemas.keys().cloned().collect();
+            for name in &names {
+                let Some(item) = name
+                    .strip_prefix("Paginated_")
+                    .filter(|item| names.iter().any(|n| n == item))
+                else {
+                    continue;
+                };
+                if let Some(RefOr::T(Schema::Object(page))) = components.schemas.get_mut(name)
+                    && let Some(RefOr::T(Schema::Array(items))) = page.properties.get_mut("items")
+                {
+                    items.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
+                }
+            }
+        }
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    let utoipa::openapi::RefOr::T(parameter) = parameter else {
+                        continue;
+                    };
+                    if parameter.name == "id" || parameter.name.ends_with("_id") {
+                        parameter.schema = Some(uuid_schema().into());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn uuid_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Uuid,
+        )))
         .build()
 }

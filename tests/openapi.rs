@@ -108,7 +108,7 @@ fn the_document_is_openapi_with_bearer_auth() {
     for schema in [
         "Problem",
         "Property",
-        "Unit",
+        "RentalUnit",
         "Tenancy",
         "Inspection",
         "Rectification",
@@ -265,4 +265,58 @@ fn every_status_the_machinery_answers_is_declared() {
     let etags = document["paths"]["/api/v1/properties/{id}"]["get"]["responses"]["200"]["headers"].get("ETag");
     assert!(etags.is_some(), "a single property answers an ETag");
     assert!(secured > 30, "{secured} secured operations");
+}
+
+/// What generators need for one model per type and typed parameters: pages `$ref` their item type, no schema is
+/// named like a common language type, ids are UUIDs, `limit` an integer 1–200, `updated_since` a date-time, and
+/// operationIds are unique names that say what the call does.
+#[test]
+fn the_document_generates_clean_clients() {
+    let document = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    let mut pages = 0;
+    for (name, schema) in schemas {
+        if let Some(item) = name.strip_prefix("Paginated_") {
+            assert_eq!(
+                schema["properties"]["items"]["items"]["$ref"],
+                format!("#/components/schemas/{item}"),
+                "{name}"
+            );
+            pages += 1;
+        }
+    }
+    assert!(pages >= 10, "{pages} page types");
+    for clash in ["Unit", "Object", "String", "Error", "Result"] {
+        assert!(!schemas.contains_key(clash), "a schema named {clash}");
+    }
+    let mut operation_ids = std::collections::BTreeSet::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap().to_owned();
+            assert!(operation_ids.insert(id.clone()), "{id} twice");
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                let schema = &parameter["schema"];
+                if name == "id" || name.ends_with("_id") {
+                    assert_eq!(schema["format"], "uuid", "{method} {path}: {name}");
+                }
+                if name == "limit" {
+                    assert_eq!(
+                        (
+                            schema["type"].as_str(),
+                            schema["minimum"].as_u64(),
+                            schema["maximum"].as_u64()
+                        ),
+                        (Some("integer"), Some(1), Some(200))
+                    );
+                }
+                if name == "updated_since" {
+                    assert_eq!(schema["format"], "date-time", "{method} {path}");
+                }
+            }
+        }
+    }
+    for vague in ["summary", "list_events", "plaque", "me"] {
+        assert!(!operation_ids.contains(vague), "{vague}");
+    }
 }

@@ -134,7 +134,7 @@ pub fn insert_user_audited(
 
 /// Register as a landlord; the membership starts `pending` until an admin approves it. Rate limited per
 /// client address.
-#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+#[utoipa::path(post, path = "/api/v1/auth/register", operation_id = "register_landlord", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = User), (status = 409, body = Problem), (status = 422, body = Problem),
         (status = 429, body = Problem), (status = 503, body = Problem)))]
 pub async fn register(
@@ -239,7 +239,7 @@ enum RefreshOutcome {
 }
 
 /// Trade a refresh token for a new pair. Each refresh token works once; reusing one revokes its family.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, path = "/api/v1/auth/refresh", operation_id = "refresh_session", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
 pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
     let token_hash = hash_token(&body.into_inner().refresh_token);
@@ -315,7 +315,7 @@ pub async fn logout(
 }
 
 /// The caller's own user.
-#[utoipa::path(get, path = "/api/v1/me", tag = "users",
+#[utoipa::path(get, path = "/api/v1/me", operation_id = "get_me", tag = "users",
     responses((status = 200, body = User), (status = 401, body = Problem)), security(("bearer" = [])))]
 pub async fn me(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let row = state.db.lookup(move |conn| repo::find(conn, &caller.user_id)).await?;

@@ -24,11 +24,13 @@ const SIGNATURE_BYTES: usize = 12;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// Items per page, 1 to 200 (default 50).
+    /// Items per page, 1 to 200 (default 50). Read as text, so that a bad value is named in a 400.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Only items changed after this RFC 3339 time.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub updated_since: Option<String>,
 }
 

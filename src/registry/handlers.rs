@@ -208,7 +208,7 @@ pub async fn declare_tenancy(
 }
 
 /// Declare a tenant moved out (owner or admin): 422 before the move-in, 409 when already out.
-#[utoipa::path(post, path = "/api/v1/tenancies/{id}/move-out", tag = "registry", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/tenancies/{id}/move-out", operation_id = "move_out_tenancy", tag = "registry", params(("id" = String, Path)),
     request_body = MoveOut,
     responses((status = 200, body = Tenancy), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem)),
@@ -290,7 +290,7 @@ pub async fn get_tenancy(
 }
 
 /// The tenant's full identity document (auditors of the village, admins). Every read is audited.
-#[utoipa::path(get, path = "/api/v1/tenancies/{id}/identity", tag = "registry", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/tenancies/{id}/identity", operation_id = "get_tenancy_identity", tag = "registry", params(("id" = String, Path)),
     responses((status = 200, body = Identity), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn get_identity(

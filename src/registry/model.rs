@@ -224,8 +224,10 @@ impl UnitRow {
     }
 }
 
-/// A room, apartment, dormitory or workshop that tenants occupy.
+/// A room, apartment, dormitory or workshop that tenants occupy. Named `RentalUnit` in the document: `Unit` is a
+/// type of its own in Kotlin and Swift.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = RentalUnit)]
 pub struct Unit {
     pub id: String,
     pub property_id: String,

@@ -50,7 +50,7 @@ fn report_village(caller: &Caller, requested: Option<String>, town_allowed: bool
 }
 
 /// Counts for a village (auditors, admins), or for the whole town (admins, no `village_id`).
-#[utoipa::path(get, path = "/api/v1/reports/summary", tag = "reports", params(VillageQuery),
+#[utoipa::path(get, path = "/api/v1/reports/summary", operation_id = "get_summary_report", tag = "reports", params(VillageQuery),
     responses((status = 200, body = Summary), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn summary(
@@ -73,7 +73,7 @@ pub async fn summary(
 }
 
 /// The ledger as CSV, a row per unit, streamed page by page. UTF-8 with a byte-order mark.
-#[utoipa::path(get, path = "/api/v1/reports/ledger.csv", tag = "reports", params(VillageQuery),
+#[utoipa::path(get, path = "/api/v1/reports/ledger.csv", operation_id = "export_ledger_csv", tag = "reports", params(VillageQuery),
     responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -123,7 +123,7 @@ pub async fn ledger_csv(
 }
 
 /// Import a ledger CSV (comma or tab separated, with or without a byte-order mark) into a village.
-#[utoipa::path(post, path = "/api/v1/imports/ledger", tag = "reports", params(ImportQuery),
+#[utoipa::path(post, path = "/api/v1/imports/ledger", operation_id = "import_ledger_csv", tag = "reports", params(ImportQuery),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportReport), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 413, body = Problem)),

@@ -123,7 +123,7 @@ pub async fn list_rectifications(
 }
 
 /// The owner reports an order fixed.
-#[utoipa::path(post, path = "/api/v1/rectifications/{id}/report", tag = "safety", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/rectifications/{id}/report", operation_id = "report_rectification_fixed", tag = "safety", params(("id" = String, Path)),
     request_body = ReportFix,
     responses((status = 200, body = Rectification), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 412, body = Problem)),
@@ -144,7 +144,7 @@ pub async fn report_fix(
 }
 
 /// An inspector verifies a fix: `resolved`, or back to `open` with the note.
-#[utoipa::path(post, path = "/api/v1/rectifications/{id}/verify", tag = "safety", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/rectifications/{id}/verify", operation_id = "verify_rectification", tag = "safety", params(("id" = String, Path)),
     request_body = VerifyFix,
     responses((status = 200, body = Rectification), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 412, body = Problem)),
@@ -165,7 +165,7 @@ pub async fn verify_fix(
 }
 
 /// Delist a property that will not be made safe (auditors of the village, admins).
-#[utoipa::path(post, path = "/api/v1/properties/{id}/delist", tag = "safety", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/properties/{id}/delist", operation_id = "delist_property", tag = "safety", params(("id" = String, Path)),
     request_body = Reason,
     responses((status = 200, body = Property), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 412, body = Problem)),
@@ -189,7 +189,7 @@ pub async fn delist(
 }
 
 /// Lift a delisting; the status goes back to what the rating says.
-#[utoipa::path(post, path = "/api/v1/properties/{id}/reinstate", tag = "safety", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/properties/{id}/reinstate", operation_id = "reinstate_property", tag = "safety", params(("id" = String, Path)),
     request_body = Reason,
     responses((status = 200, body = Property), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 412, body = Problem)),

@@ -121,7 +121,7 @@ async fn load(req: &HttpRequest, state: &web::Data<AppState>, code: String) -> R
 }
 
 /// A rental's current rating by its registration code. Public, rate limited per address.
-#[utoipa::path(get, path = "/public/v1/ratings/{registration_code}", tag = "public",
+#[utoipa::path(get, path = "/public/v1/ratings/{registration_code}", operation_id = "get_public_rating", tag = "public",
     params(("registration_code" = String, Path)),
     responses((status = 200, body = PublicRating), (status = 404, body = Problem), (status = 429, body = Problem)))]
 pub async fn public_rating(
@@ -136,7 +136,7 @@ pub async fn public_rating(
 }
 
 /// A printable door plaque: the code, the stars, the validity and a QR code of the public rating.
-#[utoipa::path(get, path = "/public/v1/ratings/{registration_code}/plaque.svg", tag = "public",
+#[utoipa::path(get, path = "/public/v1/ratings/{registration_code}/plaque.svg", operation_id = "get_public_plaque", tag = "public",
     params(("registration_code" = String, Path)),
     responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem)))]
 pub async fn plaque(
