@@ -17,7 +17,8 @@ use crate::http::auth::TokenKeys;
 use crate::http::body_deadline::{self, BodyDeadline};
 use crate::http::metrics::{self as request_metrics, Metrics};
 use crate::http::rate_limit::{FailureLimiter, RequestLimiter};
-use crate::http::{headers, idempotency, json, method_not_allowed, nul, request_id};
+use crate::http::{headers, idempotency, json, nul, request_id};
+use crate::openapi::allowed_methods;
 use crate::registry::crypto::IdentityCipher;
 use crate::safety::public::{PublicCache, PublicLimiter};
 use crate::{accounts, audit, notices, ops, patrols, registry, reports, safety, villages};
@@ -121,7 +122,7 @@ pub fn build_app(
                 .configure(audit::routes),
         )
         .service(web::scope("/public/v1").configure(safety::public::routes))
-        .default_service(web::to(method_not_allowed::answer))
+        .default_service(web::to(allowed_methods::answer))
 }
 
 /// Brings the database up to date: pending migrations, then identity ciphertexts in an older format

@@ -8,7 +8,6 @@ pub mod etag;
 pub mod headers;
 pub mod idempotency;
 pub mod json;
-pub mod method_not_allowed;
 pub mod metrics;
 pub mod nul;
 pub mod pagination;
