@@ -10,6 +10,7 @@ use crate::db::schema::audit_events;
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::http::pagination::{Page, PageQuery, Paginated};
+use validator::Validate;
 
 /// What happened, to what, and where.
 pub struct Event<'a> {
@@ -101,11 +102,13 @@ impl From<AuditEventRow> for AuditEvent {
     }
 }
 
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 pub struct AuditFilter {
     pub entity_type: Option<String>,
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub entity_id: Option<String>,
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub actor_id: Option<String>,
 }
 
@@ -152,7 +155,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
 pub async fn list_events(
     caller: Caller,
     state: actix_web::web::Data<crate::startup::AppState>,
-    filter: actix_web::web::Query<AuditFilter>,
+    filter: crate::http::query::Query<AuditFilter>,
     page: Page,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     caller.require(&[Role::Admin, Role::Auditor])?;

@@ -254,11 +254,16 @@ impl From<actix_web::error::BlockingError> for ApiError {
 
 impl From<validator::ValidationErrors> for ApiError {
     fn from(errors: validator::ValidationErrors) -> Self {
-        let mut fields = Vec::new();
-        collect_validation_errors(&errors, "", &mut fields);
-        fields.sort_by(|a, b| a.field.cmp(&b.field));
-        ApiError::Validation(fields)
+        ApiError::Validation(field_errors(&errors))
     }
+}
+
+/// Every broken rule, one entry per field (`tenant.id_number`, `results[2].note`), sorted by field.
+pub fn field_errors(errors: &validator::ValidationErrors) -> Vec<FieldError> {
+    let mut fields = Vec::new();
+    collect_validation_errors(errors, "", &mut fields);
+    fields.sort_by(|a, b| a.field.cmp(&b.field));
+    fields
 }
 
 fn collect_validation_errors(errors: &validator::ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {

@@ -99,6 +99,15 @@ pub fn mobile(phone: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// An id: a UUID in its hyphenated form, as every id of the API is written.
+pub fn uuid(value: &str) -> Result<(), ValidationError> {
+    if value.len() == 36 && uuid::Uuid::try_parse(value).is_ok() {
+        Ok(())
+    } else {
+        Err(ValidationError::new("format").with_message("must be a UUID".into()))
+    }
+}
+
 /// Any date a request carries: 1900-01-01 to 2100-12-31. Outside that it is a typo, and some of those
 /// dates are not even storable.
 pub fn date(value: &NaiveDate) -> Result<(), ValidationError> {
@@ -209,5 +218,154 @@ mod tests {
             inspection_date(&(today + Duration::days(1))).unwrap_err().code,
             "future"
         );
+    }
+}
+
+/// A whole number as JSON Schema's `integer` admits it: `133` or `133.0`, which a client holding numbers as
+/// doubles sends. A fraction, or a number outside `i32`, is refused as serde refuses it for an `i32`.
+pub fn whole<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i32, D::Error> {
+    deserializer.deserialize_any(WholeVisitor)
+}
+
+/// [`whole`], for an optional field (with `#[serde(default)]`).
+pub fn whole_option<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i32>, D::Error> {
+    Ok(Option::<Whole>::deserialize(deserializer)?.map(|whole| whole.0))
+}
+
+struct Whole(i32);
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        whole(deserializer).map(Whole)
+    }
+}
+
+struct WholeVisitor;
+
+impl serde::de::Visitor<'_> for WholeVisitor {
+    type Value = i32;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        // serde's name of the type, which the JSON layer turns into "a whole number from ... to ...".
+        formatter.write_str("i32")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<i32, E> {
+        i32::try_from(value).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(value), &self))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<i32, E> {
+        i32::try_from(value).map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(value), &self))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<i32, E> {
+        if value.fract() == 0.0 && (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&value) {
+            Ok(value as i32)
+        } else {
+            Err(E::invalid_type(serde::de::Unexpected::Float(value), &self))
+        }
+    }
+}
+
+/// The same rules as they appear in the OpenAPI document, for `#[schema(schema_with = ...)]`: lengths in
+/// characters, and patterns (ECMA-262, as JSON Schema reads them) that refuse the characters free text
+/// refuses and, where text is required, a blank value. Each rule has a nullable twin for optional fields.
+pub mod schema {
+    use utoipa::openapi::KnownFormat;
+    use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaFormat, SchemaType, Type};
+
+    /// The characters [`super::is_refused`] refuses, as the inside of a character class.
+    const REFUSED: &str = r"\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff";
+    /// Whitespace that is not refused: a required text needs one character that is neither.
+    const BLANK: &str = r" \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000";
+
+    fn string(nullable: bool) -> ObjectBuilder {
+        let types = if nullable {
+            SchemaType::from_iter([Type::String, Type::Null])
+        } else {
+            SchemaType::new(Type::String)
+        };
+        ObjectBuilder::new().schema_type(types)
+    }
+
+    fn text(min_chars: usize, max_chars: usize, nullable: bool) -> Object {
+        let pattern = if min_chars > 0 {
+            format!("^[^{REFUSED}]*[^{REFUSED}{BLANK}][^{REFUSED}]*$")
+        } else {
+            format!("^[^{REFUSED}]*$")
+        };
+        string(nullable)
+            .min_length((min_chars > 0).then_some(min_chars))
+            .max_length(Some(max_chars))
+            .pattern(Some(pattern))
+            .build()
+    }
+
+    macro_rules! text_rules {
+        ($($(#[$doc:meta])* $required:ident, $optional:ident: $min:literal to $max:literal;)*) => {$(
+            $(#[$doc])*
+            pub fn $required() -> Object {
+                text($min, $max, false)
+            }
+            $(#[$doc])*
+            pub fn $optional() -> Object {
+                text($min, $max, true)
+            }
+        )*};
+    }
+
+    text_rules! {
+        /// [`super::person_name`].
+        person_name, person_name_or_null: 1 to 64;
+        /// [`super::short_text`].
+        short_text, short_text_or_null: 1 to 100;
+        /// [`super::address`].
+        address, address_or_null: 1 to 200;
+        /// [`super::label`].
+        label, label_or_null: 1 to 32;
+        /// [`super::note`].
+        note, note_or_null: 1 to 1000;
+        /// [`super::remark`].
+        remark, remark_or_null: 0 to 1000;
+        /// [`super::summary`].
+        summary, summary_or_null: 0 to 4000;
+    }
+
+    fn mobile_of(nullable: bool) -> Object {
+        string(nullable).pattern(Some("^1[0-9]{10}$")).build()
+    }
+
+    /// [`super::mobile`].
+    pub fn mobile() -> Object {
+        mobile_of(false)
+    }
+
+    /// [`super::mobile`], optional.
+    pub fn mobile_or_null() -> Object {
+        mobile_of(true)
+    }
+
+    /// A valid calendar date from 1900-01-01 to 2100-12-31 ([`super::date`]); the pattern knows month
+    /// lengths and leap years, so that what it admits the server accepts.
+    pub const DATE_PATTERN: &str = concat!(
+        r"^(((19|20)[0-9]{2}|2100)-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)",
+        r"|02-(0[1-9]|1[0-9]|2[0-8]))|((19|20)(0[48]|[2468][048]|[13579][26])|2000)-02-29)$"
+    );
+
+    fn date_of(nullable: bool) -> Object {
+        string(nullable)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .pattern(Some(DATE_PATTERN))
+            .build()
+    }
+
+    /// [`super::date`].
+    pub fn date() -> Object {
+        date_of(false)
+    }
+
+    /// [`super::date`], optional.
+    pub fn date_or_null() -> Object {
+        date_of(true)
     }
 }

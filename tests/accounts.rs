@@ -62,11 +62,10 @@ async fn registration_names_every_bad_field(backend: Backend) {
     let answer = app.post("/api/v1/auth/register", None, bad).await;
     let fields = answer.error_fields();
     answer.problem(422);
-    assert_eq!(fields, vec!["email", "full_name", "password", "phone"]);
+    assert_eq!(fields, vec!["email", "full_name", "password", "phone", "village_id"]);
 
     let (phone, email) = unique_contact();
-    let unknown_village =
-        json!({"full_name": "A", "phone": phone, "email": email, "password": PASSWORD, "village_id": "nope"});
+    let unknown_village = json!({"full_name": "A", "phone": phone, "email": email, "password": PASSWORD, "village_id": "01a228c9-0000-7000-8000-000000000000"});
     let answer = app.post("/api/v1/auth/register", None, unknown_village).await;
     assert_eq!(answer.error_fields(), vec!["village_id"]);
     answer.problem(422);
@@ -566,7 +565,7 @@ async fn account_endpoints_are_rate_limited_per_address(backend: Backend) {
         ),
         (
             "/api/v1/auth/register",
-            json!({"full_name": "A", "phone": phone, "email": email, "password": PASSWORD, "village_id": "nope"}),
+            json!({"full_name": "A", "phone": phone, "email": email, "password": PASSWORD, "village_id": "01a228c9-0000-7000-8000-000000000000"}),
         ),
     ];
     for (path, body) in attempts {

@@ -897,6 +897,113 @@ async fn a_nul_character_is_refused_at_the_edge(backend: Backend) {
     assert_eq!(app.count("villages"), 0);
 }
 
+/// What the document states, the server holds to (schemathesis found each of these): ids in a query are UUIDs
+/// (400 naming the parameter, not an empty list); ids in a body too (422); a whole number may come as `3.0`,
+/// as JSON Schema's `integer` allows, but not as `2.5`; a request without a token is 401 whatever else is
+/// wrong with it; a bad body or an unknown resource answers for itself before a foreign `If-Match` (412);
+/// an `Idempotency-Key` is 1 to 255 visible ASCII characters.
+async fn requests_the_document_allows_are_served_and_others_named(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let village = app.setup_village().await;
+    let landlord = app.user(&village.admin, "landlord", Some(&village.id)).await;
+    let admin = &village.admin.token;
+
+    for (query, field) in [
+        ("/api/v1/properties?village_id=abc", "village_id"),
+        ("/api/v1/properties?stars=9", "stars"),
+        ("/api/v1/tenancies?unit_id=01a228c9", "unit_id"),
+        ("/api/v1/audit-events?entity_id=x", "entity_id"),
+        ("/api/v1/users?village_id=1", "village_id"),
+    ] {
+        let answer = app.get(query, Some(admin)).await;
+        assert_eq!(answer.error_fields(), vec![field], "{query}");
+        answer.problem(400);
+    }
+    app.get(
+        &format!("/api/v1/properties?village_id={}&stars=0", village.id),
+        Some(admin),
+    )
+    .await
+    .expect(200);
+
+    let misplaced = app
+        .post(
+            "/api/v1/properties",
+            Some(&landlord.token),
+            json!({"name": "楼", "address": "路1号", "village_id": "not-a-uuid", "kind": "apartment",
+                   "floors": 2, "floor_area_m2": 80.0}),
+        )
+        .await;
+    assert_eq!(misplaced.error_fields(), vec!["village_id"]);
+    misplaced.problem(422);
+
+    let property = app.property(&landlord, &village.id).await;
+    let property_id = property["id"].as_str().unwrap();
+    let units = format!("/api/v1/properties/{property_id}/units");
+    let whole = app
+        .post(
+            &units,
+            Some(&landlord.token),
+            json!({"label": "301", "floor": 3.0, "area_m2": 20.0, "kind": "room"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(whole.body["floor"], 3);
+    let fraction = app
+        .post(
+            &units,
+            Some(&landlord.token),
+            json!({"label": "302", "floor": 2.5, "area_m2": 20.0, "kind": "room"}),
+        )
+        .await;
+    assert_eq!(fraction.error_fields(), vec!["floor"]);
+    fraction.problem(422);
+
+    let foreign = [("If-Match", "W/\"not-ours\"")];
+    let delist = format!("/api/v1/properties/{property_id}/delist");
+    let bad_body = app
+        .call("POST", &delist, Some(admin), &foreign, Some(&json!({"reason": ""})))
+        .await;
+    assert_eq!(bad_body.error_fields(), vec!["reason"]);
+    bad_body.problem(422);
+    app.call(
+        "POST",
+        "/api/v1/properties/01a228c9-0000-7000-8000-000000000000/delist",
+        Some(admin),
+        &foreign,
+        Some(&json!({"reason": "危房"})),
+    )
+    .await
+    .problem(404);
+    app.call("POST", &delist, Some(admin), &foreign, Some(&json!({"reason": "危房"})))
+        .await
+        .problem(412);
+
+    for key in ["", "a\tb", &"k".repeat(256)] {
+        let headers = [("Idempotency-Key", key)];
+        app.call("POST", "/api/v1/compliance/sweep", None, &headers, None)
+            .await
+            .problem(401);
+        let refused = app
+            .call("POST", "/api/v1/compliance/sweep", Some(admin), &headers, None)
+            .await
+            .problem(400);
+        assert!(
+            refused["detail"].as_str().unwrap().contains("Idempotency-Key"),
+            "{refused}"
+        );
+    }
+    app.call(
+        "POST",
+        "/api/v1/compliance/sweep",
+        Some(admin),
+        &[("Idempotency-Key", "sweep 1")],
+        None,
+    )
+    .await
+    .expect(200);
+}
+
 /// A method a path does not have answers 405 with `Allow` (as clients and proxies expect); an unknown path 404.
 async fn other_methods_answer_405_with_allow(backend: Backend) {
     let app = TestApp::start(backend).await;
@@ -921,6 +1028,7 @@ async fn other_methods_answer_405_with_allow(backend: Backend) {
 }
 
 backend_tests!(
+    requests_the_document_allows_are_served_and_others_named,
     other_methods_answer_405_with_allow,
     a_nul_character_is_refused_at_the_edge,
     a_key_does_not_raise_the_body_limit,

@@ -320,3 +320,243 @@ fn the_document_generates_clean_clients() {
         assert!(!operation_ids.contains(vague), "{vague}");
     }
 }
+
+/// The server's parse-and-validate of one request type.
+type Parse = fn(&[u8]) -> Result<(), anzu::error::ApiError>;
+
+/// Each request body's schema, by component name, with the server's own parse-and-validate of it.
+fn request_types() -> Vec<(&'static str, Parse)> {
+    use anzu::accounts::model as a;
+    use anzu::http::json::parse;
+    use anzu::registry::model as r;
+    use anzu::safety::model as s;
+    vec![
+        ("RegisterRequest", |b| parse::<a::RegisterRequest>(b).map(drop)),
+        ("CreateUserRequest", |b| parse::<a::CreateUserRequest>(b).map(drop)),
+        ("LoginRequest", |b| parse::<a::LoginRequest>(b).map(drop)),
+        ("RefreshRequest", |b| parse::<a::RefreshRequest>(b).map(drop)),
+        ("SetPasswordRequest", |b| parse::<a::SetPasswordRequest>(b).map(drop)),
+        ("MembershipRequest", |b| parse::<a::MembershipRequest>(b).map(drop)),
+        ("ReasonRequest", |b| parse::<a::ReasonRequest>(b).map(drop)),
+        ("ChangePasswordRequest", |b| {
+            parse::<a::ChangePasswordRequest>(b).map(drop)
+        }),
+        ("ForgotPasswordRequest", |b| {
+            parse::<a::ForgotPasswordRequest>(b).map(drop)
+        }),
+        ("CreateVillage", |b| {
+            parse::<anzu::villages::model::CreateVillage>(b).map(drop)
+        }),
+        ("CreateGrid", |b| {
+            parse::<anzu::villages::model::CreateGrid>(b).map(drop)
+        }),
+        ("CreateProperty", |b| parse::<r::CreateProperty>(b).map(drop)),
+        ("PatchProperty", |b| parse::<r::PatchProperty>(b).map(drop)),
+        ("CreateUnit", |b| parse::<r::CreateUnit>(b).map(drop)),
+        ("PatchUnit", |b| parse::<r::PatchUnit>(b).map(drop)),
+        ("DeclareTenancy", |b| parse::<r::DeclareTenancy>(b).map(drop)),
+        ("MoveOut", |b| parse::<r::MoveOut>(b).map(drop)),
+        ("CreateInspection", |b| parse::<s::CreateInspection>(b).map(drop)),
+        ("ReportFix", |b| parse::<s::ReportFix>(b).map(drop)),
+        ("VerifyFix", |b| parse::<s::VerifyFix>(b).map(drop)),
+        ("Reason", |b| parse::<s::Reason>(b).map(drop)),
+        ("CreatePatrol", |b| {
+            parse::<anzu::patrols::model::CreatePatrol>(b).map(drop)
+        }),
+    ]
+}
+
+/// The component a `$ref` names.
+fn component<'d>(document: &'d serde_json::Value, reference: &serde_json::Value) -> Option<&'d serde_json::Value> {
+    let name = reference.as_str()?.strip_prefix("#/components/schemas/")?;
+    document["components"]["schemas"].get(name)
+}
+
+/// Every string a request can carry is bounded by the document: a format, a pattern or its enum's values.
+fn assert_strings_constrained(document: &serde_json::Value, schema: &serde_json::Value, at: &str) {
+    if let Some(target) = component(document, &schema["$ref"]) {
+        return assert_strings_constrained(document, target, at);
+    }
+    for branch in schema["oneOf"].as_array().into_iter().flatten() {
+        assert_strings_constrained(document, branch, at);
+    }
+    if let Some(properties) = schema["properties"].as_object() {
+        for (name, property) in properties {
+            assert_strings_constrained(document, property, &format!("{at}.{name}"));
+        }
+    }
+    if schema["items"].is_object() {
+        assert_strings_constrained(document, &schema["items"], &format!("{at}[]"));
+    }
+    let is_string = schema["type"] == "string"
+        || schema["type"]
+            .as_array()
+            .is_some_and(|types| types.iter().any(|t| t == "string"));
+    if is_string {
+        assert!(
+            schema["format"].is_string() || schema["pattern"].is_string() || schema["enum"].is_array(),
+            "{at} is an unconstrained string: {schema}"
+        );
+    }
+}
+
+/// The rules the server enforces are in the document, so that a generated client (and a fuzzer) can keep
+/// to them; each request body has an example, and each example passes the server's own checks.
+#[test]
+fn request_bodies_state_the_rules_and_their_examples_pass_them() {
+    let document = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let schemas = &document["components"]["schemas"];
+    let types = request_types();
+    let mut bodies = std::collections::BTreeSet::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let Some(json) = operation["requestBody"]["content"].get("application/json") else {
+                continue;
+            };
+            let name = json["schema"]["$ref"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned();
+            assert!(
+                types.iter().any(|(n, _)| *n == name),
+                "{method} {path}: {name} has no parse in this test"
+            );
+            bodies.insert(name);
+        }
+    }
+    assert_eq!(bodies.len(), types.len(), "{bodies:?}");
+    for (name, parse) in &types {
+        let schema = &schemas[*name];
+        assert_strings_constrained(&document, schema, name);
+        let example = &schema["example"];
+        assert!(example.is_object(), "{name} has no example");
+        match parse(example.to_string().as_bytes()) {
+            Ok(()) => {}
+            // An inspection may be dated at most a year back: a fixed example ages out of that one rule.
+            Err(anzu::error::ApiError::Validation(errors))
+                if *name == "CreateInspection" && errors.iter().all(|e| e.field == "inspected_on") => {}
+            Err(err) => panic!("the example of {name} is refused: {err:?}"),
+        }
+    }
+    // The main answers carry an example too, each one an answer the server's own types read back.
+    let answers: [(&str, fn(serde_json::Value) -> serde_json::Result<()>); 5] = [
+        ("Property", |v| {
+            serde_json::from_value::<anzu::registry::model::Property>(v).map(drop)
+        }),
+        ("RentalUnit", |v| {
+            serde_json::from_value::<anzu::registry::model::Unit>(v).map(drop)
+        }),
+        ("Tenancy", |v| {
+            serde_json::from_value::<anzu::registry::model::Tenancy>(v).map(drop)
+        }),
+        ("User", |v| {
+            serde_json::from_value::<anzu::accounts::model::User>(v).map(drop)
+        }),
+        ("Village", |v| {
+            serde_json::from_value::<anzu::villages::model::Village>(v).map(drop)
+        }),
+    ];
+    for (name, read) in answers {
+        let example = schemas[name]["example"].clone();
+        let fields = example.as_object().map(|o| o.len()).unwrap_or(0);
+        let declared = schemas[name]["properties"]
+            .as_object()
+            .map(|o| o.len())
+            .unwrap_or(usize::MAX);
+        assert_eq!(fields, declared, "the example of {name} shows every field");
+        read(example).unwrap_or_else(|err| panic!("the example of {name}: {err}"));
+    }
+    let property = &schemas["CreateProperty"]["properties"];
+    assert_eq!(
+        (
+            property["floors"]["minimum"].as_f64(),
+            property["floors"]["maximum"].as_f64()
+        ),
+        (Some(1.0), Some(100.0))
+    );
+    assert_eq!(property["floor_area_m2"]["exclusiveMinimum"].as_f64(), Some(0.0));
+    assert_eq!(property["village_id"]["format"], "uuid");
+    let password = &schemas["RegisterRequest"]["properties"]["password"];
+    assert_eq!(
+        (password["minLength"].as_u64(), password["maxLength"].as_u64()),
+        (Some(10), Some(256))
+    );
+    assert_eq!(
+        schemas["CreateVillage"]["properties"]["code"]["pattern"],
+        "^[A-Z]{2,8}$"
+    );
+    assert_eq!(
+        schemas["CreateInspection"]["properties"]["results"]["minItems"].as_u64(),
+        Some(1)
+    );
+    let key = document["paths"]["/api/v1/properties"]["post"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Idempotency-Key")
+        .expect("POST /properties takes an Idempotency-Key");
+    assert_eq!(key["schema"]["maxLength"].as_u64(), Some(255));
+}
+
+/// The date pattern admits exactly the dates the server accepts.
+#[test]
+fn the_date_pattern_is_the_servers_date_rule() {
+    use chrono::NaiveDate;
+    let pattern = regex::Regex::new(anzu::validation::schema::DATE_PATTERN).unwrap();
+    let mut day = NaiveDate::from_ymd_opt(1899, 12, 1).unwrap();
+    while day <= NaiveDate::from_ymd_opt(2101, 1, 31).unwrap() {
+        let text = day.format("%Y-%m-%d").to_string();
+        assert_eq!(pattern.is_match(&text), anzu::validation::date(&day).is_ok(), "{text}");
+        day = day.succ_opt().unwrap();
+    }
+    for impossible in [
+        "2026-02-29",
+        "2100-02-29",
+        "1900-02-29",
+        "2026-04-31",
+        "2026-13-01",
+        "2026-00-10",
+        "2026-1-01",
+    ] {
+        assert!(!pattern.is_match(impossible), "{impossible}");
+    }
+    for leap in ["2000-02-29", "2024-02-29", "1904-02-29", "2096-02-29"] {
+        assert!(pattern.is_match(leap), "{leap}");
+    }
+}
+
+/// The free-text patterns refuse exactly the characters the server refuses, and a required text's pattern
+/// refuses a blank value as the server does.
+#[test]
+fn the_text_patterns_are_the_servers_text_rules() {
+    let document = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let properties = &document["components"]["schemas"]["TenantInput"]["properties"];
+    let required = regex::Regex::new(properties["full_name"]["pattern"].as_str().unwrap()).unwrap();
+    let optional = regex::Regex::new(properties["origin"]["pattern"].as_str().unwrap()).unwrap();
+    for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+        let inside = format!("a{c}b");
+        let server_takes_inside = anzu::validation::person_name(&inside).is_ok();
+        assert_eq!(
+            required.is_match(&inside),
+            server_takes_inside,
+            "U+{:04X} inside",
+            c as u32
+        );
+        assert_eq!(
+            optional.is_match(&inside),
+            server_takes_inside,
+            "U+{:04X} optional",
+            c as u32
+        );
+        let alone = c.to_string();
+        assert_eq!(
+            required.is_match(&alone),
+            anzu::validation::person_name(&alone).is_ok(),
+            "U+{:04X} alone",
+            c as u32
+        );
+    }
+}

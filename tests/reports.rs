@@ -539,7 +539,7 @@ async fn patrols_are_recorded_by_village_inspectors(backend: Backend) {
         .body;
     assert_eq!(patrol["visits"][0]["finding"], "issue");
     let bad = app
-        .post(&path, Some(&inspector.token), json!({"patrolled_on": date(1), "visits": [{"property_id": "nope", "finding": "ok"}, {"property_id": p["id"], "finding": "issue"}]}))
+        .post(&path, Some(&inspector.token), json!({"patrolled_on": date(1), "visits": [{"property_id": "01a228c9-0000-7000-8000-000000000000", "finding": "ok"}, {"property_id": p["id"], "finding": "issue"}]}))
         .await;
     assert_eq!(
         bad.error_fields(),

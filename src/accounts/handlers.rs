@@ -18,6 +18,7 @@ use crate::http::auth::Caller;
 use crate::http::etag::versioned;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery, Paginated};
+use crate::http::query::Query;
 use crate::ids::{new_id, now};
 use crate::startup::AppState;
 use crate::{notices, villages};
@@ -364,7 +365,7 @@ pub async fn create_user(
 pub async fn list_users(
     caller: Caller,
     state: web::Data<AppState>,
-    filter: web::Query<UserFilter>,
+    filter: Query<UserFilter>,
     page: Page,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin, Role::Auditor])?;

@@ -86,6 +86,7 @@ impl UserRow {
 
 /// A user as the API shows it (never the password hash).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e01", "full_name": "陈建国", "email": "chen@example.cn", "phone": "13812345678", "role": "landlord", "village_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e0f", "membership_status": "active", "active": true, "created_at": "2026-10-30T08:00:00Z", "updated_at": "2026-10-31T08:00:00Z", "version": 2}))]
 pub struct User {
     pub id: String,
     pub full_name: String,
@@ -130,58 +131,78 @@ pub const MIN_PASSWORD_CHARS: u64 = 10;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"full_name": "陈建国", "phone": "13812345678", "email": "chen@example.cn", "password": "correct horse battery", "village_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e0f"}))]
 pub struct RegisterRequest {
     #[validate(custom(function = "crate::validation::person_name"))]
+    #[schema(schema_with = crate::validation::schema::person_name)]
     #[serde(deserialize_with = "crate::validation::nfc")]
     pub full_name: String,
     #[validate(custom(function = "crate::validation::mobile"))]
+    #[schema(schema_with = crate::validation::schema::mobile)]
     pub phone: String,
     #[validate(email(message = "must be an e-mail address"), length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     #[validate(length(min = MIN_PASSWORD_CHARS, max = 256, message = "must be 10 to 256 characters"))]
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub village_id: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"full_name": "林巡查", "email": "lin@example.cn", "phone": "13987654321", "password": "correct horse battery", "role": "inspector", "village_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e0f"}))]
 pub struct CreateUserRequest {
     #[validate(custom(function = "crate::validation::person_name"))]
+    #[schema(schema_with = crate::validation::schema::person_name)]
     #[serde(deserialize_with = "crate::validation::nfc")]
     pub full_name: String,
     #[validate(email(message = "must be an e-mail address"), length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     #[validate(custom(function = "crate::validation::mobile"))]
+    #[schema(schema_with = crate::validation::schema::mobile)]
     pub phone: String,
     #[validate(length(min = MIN_PASSWORD_CHARS, max = 256, message = "must be 10 to 256 characters"))]
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
     pub role: Role,
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub village_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"login": "chen@example.cn", "password": "correct horse battery"}))]
 pub struct LoginRequest {
     /// The e-mail address or the phone number.
     #[validate(length(min = 1, max = 254))]
+    #[schema(min_length = 1, max_length = 254)]
     pub login: String,
     #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     pub password: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "01934b2e-9a1b-7c41-8d2e-5b6a7c8d9e0f.4f3a9c"}))]
 pub struct RefreshRequest {
     #[validate(length(min = 1, max = 512))]
+    #[schema(min_length = 1, max_length = 512)]
     pub refresh_token: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "v2.q9Xc3kP0", "password": "a new long password"}))]
 pub struct SetPasswordRequest {
     #[validate(length(min = 1, max = 512))]
+    #[schema(min_length = 1, max_length = 512)]
     pub token: String,
     #[validate(length(min = MIN_PASSWORD_CHARS, max = 256, message = "must be 10 to 256 characters"))]
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
 }
 
@@ -198,9 +219,11 @@ pub struct TokenResponse {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"action": "approve", "reason": "入会材料齐全"}))]
 pub struct MembershipRequest {
     pub action: MembershipAction,
     #[validate(custom(function = "crate::validation::note"))]
+    #[schema(schema_with = crate::validation::schema::note)]
     #[serde(deserialize_with = "crate::validation::nfc")]
     pub reason: String,
 }
@@ -208,34 +231,42 @@ pub struct MembershipRequest {
 /// Why an account is deactivated or activated again (kept in the audit log).
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "调离本村"}))]
 pub struct ReasonRequest {
     #[validate(custom(function = "crate::validation::note"))]
+    #[schema(schema_with = crate::validation::schema::note)]
     #[serde(deserialize_with = "crate::validation::nfc")]
     pub reason: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "correct horse battery", "new_password": "a new long password"}))]
 pub struct ChangePasswordRequest {
     #[validate(length(min = 1, max = 256, message = "must be 1 to 256 characters"))]
+    #[schema(min_length = 1, max_length = 256)]
     pub current_password: String,
     #[validate(length(min = MIN_PASSWORD_CHARS, max = 256, message = "must be 10 to 256 characters"))]
+    #[schema(min_length = 10, max_length = 256)]
     pub new_password: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"login": "13812345678"}))]
 pub struct ForgotPasswordRequest {
     /// The e-mail address or the phone number.
     #[validate(length(min = 1, max = 254, message = "must be 1 to 254 characters"))]
+    #[schema(min_length = 1, max_length = 254)]
     pub login: String,
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Deserialize, utoipa::IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 pub struct UserFilter {
     pub role: Option<Role>,
     pub membership_status: Option<MembershipStatus>,
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub village_id: Option<String>,
 }
 

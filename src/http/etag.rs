@@ -14,18 +14,31 @@ pub trait Versioned {
     fn version(&self) -> i32;
 }
 
-/// The `If-Match` precondition of a request: `None` when absent or `*`.
+/// The `If-Match` precondition of a request. It is only read here; it is evaluated when the change is about
+/// to be made, so that a request that fails for another reason first (no token, a bad body, an unknown
+/// resource) gets that answer rather than 412.
 #[derive(Debug, Clone, Copy)]
-pub struct IfMatch(pub Option<i32>);
+pub enum IfMatch {
+    /// No header, or `*`: any version.
+    Any,
+    /// The version an ETag of this service names.
+    Version(i32),
+    /// A value that is no ETag this service issued: it matches no version.
+    Foreign,
+}
 
 impl IfMatch {
     /// Refuses with 412 when the precondition names a version other than `current`.
     pub fn check(&self, current: i32) -> Result<(), ApiError> {
-        match self.0 {
-            Some(expected) if expected != current => Err(ApiError::PreconditionFailed(format!(
+        match *self {
+            IfMatch::Any => Ok(()),
+            IfMatch::Version(expected) if expected == current => Ok(()),
+            IfMatch::Version(_) => Err(ApiError::PreconditionFailed(format!(
                 "The resource is at version {current}; reload it and try again."
             ))),
-            _ => Ok(()),
+            IfMatch::Foreign => Err(ApiError::PreconditionFailed(
+                "If-Match must be an ETag this service issued.".into(),
+            )),
         }
     }
 }
@@ -36,23 +49,20 @@ impl FromRequest for IfMatch {
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let parsed = match req.headers().get(IF_MATCH) {
-            None => Ok(IfMatch(None)),
+            None => IfMatch::Any,
             Some(value) => {
                 let text = value.to_str().unwrap_or("").trim();
                 if text == "*" {
-                    Ok(IfMatch(None))
+                    IfMatch::Any
                 } else {
                     text.trim_start_matches("W/")
                         .trim_matches('"')
                         .parse::<i32>()
-                        .map(|v| IfMatch(Some(v)))
-                        .map_err(|_| {
-                            ApiError::PreconditionFailed("If-Match must be an ETag this service issued.".into())
-                        })
+                        .map_or(IfMatch::Foreign, IfMatch::Version)
                 }
             }
         };
-        std::future::ready(parsed)
+        std::future::ready(Ok(parsed))
     }
 }
 

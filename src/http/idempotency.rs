@@ -28,7 +28,7 @@ use crate::startup::AppState;
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 const KEY_TTL_HOURS: i64 = 24;
-const MAX_KEY_LEN: usize = 255;
+pub const MAX_KEY_LEN: usize = 255;
 
 enum Claim {
     New,
@@ -91,13 +91,16 @@ pub async fn replay_or_record(
             return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
         }
     };
-    if key.is_empty() || key.len() > MAX_KEY_LEN {
-        return Err(ApiError::BadRequest(format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} characters.")).into());
-    }
     // Without a valid token the handler answers 401 itself; keys belong to users.
     let Ok(caller) = auth::caller_of(req.request()) else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
+    if !is_well_formed(&key) {
+        return Err(ApiError::BadRequest(format!(
+            "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters."
+        ))
+        .into());
+    }
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
@@ -225,6 +228,14 @@ pub async fn replay_or_record(
 
 /// Endpoints whose answers (token pairs) or requests (passwords) must never be stored: a retry runs
 /// them again, which their own rules make safe (a refresh token works once).
+/// 1 to `MAX_KEY_LEN` visible ASCII characters, spaces allowed inside (the document's pattern says the same).
+fn is_well_formed(key: &str) -> bool {
+    (1..=MAX_KEY_LEN).contains(&key.len())
+        && key.bytes().all(|b| (b' '..=b'~').contains(&b))
+        && !key.starts_with(' ')
+        && !key.ends_with(' ')
+}
+
 pub fn holds_credentials(path: &str) -> bool {
     path.starts_with("/api/v1/auth/") || path == "/api/v1/me/password"
 }

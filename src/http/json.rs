@@ -510,11 +510,16 @@ where
 
 /// Query strings that do not parse answer 400 naming the problem.
 pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    query_problem(err).into()
+}
+
+/// The 400 of a query string that does not parse, without the values it held.
+pub fn query_problem(err: QueryPayloadError) -> ApiError {
     let reason = match &err {
         QueryPayloadError::Deserialize(inner) => without_values(&inner.to_string()),
         _ => "it cannot be read".to_owned(),
     };
-    ApiError::BadRequest(format!("The query string is malformed: {reason}.")).into()
+    ApiError::BadRequest(format!("The query string is malformed: {reason}."))
 }
 
 /// Path segments that do not parse answer 404: no such resource.

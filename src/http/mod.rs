@@ -11,6 +11,7 @@ pub mod json;
 pub mod metrics;
 pub mod nul;
 pub mod pagination;
+pub mod query;
 pub mod rate_limit;
 pub mod request_id;
 

@@ -30,7 +30,7 @@ pub struct PageQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Only items changed after this RFC 3339 time.
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, pattern = "^(19[0-9]{2}|20[0-9]{2}|2100)-")]
     pub updated_since: Option<String>,
 }
 

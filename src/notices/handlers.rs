@@ -6,6 +6,7 @@ use crate::accounts::model::Role;
 use crate::error::{ApiError, Problem};
 use crate::http::auth::Caller;
 use crate::http::pagination::{Page, PageQuery, Paginated};
+use crate::http::query::Query;
 use crate::ids::now;
 use crate::notices::model::{Notice, NoticeFilter};
 use crate::notices::repo;
@@ -24,7 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub async fn list_notices(
     caller: Caller,
     state: web::Data<AppState>,
-    filter: web::Query<NoticeFilter>,
+    filter: Query<NoticeFilter>,
     page: Page,
 ) -> Result<HttpResponse, ApiError> {
     let page = state

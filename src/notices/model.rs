@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use crate::db::schema::notices;
 use crate::text_enum;
+use validator::Validate;
 
 text_enum! {
     /// What a notice is about; each kind has its template.
@@ -96,7 +97,7 @@ impl TryFrom<NoticeRow> for Notice {
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Deserialize, utoipa::IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 pub struct NoticeFilter {
     pub status: Option<NoticeStatus>,

@@ -146,14 +146,15 @@ impl Modify for ResponsesAsServed {
                 if has_body {
                     answered.extend([400, 408, 413, 415, 422]);
                 }
-                if has_query {
+                if has_query || idempotent {
                     answered.push(400);
                 }
                 if has_path && uses_database {
                     answered.push(404);
                 }
                 if idempotent {
-                    answered.push(409);
+                    // A key still in flight (409), or repeated with another request (422).
+                    answered.extend([409, 422]);
                 }
                 if uses_database {
                     answered.push(503);
@@ -172,12 +173,14 @@ impl Modify for ResponsesAsServed {
                         "Idempotency-Key",
                         "Any string up to 255 characters: a repeat with the same body answers the first answer again \
                          (`Idempotent-Replayed: true`) and does nothing twice; with another body, 422.",
+                        idempotency_key_schema(),
                     )));
                 }
                 if preconditioned {
                     parameters.push(RefOr::T(header_parameter(
                         "If-Match",
                         "The `ETag` (version) the change was made from: another version answers 412.",
+                        string_schema(),
                     )));
                 }
                 if parameters.is_empty() {
@@ -244,15 +247,29 @@ fn returns_versioned(response: &utoipa::openapi::Response, versioned: &[String])
     )
 }
 
-/// A string request header.
-fn header_parameter(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
+/// An optional request header.
+fn header_parameter(
+    name: &str,
+    description: &str,
+    schema: utoipa::openapi::schema::Object,
+) -> utoipa::openapi::path::Parameter {
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Header)
         .required(utoipa::openapi::Required::False)
         .description(Some(description))
-        .schema(Some(string_schema()))
+        .schema(Some(schema))
+        .build()
+}
+
+/// What `Idempotency-Key` accepts: 1 to 255 visible ASCII characters (spaces inside), as a header carries them.
+fn idempotency_key_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(crate::http::idempotency::MAX_KEY_LEN))
+        .pattern(Some("^[!-~]([ -~]*[!-~])?$"))
         .build()
 }
 
@@ -302,7 +319,7 @@ struct SharedTypes;
 impl Modify for SharedTypes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::schema::{ArrayItems, Schema};
-        use utoipa::openapi::{Ref, RefOr};
+        use utoipa::openapi::{KnownFormat, Ref, RefOr, SchemaFormat};
         if let Some(components) = openapi.components.as_mut() {
             let names: Vec<String> = components.schemas.keys().cloned().collect();
             for name in &names {
@@ -316,6 +333,26 @@ impl Modify for SharedTypes {
                     && let Some(RefOr::T(Schema::Array(items))) = page.properties.get_mut("items")
                 {
                     items.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
+                }
+            }
+            for schema in components.schemas.values_mut() {
+                let RefOr::T(Schema::Object(object)) = schema else {
+                    continue;
+                };
+                for (field, property) in object.properties.iter_mut() {
+                    let RefOr::T(Schema::Object(property)) = property else {
+                        continue;
+                    };
+                    if !is_string(&property.schema_type) || property.format.is_some() || property.enum_values.is_some()
+                    {
+                        continue;
+                    }
+                    if field == "id" || field.ends_with("_id") {
+                        property.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
+                    } else if property.pattern.is_none() {
+                        // No text of the API holds a NUL character (`http::nul`, `http::json`).
+                        property.pattern = Some(r"^[^\u0000]*$".to_owned());
+                    }
                 }
             }
         }
@@ -338,6 +375,16 @@ impl Modify for SharedTypes {
                 }
             }
         }
+    }
+}
+
+/// A string, or a string or null.
+fn is_string(schema_type: &utoipa::openapi::schema::SchemaType) -> bool {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    match schema_type {
+        SchemaType::Type(Type::String) => true,
+        SchemaType::Array(types) => types.iter().all(|t| matches!(t, Type::String | Type::Null)),
+        _ => false,
     }
 }
 

@@ -40,19 +40,24 @@ pub struct VisitRow {
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VisitInput {
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub property_id: String,
     pub finding: Finding,
     #[validate(custom(function = "crate::validation::remark"))]
+    #[schema(schema_with = crate::validation::schema::remark_or_null)]
     #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub note: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"patrolled_on": "2026-11-28", "visits": [{"property_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "finding": "ok"}, {"property_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e11", "finding": "issue", "note": "楼道堆放电动车"}]}))]
 pub struct CreatePatrol {
     #[validate(custom(function = "crate::validation::date"))]
+    #[schema(schema_with = crate::validation::schema::date)]
     pub patrolled_on: NaiveDate,
     #[validate(nested)]
+    #[schema(min_items = 1)]
     pub visits: Vec<VisitInput>,
 }
 

@@ -8,6 +8,7 @@ use crate::http::auth::Caller;
 use crate::http::etag::{IfMatch, versioned};
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery, Paginated};
+use crate::http::query::Query;
 use crate::ids::today;
 use crate::registry::model::*;
 use crate::registry::{repo, service};
@@ -67,7 +68,7 @@ pub async fn create_property(
 pub async fn list_properties(
     caller: Caller,
     state: web::Data<AppState>,
-    filter: web::Query<PropertyFilter>,
+    filter: Query<PropertyFilter>,
     page: Page,
 ) -> Result<HttpResponse, ApiError> {
     let today = today();
@@ -242,7 +243,7 @@ pub async fn move_out(
 pub async fn list_tenancies(
     caller: Caller,
     state: web::Data<AppState>,
-    filter: web::Query<TenancyFilter>,
+    filter: Query<TenancyFilter>,
     page: Page,
 ) -> Result<HttpResponse, ApiError> {
     let page = state

@@ -126,6 +126,7 @@ impl PropertyRow {
 
 /// A registered rental premises.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "registration_code": "DONGHU-000001", "owner_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e01", "village_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e0f", "grid_id": null, "name": "陈氏出租楼", "address": "东湖村中路12号", "kind": "apartment", "floors": 5, "floor_area_m2": 600.0, "mixed_use_residence": false, "status": "rated", "stars": 4, "score": 86, "rating_valid_until": "2027-11-20", "active_tenants": 12, "capacity": 30, "created_at": "2026-11-01T08:00:00Z", "updated_at": "2026-11-20T10:30:00Z", "version": 3}))]
 pub struct Property {
     pub id: String,
     /// Village code, a dash and a six-digit sequence, as on the door plaque (`HTK-000123`).
@@ -228,6 +229,7 @@ impl UnitRow {
 /// type of its own in Kotlin and Swift.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(as = RentalUnit)]
+#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e20", "property_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "label": "301", "floor": 3, "area_m2": 18.5, "kind": "room", "max_occupants": 2, "active_tenants": 1, "overcrowded": false, "created_at": "2026-11-01T08:05:00Z", "updated_at": "2026-11-02T09:00:00Z", "version": 2}))]
 pub struct Unit {
     pub id: String,
     pub property_id: String,
@@ -325,6 +327,7 @@ pub struct TenantView {
 
 /// A tenant declaration.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e30", "unit_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e20", "property_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "tenant": {"full_name": "李四", "id_type": "resident_id", "id_number_masked": "110*************39", "phone_masked": "139******78", "gender": "male", "birth_year": 1990, "origin": "四川省", "employer": "晋江鞋业"}, "move_in_date": "2026-11-01", "move_out_date": null, "declared_at": "2026-11-02T09:00:00Z", "late": false, "duplicate_elsewhere": false, "created_at": "2026-11-02T09:00:00Z", "updated_at": "2026-11-02T09:00:00Z", "version": 1}))]
 pub struct Tenancy {
     pub id: String,
     pub unit_id: String,
@@ -390,27 +393,36 @@ pub struct Identity {
 
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "陈氏出租楼", "address": "东湖村中路12号", "village_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e0f", "kind": "apartment", "floors": 5, "floor_area_m2": 600.0, "mixed_use_residence": false}))]
 pub struct CreateProperty {
     #[validate(custom(function = "crate::validation::short_text"))]
+    #[schema(schema_with = crate::validation::schema::short_text)]
     #[serde(deserialize_with = "crate::validation::nfc")]
     pub name: String,
     #[validate(custom(function = "crate::validation::address"))]
+    #[schema(schema_with = crate::validation::schema::address)]
     #[serde(deserialize_with = "crate::validation::nfc")]
     pub address: String,
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub village_id: String,
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub grid_id: Option<String>,
     pub kind: PropertyKind,
     #[validate(range(min = 1, max = 100, message = "must be 1 to 100"))]
+    #[schema(minimum = 1, maximum = 100)]
+    #[serde(deserialize_with = "crate::validation::whole")]
     pub floors: i32,
     #[validate(range(
         exclusive_min = 0.0,
         max = 1_000_000.0,
         message = "must be more than 0 and at most 1,000,000"
     ))]
+    #[schema(exclusive_minimum = 0.0, maximum = 1_000_000.0)]
     pub floor_area_m2: f64,
     #[serde(default)]
     pub mixed_use_residence: bool,
     /// The landlord who owns it; admins only (a landlord registers for themself).
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub owner_id: Option<String>,
 }
 
@@ -418,66 +430,89 @@ pub struct CreateProperty {
 /// `registration_code` are never accepted; `owner_id` only from an admin.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "陈氏公寓", "floors": 6}))]
 pub struct PatchProperty {
     #[validate(custom(function = "crate::validation::short_text"))]
+    #[schema(schema_with = crate::validation::schema::short_text_or_null)]
     #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub name: Option<String>,
     #[validate(custom(function = "crate::validation::address"))]
+    #[schema(schema_with = crate::validation::schema::address_or_null)]
     #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub address: Option<String>,
     /// Must be the property's own village: registration codes belong to a village.
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub village_id: Option<String>,
+    #[validate(custom(function = "crate::validation::uuid"))]
     #[serde(default, deserialize_with = "crate::http::json::double_option")]
     #[schema(value_type = Option<String>)]
     pub grid_id: Option<Option<String>>,
     pub kind: Option<PropertyKind>,
     #[validate(range(min = 1, max = 100, message = "must be 1 to 100"))]
+    #[schema(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::validation::whole_option")]
     pub floors: Option<i32>,
     #[validate(range(
         exclusive_min = 0.0,
         max = 1_000_000.0,
         message = "must be more than 0 and at most 1,000,000"
     ))]
+    #[schema(exclusive_minimum = 0.0, maximum = 1_000_000.0)]
     pub floor_area_m2: Option<f64>,
     pub mixed_use_residence: Option<bool>,
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub owner_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"label": "301", "floor": 3, "area_m2": 18.5, "kind": "room", "max_occupants": 2}))]
 pub struct CreateUnit {
     #[validate(custom(function = "crate::validation::label"))]
+    #[schema(schema_with = crate::validation::schema::label)]
     #[serde(deserialize_with = "crate::validation::nfc")]
     pub label: String,
     #[validate(range(min = -5, max = 200, message = "must be -5 to 200"))]
+    #[schema(minimum = -5, maximum = 200)]
+    #[serde(deserialize_with = "crate::validation::whole")]
     pub floor: i32,
     #[validate(range(
         exclusive_min = 0.0,
         max = 100_000.0,
         message = "must be more than 0 and at most 100,000"
     ))]
+    #[schema(exclusive_minimum = 0.0, maximum = 100_000.0)]
     pub area_m2: f64,
     pub kind: UnitKind,
     #[validate(range(min = 1, max = MAX_OCCUPANTS, message = "must be 1 to 10,000"))]
+    #[schema(minimum = 1, maximum = 10_000)]
+    #[serde(default, deserialize_with = "crate::validation::whole_option")]
     pub max_occupants: Option<i32>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"area_m2": 20.0, "max_occupants": 2}))]
 pub struct PatchUnit {
     #[validate(custom(function = "crate::validation::label"))]
+    #[schema(schema_with = crate::validation::schema::label_or_null)]
     #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub label: Option<String>,
     #[validate(range(min = -5, max = 200, message = "must be -5 to 200"))]
+    #[schema(minimum = -5, maximum = 200)]
+    #[serde(default, deserialize_with = "crate::validation::whole_option")]
     pub floor: Option<i32>,
     #[validate(range(
         exclusive_min = 0.0,
         max = 100_000.0,
         message = "must be more than 0 and at most 100,000"
     ))]
+    #[schema(exclusive_minimum = 0.0, maximum = 100_000.0)]
     pub area_m2: Option<f64>,
     pub kind: Option<UnitKind>,
     #[validate(range(min = 1, max = MAX_OCCUPANTS, message = "must be 1 to 10,000"))]
+    #[schema(minimum = 1, maximum = 10_000)]
+    #[serde(default, deserialize_with = "crate::validation::whole_option")]
     pub max_occupants: Option<i32>,
 }
 
@@ -485,53 +520,71 @@ pub struct PatchUnit {
 #[serde(deny_unknown_fields)]
 pub struct TenantInput {
     #[validate(custom(function = "crate::validation::person_name"))]
+    #[schema(schema_with = crate::validation::schema::person_name)]
     #[serde(deserialize_with = "crate::validation::nfc")]
     pub full_name: String,
     pub id_type: IdType,
-    /// Checked by its type's rules; stored encrypted.
+    /// Checked by its type's rules (a resident ID: 18 characters with its check character); stored encrypted.
+    #[schema(min_length = 5, max_length = 32, pattern = "^[0-9A-Za-z]+$", example = "E12345678")]
     pub id_number: String,
     #[validate(custom(function = "crate::validation::mobile"))]
+    #[schema(schema_with = crate::validation::schema::mobile_or_null)]
     pub phone: Option<String>,
     #[validate(custom(function = "crate::validation::short_text"))]
+    #[schema(schema_with = crate::validation::schema::short_text_or_null)]
     #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub origin: Option<String>,
     #[validate(custom(function = "crate::validation::short_text"))]
+    #[schema(schema_with = crate::validation::schema::short_text_or_null)]
     #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub employer: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"tenant": {"full_name": "李四", "id_type": "resident_id", "id_number": "110105199003071239", "phone": "13912345678", "origin": "四川省", "employer": "晋江鞋业"}, "move_in_date": "2026-11-01"}))]
 pub struct DeclareTenancy {
     #[validate(nested)]
     pub tenant: TenantInput,
     #[validate(custom(function = "crate::validation::date"))]
+    #[schema(schema_with = crate::validation::schema::date)]
     pub move_in_date: NaiveDate,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"move_out_date": "2026-12-31"}))]
 pub struct MoveOut {
     #[validate(custom(function = "crate::validation::date"))]
+    #[schema(schema_with = crate::validation::schema::date)]
     pub move_out_date: NaiveDate,
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Deserialize, utoipa::IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 pub struct PropertyFilter {
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub village_id: Option<String>,
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub grid_id: Option<String>,
     pub status: Option<PropertyStatus>,
+    #[validate(range(min = 0, max = 5, message = "must be 0 to 5"))]
+    #[param(minimum = 0, maximum = 5)]
     pub stars: Option<i32>,
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub owner_id: Option<String>,
     /// Words to find in the name or address.
+    #[validate(length(max = 100, message = "must be at most 100 characters"))]
+    #[param(max_length = 100)]
     pub q: Option<String>,
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Deserialize, utoipa::IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 pub struct TenancyFilter {
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub property_id: Option<String>,
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub unit_id: Option<String>,
     /// Only tenancies not yet ended (true) or only ended ones (false).
     pub active: Option<bool>,

@@ -9,6 +9,7 @@ use crate::accounts::model::Role;
 use crate::error::{ApiError, Problem};
 use crate::http::auth::Caller;
 use crate::http::json::CsvBody;
+use crate::http::query::Query;
 use crate::ids::today;
 use crate::reports::model::*;
 use crate::reports::{ledger, repo};
@@ -56,7 +57,7 @@ fn report_village(caller: &Caller, requested: Option<String>, town_allowed: bool
 pub async fn summary(
     caller: Caller,
     state: web::Data<AppState>,
-    query: web::Query<VillageQuery>,
+    query: Query<VillageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let village = report_village(&caller, query.into_inner().village_id, true)?;
     let today = today();
@@ -80,7 +81,7 @@ pub async fn summary(
 pub async fn ledger_csv(
     caller: Caller,
     state: web::Data<AppState>,
-    query: web::Query<VillageQuery>,
+    query: Query<VillageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let village = report_village(&caller, query.into_inner().village_id, true)?;
     if let Some(v) = village.clone() {
@@ -131,7 +132,7 @@ pub async fn ledger_csv(
 pub async fn import_ledger(
     caller: Caller,
     state: web::Data<AppState>,
-    query: web::Query<ImportQuery>,
+    query: Query<ImportQuery>,
     body: CsvBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::Validate;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct PropertyCounts {
@@ -44,17 +45,19 @@ pub struct Summary {
     pub grids: Vec<GridPatrolGap>,
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Deserialize, utoipa::IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 pub struct VillageQuery {
     /// Required for auditors (their own village); admins may omit it for the whole town.
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub village_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Deserialize, utoipa::IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// The village the ledger belongs to; auditors import into their own.
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub village_id: Option<String>,
     /// Validate and report without writing.
     #[serde(default)]

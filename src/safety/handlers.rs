@@ -8,6 +8,7 @@ use crate::http::auth::Caller;
 use crate::http::etag::{IfMatch, versioned};
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery, Paginated};
+use crate::http::query::Query;
 use crate::registry::model::Property;
 use crate::registry::repo as registry_repo;
 use crate::safety::model::*;
@@ -109,7 +110,7 @@ pub async fn get_inspection(
 pub async fn list_rectifications(
     caller: Caller,
     state: web::Data<AppState>,
-    filter: web::Query<RectificationFilter>,
+    filter: Query<RectificationFilter>,
     page: Page,
 ) -> Result<HttpResponse, ApiError> {
     let page = state

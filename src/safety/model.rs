@@ -228,52 +228,64 @@ pub struct ItemResultInput {
     pub item_code: String,
     pub outcome: Outcome,
     #[validate(custom(function = "crate::validation::remark"))]
+    #[schema(schema_with = crate::validation::schema::remark_or_null)]
     #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub note: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"inspected_on": "2026-11-20", "results": [{"item_code": "ELEC-03", "outcome": "fail", "note": "配电箱无漏电保护"}, {"item_code": "ESC-01", "outcome": "pass"}], "summary": "整体良好，限期整改配电箱"}))]
 pub struct CreateInspection {
     /// Not in the future, and at most 366 days back.
     #[validate(custom(function = "crate::validation::inspection_date"))]
+    #[schema(schema_with = crate::validation::schema::date)]
     pub inspected_on: NaiveDate,
     #[validate(nested, length(min = 1, max = 200, message = "give one result per applicable item"))]
+    #[schema(min_items = 1, max_items = 200)]
     pub results: Vec<ItemResultInput>,
     #[validate(custom(function = "crate::validation::summary"))]
+    #[schema(schema_with = crate::validation::schema::summary_or_null)]
     #[serde(default, deserialize_with = "crate::validation::nfc_option")]
     pub summary: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "已加装漏电保护器"}))]
 pub struct ReportFix {
     /// What was done.
     #[validate(custom(function = "crate::validation::note"))]
+    #[schema(schema_with = crate::validation::schema::note)]
     #[serde(deserialize_with = "crate::validation::nfc")]
     pub note: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"resolved": true, "note": "复查合格"}))]
 pub struct VerifyFix {
     pub resolved: bool,
     #[validate(custom(function = "crate::validation::note"))]
+    #[schema(schema_with = crate::validation::schema::note)]
     #[serde(deserialize_with = "crate::validation::nfc")]
     pub note: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "消防通道长期堵塞"}))]
 pub struct Reason {
     #[validate(custom(function = "crate::validation::note"))]
+    #[schema(schema_with = crate::validation::schema::note)]
     #[serde(deserialize_with = "crate::validation::nfc")]
     pub reason: String,
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Deserialize, utoipa::IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 pub struct RectificationFilter {
+    #[validate(custom(function = "crate::validation::uuid"))]
     pub property_id: Option<String>,
     pub status: Option<RectificationStatus>,
 }

@@ -138,7 +138,8 @@ pub async fn public_rating(
 /// A printable door plaque: the code, the stars, the validity and a QR code of the public rating.
 #[utoipa::path(get, path = "/public/v1/ratings/{registration_code}/plaque.svg", operation_id = "get_public_plaque", tag = "public",
     params(("registration_code" = String, Path)),
-    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem),
+        (status = 429, body = Problem)))]
 pub async fn plaque(
     req: HttpRequest,
     state: web::Data<AppState>,

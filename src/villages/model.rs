@@ -21,6 +21,7 @@ pub struct VillageRow {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e0f", "name": "东湖村", "code": "DONGHU", "created_at": "2026-10-01T08:00:00Z", "updated_at": "2026-10-01T08:00:00Z", "version": 1}))]
 pub struct Village {
     pub id: String,
     pub name: String,
@@ -115,21 +116,27 @@ fn validate_grid_code(code: &str) -> Result<(), ValidationError> {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "东湖村", "code": "DONGHU"}))]
 pub struct CreateVillage {
     #[validate(custom(function = "crate::validation::short_text"))]
+    #[schema(schema_with = crate::validation::schema::short_text)]
     #[serde(deserialize_with = "crate::validation::nfc")]
     pub name: String,
     #[validate(custom(function = "validate_village_code"))]
+    #[schema(pattern = "^[A-Z]{2,8}$", example = "DONGHU")]
     pub code: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "第一网格", "code": "G-01"}))]
 pub struct CreateGrid {
     #[validate(custom(function = "crate::validation::short_text"))]
+    #[schema(schema_with = crate::validation::schema::short_text)]
     #[serde(deserialize_with = "crate::validation::nfc")]
     pub name: String,
     #[validate(custom(function = "validate_grid_code"))]
+    #[schema(pattern = "^[A-Z0-9-]{1,16}$", example = "G-01")]
     pub code: String,
 }
 
