@@ -48,7 +48,7 @@ pub struct Settings {
     /// Days after moving in within which a tenant must be declared.
     pub declaration_deadline_days: i64,
     /// The numbers that turn inspection results into a rating.
-    pub rating_rules: crate::safety::rating::RatingRules,
+    pub rating_rules: crate::rating::RatingRules,
     /// Where the public reaches this service; door plaques link to it.
     pub public_base_url: String,
     /// Public rating look-ups allowed per address per minute.
@@ -130,7 +130,7 @@ impl Settings {
         let database_url = get("ANZU_DATABASE_URL").unwrap_or_else(|| "anzu.db".into());
         let data_dir = match get("ANZU_DATA_DIR") {
             Some(dir) => PathBuf::from(dir),
-            None if crate::db::Backend::of_url(&database_url) == crate::db::Backend::Sqlite => Path::new(&database_url)
+            None if Backend::of_url(&database_url) == Backend::Sqlite => Path::new(&database_url)
                 .parent()
                 .map(Path::to_path_buf)
                 .unwrap_or_default(),
@@ -205,7 +205,7 @@ impl Settings {
             rating_rules: match get("ANZU_RATING_RULES") {
                 None => Default::default(),
                 Some(json) => {
-                    let rules: crate::safety::rating::RatingRules = serde_json::from_str(&json)
+                    let rules: crate::rating::RatingRules = serde_json::from_str(&json)
                         .context("ANZU_RATING_RULES must be a JSON object of rating rules (see docs/rating.md)")?;
                     rules.check().map_err(|e| anyhow::anyhow!("ANZU_RATING_RULES: {e}"))?;
                     rules
@@ -334,6 +334,24 @@ fn write_secrets_file(path: &Path, values: &HashMap<String, String>) -> anyhow::
     let mut file = crate::private_file::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     file.write_all(text.as_bytes())?;
     Ok(())
+}
+
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend a database URL names: a `postgres://` or `postgresql://` URL, else an SQLite file path.
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,16 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+tokio::task_local! {
+    /// The id of the request being handled (set by `http::request_id`), quoted in 500 answers.
+    pub static REQUEST_ID: String;
+}
+
+/// The id of the request being handled, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
 const PROBLEM_BASE: &str = "https://anzu.example/problems/";
 
 /// What a 503 asks the client to wait: the waits that cause it (a database turn, a password hash) are 5 s.
@@ -173,7 +183,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        let request_id = crate::http::request_id::current();
+        let request_id = current_request_id();
         if let ApiError::Internal(cause) = self {
             // The cause goes to the log only; the client sees the request id to quote.
             tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), error = %format!("{cause:#}"), "internal error");

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod ops;
 pub mod patrols;
 pub mod private_file;
+pub mod rating;
 pub mod registry;
 pub mod reports;
 pub mod safety;

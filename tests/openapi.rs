@@ -152,7 +152,7 @@ fn enum_values_are_the_texts_the_server_speaks() {
     use anzu::patrols::model::Finding;
     use anzu::registry::model::{Gender, IdType, PropertyKind, PropertyStatus, UnitKind};
     use anzu::safety::model::RectificationStatus;
-    use anzu::safety::rating::{Outcome, Severity};
+    use anzu::rating::{Outcome, Severity};
     fn texts<T: std::fmt::Display>(all: &[T]) -> Vec<String> {
         all.iter().map(ToString::to_string).collect()
     }

@@ -62,22 +62,7 @@ pub enum DbConn {
 
 pub type Conn = DbConn;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
-
-impl Backend {
-    /// The backend a database URL names: a `postgres://` or `postgresql://` URL, else an SQLite file path.
-    pub fn of_url(url: &str) -> Self {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
-        }
-    }
-}
+pub use crate::config::Backend;
 
 /// Opens connections of the backend chosen from the URL, never by trial (SQLite accepts any string).
 #[derive(Debug)]

@@ -7,16 +7,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
+use crate::error::REQUEST_ID;
 
 pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The id of the request being handled, if any.
-pub fn current() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
-}
 
 pub async fn propagate(
     req: ServiceRequest,

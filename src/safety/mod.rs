@@ -1,9 +1,8 @@
-//! Safety: the checklist, inspections and the star rating they yield (`rating` is the pure engine),
+//! Safety: the checklist, inspections and the star rating they yield (the pure engine is `crate::rating`, below every domain),
 //! rectification orders, delisting, and the public rating with its door plaque.
 
 pub mod handlers;
 pub mod model;
 pub mod public;
-pub mod rating;
 pub mod repo;
 pub mod service;

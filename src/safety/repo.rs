@@ -257,7 +257,7 @@ pub fn mark_overdue(conn: &mut Conn, today: NaiveDate, now: NaiveDateTime) -> Re
 pub fn properties_to_suspend(conn: &mut Conn, today: NaiveDate) -> Result<Vec<String>, ApiError> {
     Ok(rectifications::table
         .inner_join(properties::table)
-        .filter(rectifications::severity.eq(crate::safety::rating::Severity::Critical.as_str()))
+        .filter(rectifications::severity.eq(crate::rating::Severity::Critical.as_str()))
         .filter(rectifications::status.eq_any(RectificationStatus::PENDING))
         .filter(rectifications::due_on.lt(today))
         .filter(properties::status.ne_all(["suspended", "delisted"]))

@@ -20,7 +20,7 @@ use crate::registry::model::{PropertyKind, PropertyRow, PropertyStatus};
 use crate::registry::repo as registry_repo;
 use crate::registry::service as registry_service;
 use crate::safety::model::*;
-use crate::safety::rating::{self, ItemResult, Outcome, RatingRules, Severity};
+use crate::rating::{self, ItemResult, Outcome, RatingRules, Severity};
 use crate::safety::repo;
 
 /// The checklist item that the register itself can contradict: the per-person area rule.
