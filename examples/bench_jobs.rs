@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use anzu::accounts::model::Role;
+use anzu::auth::Role;
 use anzu::config::Settings;
 use anzu::db::Db;
 use anzu::notices::model::NoticeKind;

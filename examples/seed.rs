@@ -24,13 +24,14 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use anzu::accounts::handlers::{insert_user_audited, new_user_row};
-use anzu::accounts::model::{MIN_PASSWORD_CHARS, MembershipStatus, Role};
+use anzu::accounts::model::{MIN_PASSWORD_CHARS, MembershipStatus};
+use anzu::auth::Role;
 use anzu::config::Settings;
+use anzu::crypto::{Binding, IdentityCipher};
 use anzu::db::schema::{properties, tenancies, units, villages};
 use anzu::db::{Db, DbConn};
 use anzu::error::ApiError;
 use anzu::ids::{local_date, new_id, now, today};
-use anzu::registry::crypto::{Binding, IdentityCipher};
 use anzu::registry::identity::{ResidentId, check_character, mask_document};
 use anzu::registry::model::{
     IdType, PropertyKind, PropertyRow, PropertyStatus, TenancyRow, UnitKind, UnitRow, default_max_occupants,

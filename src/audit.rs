@@ -4,11 +4,11 @@
 use diesel::prelude::*;
 use serde_json::Value;
 
-use crate::accounts::model::Role;
+use crate::auth::Caller;
+use crate::auth::Role;
 use crate::db::Conn;
 use crate::db::schema::audit_events;
 use crate::error::ApiError;
-use crate::http::auth::Caller;
 use crate::http::pagination::{Page, PageQuery, Paginated};
 use validator::Validate;
 
@@ -154,7 +154,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
     security(("bearer" = [])))]
 pub async fn list_events(
     caller: Caller,
-    state: actix_web::web::Data<crate::startup::AppState>,
+    state: actix_web::web::Data<crate::state::AppState>,
     filter: crate::http::query::Query<AuditFilter>,
     page: Page,
 ) -> Result<actix_web::HttpResponse, ApiError> {

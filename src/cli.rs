@@ -3,7 +3,8 @@
 use clap::{Parser, Subcommand};
 use utoipa::OpenApi;
 
-use crate::accounts::model::{MembershipStatus, Role};
+use crate::accounts::model::MembershipStatus;
+use crate::auth::Role;
 use crate::config::Settings;
 use crate::db::Db;
 

@@ -336,7 +336,6 @@ fn write_secrets_file(path: &Path, values: &HashMap<String, String>) -> anyhow::
     Ok(())
 }
 
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Postgres,

@@ -2,8 +2,10 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;
@@ -13,11 +15,13 @@ pub mod openapi;
 pub mod ops;
 pub mod patrols;
 pub mod private_file;
+pub mod rate_limit;
 pub mod rating;
 pub mod registry;
 pub mod reports;
 pub mod safety;
 pub mod startup;
+pub mod state;
 pub mod text_enum;
 pub mod validation;
 pub mod villages;

@@ -1,6 +1,5 @@
 //! Builds the application (one route table) and runs the server.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -9,68 +8,32 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
-use crate::accounts::password::HashGate;
-use crate::accounts::revocation::RevokedUsers;
 use crate::config::Settings;
+use crate::crypto::IdentityCipher;
 use crate::db::Db;
-use crate::http::auth::TokenKeys;
 use crate::http::body_deadline::{self, BodyDeadline};
 use crate::http::metrics::{self as request_metrics, Metrics};
-use crate::http::rate_limit::{FailureLimiter, RequestLimiter};
 use crate::http::{headers, idempotency, json, nul, request_id};
 use crate::openapi::allowed_methods;
-use crate::registry::crypto::IdentityCipher;
-use crate::safety::public::{PublicCache, PublicLimiter};
+use crate::safety::public::PublicRatings;
+use crate::state::AppState;
 use crate::{accounts, audit, notices, ops, patrols, registry, reports, safety, villages};
 
-/// What every handler can reach.
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub db: Db,
-    pub tokens: TokenKeys,
-    pub login_limiter: FailureLimiter,
-    pub address_limiter: FailureLimiter,
-    /// Limits register, set-password and forgot-password per address.
-    pub account_limiter: RequestLimiter,
-    /// Bounds the password hashes running at once.
-    pub hashing: HashGate,
-    /// Deactivated users, whose access tokens are refused.
-    pub revoked: Arc<RevokedUsers>,
-    /// Signs pagination cursors.
-    pub cursor_key: Vec<u8>,
-    /// Encrypts and hashes tenant identity numbers.
-    pub identity: IdentityCipher,
-    /// Limits public rating look-ups per address.
-    pub public_limiter: PublicLimiter,
-    /// Recent public rating answers.
-    pub public_cache: PublicCache,
+/// What the application's workers share: the state every handler can reach, and the public rating cache
+/// and limit (one per process, not per worker).
+#[derive(Clone)]
+pub struct Shared {
+    pub state: web::Data<AppState>,
+    pub public: web::Data<PublicRatings>,
 }
 
-impl AppState {
+impl Shared {
     pub fn new(settings: Settings, db: Db) -> anyhow::Result<Self> {
-        let window = Duration::from_secs(settings.login_window_secs);
-        let mut cursor_key = settings.jwt_secret.clone();
-        cursor_key.extend_from_slice(b"/cursor");
-        Ok(AppState {
-            tokens: TokenKeys::new(&settings.jwt_secret, settings.access_token_ttl_secs)?,
-            login_limiter: FailureLimiter::new(settings.login_max_failures, window),
-            address_limiter: FailureLimiter::new(settings.login_address_max_failures, window),
-            account_limiter: RequestLimiter::per_minute(settings.account_requests_per_minute),
-            hashing: HashGate::new(settings.password_hash_concurrency),
-            revoked: Arc::default(),
-            cursor_key,
-            identity: IdentityCipher::new(&settings.data_key),
-            public_limiter: PublicLimiter::per_minute(settings.public_rate_per_minute),
-            public_cache: PublicCache::default(),
-            settings: Arc::new(settings),
-            db,
+        let public = web::Data::new(PublicRatings::per_minute(settings.public_rate_per_minute));
+        Ok(Shared {
+            state: web::Data::new(AppState::new(settings, db)?),
+            public,
         })
-    }
-
-    /// Keeps the revocation list fresh; runs for as long as the server does.
-    pub fn revocation_task(&self) -> impl std::future::Future<Output = ()> + 'static {
-        let every = Duration::from_secs(self.settings.revocation_refresh_secs);
-        accounts::revocation::keep_fresh(self.db.clone(), self.revoked.clone(), every)
     }
 }
 
@@ -81,7 +44,7 @@ pub fn metrics(settings: &Settings) -> anyhow::Result<Metrics> {
 
 /// The whole application: middleware, extractor settings and the route table.
 pub fn build_app(
-    state: web::Data<AppState>,
+    shared: Shared,
     metrics: Metrics,
 ) -> App<
     impl ServiceFactory<
@@ -92,11 +55,13 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let Shared { state, public } = shared;
     App::new()
         .app_data(web::Data::new(BodyDeadline(Duration::from_secs(
             state.settings.body_timeout_secs,
         ))))
         .app_data(state)
+        .app_data(public)
         .app_data(web::Data::new(metrics))
         .app_data(web::PayloadConfig::new(json::MAX_BODY_BYTES))
         .app_data(web::QueryConfig::default().error_handler(json::query_error))
@@ -157,14 +122,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let delivery = notices::worker::Delivery::from_settings(db.clone(), &settings)?;
     let poll = Duration::from_secs(settings.notice_poll_secs);
     let sweep_at = settings.sweep_at;
-    let state = web::Data::new(AppState::new(settings, db.clone())?);
+    let shared = Shared::new(settings, db.clone())?;
+    let state = shared.state.clone();
     actix_web::rt::spawn(delivery.run(poll));
     state.revoked.refresh(&state.db).await?;
     actix_web::rt::spawn(state.revocation_task());
     actix_web::rt::spawn(notices::sweep::run_daily(db, state.settings.clone(), sweep_at));
     let metrics = metrics(&state.settings)?;
-    web::block(accounts::password::warm_up).await?;
-    let server = HttpServer::new(move || build_app(state.clone(), metrics.clone()))
+    web::block(crate::auth::password::warm_up).await?;
+    let server = HttpServer::new(move || build_app(shared.clone(), metrics.clone()))
         .shutdown_timeout(30)
         .bind(bind)?
         .run();

@@ -176,9 +176,8 @@ async fn forged_tokens_are_refused(backend: Backend) {
     let none_header = B64.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let alg_none = format!("{none_header}.{claims}.");
     let wrong_key = {
-        let keys = anzu::http::auth::TokenKeys::new(b"some-other-secret-some-other-secret", 900).unwrap();
-        keys.issue(&admin.id(), anzu::accounts::model::Role::Admin, None)
-            .unwrap()
+        let keys = anzu::auth::tokens::TokenKeys::new(b"some-other-secret-some-other-secret", 900).unwrap();
+        keys.issue(&admin.id(), anzu::auth::Role::Admin, None).unwrap()
     };
     let hs512 = {
         let header = B64.encode(br#"{"alg":"HS512","typ":"JWT"}"#);

@@ -370,7 +370,7 @@ async fn readiness_of(
     database_url: &str,
     times: usize,
 ) -> Vec<(u16, actix_web::http::header::HeaderMap, Value, std::time::Duration)> {
-    use actix_web::{test, web};
+    use actix_web::test;
     let vars = [
         ("ANZU_JWT_SECRET", common::JWT_SECRET),
         ("ANZU_DATA_KEY", common::DATA_KEY),
@@ -381,9 +381,9 @@ async fn readiness_of(
     .collect();
     let settings = anzu::config::Settings::from_vars(&vars).unwrap();
     let db = anzu::db::Db::connect(&settings.database_url, 1).unwrap();
-    let state = web::Data::new(anzu::startup::AppState::new(settings, db).unwrap());
-    let metrics = anzu::startup::metrics(&state.settings).unwrap();
-    let app = test::init_service(anzu::startup::build_app(state, metrics)).await;
+    let shared = anzu::startup::Shared::new(settings, db).unwrap();
+    let metrics = anzu::startup::metrics(&shared.state.settings).unwrap();
+    let app = test::init_service(anzu::startup::build_app(shared, metrics)).await;
     let mut answers = Vec::new();
     for _ in 0..times {
         let started = std::time::Instant::now();

@@ -147,12 +147,13 @@ fn tenancies_are_documented_with_the_narrow_fields() {
 /// Each text enum's values in the document are exactly the texts the server reads and writes.
 #[test]
 fn enum_values_are_the_texts_the_server_speaks() {
-    use anzu::accounts::model::{MembershipAction, MembershipStatus, Role};
+    use anzu::accounts::model::{MembershipAction, MembershipStatus};
+    use anzu::auth::Role;
     use anzu::notices::model::{NoticeKind, NoticeStatus};
     use anzu::patrols::model::Finding;
+    use anzu::rating::{Outcome, Severity};
     use anzu::registry::model::{Gender, IdType, PropertyKind, PropertyStatus, UnitKind};
     use anzu::safety::model::RectificationStatus;
-    use anzu::rating::{Outcome, Severity};
     fn texts<T: std::fmt::Display>(all: &[T]) -> Vec<String> {
         all.iter().map(ToString::to_string).collect()
     }

@@ -10,17 +10,18 @@ use serde_json::json;
 
 use crate::accounts::links::{self, LinkPurpose};
 use crate::accounts::model::*;
-use crate::accounts::{password, repo};
+use crate::accounts::repo;
 use crate::audit::{self, Event};
+use crate::auth::password;
+use crate::auth::{Caller, Role};
 use crate::db::Conn;
 use crate::error::{ApiError, Problem};
-use crate::http::auth::Caller;
 use crate::http::etag::versioned;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery, Paginated};
 use crate::http::query::Query;
 use crate::ids::{new_id, now};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::{notices, villages};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -3,6 +3,4 @@
 pub mod handlers;
 pub mod links;
 pub mod model;
-pub mod password;
 pub mod repo;
-pub mod revocation;

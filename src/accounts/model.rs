@@ -6,20 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
+use crate::auth::Role;
 use crate::db::schema::users;
 use crate::error::ApiError;
 use crate::http::etag::Versioned;
 use crate::text_enum;
-
-text_enum! {
-    /// What a user may do.
-    pub enum Role {
-        Admin => "admin",
-        Auditor => "auditor",
-        Inspector => "inspector",
-        Landlord => "landlord",
-    }
-}
 
 text_enum! {
     /// A landlord's standing in the association: `pending` → `active` ⇄ `suspended`; `expelled` is final.

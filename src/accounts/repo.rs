@@ -3,11 +3,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::accounts::model::{MembershipStatus, Role, UserFilter, UserRow};
+use crate::accounts::model::{MembershipStatus, UserFilter, UserRow};
+use crate::auth::Caller;
+use crate::auth::Role;
 use crate::db::Conn;
 use crate::db::schema::{password_tokens, refresh_tokens, users};
 use crate::error::ApiError;
-use crate::http::auth::Caller;
 use crate::http::pagination::Page;
 
 pub fn insert(conn: &mut Conn, row: &UserRow) -> Result<(), ApiError> {

@@ -23,7 +23,7 @@ use crate::db::Conn;
 use crate::db::schema::idempotency_keys as keys;
 use crate::error::ApiError;
 use crate::http::auth;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");

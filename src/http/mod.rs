@@ -12,7 +12,6 @@ pub mod metrics;
 pub mod nul;
 pub mod pagination;
 pub mod query;
-pub mod rate_limit;
 pub mod request_id;
 
 pub use client_addr::client_ip;

@@ -2,16 +2,16 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::accounts::model::Role;
+use crate::auth::Caller;
+use crate::auth::Role;
 use crate::error::{ApiError, Problem};
-use crate::http::auth::Caller;
 use crate::http::pagination::{Page, PageQuery, Paginated};
 use crate::http::query::Query;
 use crate::ids::now;
 use crate::notices::model::{Notice, NoticeFilter};
 use crate::notices::repo;
 use crate::notices::sweep::{self, SweepReport};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/notices", web::get().to(list_notices))

@@ -7,10 +7,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 
+use crate::auth::Caller;
 use crate::db::schema::notices;
 use crate::db::{Conn, DbConn};
 use crate::error::ApiError;
-use crate::http::auth::Caller;
 use crate::http::pagination::Page;
 use crate::notices::model::{NoticeFilter, NoticeRow, NoticeStatus};
 

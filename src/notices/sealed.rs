@@ -1,13 +1,13 @@
 //! One-time links in notices, kept unusable at rest. A notice that carries a link (a set-password or
 //! reset link) is rendered with [`PLACEHOLDER`] where the link goes; the link itself is stored beside it
-//! encrypted like an identity number (`registry::crypto`, AES-256-GCM bound to the notice's row) but under a
+//! encrypted like an identity number (`crypto`, AES-256-GCM bound to the notice's row) but under a
 //! key derived from the data key, and put into the message only when it is sent. After delivery the sealed
 //! link is erased.
 
 use sha2::{Digest, Sha256};
 
+use crate::crypto::{Binding, IdentityCipher};
 use crate::notices::model::NoticeRow;
-use crate::registry::crypto::{Binding, IdentityCipher};
 
 /// Stands for the link in a rendered notice until delivery.
 pub const PLACEHOLDER: &str = "[[anzu-link]]";

@@ -5,16 +5,16 @@ use std::collections::{HashMap, HashSet};
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::accounts::model::Role;
 use crate::audit::{self, Event};
+use crate::auth::Caller;
+use crate::auth::Role;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::http::auth::Caller;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery, Paginated};
 use crate::ids::{new_id, now, today};
 use crate::patrols::model::*;
 use crate::patrols::repo;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/grids/{id}/patrols", web::post().to(create_patrol))

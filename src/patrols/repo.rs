@@ -4,10 +4,10 @@ use std::collections::HashSet;
 
 use diesel::prelude::*;
 
+use crate::auth::Caller;
 use crate::db::Conn;
 use crate::db::schema::{grids, patrol_visits, patrols, properties};
 use crate::error::ApiError;
-use crate::http::auth::Caller;
 use crate::http::pagination::Page;
 use crate::patrols::model::{PatrolRow, VisitRow};
 

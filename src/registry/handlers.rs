@@ -3,8 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::http::auth::Caller;
 use crate::http::etag::{IfMatch, versioned};
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery, Paginated};
@@ -12,7 +12,7 @@ use crate::http::query::Query;
 use crate::ids::today;
 use crate::registry::model::*;
 use crate::registry::{repo, service};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/properties", web::post().to(create_property))

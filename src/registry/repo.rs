@@ -6,10 +6,10 @@ use std::collections::HashSet;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use crate::auth::Caller;
 use crate::db::Conn;
 use crate::db::schema::{properties, tenancies, units, villages};
 use crate::error::ApiError;
-use crate::http::auth::Caller;
 use crate::http::pagination::Page;
 use crate::registry::model::*;
 
@@ -17,9 +17,9 @@ use crate::registry::model::*;
 /// their village, landlords their own properties.
 macro_rules! scoped {
     ($query:expr, $caller:expr) => {{
-        use $crate::accounts::model::Role;
+        use $crate::auth::Role;
         use $crate::db::schema::properties;
-        let caller: &$crate::http::auth::Caller = $caller;
+        let caller: &$crate::auth::Caller = $caller;
         match caller.role {
             Role::Admin => $query,
             Role::Auditor | Role::Inspector => {
@@ -36,9 +36,9 @@ pub(crate) use scoped;
 /// by type, without writing its SQL again: single-row look-ups are hot.
 macro_rules! scoped_first {
     ($query:expr, $caller:expr, $conn:expr) => {{
-        use $crate::accounts::model::Role;
+        use $crate::auth::Role;
         use $crate::db::schema::properties;
-        let caller: &$crate::http::auth::Caller = $caller;
+        let caller: &$crate::auth::Caller = $caller;
         $crate::per_backend!($conn, |c| match caller.role {
             Role::Admin => $query.first(c),
             Role::Auditor | Role::Inspector => $query
@@ -520,7 +520,7 @@ pub fn outdated_identity_ciphertexts(
     conn: &mut Conn,
     limit: i64,
 ) -> Result<Vec<(String, String, Option<String>)>, ApiError> {
-    let current = format!("{}%", crate::registry::crypto::VERSION_PREFIX);
+    let current = format!("{}%", crate::crypto::VERSION_PREFIX);
     Ok(tenancies::table
         .filter(
             tenancies::id_number_encrypted

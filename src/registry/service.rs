@@ -4,17 +4,18 @@
 use chrono::{Duration, NaiveDate};
 use serde_json::json;
 
-use crate::accounts::model::{MembershipStatus, Role};
+use crate::accounts::model::MembershipStatus;
 use crate::accounts::repo as accounts_repo;
 use crate::audit::{self, Event};
+use crate::auth::Caller;
+use crate::auth::Role;
 use crate::config::Settings;
+use crate::crypto::{Binding, IdentityCipher};
 use crate::db::Conn;
 use crate::error::{ApiError, FieldError};
-use crate::http::auth::Caller;
 use crate::http::etag::IfMatch;
 use crate::ids::{new_id, now, today};
 use crate::notices::sweep;
-use crate::registry::crypto::{Binding, IdentityCipher};
 use crate::registry::identity::{self, ResidentId};
 use crate::registry::model::*;
 use crate::registry::repo;

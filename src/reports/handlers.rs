@@ -5,15 +5,15 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, web};
 use futures_util::{StreamExt, stream};
 
-use crate::accounts::model::Role;
+use crate::auth::Caller;
+use crate::auth::Role;
 use crate::error::{ApiError, Problem};
-use crate::http::auth::Caller;
 use crate::http::json::CsvBody;
 use crate::http::query::Query;
 use crate::ids::today;
 use crate::reports::model::*;
 use crate::reports::{ledger, repo};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::villages::repo as villages_repo;
 
 /// Largest ledger file accepted for import.

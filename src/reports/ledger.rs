@@ -9,8 +9,9 @@ use rand::RngCore;
 use serde_json::json;
 use validator::Validate;
 
-use crate::accounts::model::{MembershipStatus, Role, UserRow};
+use crate::accounts::model::{MembershipStatus, UserRow};
 use crate::accounts::repo as accounts_repo;
+use crate::auth::Role;
 use crate::config::Settings;
 use crate::db::Conn;
 use crate::error::ApiError;

@@ -3,8 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::http::auth::Caller;
 use crate::http::etag::{IfMatch, versioned};
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery, Paginated};
@@ -13,7 +13,7 @@ use crate::registry::model::Property;
 use crate::registry::repo as registry_repo;
 use crate::safety::model::*;
 use crate::safety::{repo, service};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/checklist", web::get().to(get_checklist))

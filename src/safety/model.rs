@@ -8,8 +8,8 @@ use validator::Validate;
 
 use crate::db::schema::{checklist_items, inspection_results, inspections, rectifications};
 use crate::http::etag::Versioned;
-use crate::registry::model::PropertyKind;
 use crate::rating::{Outcome, RatingRules, Severity};
+use crate::registry::model::PropertyKind;
 use crate::text_enum;
 
 text_enum! {

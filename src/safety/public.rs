@@ -16,11 +16,26 @@ use crate::error::{ApiError, Problem};
 use crate::ids::today;
 use crate::registry::model::{PropertyKind, PropertyStatus};
 use crate::safety::repo;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/ratings/{code}", web::get().to(public_rating))
         .route("/ratings/{code}/plaque.svg", web::get().to(plaque));
+}
+
+/// The public rating's shared state: a limit per address and the recent answers.
+pub struct PublicRatings {
+    limiter: PublicLimiter,
+    cache: PublicCache,
+}
+
+impl PublicRatings {
+    pub fn per_minute(requests: u32) -> Self {
+        PublicRatings {
+            limiter: PublicLimiter::per_minute(requests),
+            cache: PublicCache::default(),
+        }
+    }
 }
 
 /// Look-ups per address, so that the public endpoint cannot be used to walk the register.
@@ -96,9 +111,14 @@ pub struct PublicRating {
     pub valid_until: Option<NaiveDate>,
 }
 
-async fn load(req: &HttpRequest, state: &web::Data<AppState>, code: String) -> Result<PublicRating, ApiError> {
-    state.public_limiter.check(req, &state.settings.trust_proxy)?;
-    if let Some(rating) = state.public_cache.get(&code) {
+async fn load(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    public: &PublicRatings,
+    code: String,
+) -> Result<PublicRating, ApiError> {
+    public.limiter.check(req, &state.settings.trust_proxy)?;
+    if let Some(rating) = public.cache.get(&code) {
         return Ok(rating);
     }
     let today = today();
@@ -116,7 +136,7 @@ async fn load(req: &HttpRequest, state: &web::Data<AppState>, code: String) -> R
             })
         })
         .await?;
-    state.public_cache.put(&rating);
+    public.cache.put(&rating);
     Ok(rating)
 }
 
@@ -127,9 +147,10 @@ async fn load(req: &HttpRequest, state: &web::Data<AppState>, code: String) -> R
 pub async fn public_rating(
     req: HttpRequest,
     state: web::Data<AppState>,
+    public: web::Data<PublicRatings>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let rating = load(&req, &state, code.into_inner()).await?;
+    let rating = load(&req, &state, &public, code.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=60"))
         .json(rating))
@@ -143,9 +164,10 @@ pub async fn public_rating(
 pub async fn plaque(
     req: HttpRequest,
     state: web::Data<AppState>,
+    public: web::Data<PublicRatings>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let rating = load(&req, &state, code.into_inner()).await?;
+    let rating = load(&req, &state, &public, code.into_inner()).await?;
     let url = format!(
         "{}/public/v1/ratings/{}",
         state.settings.public_base_url, rating.registration_code

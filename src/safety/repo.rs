@@ -3,12 +3,12 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use crate::auth::Caller;
 use crate::db::Conn;
 use crate::db::schema::{
     checklist_items, checklist_versions, inspection_results, inspections, properties, rectifications,
 };
 use crate::error::ApiError;
-use crate::http::auth::Caller;
 use crate::http::pagination::Page;
 use crate::registry::repo::{paged, scoped, scoped_first};
 use crate::safety::model::*;

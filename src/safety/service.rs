@@ -6,21 +6,21 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 use serde_json::json;
 
-use crate::accounts::model::Role;
 use crate::accounts::repo as accounts_repo;
 use crate::audit::{self, Event};
+use crate::auth::Caller;
+use crate::auth::Role;
 use crate::db::Conn;
 use crate::error::{ApiError, FieldError};
-use crate::http::auth::Caller;
 use crate::http::etag::IfMatch;
 use crate::ids::{new_id, now, today};
 use crate::notices::model::NoticeKind;
 use crate::notices::outbox::{self, NewNotice};
+use crate::rating::{self, ItemResult, Outcome, RatingRules, Severity};
 use crate::registry::model::{PropertyKind, PropertyRow, PropertyStatus};
 use crate::registry::repo as registry_repo;
 use crate::registry::service as registry_service;
 use crate::safety::model::*;
-use crate::rating::{self, ItemResult, Outcome, RatingRules, Severity};
 use crate::safety::repo;
 
 /// The checklist item that the register itself can contradict: the per-person area rule.

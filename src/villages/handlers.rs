@@ -4,15 +4,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::accounts::model::Role;
 use crate::audit::{self, Event};
+use crate::auth::Caller;
+use crate::auth::Role;
 use crate::error::{ApiError, Problem};
-use crate::http::auth::Caller;
 use crate::http::etag::versioned;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery, Paginated};
 use crate::ids::{new_id, now};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::villages::model::*;
 use crate::villages::repo;
 

@@ -14,7 +14,8 @@ use actix_web::{HttpServer, web};
 use anzu::config::Settings;
 pub use anzu::db::Backend;
 use anzu::db::Db;
-use anzu::startup::{AppState, build_app, metrics};
+use anzu::startup::{Shared, build_app, metrics};
+use anzu::state::AppState;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -201,13 +202,13 @@ impl TestApp {
         let settings = Settings::from_vars(&vars).expect("test settings");
         let db = Db::connect(&settings.database_url, settings.db_max_connections).expect("pool");
         anzu::startup::prepare_database(&db, &settings).expect("migrations");
-        let state = web::Data::new(AppState::new(settings, db.clone()).expect("state"));
+        let shared = Shared::new(settings, db.clone()).expect("state");
+        let state = shared.state.clone();
         actix_web::rt::spawn(state.revocation_task());
         let listener = TcpListener::bind("127.0.0.1:0").expect("port");
         let address = format!("http://{}", listener.local_addr().unwrap());
         let metrics = metrics(&state.settings).expect("metrics");
-        let server_state = state.clone();
-        let server = HttpServer::new(move || build_app(server_state.clone(), metrics.clone()))
+        let server = HttpServer::new(move || build_app(shared.clone(), metrics.clone()))
             .workers(1)
             .disable_signals()
             .listen(listener)
@@ -329,7 +330,7 @@ impl TestApp {
             &email,
             None,
             PASSWORD.into(),
-            anzu::accounts::model::Role::Admin,
+            anzu::auth::Role::Admin,
             None,
             anzu::accounts::model::MembershipStatus::Active,
         )
