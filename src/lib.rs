@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod ids;
 pub mod notices;
 pub mod openapi;

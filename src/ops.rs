@@ -1,29 +1,17 @@
-//! Operations endpoints: liveness, readiness, the OpenAPI document and the browsable reference.
-//! (`/metrics` is `http::metrics::export`.)
+//! Operations endpoints: liveness, readiness and the set-password page. (`/metrics` is
+//! `http::metrics::export`; the OpenAPI document and its browsable reference are `openapi::routes`.)
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa::ToSchema;
 
 use crate::error::{ApiError, DATABASE_UNAVAILABLE, Problem};
-use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
-        .route("/set-password", web::get().to(set_password_page))
-        .route(
-            "/docs",
-            web::get().to(|| async {
-                HttpResponse::PermanentRedirect()
-                    .insert_header(("Location", "/docs/"))
-                    .finish()
-            }),
-        )
-        .route("/api/openapi.json", web::get().to(openapi_json))
-        .service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/api/openapi.json")));
+        .route("/set-password", web::get().to(set_password_page));
 }
 
 #[derive(Serialize, ToSchema)]
@@ -68,11 +56,4 @@ pub async fn set_password_page() -> HttpResponse {
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Referrer-Policy", "no-referrer"))
         .body(include_str!("ops/set_password.html"))
-}
-
-/// The OpenAPI document, generated from the code on first request and kept.
-pub async fn openapi_json() -> HttpResponse {
-    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let json = DOCUMENT.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()));
-    HttpResponse::Ok().content_type("application/json").body(json.as_str())
 }

@@ -13,7 +13,8 @@ use crate::crypto::IdentityCipher;
 use crate::db::Db;
 use crate::http::body_deadline::{self, BodyDeadline};
 use crate::http::metrics::{self as request_metrics, Metrics};
-use crate::http::{headers, idempotency, json, nul, request_id};
+use crate::http::{headers, json, nul, request_id};
+use crate::idempotency;
 use crate::openapi::allowed_methods;
 use crate::safety::public::PublicRatings;
 use crate::state::AppState;
@@ -74,6 +75,7 @@ pub fn build_app(
         .wrap(TracingLogger::default())
         .route("/metrics", web::get().to(request_metrics::export))
         .configure(ops::routes)
+        .configure(crate::openapi::routes)
         .service(
             web::scope("/api/v1")
                 .wrap(from_fn(idempotency::replay_or_record))

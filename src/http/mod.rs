@@ -6,7 +6,6 @@ pub mod body_deadline;
 pub mod client_addr;
 pub mod etag;
 pub mod headers;
-pub mod idempotency;
 pub mod json;
 pub mod metrics;
 pub mod nul;

@@ -3,10 +3,33 @@
 
 pub mod allowed_methods;
 
+use actix_web::{HttpResponse, web};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{accounts, audit, notices, ops, patrols, registry, reports, safety, villages};
+
+/// The document at `/api/openapi.json` and its browsable reference at `/docs/`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header(("Location", "/docs/"))
+                .finish()
+        }),
+    )
+    .route("/api/openapi.json", web::get().to(openapi_json))
+    .service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/api/openapi.json")));
+}
+
+/// The OpenAPI document, generated from the code on first request and kept.
+pub async fn openapi_json() -> HttpResponse {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let json = DOCUMENT.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()));
+    HttpResponse::Ok().content_type("application/json").body(json.as_str())
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -138,7 +161,7 @@ impl Modify for ResponsesAsServed {
                 };
                 let (has_query, has_path) = (located(ParameterIn::Query), located(ParameterIn::Path));
                 let has_body = operation.request_body.is_some();
-                let idempotent = is_post && secured && !crate::http::idempotency::holds_credentials(path);
+                let idempotent = is_post && secured && !crate::idempotency::holds_credentials(path);
                 let mut answered: Vec<u16> = Vec::new();
                 if secured {
                     answered.push(401);
@@ -268,7 +291,7 @@ fn idempotency_key_schema() -> utoipa::openapi::schema::Object {
     utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
         .min_length(Some(1))
-        .max_length(Some(crate::http::idempotency::MAX_KEY_LEN))
+        .max_length(Some(crate::idempotency::MAX_KEY_LEN))
         .pattern(Some("^[!-~]([ -~]*[!-~])?$"))
         .build()
 }
