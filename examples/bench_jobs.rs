@@ -62,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
                         conn,
                         NewNotice {
                             kind: NoticeKind::MembershipChanged,
-                            recipient: &recipient,
+                            recipient: (&recipient).into(),
                             property: None,
                             context: json!({"from": "active", "to": "suspended", "action": "suspend",
                                             "reason": format!("benchmark {n}")}),
@@ -89,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
         Job::Sweep => {
             let settings = Arc::new(settings);
             let started = Instant::now();
-            let report = anzu::notices::sweep::run_now(&db, settings)
+            let report = anzu::compliance::run_now(&db, settings)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("sweep took {:.2} s: {report:?}", started.elapsed().as_secs_f64());

@@ -92,7 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sweep => {
             let db = Db::connect(&settings.database_url, 2)?;
             db.migrate()?;
-            let report = crate::notices::sweep::run_now(&db, std::sync::Arc::new(settings))
+            let report = crate::compliance::run_now(&db, std::sync::Arc::new(settings))
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&report)?);

@@ -84,6 +84,7 @@ pub fn build_app(
                 .configure(registry::handlers::routes)
                 .configure(safety::handlers::routes)
                 .configure(notices::handlers::routes)
+                .configure(crate::compliance::routes)
                 .configure(reports::handlers::routes)
                 .configure(patrols::handlers::routes)
                 .configure(audit::routes),
@@ -129,7 +130,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     actix_web::rt::spawn(delivery.run(poll));
     state.revoked.refresh(&state.db).await?;
     actix_web::rt::spawn(state.revocation_task());
-    actix_web::rt::spawn(notices::sweep::run_daily(db, state.settings.clone(), sweep_at));
+    actix_web::rt::spawn(crate::compliance::run_daily(db, state.settings.clone(), sweep_at));
     let metrics = metrics(&state.settings)?;
     web::block(crate::auth::password::warm_up).await?;
     let server = HttpServer::new(move || build_app(shared.clone(), metrics.clone()))

@@ -476,7 +476,7 @@ fn queue_notices(app: &TestApp, recipient_id: &str, count: usize) {
                     conn,
                     anzu::notices::outbox::NewNotice {
                         kind: anzu::notices::model::NoticeKind::MembershipChanged,
-                        recipient: &recipient,
+                        recipient: (&recipient).into(),
                         property: None,
                         context: json!({"from": "active", "to": "suspended", "action": "suspend", "reason": format!("n{n}")}),
                         dedupe_key: None,

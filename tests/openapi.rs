@@ -322,6 +322,9 @@ fn the_document_generates_clean_clients() {
     }
 }
 
+/// The server's reading of one answer type.
+type ReadBack = fn(serde_json::Value) -> serde_json::Result<()>;
+
 /// The server's parse-and-validate of one request type.
 type Parse = fn(&[u8]) -> Result<(), anzu::error::ApiError>;
 
@@ -443,7 +446,7 @@ fn request_bodies_state_the_rules_and_their_examples_pass_them() {
         }
     }
     // The main answers carry an example too, each one an answer the server's own types read back.
-    let answers: [(&str, fn(serde_json::Value) -> serde_json::Result<()>); 5] = [
+    let answers: [(&str, ReadBack); 5] = [
         ("Property", |v| {
             serde_json::from_value::<anzu::registry::model::Property>(v).map(drop)
         }),

@@ -428,7 +428,7 @@ pub async fn change_membership(
                 conn,
                 notices::outbox::NewNotice {
                     kind: notices::model::NoticeKind::MembershipChanged,
-                    recipient: &updated,
+                    recipient: (&updated).into(),
                     property: None,
                     context: json!({"from": from, "to": to, "action": body.action, "reason": body.reason}),
                     dedupe_key: None,

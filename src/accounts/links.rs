@@ -73,7 +73,7 @@ pub fn queue_link(
         conn,
         NewNotice {
             kind,
-            recipient: user,
+            recipient: user.into(),
             property: None,
             context,
             dedupe_key: Some(dedupe_key),

@@ -261,6 +261,17 @@ pub struct UserFilter {
     pub village_id: Option<String>,
 }
 
+impl<'a> From<&'a UserRow> for crate::notices::outbox::Recipient<'a> {
+    fn from(user: &'a UserRow) -> Self {
+        crate::notices::outbox::Recipient {
+            id: &user.id,
+            full_name: &user.full_name,
+            phone: user.phone.as_deref(),
+            email: &user.email,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

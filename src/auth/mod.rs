@@ -4,6 +4,7 @@
 
 pub mod password;
 pub mod revocation;
+pub mod scope;
 pub mod tokens;
 
 use crate::error::ApiError;

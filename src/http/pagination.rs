@@ -201,6 +201,22 @@ impl FromRequest for Page {
     }
 }
 
+/// Applies a page's cursor, `updated_since` and size to a boxed query on `$table`.
+macro_rules! paged {
+    ($query:expr, $table:ident, $page:expr) => {{
+        let page: &$crate::http::pagination::Page = $page;
+        let mut query = $query.order($table::id.asc()).limit(page.fetch_limit());
+        if let Some(after) = &page.after {
+            query = query.filter($table::id.gt(after.clone()));
+        }
+        if let Some(since) = page.updated_since {
+            query = query.filter($table::updated_at.gt(since));
+        }
+        query
+    }};
+}
+pub(crate) use paged;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,4 @@
-//! HTTP handlers for notices and the compliance sweep.
+//! HTTP handlers for notices.
 
 use actix_web::{HttpResponse, web};
 
@@ -10,13 +10,11 @@ use crate::http::query::Query;
 use crate::ids::now;
 use crate::notices::model::{Notice, NoticeFilter};
 use crate::notices::repo;
-use crate::notices::sweep::{self, SweepReport};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/notices", web::get().to(list_notices))
-        .route("/notices/{id}/retry", web::post().to(retry_notice))
-        .route("/compliance/sweep", web::post().to(run_sweep));
+        .route("/notices/{id}/retry", web::post().to(retry_notice));
 }
 
 /// Notices: admins all, everyone else their own.
@@ -60,13 +58,4 @@ pub async fn retry_notice(
         })
         .await?;
     Ok(HttpResponse::Ok().json(Notice::try_from(row)?))
-}
-
-/// Run the compliance sweep now (admin). Running it again the same day queues nothing new.
-#[utoipa::path(post, path = "/api/v1/compliance/sweep", tag = "notices",
-    responses((status = 200, body = SweepReport), (status = 403, body = Problem)), security(("bearer" = [])))]
-pub async fn run_sweep(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Admin])?;
-    let report = sweep::run_now(&state.db, state.settings.clone()).await?;
-    Ok(HttpResponse::Ok().json(report))
 }

@@ -8,6 +8,5 @@ pub mod model;
 pub mod outbox;
 pub mod repo;
 pub mod sealed;
-pub mod sweep;
 pub mod templates;
 pub mod worker;

@@ -4,20 +4,34 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::accounts::model::UserRow;
 use crate::db::Conn;
 use crate::error::ApiError;
 use crate::ids::{new_id, now};
 use crate::notices::model::{NoticeKind, NoticeRow, NoticeStatus};
 use crate::notices::sealed::{LinkSealer, PLACEHOLDER};
 use crate::notices::{repo, templates};
-use crate::registry::model::PropertyRow;
 
-/// A notice to queue.
+/// Who a notice goes to (the domains make one from their user row).
+pub struct Recipient<'a> {
+    pub id: &'a str,
+    pub full_name: &'a str,
+    pub phone: Option<&'a str>,
+    pub email: &'a str,
+}
+
+/// The property a notice is about (the domains make one from their property row).
+pub struct About<'a> {
+    pub id: &'a str,
+    pub registration_code: &'a str,
+    pub name: &'a str,
+    pub address: &'a str,
+}
+
+/// A notice to queue: plain data, so that the outbox knows no domain.
 pub struct NewNotice<'a> {
     pub kind: NoticeKind,
-    pub recipient: &'a UserRow,
-    pub property: Option<&'a PropertyRow>,
+    pub recipient: Recipient<'a>,
+    pub property: Option<About<'a>>,
     /// What the kind's template needs beyond the recipient and the property.
     pub context: Value,
     /// kind + subject + period; a second notice with the same key is not queued.
@@ -46,7 +60,7 @@ pub fn queue_with_link(
 fn queue_sealed(conn: &mut Conn, notice: NewNotice<'_>, link: Option<(&LinkSealer, &str)>) -> Result<bool, ApiError> {
     let mut context = json!({
         "recipient": {"full_name": notice.recipient.full_name, "phone": notice.recipient.phone},
-        "property": notice.property.map(|p| json!({
+        "property": notice.property.as_ref().map(|p| json!({
             "registration_code": p.registration_code, "name": p.name, "address": p.address,
         })),
     });
@@ -60,9 +74,9 @@ fn queue_sealed(conn: &mut Conn, notice: NewNotice<'_>, link: Option<(&LinkSeale
         sealed_link: link.map(|(sealer, link)| sealer.seal(&id, link)),
         id,
         kind: notice.kind.as_str().into(),
-        recipient_id: notice.recipient.id.clone(),
-        recipient_email: notice.recipient.email.clone(),
-        property_id: notice.property.map(|p| p.id.clone()),
+        recipient_id: notice.recipient.id.to_owned(),
+        recipient_email: notice.recipient.email.to_owned(),
+        property_id: notice.property.map(|p| p.id.to_owned()),
         subject: rendered.subject,
         body_text: rendered.text,
         body_html: rendered.html,

@@ -137,5 +137,5 @@ pub fn list(conn: &mut Conn, caller: &Caller, filter: &NoticeFilter, page: &Page
     if let Some(kind) = filter.kind {
         query = query.filter(notices::kind.eq(kind.as_str()));
     }
-    Ok(crate::registry::repo::paged!(query, notices, page).load(conn)?)
+    Ok(crate::http::pagination::paged!(query, notices, page).load(conn)?)
 }

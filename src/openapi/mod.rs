@@ -77,7 +77,7 @@ pub async fn openapi_json() -> HttpResponse {
         safety::public::plaque,
         notices::handlers::list_notices,
         notices::handlers::retry_notice,
-        notices::handlers::run_sweep,
+        crate::compliance::run_sweep,
         reports::handlers::summary,
         reports::handlers::ledger_csv,
         reports::handlers::import_ledger,

@@ -4,5 +4,6 @@
 pub mod handlers;
 pub mod identity;
 pub mod model;
+pub mod notices;
 pub mod repo;
 pub mod service;

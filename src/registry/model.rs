@@ -591,6 +591,17 @@ pub struct TenancyFilter {
     pub late: Option<bool>,
 }
 
+impl<'a> From<&'a PropertyRow> for crate::notices::outbox::About<'a> {
+    fn from(property: &'a PropertyRow) -> Self {
+        crate::notices::outbox::About {
+            id: &property.id,
+            registration_code: &property.registration_code,
+            name: &property.name,
+            address: &property.address,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,64 +7,12 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::auth::Caller;
+use crate::auth::scope::{scoped, scoped_first};
 use crate::db::Conn;
 use crate::db::schema::{properties, tenancies, units, villages};
 use crate::error::ApiError;
-use crate::http::pagination::Page;
+use crate::http::pagination::{Page, paged};
 use crate::registry::model::*;
-
-/// Narrows a query that includes `properties` to what `caller` may see: admins everything, staff
-/// their village, landlords their own properties.
-macro_rules! scoped {
-    ($query:expr, $caller:expr) => {{
-        use $crate::auth::Role;
-        use $crate::db::schema::properties;
-        let caller: &$crate::auth::Caller = $caller;
-        match caller.role {
-            Role::Admin => $query,
-            Role::Auditor | Role::Inspector => {
-                $query.filter(properties::village_id.eq(caller.village_id.clone().unwrap_or_default()))
-            }
-            Role::Landlord => $query.filter(properties::owner_id.eq(caller.user_id.clone())),
-        }
-    }};
-}
-pub(crate) use scoped;
-
-/// The first row of `$query` that `$caller` may see. Unlike `scoped!`, each role's query keeps its own
-/// static type and runs on the backend's own connection, so its prepared statement is found in the cache
-/// by type, without writing its SQL again: single-row look-ups are hot.
-macro_rules! scoped_first {
-    ($query:expr, $caller:expr, $conn:expr) => {{
-        use $crate::auth::Role;
-        use $crate::db::schema::properties;
-        let caller: &$crate::auth::Caller = $caller;
-        $crate::per_backend!($conn, |c| match caller.role {
-            Role::Admin => $query.first(c),
-            Role::Auditor | Role::Inspector => $query
-                .filter(properties::village_id.eq(caller.village_id.clone().unwrap_or_default()))
-                .first(c),
-            Role::Landlord => $query.filter(properties::owner_id.eq(caller.user_id.clone())).first(c),
-        })
-    }};
-}
-pub(crate) use scoped_first;
-
-/// Applies a page's cursor, `updated_since` and size to a boxed query on `$table`.
-macro_rules! paged {
-    ($query:expr, $table:ident, $page:expr) => {{
-        let page: &$crate::http::pagination::Page = $page;
-        let mut query = $query.order($table::id.asc()).limit(page.fetch_limit());
-        if let Some(after) = &page.after {
-            query = query.filter($table::id.gt(after.clone()));
-        }
-        if let Some(since) = page.updated_since {
-            query = query.filter($table::updated_at.gt(since));
-        }
-        query
-    }};
-}
-pub(crate) use paged;
 
 /// Takes the next registration code of a village. The increment locks the village row until the
 /// transaction ends, so concurrent registrations get consecutive codes with no gaps or repeats.

@@ -15,9 +15,9 @@ use crate::db::Conn;
 use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
 use crate::ids::{new_id, now, today};
-use crate::notices::sweep;
 use crate::registry::identity::{self, ResidentId};
 use crate::registry::model::*;
+use crate::registry::notices as sweep;
 use crate::registry::repo;
 use crate::villages::repo as villages_repo;
 

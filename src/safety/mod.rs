@@ -3,6 +3,7 @@
 
 pub mod handlers;
 pub mod model;
+pub mod notices;
 pub mod public;
 pub mod repo;
 pub mod service;

@@ -4,13 +4,14 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::auth::Caller;
+use crate::auth::scope::{scoped, scoped_first};
 use crate::db::Conn;
 use crate::db::schema::{
     checklist_items, checklist_versions, inspection_results, inspections, properties, rectifications,
 };
 use crate::error::ApiError;
 use crate::http::pagination::Page;
-use crate::registry::repo::{paged, scoped, scoped_first};
+use crate::http::pagination::paged;
 use crate::safety::model::*;
 
 /// The newest checklist version and its items in order.

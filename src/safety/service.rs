@@ -255,11 +255,11 @@ pub fn record_inspection(
         conn,
         NewNotice {
             kind: NoticeKind::InspectionResult,
-            recipient: &owner,
-            property: Some(&property),
+            recipient: (&owner).into(),
+            property: Some((&property).into()),
             context: json!({"inspected_on": inspection.inspected_on, "score": inspection.score, "stars": inspection.stars,
                             "valid_until": inspection.valid_until,
-                            "items": crate::notices::sweep::describe_orders(&order_refs, &titles)}),
+                            "items": crate::safety::notices::describe_orders(&order_refs, &titles)}),
             dedupe_key: None,
         },
     )?;
@@ -442,8 +442,8 @@ pub fn delist(
         conn,
         NewNotice {
             kind: NoticeKind::PropertyDelisted,
-            recipient: &owner,
-            property: Some(&property),
+            recipient: (&owner).into(),
+            property: Some((&property).into()),
             context: json!({"reason": reason}),
             dedupe_key: None,
         },

@@ -4,24 +4,28 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
+use actix_web::{HttpResponse, web};
+use chrono::{Duration, NaiveDate, NaiveTime};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::accounts::model::UserRow;
 use crate::accounts::repo as accounts_repo;
+use crate::auth::{Caller, Role};
 use crate::config::Settings;
 use crate::db::{Conn, Db};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::ids::{local_date, now};
 use crate::notices::model::NoticeKind;
 use crate::notices::outbox::{self, NewNotice};
 use crate::notices::repo;
-use crate::registry::model::{PropertyRow, PropertyStatus, UnitRow};
+use crate::registry::model::{PropertyRow, PropertyStatus};
+use crate::registry::notices as registry_notices;
 use crate::registry::repo as registry_repo;
 use crate::safety::model::RectificationRow;
-use crate::safety::{repo as safety_repo, service as safety_service};
+use crate::safety::{notices as safety_notices, repo as safety_repo, service as safety_service};
+use crate::state::AppState;
 
 /// Orders due within this many days get a reminder (48 hours).
 const DUE_SOON_DAYS: i64 = 2;
@@ -76,65 +80,6 @@ impl Owners {
 fn item_titles(conn: &mut Conn) -> Result<HashMap<String, (String, String)>, ApiError> {
     let (_, items) = safety_repo::current_checklist(conn)?;
     Ok(items.into_iter().map(|i| (i.code, (i.title_zh, i.title_en))).collect())
-}
-
-/// The items of orders as the templates list them.
-pub fn describe_orders(orders: &[&RectificationRow], titles: &HashMap<String, (String, String)>) -> Vec<Value> {
-    orders
-        .iter()
-        .map(|o| {
-            let (zh, en) = titles.get(&o.item_code).cloned().unwrap_or_default();
-            json!({"code": o.item_code, "title_zh": zh, "title_en": en, "severity": o.severity, "due_on": o.due_on})
-        })
-        .collect()
-}
-
-/// Queues the overcrowding notice for a unit, once per unit per ISO week.
-pub fn queue_overcrowding(
-    conn: &mut Conn,
-    owner: &UserRow,
-    property: &PropertyRow,
-    unit: &UnitRow,
-    today: NaiveDate,
-) -> Result<bool, ApiError> {
-    let week = today.iso_week();
-    outbox::queue(
-        conn,
-        NewNotice {
-            kind: NoticeKind::Overcrowding,
-            recipient: owner,
-            property: Some(property),
-            context: json!({"unit_label": unit.label, "area_m2": unit.area_m2, "active_tenants": unit.active_tenants,
-                            "max_occupants": unit.max_occupants}),
-            dedupe_key: Some(format!("overcrowding:{}:{}-W{:02}", unit.id, week.year(), week.week())),
-        },
-    )
-}
-
-/// Queues the late-declaration notice for a tenancy, once.
-#[allow(clippy::too_many_arguments)]
-pub fn queue_declaration_late(
-    conn: &mut Conn,
-    settings: &Settings,
-    owner: &UserRow,
-    property: &PropertyRow,
-    tenancy_id: &str,
-    unit_label: &str,
-    tenant_name: &str,
-    move_in_date: NaiveDate,
-    declared_on: NaiveDate,
-) -> Result<bool, ApiError> {
-    outbox::queue(
-        conn,
-        NewNotice {
-            kind: NoticeKind::DeclarationLate,
-            recipient: owner,
-            property: Some(property),
-            context: json!({"unit_label": unit_label, "tenant_name": tenant_name, "move_in_date": move_in_date,
-                            "declared_on": declared_on, "deadline_days": settings.declaration_deadline_days}),
-            dedupe_key: Some(format!("declaration_late:{tenancy_id}")),
-        },
-    )
 }
 
 /// Runs the sweep for `today` in one transaction.
@@ -194,9 +139,9 @@ pub fn run(conn: &mut Conn, settings: &Settings, today: NaiveDate) -> Result<Swe
                 conn,
                 NewNotice {
                     kind,
-                    recipient: owner,
-                    property: Some(property),
-                    context: json!({"items": describe_orders(&group, &titles), "suspended": suspended}),
+                    recipient: owner.into(),
+                    property: Some(property.into()),
+                    context: json!({"items": safety_notices::describe_orders(&group, &titles), "suspended": suspended}),
                     dedupe_key: Some(format!("{kind}:{property_id}:{due_on}")),
                 },
             )?;
@@ -213,7 +158,7 @@ pub fn run(conn: &mut Conn, settings: &Settings, today: NaiveDate) -> Result<Swe
             continue;
         };
         let declared_on = local_date(tenancy.declared_at);
-        if queue_declaration_late(
+        if registry_notices::queue_declaration_late(
             conn,
             settings,
             owner,
@@ -231,7 +176,7 @@ pub fn run(conn: &mut Conn, settings: &Settings, today: NaiveDate) -> Result<Swe
         let Some((property, owner)) = owners.of(&unit.property_id) else {
             continue;
         };
-        if queue_overcrowding(conn, owner, property, unit, today)? {
+        if registry_notices::queue_overcrowding(conn, owner, property, unit, today)? {
             report.overcrowding_notices += 1;
         }
     }
@@ -246,8 +191,8 @@ pub fn run(conn: &mut Conn, settings: &Settings, today: NaiveDate) -> Result<Swe
             conn,
             NewNotice {
                 kind: NoticeKind::RatingExpiring,
-                recipient: owner,
-                property: Some(property),
+                recipient: owner.into(),
+                property: Some(property.into()),
                 context: json!({"valid_until": valid_until, "stars": property.stars}),
                 dedupe_key: Some(format!("rating_expiring:{}:{valid_until}", property.id)),
             },
@@ -291,6 +236,19 @@ pub async fn run_daily(db: Db, settings: std::sync::Arc<Settings>, at: NaiveTime
         }
         tokio::time::sleep(until_next(at, chrono::Utc::now().naive_utc())).await;
     }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/compliance/sweep", web::post().to(run_sweep));
+}
+
+/// Run the compliance sweep now (admin). Running it again the same day queues nothing new.
+#[utoipa::path(post, path = "/api/v1/compliance/sweep", tag = "notices",
+    responses((status = 200, body = SweepReport), (status = 403, body = Problem)), security(("bearer" = [])))]
+pub async fn run_sweep(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let report = run_now(&state.db, state.settings.clone()).await?;
+    Ok(HttpResponse::Ok().json(report))
 }
 
 #[cfg(test)]
