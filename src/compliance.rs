@@ -20,9 +20,10 @@ use crate::ids::{local_date, now};
 use crate::notices::model::NoticeKind;
 use crate::notices::outbox::{self, NewNotice};
 use crate::notices::repo;
-use crate::registry::model::{PropertyRow, PropertyStatus};
+use crate::registry::model::{PropertyRow, PropertyStatus, UnitRow};
 use crate::registry::notices as registry_notices;
 use crate::registry::repo as registry_repo;
+use crate::registry::repo::LateDeclaration;
 use crate::safety::model::RectificationRow;
 use crate::safety::{notices as safety_notices, repo as safety_repo, service as safety_service};
 use crate::state::AppState;
@@ -94,66 +95,26 @@ pub fn run(conn: &mut Conn, settings: &Settings, today: NaiveDate) -> Result<Swe
             report.properties_suspended += 1;
         }
     }
-
-    let due_soon = safety_repo::pending_due_between(conn, today, today + Duration::days(DUE_SOON_DAYS))?;
-    let overdue = safety_repo::overdue_rectifications(conn)?;
-    let since = (today - Duration::days(LATE_DECLARATION_LOOKBACK_DAYS)).and_time(NaiveTime::MIN);
-    let late = registry_repo::late_active_declarations(conn, since)?;
-    let late_sent = repo::existing_keys(conn, "declaration_late:")?;
-    let late: Vec<_> = late
-        .into_iter()
-        .filter(|t| !late_sent.contains(&format!("declaration_late:{}", t.id)))
-        .collect();
-    let crowded = registry_repo::overcrowded_units(conn)?;
-    let expiring = registry_repo::ratings_expiring(conn, today, today + Duration::days(EXPIRING_WITHIN_DAYS))?;
-
-    let mut involved: HashSet<&str> = HashSet::new();
-    involved.extend(due_soon.iter().chain(&overdue).map(|r| r.property_id.as_str()));
-    involved.extend(late.iter().map(|t| t.property_id.as_str()));
-    involved.extend(crowded.iter().map(|u| u.property_id.as_str()));
-    involved.extend(expiring.iter().map(|p| p.id.as_str()));
-    let owners = Owners::load(conn, involved)?;
+    let due = Due::find(conn, today)?;
+    let owners = Owners::load(conn, due.properties())?;
     let titles = item_titles(conn)?;
-
-    for (kind, orders) in [
-        (NoticeKind::RectificationDueSoon, &due_soon),
-        (NoticeKind::RectificationOverdue, &overdue),
-    ] {
-        // One notice per property and due date, listing the orders due that day.
-        let mut groups: BTreeMap<(&str, NaiveDate), Vec<&RectificationRow>> = BTreeMap::new();
-        for order in orders.iter() {
-            groups
-                .entry((order.property_id.as_str(), order.due_on))
-                .or_default()
-                .push(order);
-        }
-        for ((property_id, due_on), group) in groups {
-            let Some((property, owner)) = owners.of(property_id) else {
-                continue;
-            };
-            let suspended = property.status == PropertyStatus::Suspended.as_str()
-                || safety_repo::pending_rectifications(conn, property_id)?
-                    .iter()
-                    .any(|r| r.severity == "critical" && r.due_on < today);
-            let queued = outbox::queue(
-                conn,
-                NewNotice {
-                    kind,
-                    recipient: owner.into(),
-                    property: Some(property.into()),
-                    context: json!({"items": safety_notices::describe_orders(&group, &titles), "suspended": suspended}),
-                    dedupe_key: Some(format!("{kind}:{property_id}:{due_on}")),
-                },
-            )?;
-            if queued {
-                match kind {
-                    NoticeKind::RectificationDueSoon => report.due_soon_notices += 1,
-                    _ => report.overdue_notices += 1,
-                }
-            }
-        }
-    }
-    for tenancy in &late {
+    report.due_soon_notices = queue_order_notices(
+        conn,
+        NoticeKind::RectificationDueSoon,
+        &due.due_soon,
+        &owners,
+        &titles,
+        today,
+    )?;
+    report.overdue_notices = queue_order_notices(
+        conn,
+        NoticeKind::RectificationOverdue,
+        &due.overdue,
+        &owners,
+        &titles,
+        today,
+    )?;
+    for tenancy in &due.late {
         let Some((property, owner)) = owners.of(&tenancy.property_id) else {
             continue;
         };
@@ -172,41 +133,123 @@ pub fn run(conn: &mut Conn, settings: &Settings, today: NaiveDate) -> Result<Swe
             report.late_declaration_notices += 1;
         }
     }
-    for unit in &crowded {
-        let Some((property, owner)) = owners.of(&unit.property_id) else {
-            continue;
-        };
-        if registry_notices::queue_overcrowding(conn, owner, property, unit, today)? {
+    for unit in &due.crowded {
+        if let Some((property, owner)) = owners.of(&unit.property_id)
+            && registry_notices::queue_overcrowding(conn, owner, property, unit, today)?
+        {
             report.overcrowding_notices += 1;
         }
     }
-    for property in &expiring {
-        let Some((_, owner)) = owners.of(&property.id) else {
-            continue;
-        };
-        let Some(valid_until) = property.rating_valid_until else {
-            continue;
-        };
-        let queued = outbox::queue(
-            conn,
-            NewNotice {
-                kind: NoticeKind::RatingExpiring,
-                recipient: owner.into(),
-                property: Some(property.into()),
-                context: json!({"valid_until": valid_until, "stars": property.stars}),
-                dedupe_key: Some(format!("rating_expiring:{}:{valid_until}", property.id)),
-            },
-        )?;
-        if queued {
-            report.rating_expiring_notices += 1;
-        }
-    }
+    report.rating_expiring_notices = queue_expiring_notices(conn, &due.expiring, &owners)?;
     report.notices_queued = report.due_soon_notices
         + report.overdue_notices
         + report.late_declaration_notices
         + report.overcrowding_notices
         + report.rating_expiring_notices;
     Ok(report)
+}
+
+/// What a sweep reminds owners of.
+struct Due {
+    due_soon: Vec<RectificationRow>,
+    overdue: Vec<RectificationRow>,
+    /// Late declarations not yet notified.
+    late: Vec<LateDeclaration>,
+    crowded: Vec<UnitRow>,
+    expiring: Vec<PropertyRow>,
+}
+
+impl Due {
+    fn find(conn: &mut Conn, today: NaiveDate) -> Result<Due, ApiError> {
+        let since = (today - Duration::days(LATE_DECLARATION_LOOKBACK_DAYS)).and_time(NaiveTime::MIN);
+        let late_sent = repo::existing_keys(conn, "declaration_late:")?;
+        let late = registry_repo::late_active_declarations(conn, since)?
+            .into_iter()
+            .filter(|t| !late_sent.contains(&format!("declaration_late:{}", t.id)))
+            .collect();
+        Ok(Due {
+            due_soon: safety_repo::pending_due_between(conn, today, today + Duration::days(DUE_SOON_DAYS))?,
+            overdue: safety_repo::overdue_rectifications(conn)?,
+            late,
+            crowded: registry_repo::overcrowded_units(conn)?,
+            expiring: registry_repo::ratings_expiring(conn, today, today + Duration::days(EXPIRING_WITHIN_DAYS))?,
+        })
+    }
+
+    /// The properties any reminder is about.
+    fn properties(&self) -> HashSet<&str> {
+        let mut involved: HashSet<&str> = HashSet::new();
+        involved.extend(
+            self.due_soon
+                .iter()
+                .chain(&self.overdue)
+                .map(|r| r.property_id.as_str()),
+        );
+        involved.extend(self.late.iter().map(|t| t.property_id.as_str()));
+        involved.extend(self.crowded.iter().map(|u| u.property_id.as_str()));
+        involved.extend(self.expiring.iter().map(|p| p.id.as_str()));
+        involved
+    }
+}
+
+/// One notice per property and due date, listing the orders due that day; how many were queued.
+fn queue_order_notices(
+    conn: &mut Conn,
+    kind: NoticeKind,
+    orders: &[RectificationRow],
+    owners: &Owners,
+    titles: &HashMap<String, (String, String)>,
+    today: NaiveDate,
+) -> Result<usize, ApiError> {
+    let mut groups: BTreeMap<(&str, NaiveDate), Vec<&RectificationRow>> = BTreeMap::new();
+    for order in orders {
+        groups
+            .entry((order.property_id.as_str(), order.due_on))
+            .or_default()
+            .push(order);
+    }
+    let mut queued = 0;
+    for ((property_id, due_on), group) in groups {
+        let Some((property, owner)) = owners.of(property_id) else {
+            continue;
+        };
+        let suspended = property.status == PropertyStatus::Suspended.as_str()
+            || safety_repo::pending_rectifications(conn, property_id)?
+                .iter()
+                .any(|r| r.severity == "critical" && r.due_on < today);
+        let notice = NewNotice {
+            kind,
+            recipient: owner.into(),
+            property: Some(property.into()),
+            context: json!({"items": safety_notices::describe_orders(&group, titles), "suspended": suspended}),
+            dedupe_key: Some(format!("{kind}:{property_id}:{due_on}")),
+        };
+        if outbox::queue(conn, notice)? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// A reminder per property whose rating expires soon; how many were queued.
+fn queue_expiring_notices(conn: &mut Conn, expiring: &[PropertyRow], owners: &Owners) -> Result<usize, ApiError> {
+    let mut queued = 0;
+    for property in expiring {
+        let (Some((_, owner)), Some(valid_until)) = (owners.of(&property.id), property.rating_valid_until) else {
+            continue;
+        };
+        let notice = NewNotice {
+            kind: NoticeKind::RatingExpiring,
+            recipient: owner.into(),
+            property: Some(property.into()),
+            context: json!({"valid_until": valid_until, "stars": property.stars}),
+            dedupe_key: Some(format!("rating_expiring:{}:{valid_until}", property.id)),
+        };
+        if outbox::queue(conn, notice)? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
 }
 
 /// Runs a sweep for the association's today.

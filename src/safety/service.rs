@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 
 use crate::accounts::repo as accounts_repo;
@@ -136,13 +136,39 @@ pub fn record_inspection(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
+    let results = item_results(&input, &applicable)?;
+    let at = now();
+    let (inspection, result_rows) = inspection_rows(rules, caller, &property.id, version, &input, &results, at);
+    repo::insert_inspection(conn, &inspection, &result_rows)?;
+    let latest = settle_earlier_orders(conn, &property.id, &input, at)?;
+    let orders = new_orders(rules, &inspection, &results, at);
+    repo::insert_rectifications(conn, &orders)?;
+    if latest {
+        repo::set_property_rating(
+            conn,
+            &property.id,
+            inspection.score,
+            inspection.stars,
+            inspection.valid_until,
+            at,
+        )?;
+    }
+    let status = refresh_status(conn, &property.id)?;
+    announce_inspection(conn, caller, &property, &inspection, &orders, &items, status)?;
+    inspection_view(inspection, result_rows, orders)
+}
 
+/// The results as the rating engine reads them (the checks above made every code applicable).
+fn item_results<'i>(
+    input: &'i CreateInspection,
+    applicable: &[ChecklistItemRow],
+) -> Result<Vec<ItemResult<'i>>, ApiError> {
     let by_code: HashMap<&str, &ChecklistItemRow> = applicable.iter().map(|i| (i.code.as_str(), i)).collect();
     let severities: HashMap<&str, Severity> = applicable
         .iter()
         .map(|i| Ok((i.code.as_str(), i.severity()?)))
         .collect::<Result<_, ApiError>>()?;
-    let results: Vec<ItemResult> = input
+    Ok(input
         .results
         .iter()
         .map(|r| ItemResult {
@@ -151,19 +177,29 @@ pub fn record_inspection(
             weight: by_code[r.item_code.as_str()].weight.max(0) as u32,
             outcome: r.outcome,
         })
-        .collect();
-    let rating = rating::rate(rules, &results, input.inspected_on);
-    let next_star = rating::next_star(rules, &results, input.inspected_on).map(|n| NextStarView {
+        .collect())
+}
+
+/// The inspection's row, rated, and one row per result.
+fn inspection_rows(
+    rules: &RatingRules,
+    caller: &Caller,
+    property_id: &str,
+    checklist_version: i32,
+    input: &CreateInspection,
+    results: &[ItemResult<'_>],
+    at: NaiveDateTime,
+) -> (InspectionRow, Vec<ResultRow>) {
+    let rating = rating::rate(rules, results, input.inspected_on);
+    let next_star = rating::next_star(rules, results, input.inspected_on).map(|n| NextStarView {
         stars: i32::from(n.stars),
         fix_items: n.fix_items,
     });
-
-    let at = now();
     let inspection = InspectionRow {
         id: new_id(),
-        property_id: property.id.clone(),
+        property_id: property_id.to_owned(),
         inspector_id: caller.user_id.clone(),
-        checklist_version: version,
+        checklist_version,
         inspected_on: input.inspected_on,
         score: i32::from(rating.score),
         stars: i32::from(rating.stars),
@@ -172,7 +208,7 @@ pub fn record_inspection(
         next_star: next_star.as_ref().map(|n| json!(n).to_string()),
         created_at: at,
     };
-    let result_rows: Vec<ResultRow> = input
+    let result_rows = input
         .results
         .iter()
         .enumerate()
@@ -184,23 +220,27 @@ pub fn record_inspection(
             note: r.note.clone(),
         })
         .collect();
-    repo::insert_inspection(conn, &inspection, &result_rows)?;
+    (inspection, result_rows)
+}
 
-    // The latest inspection settles the earlier orders for the items it looked at: a failed item gets a
-    // new order that supersedes the old one; an item no longer failing has its order resolved. An
-    // inspection entered late, dated before another, leaves the newer state alone.
-    let latest = !repo::has_later_inspection(conn, &property.id, input.inspected_on)?;
+/// The latest inspection settles the earlier orders for the items it looked at: a failed item gets a new
+/// order that supersedes the old one; an item no longer failing has its order resolved. An inspection
+/// entered late, dated before another, leaves the newer state alone. True when this one is the latest.
+fn settle_earlier_orders(
+    conn: &mut Conn,
+    property_id: &str,
+    input: &CreateInspection,
+    at: NaiveDateTime,
+) -> Result<bool, ApiError> {
+    if repo::has_later_inspection(conn, property_id, input.inspected_on)? {
+        return Ok(false);
+    }
     let outcomes: HashMap<&str, Outcome> = input
         .results
         .iter()
         .map(|r| (r.item_code.as_str(), r.outcome))
         .collect();
-    let earlier_orders = if latest {
-        repo::pending_rectifications(conn, &property.id)?
-    } else {
-        Vec::new()
-    };
-    for earlier in earlier_orders {
+    for earlier in repo::pending_rectifications(conn, property_id)? {
         let (status, note) = match outcomes.get(earlier.item_code.as_str()) {
             Some(Outcome::Fail) => (RectificationStatus::Superseded, None),
             Some(outcome) => (
@@ -214,16 +254,26 @@ pub fn record_inspection(
         };
         repo::set_rectification_status(conn, &earlier.id, status, None, note.as_deref(), at)?;
     }
-    let orders: Vec<RectificationRow> = results
+    Ok(true)
+}
+
+/// An open order, due by the rules' deadline for its severity, for every failed item.
+fn new_orders(
+    rules: &RatingRules,
+    inspection: &InspectionRow,
+    results: &[ItemResult<'_>],
+    at: NaiveDateTime,
+) -> Vec<RectificationRow> {
+    results
         .iter()
         .filter(|r| r.outcome == Outcome::Fail)
         .map(|r| RectificationRow {
             id: new_id(),
-            property_id: property.id.clone(),
+            property_id: inspection.property_id.clone(),
             inspection_id: inspection.id.clone(),
             item_code: r.code.to_owned(),
             severity: r.severity.as_str().into(),
-            due_on: rating::due_on(rules, r.severity, input.inspected_on),
+            due_on: rating::due_on(rules, r.severity, inspection.inspected_on),
             status: RectificationStatus::Open.as_str().into(),
             report_note: None,
             verify_note: None,
@@ -231,20 +281,19 @@ pub fn record_inspection(
             updated_at: at,
             version: 1,
         })
-        .collect();
-    repo::insert_rectifications(conn, &orders)?;
+        .collect()
+}
 
-    if latest {
-        repo::set_property_rating(
-            conn,
-            &property.id,
-            inspection.score,
-            inspection.stars,
-            inspection.valid_until,
-            at,
-        )?;
-    }
-    let status = refresh_status(conn, &property.id)?;
+/// Tells the owner the result (with the orders to carry out) and writes the audit event.
+fn announce_inspection(
+    conn: &mut Conn,
+    caller: &Caller,
+    property: &PropertyRow,
+    inspection: &InspectionRow,
+    orders: &[RectificationRow],
+    items: &[ChecklistItemRow],
+    status: PropertyStatus,
+) -> Result<(), ApiError> {
     let owner = accounts_repo::find(conn, &property.owner_id)?;
     let order_refs: Vec<&RectificationRow> = orders.iter().collect();
     let titles = items
@@ -256,7 +305,7 @@ pub fn record_inspection(
         NewNotice {
             kind: NoticeKind::InspectionResult,
             recipient: (&owner).into(),
-            property: Some((&property).into()),
+            property: Some(property.into()),
             context: json!({"inspected_on": inspection.inspected_on, "score": inspection.score, "stars": inspection.stars,
                             "valid_until": inspection.valid_until,
                             "items": crate::safety::notices::describe_orders(&order_refs, &titles)}),
@@ -275,7 +324,7 @@ pub fn record_inspection(
                            "orders": orders.len(), "status": status}),
         },
     )?;
-    inspection_view(inspection, result_rows, orders)
+    Ok(())
 }
 
 /// An inspection as answered, from its rows.
