@@ -120,6 +120,8 @@ impl Settings {
 
     /// Reads settings from a map of `ANZU_*` variables; missing secrets are generated and kept on disk
     /// unless `ANZU_ENV=production`.
+    /// Reads every setting. Past the few that decide others (the environment, paths, secrets), the body is
+    /// a table, one line per setting with its default and range: longer than 60 lines, and clearer whole.
     pub fn from_vars(vars: &HashMap<String, String>) -> anyhow::Result<Self> {
         let get = |name: &str| vars.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let production = match get("ANZU_ENV").as_deref() {
@@ -141,36 +143,7 @@ impl Settings {
             .parse()
             .context("ANZU_BIND must be an address and port such as 127.0.0.1:8080")?;
 
-        let mut stored = read_secrets_file(&data_dir.join(SECRETS_FILE))?;
-        let mut generated = false;
-        let mut secret = |name: &str, make: fn() -> String| -> anyhow::Result<String> {
-            if let Some(value) = get(name) {
-                return Ok(value);
-            }
-            if production {
-                bail!("{name} must be set when ANZU_ENV=production");
-            }
-            if let Some(value) = stored.get(name) {
-                return Ok(value.clone());
-            }
-            generated = true;
-            let value = make();
-            stored.insert(name.to_owned(), value.clone());
-            Ok(value)
-        };
-        let jwt_secret = secret("ANZU_JWT_SECRET", || B64.encode(random_bytes::<48>()))?;
-        let data_key_text = secret("ANZU_DATA_KEY", || B64.encode(random_bytes::<32>()))?;
-        let generated_secrets_file = if generated {
-            let path = data_dir.join(SECRETS_FILE);
-            write_secrets_file(&path, &stored)?;
-            Some(path)
-        } else {
-            None
-        };
-        if jwt_secret.len() < 32 {
-            bail!("ANZU_JWT_SECRET must be at least 32 characters");
-        }
-        let data_key = parse_data_key(&data_key_text)?;
+        let (jwt_secret, data_key, generated_secrets_file) = secrets(&get, production, &data_dir)?;
 
         let settings = Settings {
             db_max_connections: parse_number(&get, "ANZU_DB_MAX_CONNECTIONS", 10, 1..=1000)?,
@@ -202,15 +175,7 @@ impl Settings {
             revocation_refresh_secs: parse_number(&get, "ANZU_REVOCATION_REFRESH_SECS", 5, 1..=10)?,
             min_area_per_person_m2: parse_number(&get, "ANZU_MIN_AREA_PER_PERSON", 5.0, 0.5..=1000.0)?,
             declaration_deadline_days: parse_number(&get, "ANZU_DECLARATION_DEADLINE_DAYS", 3, 0..=365)?,
-            rating_rules: match get("ANZU_RATING_RULES") {
-                None => Default::default(),
-                Some(json) => {
-                    let rules: crate::rating::RatingRules = serde_json::from_str(&json)
-                        .context("ANZU_RATING_RULES must be a JSON object of rating rules (see docs/rating.md)")?;
-                    rules.check().map_err(|e| anyhow::anyhow!("ANZU_RATING_RULES: {e}"))?;
-                    rules
-                }
-            },
+            rating_rules: rating_rules(get("ANZU_RATING_RULES"))?,
             public_base_url: get("ANZU_PUBLIC_BASE_URL")
                 .unwrap_or_else(|| format!("http://{bind}"))
                 .trim_end_matches('/')
@@ -234,6 +199,57 @@ impl Settings {
         }
         Ok(settings)
     }
+}
+
+/// The JWT secret and the data key: from the environment; outside production, else from the data folder's
+/// secrets file, generated (and written there, 0600) on first run. Returns the secrets file when written.
+fn secrets(
+    get: &impl Fn(&str) -> Option<String>,
+    production: bool,
+    data_dir: &Path,
+) -> anyhow::Result<(String, [u8; 32], Option<PathBuf>)> {
+    let mut stored = read_secrets_file(&data_dir.join(SECRETS_FILE))?;
+    let mut generated = false;
+    let mut secret = |name: &str, make: fn() -> String| -> anyhow::Result<String> {
+        if let Some(value) = get(name) {
+            return Ok(value);
+        }
+        if production {
+            bail!("{name} must be set when ANZU_ENV=production");
+        }
+        if let Some(value) = stored.get(name) {
+            return Ok(value.clone());
+        }
+        generated = true;
+        let value = make();
+        stored.insert(name.to_owned(), value.clone());
+        Ok(value)
+    };
+    let jwt_secret = secret("ANZU_JWT_SECRET", || B64.encode(random_bytes::<48>()))?;
+    let data_key_text = secret("ANZU_DATA_KEY", || B64.encode(random_bytes::<32>()))?;
+    let generated_secrets_file = if generated {
+        let path = data_dir.join(SECRETS_FILE);
+        write_secrets_file(&path, &stored)?;
+        Some(path)
+    } else {
+        None
+    };
+    if jwt_secret.len() < 32 {
+        bail!("ANZU_JWT_SECRET must be at least 32 characters");
+    }
+    let data_key = parse_data_key(&data_key_text)?;
+    Ok((jwt_secret, data_key, generated_secrets_file))
+}
+
+/// `ANZU_RATING_RULES`: a JSON object of rating rules, checked; the defaults when unset.
+fn rating_rules(json: Option<String>) -> anyhow::Result<crate::rating::RatingRules> {
+    let Some(json) = json else {
+        return Ok(Default::default());
+    };
+    let rules: crate::rating::RatingRules = serde_json::from_str(&json)
+        .context("ANZU_RATING_RULES must be a JSON object of rating rules (see docs/rating.md)")?;
+    rules.check().map_err(|e| anyhow::anyhow!("ANZU_RATING_RULES: {e}"))?;
+    Ok(rules)
 }
 
 /// Which reverse proxies' forwarding headers to believe (`ANZU_TRUST_PROXY`).

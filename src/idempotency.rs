@@ -83,31 +83,15 @@ pub async fn replay_or_record(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let key = match req.headers().get(HEADER) {
-        Some(value) if req.method() == Method::POST && !holds_credentials(req.path()) => {
-            value.to_str().unwrap_or("").to_owned()
-        }
-        _ => {
-            return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
-        }
-    };
-    // Without a valid token the handler answers 401 itself; keys belong to users.
-    let Ok(caller) = auth::caller_of(req.request()) else {
+    let Some((caller, key)) = keyed_caller(&req)? else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    if !is_well_formed(&key) {
-        return Err(ApiError::BadRequest(format!(
-            "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters."
-        ))
-        .into());
-    }
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
     let body = read_body(&mut req).await?;
     let request_hash = hash_request(req.method().as_str(), req.path(), req.query_string(), &body);
-
     let user_id = caller.user_id.clone();
     let claim_key = key.clone();
     let lease = Duration::seconds(state.settings.idempotency_lease_secs);
@@ -115,21 +99,45 @@ pub async fn replay_or_record(
         .db
         .write(move |conn| claim(conn, &user_id, &claim_key, &request_hash, lease))
         .await?;
+    if let Some(answer) = answer_without_running(claim) {
+        return Ok(req.into_response(answer?));
+    }
+    req.set_payload(Payload::from(body));
+    run_and_record(state, caller.user_id, key, req, next).await
+}
+
+/// The caller and key of a POST that carries one (None: nothing to do here, because there is no key, the
+/// endpoint holds credentials, or there is no valid token and the handler answers 401 itself).
+fn keyed_caller(req: &ServiceRequest) -> Result<Option<(crate::auth::Caller, String)>, ApiError> {
+    let key = match req.headers().get(HEADER) {
+        Some(value) if req.method() == Method::POST && !holds_credentials(req.path()) => {
+            value.to_str().unwrap_or("").to_owned()
+        }
+        _ => return Ok(None),
+    };
+    let Ok(caller) = auth::caller_of(req.request()) else {
+        return Ok(None);
+    };
+    if !is_well_formed(&key) {
+        return Err(ApiError::BadRequest(format!(
+            "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters."
+        )));
+    }
+    Ok(Some((caller, key)))
+}
+
+/// The answer to a key already claimed, without running the handler; None for a new key.
+fn answer_without_running(claim: Claim) -> Option<Result<HttpResponse, ApiError>> {
     match claim {
-        Claim::New => {}
-        Claim::InProgress => {
-            return Err(
-                ApiError::Conflict("A request with this Idempotency-Key is still being processed.".into()).into(),
-            );
-        }
-        Claim::Mismatch => {
-            return Err(ApiError::invalid(
-                "Idempotency-Key",
-                "reused",
-                "This Idempotency-Key was used with a different request body.",
-            )
-            .into());
-        }
+        Claim::New => None,
+        Claim::InProgress => Some(Err(ApiError::Conflict(
+            "A request with this Idempotency-Key is still being processed.".into(),
+        ))),
+        Claim::Mismatch => Some(Err(ApiError::invalid(
+            "Idempotency-Key",
+            "reused",
+            "This Idempotency-Key was used with a different request body.",
+        ))),
         Claim::Replay {
             status,
             content_type,
@@ -144,7 +152,7 @@ pub async fn replay_or_record(
                 response.insert_header((name, value));
             }
             response.insert_header((REPLAYED, HeaderValue::from_static("true")));
-            return Ok(req.into_response(response.body(body)));
+            Some(Ok(response.body(body)))
         }
         Claim::CommittedUnanswered {
             resource_type,
@@ -154,7 +162,7 @@ pub async fn replay_or_record(
                 .as_deref()
                 .zip(resource_id.as_deref())
                 .and_then(|(kind, id)| resource_path(kind, id));
-            let response = match location {
+            Some(Ok(match location {
                 Some(location) => HttpResponse::SeeOther()
                     .insert_header((LOCATION, location))
                     .insert_header((REPLAYED, HeaderValue::from_static("true")))
@@ -165,12 +173,20 @@ pub async fn replay_or_record(
                     resource_id.as_deref().unwrap_or("-"),
                 ))
                 .error_response(),
-            };
-            return Ok(req.into_response(response));
+            }))
         }
     }
+}
 
-    req.set_payload(Payload::from(body));
+/// Runs the handler with the key claimed: a final answer is stored for replays; anything else (an error, a
+/// 5xx or 429 worth retrying) releases the key.
+async fn run_and_record(
+    state: web::Data<AppState>,
+    user_id: String,
+    key: String,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let release = |state: web::Data<AppState>, user_id: String, key: String| async move {
         let released = state.db.write(move |conn| release(conn, &user_id, &key)).await;
         if let Err(err) = released {
@@ -178,19 +194,19 @@ pub async fn replay_or_record(
         }
     };
     let hook = std::sync::Arc::new(MarkCommitted {
-        user_id: caller.user_id.clone(),
+        user_id: user_id.clone(),
         key: key.clone(),
     });
     let response = match crate::db::with_commit_hook(hook, next.call(req)).await {
         Ok(response) => response,
         Err(err) => {
-            release(state, caller.user_id, key).await;
+            release(state, user_id, key).await;
             return Err(err);
         }
     };
     let status = response.status();
     if !is_final(status) {
-        release(state, caller.user_id, key).await;
+        release(state, user_id, key).await;
         return Ok(response.map_into_boxed_body());
     }
     let (http_req, response) = response.into_parts();
@@ -198,36 +214,39 @@ pub async fn replay_or_record(
     let bytes = actix_web::body::to_bytes(body)
         .await
         .map_err(|_| ApiError::internal(anyhow::anyhow!("could not read the response body")))?;
-    let content_type = head
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let headers: Vec<(String, String)> = REPLAYED_HEADERS
-        .iter()
-        .filter_map(|name| {
-            let value = head.headers().get(name)?.to_str().ok()?;
-            Some((name.as_str().to_owned(), value.to_owned()))
-        })
-        .collect();
-    let answer = Answer {
-        status: status.as_u16(),
-        content_type,
-        headers: serde_json::to_string(&headers).map_err(ApiError::internal)?,
-        body: bytes.to_vec(),
-    };
-    state
-        .db
-        .write(move |conn| record(conn, &caller.user_id, &key, answer))
-        .await?;
+    let answer = stored_answer(status, head.headers(), &bytes)?;
+    state.db.write(move |conn| record(conn, &user_id, &key, answer)).await?;
     Ok(ServiceResponse::new(
         http_req,
         head.set_body(bytes).map_into_boxed_body(),
     ))
 }
 
-/// Endpoints whose answers (token pairs) or requests (passwords) must never be stored: a retry runs
-/// them again, which their own rules make safe (a refresh token works once).
+/// An answer as stored for replays: status, content type, the headers worth repeating, the body.
+fn stored_answer(
+    status: StatusCode,
+    headers: &actix_web::http::header::HeaderMap,
+    body: &[u8],
+) -> Result<Answer, ApiError> {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let replayed: Vec<(String, String)> = REPLAYED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = headers.get(name)?.to_str().ok()?;
+            Some((name.as_str().to_owned(), value.to_owned()))
+        })
+        .collect();
+    Ok(Answer {
+        status: status.as_u16(),
+        content_type,
+        headers: serde_json::to_string(&replayed).map_err(ApiError::internal)?,
+        body: body.to_vec(),
+    })
+}
+
 /// 1 to `MAX_KEY_LEN` visible ASCII characters, spaces allowed inside (the document's pattern says the same).
 fn is_well_formed(key: &str) -> bool {
     (1..=MAX_KEY_LEN).contains(&key.len())
@@ -236,6 +255,8 @@ fn is_well_formed(key: &str) -> bool {
         && !key.ends_with(' ')
 }
 
+/// Endpoints whose answers (token pairs) or requests (passwords) must never be stored: a retry runs
+/// them again, which their own rules make safe (a refresh token works once).
 pub fn holds_credentials(path: &str) -> bool {
     path.starts_with("/api/v1/auth/") || path == "/api/v1/me/password"
 }
