@@ -25,6 +25,56 @@ macro_rules! in_village {
 }
 
 pub fn summary(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Result<Summary, ApiError> {
+    let properties = property_counts(conn, village, today)?;
+    let units: i64 =
+        in_village!(units::table.inner_join(properties::table).select(count_star()), village).first(conn)?;
+    let overcrowded_units: i64 = in_village!(
+        units::table
+            .inner_join(properties::table)
+            .filter(units::active_tenants.gt(units::max_occupants))
+            .select(count_star()),
+        village
+    )
+    .first(conn)?;
+    // The properties keep their active tenants counted; summing them avoids reading every tenancy.
+    let active_tenancies: Option<i64> = in_village!(
+        properties::table.select(diesel::dsl::sum(properties::active_tenants)),
+        village
+    )
+    .first(conn)?;
+    // Written to match the partial index on late, active tenancies (literal conditions, no binds).
+    let late_declarations: i64 = in_village!(
+        tenancies::table
+            .inner_join(properties::table)
+            .filter(tenancies::late)
+            .filter(tenancies::move_out_date.is_null())
+            .select(count_star()),
+        village
+    )
+    .first(conn)?;
+    let ratings_expiring_30d: i64 = in_village!(
+        properties::table
+            .filter(properties::status.eq(PropertyStatus::Rated.as_str()))
+            .filter(properties::rating_valid_until.between(today, today + Duration::days(30)))
+            .select(count_star()),
+        village
+    )
+    .first(conn)?;
+    Ok(Summary {
+        village_id: village.map(str::to_owned),
+        properties,
+        units,
+        active_tenancies: active_tenancies.unwrap_or(0),
+        late_declarations,
+        overcrowded_units,
+        rectifications: rectification_counts(conn, village)?,
+        ratings_expiring_30d,
+        grids: patrol_gaps(conn, village, today)?,
+    })
+}
+
+/// Properties by status (a rated one past its validity counted as `expired`) and by stars.
+fn property_counts(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Result<PropertyCounts, ApiError> {
     let statuses: Vec<(String, i64)> = in_village!(
         properties::table
             .group_by(properties::status)
@@ -56,35 +106,15 @@ pub fn summary(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Resu
         .into_iter()
         .map(|(s, n)| (s.map(|s| s.to_string()).unwrap_or_else(|| "unrated".into()), n))
         .collect();
-    let total = by_status.values().sum();
+    Ok(PropertyCounts {
+        total: by_status.values().sum(),
+        by_status,
+        by_stars,
+    })
+}
 
-    let units: i64 =
-        in_village!(units::table.inner_join(properties::table).select(count_star()), village).first(conn)?;
-    let overcrowded_units: i64 = in_village!(
-        units::table
-            .inner_join(properties::table)
-            .filter(units::active_tenants.gt(units::max_occupants))
-            .select(count_star()),
-        village
-    )
-    .first(conn)?;
-    // The properties keep their active tenants counted; summing them avoids reading every tenancy.
-    let active_tenancies: Option<i64> = in_village!(
-        properties::table.select(diesel::dsl::sum(properties::active_tenants)),
-        village
-    )
-    .first(conn)?;
-    let active_tenancies = active_tenancies.unwrap_or(0);
-    // Written to match the partial index on late, active tenancies (literal conditions, no binds).
-    let late_declarations: i64 = in_village!(
-        tenancies::table
-            .inner_join(properties::table)
-            .filter(tenancies::late)
-            .filter(tenancies::move_out_date.is_null())
-            .select(count_star()),
-        village
-    )
-    .first(conn)?;
+/// Orders still to carry out: open (or reported) and overdue.
+fn rectification_counts(conn: &mut Conn, village: Option<&str>) -> Result<RectificationCounts, ApiError> {
     let orders: Vec<(String, i64)> = in_village!(
         rectifications::table
             .inner_join(properties::table)
@@ -94,31 +124,9 @@ pub fn summary(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Resu
         village
     )
     .load(conn)?;
-    let overdue = orders.iter().filter(|(s, _)| s == "overdue").map(|(_, n)| n).sum();
-    let open = orders.iter().filter(|(s, _)| s != "overdue").map(|(_, n)| n).sum();
-    let ratings_expiring_30d: i64 = in_village!(
-        properties::table
-            .filter(properties::status.eq(PropertyStatus::Rated.as_str()))
-            .filter(properties::rating_valid_until.between(today, today + Duration::days(30)))
-            .select(count_star()),
-        village
-    )
-    .first(conn)?;
-
-    Ok(Summary {
-        village_id: village.map(str::to_owned),
-        properties: PropertyCounts {
-            total,
-            by_status,
-            by_stars,
-        },
-        units,
-        active_tenancies,
-        late_declarations,
-        overcrowded_units,
-        rectifications: RectificationCounts { open, overdue },
-        ratings_expiring_30d,
-        grids: patrol_gaps(conn, village, today)?,
+    Ok(RectificationCounts {
+        overdue: orders.iter().filter(|(s, _)| s == "overdue").map(|(_, n)| n).sum(),
+        open: orders.iter().filter(|(s, _)| s != "overdue").map(|(_, n)| n).sum(),
     })
 }
 
