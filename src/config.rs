@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use rand::RngCore;
+use rand::Rng;
 
 /// Everything the service can be told from outside, with its defaults.
 #[derive(Clone)]

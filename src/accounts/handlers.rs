@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::Duration;
-use rand::RngCore;
+use rand::Rng;
 use serde_json::json;
 
 use crate::accounts::links::{self, LinkPurpose};

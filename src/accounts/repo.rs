@@ -187,7 +187,7 @@ pub fn issue_password_token(
     valid_for: chrono::Duration,
 ) -> Result<String, ApiError> {
     use base64::Engine;
-    use rand::RngCore;
+    use rand::Rng;
     let mut raw = [0u8; 32];
     rand::rng().fill_bytes(&mut raw);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);

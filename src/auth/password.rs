@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use rand::RngCore;
+use rand::Rng;
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;

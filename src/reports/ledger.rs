@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use rand::RngCore;
+use rand::Rng;
 use serde_json::json;
 use validator::Validate;
 

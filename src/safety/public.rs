@@ -59,43 +59,33 @@ impl PublicLimiter {
 }
 
 /// Public answers kept for as long as clients may cache them anyway (`Cache-Control: max-age=60`): door
-/// plaques are scanned far more often than ratings change.
+/// plaques are scanned far more often than ratings change. At most [`PublicCache::MAX_ENTRIES`]; beyond
+/// that the cache evicts the least likely to be asked for again, not everything at once.
 pub struct PublicCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, PublicRating)>>,
+    entries: moka::sync::Cache<String, PublicRating>,
 }
 
 impl Default for PublicCache {
     fn default() -> Self {
         PublicCache {
-            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+            entries: moka::sync::Cache::builder()
+                .max_capacity(Self::MAX_ENTRIES)
+                .time_to_live(Self::TTL)
+                .build(),
         }
     }
 }
 
 impl PublicCache {
     const TTL: std::time::Duration = std::time::Duration::from_secs(60);
-    const MAX_ENTRIES: usize = 100_000;
+    const MAX_ENTRIES: u64 = 100_000;
 
     fn get(&self, code: &str) -> Option<PublicRating> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(code)
-            .filter(|(at, _)| at.elapsed() < Self::TTL)
-            .map(|(_, rating)| rating.clone())
+        self.entries.get(code)
     }
 
     fn put(&self, rating: &PublicRating) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= Self::MAX_ENTRIES {
-            entries.retain(|_, (at, _)| at.elapsed() < Self::TTL);
-            if entries.len() >= Self::MAX_ENTRIES {
-                entries.clear();
-            }
-        }
-        entries.insert(
-            rating.registration_code.clone(),
-            (std::time::Instant::now(), rating.clone()),
-        );
+        self.entries.insert(rating.registration_code.clone(), rating.clone());
     }
 }
 
