@@ -102,20 +102,10 @@ impl Page {
 
     fn parse(query: PageQuery, key: Vec<u8>) -> Result<Page, ApiError> {
         let mut errors = Vec::new();
-        let limit = match query.limit.as_deref() {
-            None => DEFAULT_LIMIT,
-            Some(text) => match text.parse::<i64>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => {
-                    errors.push(FieldError::new(
-                        "limit",
-                        "range",
-                        format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
-                    ));
-                    DEFAULT_LIMIT
-                }
-            },
-        };
+        let limit = parse_limit(query.limit.as_deref()).unwrap_or_else(|error| {
+            errors.push(error);
+            DEFAULT_LIMIT
+        });
         let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(cursor) => {
@@ -130,28 +120,10 @@ impl Page {
                 verified
             }
         };
-        let updated_since = match query.updated_since.as_deref() {
-            None => None,
-            Some(text) => match DateTime::parse_from_rfc3339(text) {
-                Ok(t) if crate::validation::date(&t.date_naive()).is_err() => {
-                    errors.push(FieldError::new(
-                        "updated_since",
-                        "range",
-                        "updated_since must be between 1900-01-01 and 2100-12-31",
-                    ));
-                    None
-                }
-                Ok(t) => Some(t.naive_utc()),
-                Err(_) => {
-                    errors.push(FieldError::new(
-                        "updated_since",
-                        "format",
-                        "updated_since must be an RFC 3339 time",
-                    ));
-                    None
-                }
-            },
-        };
+        let updated_since = parse_updated_since(query.updated_since.as_deref()).unwrap_or_else(|error| {
+            errors.push(error);
+            None
+        });
         if !errors.is_empty() {
             return Err(ApiError::MalformedQuery(errors));
         }
@@ -161,6 +133,37 @@ impl Page {
             updated_since,
             key,
         })
+    }
+}
+
+/// `limit`: a whole number from 1 to `MAX_LIMIT`, `DEFAULT_LIMIT` when absent.
+fn parse_limit(text: Option<&str>) -> Result<i64, FieldError> {
+    match text.map(str::parse::<i64>) {
+        None => Ok(DEFAULT_LIMIT),
+        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(FieldError::new(
+            "limit",
+            "range",
+            format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+        )),
+    }
+}
+
+/// `updated_since`: an RFC 3339 time from 1900 to 2100, as UTC.
+fn parse_updated_since(text: Option<&str>) -> Result<Option<NaiveDateTime>, FieldError> {
+    let Some(text) = text else { return Ok(None) };
+    match DateTime::parse_from_rfc3339(text) {
+        Ok(t) if crate::validation::date(&t.date_naive()).is_err() => Err(FieldError::new(
+            "updated_since",
+            "range",
+            "updated_since must be between 1900-01-01 and 2100-12-31",
+        )),
+        Ok(t) => Ok(Some(t.naive_utc())),
+        Err(_) => Err(FieldError::new(
+            "updated_since",
+            "format",
+            "updated_since must be an RFC 3339 time",
+        )),
     }
 }
 
