@@ -64,6 +64,17 @@ pub type Conn = DbConn;
 
 pub use crate::config::Backend;
 
+/// A new SQLite connection with the settings every connection needs.
+fn open_sqlite(url: &str) -> Result<DbConn, r2d2::Error> {
+    let mut conn = SqliteConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+    conn.batch_execute(&format!(
+        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+         PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+    ))
+    .map_err(r2d2::Error::QueryError)?;
+    Ok(DbConn::Sqlite(conn))
+}
+
 /// Opens connections of the backend chosen from the URL, never by trial (SQLite accepts any string).
 #[derive(Debug)]
 pub struct Manager {
@@ -81,13 +92,20 @@ impl ManageConnection for Manager {
                 .map(DbConn::Pg)
                 .map_err(r2d2::Error::ConnectionError),
             Backend::Sqlite => {
-                let mut conn = SqliteConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
-                conn.batch_execute(&format!(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
-                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                ))
-                .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConn::Sqlite(conn))
+                // Opening can meet "database is locked" at once, without the busy timeout, while another
+                // connection closes (it checkpoints the WAL): try again, within the same timeout.
+                let deadline = std::time::Instant::now() + Duration::from_millis(u64::from(SQLITE_BUSY_TIMEOUT_MS));
+                loop {
+                    match open_sqlite(&self.url) {
+                        Err(r2d2::Error::QueryError(diesel::result::Error::DatabaseError(_, info)))
+                            if info.message().contains("database is locked")
+                                && std::time::Instant::now() < deadline =>
+                        {
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        other => return other,
+                    }
+                }
             }
         }
     }
