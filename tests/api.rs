@@ -958,6 +958,19 @@ async fn requests_the_document_allows_are_served_and_others_named(backend: Backe
         .await;
     assert_eq!(fraction.error_fields(), vec!["floor"]);
     fraction.problem(422);
+    // The double just above the maximum is read as itself, not rounded down onto the maximum.
+    let unit_id = whole.body["id"].as_str().unwrap();
+    let above = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/units/{unit_id}"),
+            Some(&landlord.token),
+            &[],
+            Some(&serde_json::from_str::<Value>(r#"{"area_m2": 100000.00000000001}"#).unwrap()),
+        )
+        .await;
+    assert_eq!(above.error_fields(), vec!["area_m2"]);
+    above.problem(422);
 
     let foreign = [("If-Match", "W/\"not-ours\"")];
     let delist = format!("/api/v1/properties/{property_id}/delist");
