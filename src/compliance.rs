@@ -114,6 +114,25 @@ pub fn run(conn: &mut Conn, settings: &Settings, today: NaiveDate) -> Result<Swe
         &titles,
         today,
     )?;
+    queue_registry_notices(conn, settings, &due, &owners, today, &mut report)?;
+    report.rating_expiring_notices = queue_expiring_notices(conn, &due.expiring, &owners)?;
+    report.notices_queued = report.due_soon_notices
+        + report.overdue_notices
+        + report.late_declaration_notices
+        + report.overcrowding_notices
+        + report.rating_expiring_notices;
+    Ok(report)
+}
+
+/// Reminds owners of declarations still late and units still overcrowded.
+fn queue_registry_notices(
+    conn: &mut Conn,
+    settings: &Settings,
+    due: &Due,
+    owners: &Owners,
+    today: NaiveDate,
+    report: &mut SweepReport,
+) -> Result<(), ApiError> {
     for tenancy in &due.late {
         let Some((property, owner)) = owners.of(&tenancy.property_id) else {
             continue;
@@ -140,13 +159,7 @@ pub fn run(conn: &mut Conn, settings: &Settings, today: NaiveDate) -> Result<Swe
             report.overcrowding_notices += 1;
         }
     }
-    report.rating_expiring_notices = queue_expiring_notices(conn, &due.expiring, &owners)?;
-    report.notices_queued = report.due_soon_notices
-        + report.overdue_notices
-        + report.late_declaration_notices
-        + report.overcrowding_notices
-        + report.rating_expiring_notices;
-    Ok(report)
+    Ok(())
 }
 
 /// What a sweep reminds owners of.

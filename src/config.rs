@@ -119,8 +119,7 @@ impl Settings {
     }
 
     /// Reads settings from a map of `ANZU_*` variables; missing secrets are generated and kept on disk
-    /// unless `ANZU_ENV=production`.
-    /// Reads every setting. Past the few that decide others (the environment, paths, secrets), the body is
+    /// unless `ANZU_ENV=production`. Past the few that decide others (the environment, paths, secrets), the body is
     /// a table, one line per setting with its default and range: longer than 60 lines, and clearer whole.
     pub fn from_vars(vars: &HashMap<String, String>) -> anyhow::Result<Self> {
         let get = |name: &str| vars.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());

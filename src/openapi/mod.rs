@@ -135,11 +135,8 @@ struct ResponsesAsServed;
 
 impl Modify for ResponsesAsServed {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::RefOr;
-        use utoipa::openapi::path::ParameterIn;
         let versioned = &versioned_schemas(openapi);
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let uses_database = path.starts_with("/api/v1") || path.starts_with("/public/") || path == "/readyz";
             let operations = [
                 (false, &mut item.get),
                 (false, &mut item.put),
@@ -152,93 +149,135 @@ impl Modify for ResponsesAsServed {
             ];
             for (is_post, operation) in operations {
                 let Some(operation) = operation else { continue };
-                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
-                let parameters = operation.parameters.as_deref().unwrap_or_default();
-                let located = |place: ParameterIn| {
-                    parameters
-                        .iter()
-                        .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == place))
-                };
-                let (has_query, has_path) = (located(ParameterIn::Query), located(ParameterIn::Path));
-                let has_body = operation.request_body.is_some();
-                let idempotent = is_post && secured && !crate::idempotency::holds_credentials(path);
-                let mut answered: Vec<u16> = Vec::new();
-                if secured {
-                    answered.push(401);
-                }
-                if has_body {
-                    answered.extend([400, 408, 413, 415, 422]);
-                }
-                if has_query || idempotent {
-                    answered.push(400);
-                }
-                if has_path && uses_database {
-                    answered.push(404);
-                }
-                if idempotent {
-                    // A key still in flight (409), or repeated with another request (422).
-                    answered.extend([409, 422]);
-                }
-                if uses_database {
-                    answered.push(503);
-                }
-                for code in answered {
-                    operation
-                        .responses
-                        .responses
-                        .entry(code.to_string())
-                        .or_insert_with(|| RefOr::T(problem_response(code)));
-                }
-                let preconditioned = operation.responses.responses.contains_key("412");
-                let parameters = operation.parameters.get_or_insert_with(Vec::new);
-                if idempotent {
-                    parameters.push(RefOr::T(header_parameter(
-                        "Idempotency-Key",
-                        "Any string up to 255 characters: a repeat with the same body answers the first answer again \
-                         (`Idempotent-Replayed: true`) and does nothing twice; with another body, 422.",
-                        idempotency_key_schema(),
-                    )));
-                }
-                if preconditioned {
-                    parameters.push(RefOr::T(header_parameter(
-                        "If-Match",
-                        "The `ETag` (version) the change was made from: another version answers 412.",
-                        string_schema(),
-                    )));
-                }
-                if parameters.is_empty() {
-                    operation.parameters = None;
-                }
-                for (status, response) in operation.responses.responses.iter_mut() {
-                    let RefOr::T(response) = response else { continue };
-                    let code = status.parse::<u16>().ok();
-                    if response.description.is_empty() {
-                        response.description = reason(code);
-                    }
-                    let success = code.is_some_and(|c| (200..300).contains(&c));
-                    if success && returns_versioned(response, versioned) {
-                        response.headers.insert(
-                            "ETag".into(),
-                            header("The resource's version, quoted: send it as `If-Match` to change it."),
-                        );
-                    }
-                    if success && idempotent {
-                        response.headers.insert(
-                            "Idempotent-Replayed".into(),
-                            header("`true` when this is the stored answer to a repeated `Idempotency-Key`."),
-                        );
-                    }
-                    if matches!(code, Some(429 | 503)) {
-                        response
-                            .headers
-                            .insert("Retry-After".into(), header("Seconds to wait before trying again."));
-                    }
-                    if code.is_some_and(|c| c >= 400)
-                        && let Some(body) = response.content.shift_remove("application/json")
-                    {
-                        response.content.insert("application/problem+json".to_owned(), body);
-                    }
-                }
+                let served = Served::of(path, is_post, operation);
+                served.declare_statuses(operation);
+                served.declare_headers(operation);
+                served.describe_responses(operation, versioned);
+            }
+        }
+    }
+}
+
+/// What the shared machinery does around one operation.
+struct Served {
+    secured: bool,
+    has_query: bool,
+    has_path: bool,
+    has_body: bool,
+    /// A secured POST that honours `Idempotency-Key`.
+    idempotent: bool,
+    uses_database: bool,
+}
+
+impl Served {
+    fn of(path: &str, is_post: bool, operation: &utoipa::openapi::path::Operation) -> Served {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::path::ParameterIn;
+        let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+        let parameters = operation.parameters.as_deref().unwrap_or_default();
+        let located = |place: ParameterIn| {
+            parameters
+                .iter()
+                .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == place))
+        };
+        Served {
+            secured,
+            has_query: located(ParameterIn::Query),
+            has_path: located(ParameterIn::Path),
+            has_body: operation.request_body.is_some(),
+            idempotent: is_post && secured && !crate::idempotency::holds_credentials(path),
+            uses_database: path.starts_with("/api/v1") || path.starts_with("/public/") || path == "/readyz",
+        }
+    }
+
+    /// The statuses the machinery answers, as problem+json, where the handler did not declare them.
+    fn declare_statuses(&self, operation: &mut utoipa::openapi::path::Operation) {
+        let mut answered: Vec<u16> = Vec::new();
+        if self.secured {
+            answered.push(401);
+        }
+        if self.has_body {
+            answered.extend([400, 408, 413, 415, 422]);
+        }
+        if self.has_query || self.idempotent {
+            answered.push(400);
+        }
+        if self.has_path && self.uses_database {
+            answered.push(404);
+        }
+        if self.idempotent {
+            // A key still in flight (409), or repeated with another request (422).
+            answered.extend([409, 422]);
+        }
+        if self.uses_database {
+            answered.push(503);
+        }
+        for code in answered {
+            operation
+                .responses
+                .responses
+                .entry(code.to_string())
+                .or_insert_with(|| utoipa::openapi::RefOr::T(problem_response(code)));
+        }
+    }
+
+    /// `Idempotency-Key` and `If-Match` where they work.
+    fn declare_headers(&self, operation: &mut utoipa::openapi::path::Operation) {
+        use utoipa::openapi::RefOr;
+        let preconditioned = operation.responses.responses.contains_key("412");
+        let parameters = operation.parameters.get_or_insert_with(Vec::new);
+        if self.idempotent {
+            parameters.push(RefOr::T(header_parameter(
+                "Idempotency-Key",
+                "Any string up to 255 characters: a repeat with the same body answers the first answer again \
+                 (`Idempotent-Replayed: true`) and does nothing twice; with another body, 422.",
+                idempotency_key_schema(),
+            )));
+        }
+        if preconditioned {
+            parameters.push(RefOr::T(header_parameter(
+                "If-Match",
+                "The `ETag` (version) the change was made from: another version answers 412.",
+                string_schema(),
+            )));
+        }
+        if parameters.is_empty() {
+            operation.parameters = None;
+        }
+    }
+
+    /// Every response described, its headers named, error bodies as `application/problem+json`.
+    fn describe_responses(&self, operation: &mut utoipa::openapi::path::Operation, versioned: &[String]) {
+        for (status, response) in operation.responses.responses.iter_mut() {
+            let utoipa::openapi::RefOr::T(response) = response else {
+                continue;
+            };
+            let code = status.parse::<u16>().ok();
+            if response.description.is_empty() {
+                response.description = reason(code);
+            }
+            let success = code.is_some_and(|c| (200..300).contains(&c));
+            if success && returns_versioned(response, versioned) {
+                response.headers.insert(
+                    "ETag".into(),
+                    header("The resource's version, quoted: send it as `If-Match` to change it."),
+                );
+            }
+            if success && self.idempotent {
+                response.headers.insert(
+                    "Idempotent-Replayed".into(),
+                    header("`true` when this is the stored answer to a repeated `Idempotency-Key`."),
+                );
+            }
+            if matches!(code, Some(429 | 503)) {
+                response
+                    .headers
+                    .insert("Retry-After".into(), header("Seconds to wait before trying again."));
+            }
+            if code.is_some_and(|c| c >= 400)
+                && let Some(body) = response.content.shift_remove("application/json")
+            {
+                response.content.insert("application/problem+json".to_owned(), body);
             }
         }
     }

@@ -114,6 +114,29 @@ impl PropertyRow {
         }
     }
 
+    /// The property with a checked change applied (its version is the repository's to raise).
+    pub fn apply(&mut self, patch: PatchProperty, at: NaiveDateTime) {
+        if let Some(owner_id) = patch.owner_id {
+            self.owner_id = owner_id;
+        }
+        if let Some(grid_id) = patch.grid_id {
+            self.grid_id = grid_id;
+        }
+        if let Some(name) = patch.name {
+            self.name = name.trim().to_owned();
+        }
+        if let Some(address) = patch.address {
+            self.address = address.trim().to_owned();
+        }
+        if let Some(kind) = patch.kind {
+            self.kind = kind.as_str().into();
+        }
+        self.floors = patch.floors.unwrap_or(self.floors);
+        self.floor_area_m2 = patch.floor_area_m2.unwrap_or(self.floor_area_m2);
+        self.mixed_use_residence = patch.mixed_use_residence.unwrap_or(self.mixed_use_residence);
+        self.updated_at = at;
+    }
+
     /// The status as of `today`: a rated property past its validity is `expired`.
     pub fn status_on(&self, today: NaiveDate) -> Result<PropertyStatus, crate::error::ApiError> {
         let stored: PropertyStatus = crate::text_enum::from_db(&self.status)?;

@@ -1,7 +1,7 @@
 //! The register's rules between HTTP and the queries: who may register, change and declare what,
 //! and what each change does to counters and the audit log. Each function runs inside one transaction.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde_json::json;
 
 use crate::accounts::model::MembershipStatus;
@@ -17,7 +17,7 @@ use crate::http::etag::IfMatch;
 use crate::ids::{new_id, now, today};
 use crate::registry::identity::{self, ResidentId};
 use crate::registry::model::*;
-use crate::registry::notices as sweep;
+use crate::registry::notices;
 use crate::registry::repo;
 use crate::villages::repo as villages_repo;
 
@@ -140,59 +140,14 @@ pub fn change_property(
     require_owner_or_admin(caller, &row)?;
     require_membership(conn, caller, KEEPS_RECORDS)?;
     if_match.check(row.version)?;
-    let mut refused = Vec::new();
-    if patch.owner_id.is_some() && !caller.is_admin() {
-        refused.push(FieldError::new(
-            "owner_id",
-            "not_allowed",
-            "only an admin may change the owner",
-        ));
+    refuse_forbidden_changes(caller, &row, &patch)?;
+    if let Some(owner_id) = &patch.owner_id {
+        require_landlord_of_village(conn, owner_id, &row.village_id)?;
     }
-    if patch.village_id.as_ref().is_some_and(|v| *v != row.village_id) {
-        refused.push(FieldError::new(
-            "village_id",
-            "immutable",
-            "a property cannot move to another village",
-        ));
-    }
-    if !refused.is_empty() {
-        return Err(ApiError::Validation(refused));
-    }
-    if let Some(owner_id) = patch.owner_id {
-        let owner = accounts_repo::find(conn, &owner_id)
-            .map_err(|_| ApiError::invalid("owner_id", "unknown", "no landlord has this id"))?;
-        if owner.role()? != Role::Landlord || owner.village_id.as_deref() != Some(row.village_id.as_str()) {
-            return Err(ApiError::invalid(
-                "owner_id",
-                "role",
-                "the owner must be a landlord of the property's village",
-            ));
-        }
-        row.owner_id = owner_id;
-    }
-    if let Some(grid_id) = patch.grid_id {
+    if let Some(grid_id) = &patch.grid_id {
         require_grid_in_village(conn, grid_id.as_deref(), &row.village_id)?;
-        row.grid_id = grid_id;
     }
-    if let Some(name) = patch.name {
-        row.name = name.trim().to_owned();
-    }
-    if let Some(address) = patch.address {
-        row.address = address.trim().to_owned();
-    }
-    if let Some(kind) = patch.kind {
-        row.kind = kind.as_str().into();
-    }
-    if let Some(floors) = patch.floors {
-        row.floors = floors;
-    }
-    if let Some(area) = patch.floor_area_m2 {
-        row.floor_area_m2 = area;
-    }
-    if let Some(mixed) = patch.mixed_use_residence {
-        row.mixed_use_residence = mixed;
-    }
-    row.updated_at = now();
+    row.apply(patch, now());
     let previous_version = row.version;
     repo::update_property(conn, &row, previous_version)?;
     row.version = previous_version + 1;
@@ -208,6 +163,46 @@ pub fn change_property(
         },
     )?;
     Ok(row)
+}
+
+/// A change only an admin may make, or none may: every such field named at once.
+fn refuse_forbidden_changes(caller: &Caller, row: &PropertyRow, patch: &PatchProperty) -> Result<(), ApiError> {
+    let mut refused = Vec::new();
+    if patch.owner_id.is_some() && !caller.is_admin() {
+        refused.push(FieldError::new(
+            "owner_id",
+            "not_allowed",
+            "only an admin may change the owner",
+        ));
+    }
+    if patch.village_id.as_ref().is_some_and(|v| *v != row.village_id) {
+        refused.push(FieldError::new(
+            "village_id",
+            "immutable",
+            "a property cannot move to another village",
+        ));
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(refused))
+    }
+}
+
+/// A new owner must be a landlord of the property's village.
+fn require_landlord_of_village(conn: &mut Conn, owner_id: &str, village_id: &str) -> Result<(), ApiError> {
+    let owner = accounts_repo::find(conn, owner_id).map_err(|e| match e {
+        ApiError::NotFound => ApiError::invalid("owner_id", "unknown", "no landlord has this id"),
+        other => other,
+    })?;
+    if owner.role()? != Role::Landlord || owner.village_id.as_deref() != Some(village_id) {
+        return Err(ApiError::invalid(
+            "owner_id",
+            "role",
+            "the owner must be a landlord of the property's village",
+        ));
+    }
+    Ok(())
 }
 
 pub fn add_unit(
@@ -312,6 +307,35 @@ pub struct PreparedTenant {
     move_in_date: NaiveDate,
 }
 
+impl PreparedTenant {
+    /// The tenancy this declaration records in `unit`.
+    fn into_row(self, unit: &UnitRow, property: &PropertyRow, late: bool, at: NaiveDateTime) -> TenancyRow {
+        TenancyRow {
+            id: self.id,
+            unit_id: unit.id.clone(),
+            property_id: property.id.clone(),
+            full_name: self.full_name,
+            id_type: self.id_type.as_str().into(),
+            id_number_encrypted: self.id_number_encrypted,
+            id_lookup: self.id_lookup,
+            id_number_masked: self.id_number_masked,
+            phone_encrypted: self.phone_encrypted,
+            phone_masked: self.phone_masked,
+            gender: self.gender.map(|g| g.as_str().into()),
+            birth_date: self.birth_date,
+            origin: self.origin,
+            employer: self.employer,
+            move_in_date: self.move_in_date,
+            move_out_date: None,
+            declared_at: at,
+            late,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        }
+    }
+}
+
 /// Checks the identity number and dates of a declaration, and encrypts what must be protected.
 pub fn prepare_tenant(cipher: &IdentityCipher, input: DeclareTenancy) -> Result<PreparedTenant, ApiError> {
     let today = today();
@@ -412,58 +436,16 @@ pub fn declare_tenancy(
     }
     let at = now();
     let late = crate::ids::local_date(at) - tenant.move_in_date > Duration::days(settings.declaration_deadline_days);
-    let row = TenancyRow {
-        id: tenant.id,
-        unit_id: unit.id.clone(),
-        property_id: property.id.clone(),
-        full_name: tenant.full_name,
-        id_type: tenant.id_type.as_str().into(),
-        id_number_encrypted: tenant.id_number_encrypted,
-        id_lookup: tenant.id_lookup,
-        id_number_masked: tenant.id_number_masked,
-        phone_encrypted: tenant.phone_encrypted,
-        phone_masked: tenant.phone_masked,
-        gender: tenant.gender.map(|g| g.as_str().into()),
-        birth_date: tenant.birth_date,
-        origin: tenant.origin,
-        employer: tenant.employer,
-        move_in_date: tenant.move_in_date,
-        move_out_date: None,
-        declared_at: at,
-        late,
-        created_at: at,
-        updated_at: at,
-        version: 1,
-    };
+    let row = tenant.into_row(&unit, &property, late, at);
     repo::insert_tenancy(conn, &row)?;
     repo::adjust_unit_tenants(conn, &unit.id, 1, at)?;
     repo::adjust_property_counts(conn, &property.id, 1, 0, at)?;
-    let overcrowded = unit.active_tenants + 1 > unit.max_occupants;
-    // Reality is recorded, and what is wrong with it is notified.
-    if late || overcrowded {
-        let owner = accounts_repo::find(conn, &property.owner_id)?;
-        if late {
-            let declared_on = crate::ids::local_date(at);
-            sweep::queue_declaration_late(
-                conn,
-                settings,
-                &owner,
-                &property,
-                &row.id,
-                &unit.label,
-                &row.full_name,
-                row.move_in_date,
-                declared_on,
-            )?;
-        }
-        if overcrowded {
-            let unit_now = UnitRow {
-                active_tenants: unit.active_tenants + 1,
-                ..unit.clone()
-            };
-            sweep::queue_overcrowding(conn, &owner, &property, &unit_now, crate::ids::local_date(at))?;
-        }
-    }
+    let unit_now = UnitRow {
+        active_tenants: unit.active_tenants + 1,
+        ..unit
+    };
+    let overcrowded = unit_now.active_tenants > unit_now.max_occupants;
+    notify_declaration(conn, settings, &property, &unit_now, &row, overcrowded)?;
     audit::record(
         conn,
         Some(caller),
@@ -472,7 +454,7 @@ pub fn declare_tenancy(
             entity_type: "tenancy",
             entity_id: &row.id,
             village_id: Some(&property.village_id),
-            detail: json!({"unit_id": unit.id, "late": late, "overcrowded": overcrowded,
+            detail: json!({"unit_id": unit_now.id, "late": late, "overcrowded": overcrowded,
                            "property_delisted": property.status == PropertyStatus::Delisted.as_str(),
                            "id_number_masked": row.id_number_masked}),
         },
@@ -483,6 +465,40 @@ pub fn declare_tenancy(
         None
     };
     Ok((row, duplicate))
+}
+
+/// Reality is recorded, and what is wrong with it notified to the owner: a late declaration, an overcrowded
+/// unit (`unit` as it is now, with the new tenant).
+fn notify_declaration(
+    conn: &mut Conn,
+    settings: &Settings,
+    property: &PropertyRow,
+    unit: &UnitRow,
+    tenancy: &TenancyRow,
+    overcrowded: bool,
+) -> Result<(), ApiError> {
+    if !tenancy.late && !overcrowded {
+        return Ok(());
+    }
+    let owner = accounts_repo::find(conn, &property.owner_id)?;
+    let declared_on = crate::ids::local_date(tenancy.declared_at);
+    if tenancy.late {
+        notices::queue_declaration_late(
+            conn,
+            settings,
+            &owner,
+            property,
+            &tenancy.id,
+            &unit.label,
+            &tenancy.full_name,
+            tenancy.move_in_date,
+            declared_on,
+        )?;
+    }
+    if overcrowded {
+        notices::queue_overcrowding(conn, &owner, property, unit, declared_on)?;
+    }
+    Ok(())
 }
 
 pub fn move_out(

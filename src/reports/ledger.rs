@@ -333,90 +333,24 @@ fn allowed<T: std::fmt::Display>(all: &[T]) -> String {
 /// Reads a line into the API's request types and checks them with the API's rules: every bad cell is
 /// rejected, each once, and no reason repeats the value.
 fn parse_line(line: &Line, village: &VillageRow, grids: &HashMap<String, String>) -> Result<Parsed, Vec<Rejection>> {
-    let n = line.number;
     let missing: Vec<&'static str> = REQUIRED
         .iter()
         .copied()
         .filter(|key| line.get(key).is_empty())
         .collect();
-    let mut rejected: Vec<Rejection> = missing.iter().map(|key| reject(n, key, "missing value")).collect();
-
-    let code = Some(line.get("registration_code").to_owned()).filter(|c| !c.is_empty());
-    if let Some(code) = &code
-        && !code
-            .strip_prefix(&format!("{}-", village.code))
-            .is_some_and(|seq| seq.len() == 6 && seq.bytes().all(|b| b.is_ascii_digit()))
-    {
-        rejected.push(reject(
-            n,
-            "registration_code",
-            format!("must be {}- and six digits", village.code),
-        ));
-    }
-    let grid_id = match line.get("grid") {
-        "" => None,
-        grid => {
-            let found = grids.get(grid).cloned();
-            if found.is_none() {
-                rejected.push(reject(n, "grid", "no grid with this code in this village"));
-            }
-            found
-        }
-    };
-    let mut typed_cells = Vec::new();
-    let cell = |key: &'static str| (!missing.contains(&key)).then_some(key);
-    let whole = "must be a whole number";
-    let kind = cell("kind").and_then(|k| typed::<PropertyKind>(line, k, &allowed(PropertyKind::ALL), &mut typed_cells));
-    let floors = cell("floors").and_then(|k| typed::<i32>(line, k, whole, &mut typed_cells));
-    let floor_area_m2 =
-        cell("floor_area_m2").and_then(|k| typed::<Finite>(line, k, Finite::EXPECTED, &mut typed_cells));
-    let unit_floor = cell("unit_floor").and_then(|k| typed::<i32>(line, k, whole, &mut typed_cells));
-    let area_m2 = cell("area_m2").and_then(|k| typed::<Finite>(line, k, Finite::EXPECTED, &mut typed_cells));
-    let unit_kind =
-        cell("unit_kind").and_then(|k| typed::<UnitKind>(line, k, &allowed(UnitKind::ALL), &mut typed_cells));
-    let max_occupants = match line.get("max_occupants") {
-        "" => Some(None),
-        _ => typed::<i32>(line, "max_occupants", whole, &mut typed_cells).map(Some),
-    };
-    let mixed_use_residence = match line.get("mixed_use_residence") {
-        "" | "false" | "0" | "否" | "no" => Some(false),
-        "true" | "1" | "是" | "yes" => Some(true),
-        _ => {
-            typed_cells.push(reject(n, "mixed_use_residence", "must be true or false"));
-            None
-        }
-    };
-    rejected.append(&mut typed_cells);
-
-    let text = |key: &str| crate::validation::to_nfc(line.get(key).to_owned());
-    let property = CreateProperty {
-        name: text("property_name"),
-        address: text("address"),
-        village_id: village.id.clone(),
-        grid_id,
-        kind: kind.unwrap_or(PropertyKind::Apartment),
-        floors: floors.unwrap_or(1),
-        floor_area_m2: floor_area_m2.map_or(1.0, |a| a.0),
-        mixed_use_residence: mixed_use_residence.unwrap_or(false),
-        owner_id: None,
-    };
-    let owner = LedgerOwner {
-        full_name: text("owner_name"),
-        phone: line.get("owner_phone").to_owned(),
-        email: line.get("owner_email").to_lowercase(),
-    };
-    let unit = CreateUnit {
-        label: text("unit_label"),
-        floor: unit_floor.unwrap_or(1),
-        area_m2: area_m2.map_or(1.0, |a| a.0),
-        kind: unit_kind.unwrap_or(UnitKind::Room),
-        max_occupants: max_occupants.flatten(),
-    };
+    let mut rejected: Vec<Rejection> = missing
+        .iter()
+        .map(|key| reject(line.number, key, "missing value"))
+        .collect();
+    let registration_code = registration_code(line, village, &mut rejected);
+    let grid_id = grid_id(line, grids, &mut rejected);
+    let cells = Cells::read(line, &missing, &mut rejected);
+    let parsed = cells.into_parsed(line, village, registration_code, grid_id);
     // The API's rules; a cell already rejected (missing, or not of its type) is not named twice.
     for found in [
-        rule_rejections(n, "property", property.validate()),
-        rule_rejections(n, "owner", owner.validate()),
-        rule_rejections(n, "unit", unit.validate()),
+        rule_rejections(line.number, "property", parsed.property.validate()),
+        rule_rejections(line.number, "owner", parsed.owner.validate()),
+        rule_rejections(line.number, "unit", parsed.unit.validate()),
     ]
     .into_iter()
     .flatten()
@@ -425,15 +359,108 @@ fn parse_line(line: &Line, village: &VillageRow, grids: &HashMap<String, String>
             rejected.push(found);
         }
     }
-    if rejected.is_empty() {
-        Ok(Parsed {
-            registration_code: code,
-            property,
-            owner,
-            unit,
-        })
-    } else {
-        Err(rejected)
+    if rejected.is_empty() { Ok(parsed) } else { Err(rejected) }
+}
+
+/// The line's registration code, when it has one: the village's code, `-` and six digits.
+fn registration_code(line: &Line, village: &VillageRow, rejected: &mut Vec<Rejection>) -> Option<String> {
+    let code = Some(line.get("registration_code").to_owned()).filter(|c| !c.is_empty())?;
+    let well_formed = code
+        .strip_prefix(&format!("{}-", village.code))
+        .is_some_and(|seq| seq.len() == 6 && seq.bytes().all(|b| b.is_ascii_digit()));
+    if !well_formed {
+        rejected.push(reject(
+            line.number,
+            "registration_code",
+            format!("must be {}- and six digits", village.code),
+        ));
+    }
+    Some(code)
+}
+
+/// The id of the grid the line names by code, when it names one.
+fn grid_id(line: &Line, grids: &HashMap<String, String>, rejected: &mut Vec<Rejection>) -> Option<String> {
+    let grid = Some(line.get("grid")).filter(|g| !g.is_empty())?;
+    let found = grids.get(grid).cloned();
+    if found.is_none() {
+        rejected.push(reject(line.number, "grid", "no grid with this code in this village"));
+    }
+    found
+}
+
+/// The cells of a line that are not text, read as their types; `None` where the cell is missing or was
+/// rejected (the line is then rejected, and the placeholder values its request types get are never used).
+struct Cells {
+    kind: Option<PropertyKind>,
+    floors: Option<i32>,
+    floor_area_m2: Option<Finite>,
+    unit_floor: Option<i32>,
+    area_m2: Option<Finite>,
+    unit_kind: Option<UnitKind>,
+    max_occupants: Option<i32>,
+    mixed_use_residence: Option<bool>,
+}
+
+impl Cells {
+    fn read(line: &Line, missing: &[&'static str], rejected: &mut Vec<Rejection>) -> Cells {
+        const WHOLE: &str = "must be a whole number";
+        let present = |key: &'static str| (!missing.contains(&key)).then_some(key);
+        Cells {
+            kind: present("kind").and_then(|k| typed(line, k, &allowed(PropertyKind::ALL), rejected)),
+            floors: present("floors").and_then(|k| typed(line, k, WHOLE, rejected)),
+            floor_area_m2: present("floor_area_m2").and_then(|k| typed(line, k, Finite::EXPECTED, rejected)),
+            unit_floor: present("unit_floor").and_then(|k| typed(line, k, WHOLE, rejected)),
+            area_m2: present("area_m2").and_then(|k| typed(line, k, Finite::EXPECTED, rejected)),
+            unit_kind: present("unit_kind").and_then(|k| typed(line, k, &allowed(UnitKind::ALL), rejected)),
+            max_occupants: Some("max_occupants")
+                .filter(|k| !line.get(k).is_empty())
+                .and_then(|k| typed(line, k, WHOLE, rejected)),
+            mixed_use_residence: match line.get("mixed_use_residence") {
+                "" | "false" | "0" | "否" | "no" => Some(false),
+                "true" | "1" | "是" | "yes" => Some(true),
+                _ => {
+                    rejected.push(reject(line.number, "mixed_use_residence", "must be true or false"));
+                    None
+                }
+            },
+        }
+    }
+
+    /// The API's request types the line stands for, its text in NFC as the API's JSON reader makes it.
+    fn into_parsed(
+        self,
+        line: &Line,
+        village: &VillageRow,
+        registration_code: Option<String>,
+        grid_id: Option<String>,
+    ) -> Parsed {
+        let text = |key: &str| crate::validation::to_nfc(line.get(key).to_owned());
+        Parsed {
+            registration_code,
+            property: CreateProperty {
+                name: text("property_name"),
+                address: text("address"),
+                village_id: village.id.clone(),
+                grid_id,
+                kind: self.kind.unwrap_or(PropertyKind::Apartment),
+                floors: self.floors.unwrap_or(1),
+                floor_area_m2: self.floor_area_m2.map_or(1.0, |a| a.0),
+                mixed_use_residence: self.mixed_use_residence.unwrap_or(false),
+                owner_id: None,
+            },
+            owner: LedgerOwner {
+                full_name: text("owner_name"),
+                phone: line.get("owner_phone").to_owned(),
+                email: line.get("owner_email").to_lowercase(),
+            },
+            unit: CreateUnit {
+                label: text("unit_label"),
+                floor: self.unit_floor.unwrap_or(1),
+                area_m2: self.area_m2.map_or(1.0, |a| a.0),
+                kind: self.unit_kind.unwrap_or(UnitKind::Room),
+                max_occupants: self.max_occupants,
+            },
+        }
     }
 }
 
@@ -448,86 +475,35 @@ pub fn import(
     dry_run: bool,
     partial: bool,
 ) -> Result<(ImportReport, bool), ApiError> {
-    let mut report = ImportReport {
-        accepted: 0,
-        rejected: Vec::new(),
-        created: Created::default(),
-        dry_run,
-        committed: false,
+    let mut import = Import {
+        settings,
+        village,
+        grids: HashMap::new(),
+        seen_units: HashMap::new(),
+        properties: HashMap::new(),
+        owners: HashMap::new(),
+        report: ImportReport {
+            accepted: 0,
+            rejected: Vec::new(),
+            created: Created::default(),
+            dry_run,
+            committed: false,
+        },
     };
     let lines = match read_lines(bytes) {
         Ok(lines) => lines,
         Err(rejections) => {
-            report.rejected = rejections;
-            return Ok((report, false));
+            import.report.rejected = rejections;
+            return Ok((import.report, false));
         }
     };
-    let grids: HashMap<String, String> = crate::villages::repo::grid_codes(conn, &village.id)?;
-    let mut seen_units: HashMap<(String, String), u64> = HashMap::new();
-    let mut properties_by_key: HashMap<String, PropertyRow> = HashMap::new();
-    let mut owners: HashMap<String, UserRow> = HashMap::new();
+    import.grids = crate::villages::repo::grid_codes(conn, &village.id)?;
     for line in &lines {
-        let parsed = match parse_line(line, village, &grids) {
-            Ok(parsed) => parsed,
-            Err(mut rejections) => {
-                report.rejected.append(&mut rejections);
-                continue;
-            }
-        };
-        // A property is known by its registration code, or by name and address when it has none yet.
-        let property_key = parsed
-            .registration_code
-            .clone()
-            .unwrap_or_else(|| format!("{}\u{0}{}", parsed.property.name, parsed.property.address));
-        if let Some(first) = seen_units.insert((property_key.clone(), parsed.unit.label.clone()), line.number) {
-            report.rejected.push(reject(
-                line.number,
-                "unit_label",
-                format!("this unit is already on line {first}"),
-            ));
-            continue;
+        if let Err(mut rejections) = import.line(conn, line)? {
+            import.report.rejected.append(&mut rejections);
         }
-        let owner = match owners.get(&parsed.owner.phone) {
-            Some(owner) => owner.clone(),
-            None => match find_or_invite_owner(conn, settings, village, &parsed.owner, &mut report.created)? {
-                Ok(owner) => {
-                    owners.insert(parsed.owner.phone.clone(), owner.clone());
-                    owner
-                }
-                Err(rejection) => {
-                    report.rejected.push(Rejection {
-                        line: line.number,
-                        ..rejection
-                    });
-                    continue;
-                }
-            },
-        };
-        let property = match properties_by_key.get(&property_key) {
-            Some(p) => p.clone(),
-            None => {
-                let property = find_or_create_property(conn, village, &parsed, &owner, &mut report.created)?;
-                properties_by_key.insert(property_key, property.clone());
-                property
-            }
-        };
-        if property.owner_id != owner.id {
-            report.rejected.push(reject(
-                line.number,
-                "owner_phone",
-                "the property belongs to another landlord",
-            ));
-            continue;
-        }
-        if !registry_repo::unit_label_exists(conn, &property.id, &parsed.unit.label)? {
-            let at = now();
-            let unit = UnitRow::new(&property.id, parsed.unit, settings.min_area_per_person_m2, at);
-            registry_repo::insert_unit(conn, &unit)?;
-            registry_repo::adjust_property_counts(conn, &property.id, 0, unit.max_occupants, at)?;
-            report.created.units += 1;
-        }
-        report.accepted += 1;
     }
+    let mut report = import.report;
     let keep = !dry_run && (partial || report.rejected.is_empty());
     report.committed = keep;
     report.rejected.sort_by_key(|r| r.line);
@@ -545,6 +521,90 @@ pub fn import(
         )?;
     }
     Ok((report, keep))
+}
+
+/// An import under way: what the lines so far created or named, so that later lines find it.
+struct Import<'a> {
+    settings: &'a Settings,
+    village: &'a VillageRow,
+    /// Grid ids by code.
+    grids: HashMap<String, String>,
+    /// The first line of each (property, unit label).
+    seen_units: HashMap<(String, String), u64>,
+    properties: HashMap<String, PropertyRow>,
+    /// Owners by phone.
+    owners: HashMap<String, UserRow>,
+    report: ImportReport,
+}
+
+impl Import<'_> {
+    /// Takes one line: its unit is created (with its property and owner where they are new), or the line is
+    /// rejected with its reasons.
+    fn line(&mut self, conn: &mut Conn, line: &Line) -> Result<Result<(), Vec<Rejection>>, ApiError> {
+        let parsed = match parse_line(line, self.village, &self.grids) {
+            Ok(parsed) => parsed,
+            Err(rejections) => return Ok(Err(rejections)),
+        };
+        // A property is known by its registration code, or by name and address when it has none yet.
+        let property_key = parsed
+            .registration_code
+            .clone()
+            .unwrap_or_else(|| format!("{}\u{0}{}", parsed.property.name, parsed.property.address));
+        let unit_key = (property_key.clone(), parsed.unit.label.clone());
+        if let Some(first) = self.seen_units.insert(unit_key, line.number) {
+            let reason = format!("this unit is already on line {first}");
+            return Ok(Err(vec![reject(line.number, "unit_label", reason)]));
+        }
+        let owner = match self.owner(conn, &parsed.owner)? {
+            Ok(owner) => owner,
+            Err(rejection) => {
+                return Ok(Err(vec![Rejection {
+                    line: line.number,
+                    ..rejection
+                }]));
+            }
+        };
+        let property = self.property(conn, property_key, &parsed, &owner)?;
+        if property.owner_id != owner.id {
+            let reason = "the property belongs to another landlord";
+            return Ok(Err(vec![reject(line.number, "owner_phone", reason)]));
+        }
+        if !registry_repo::unit_label_exists(conn, &property.id, &parsed.unit.label)? {
+            let at = now();
+            let unit = UnitRow::new(&property.id, parsed.unit, self.settings.min_area_per_person_m2, at);
+            registry_repo::insert_unit(conn, &unit)?;
+            registry_repo::adjust_property_counts(conn, &property.id, 0, unit.max_occupants, at)?;
+            self.report.created.units += 1;
+        }
+        self.report.accepted += 1;
+        Ok(Ok(()))
+    }
+
+    fn owner(&mut self, conn: &mut Conn, owner: &LedgerOwner) -> Result<Result<UserRow, Rejection>, ApiError> {
+        if let Some(known) = self.owners.get(&owner.phone) {
+            return Ok(Ok(known.clone()));
+        }
+        let found = find_or_invite_owner(conn, self.settings, self.village, owner, &mut self.report.created)?;
+        if let Ok(user) = &found {
+            self.owners.insert(owner.phone.clone(), user.clone());
+        }
+        Ok(found)
+    }
+
+    fn property(
+        &mut self,
+        conn: &mut Conn,
+        key: String,
+        parsed: &Parsed,
+        owner: &UserRow,
+    ) -> Result<PropertyRow, ApiError> {
+        if let Some(known) = self.properties.get(&key) {
+            return Ok(known.clone());
+        }
+        let property = find_or_create_property(conn, self.village, parsed, owner, &mut self.report.created)?;
+        self.properties.insert(key, property.clone());
+        Ok(property)
+    }
 }
 
 /// The landlord with this phone, or a new active landlord who is e-mailed a one-time link to set a password.
