@@ -23,8 +23,8 @@ use clap::Parser;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-use anzu::accounts::handlers::{insert_user_audited, new_user_row};
 use anzu::accounts::model::{MIN_PASSWORD_CHARS, MembershipStatus};
+use anzu::accounts::service::{insert_user_audited, new_user_row};
 use anzu::auth::Role;
 use anzu::config::Settings;
 use anzu::crypto::{Binding, IdentityCipher};

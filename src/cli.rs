@@ -130,7 +130,7 @@ async fn create_admin(
     }
     let db = Db::connect(&settings.database_url, 1)?;
     db.migrate()?;
-    let row = crate::accounts::handlers::new_user_row(
+    let row = crate::accounts::service::new_user_row(
         &name,
         &email,
         phone.as_deref(),
@@ -142,7 +142,7 @@ async fn create_admin(
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let user = db
-        .write_blocking(|conn| crate::accounts::handlers::insert_user_audited(conn, None, &row, "user.created"))
+        .write_blocking(|conn| crate::accounts::service::insert_user_audited(conn, None, &row, "user.created"))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("created admin {} ({})", user.email, user.id);
     Ok(())

@@ -2,27 +2,19 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use chrono::Duration;
-use rand::Rng;
-use serde_json::json;
 
 use crate::accounts::links::{self, LinkPurpose};
 use crate::accounts::model::*;
 use crate::accounts::repo;
-use crate::audit::{self, Event};
-use crate::auth::password;
+use crate::accounts::service::{self, RefreshOutcome, SessionKeys};
 use crate::auth::{Caller, Role};
-use crate::db::Conn;
 use crate::error::{ApiError, Problem};
-use crate::http::etag::versioned;
+use crate::http::etag::{IfMatch, versioned};
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery, Paginated};
 use crate::http::query::Query;
 use crate::ids::{new_id, now};
 use crate::state::AppState;
-use crate::{notices, villages};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/register", web::post().to(register))
@@ -41,97 +33,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}/activate", web::post().to(activate_user));
 }
 
-/// A new user row with a hashed password; the hash is computed off the async threads. For the command
-/// line and tests: request handlers hash through the [`password::HashGate`].
-pub async fn new_user_row(
-    full_name: &str,
-    email: &str,
-    phone: Option<&str>,
-    password_text: String,
-    role: Role,
-    village_id: Option<String>,
-    membership: MembershipStatus,
-) -> Result<UserRow, ApiError> {
-    let password_hash = web::block(move || password::hash(&password_text)).await??;
-    Ok(user_row(
-        full_name,
-        email,
-        phone,
-        password_hash,
-        role,
-        village_id,
-        membership,
-    ))
-}
-
-fn user_row(
-    full_name: &str,
-    email: &str,
-    phone: Option<&str>,
-    password_hash: String,
-    role: Role,
-    village_id: Option<String>,
-    membership: MembershipStatus,
-) -> UserRow {
-    let at = now();
-    UserRow {
-        id: new_id(),
-        full_name: full_name.trim().to_owned(),
-        email: email.trim().to_lowercase(),
-        phone: phone.map(str::to_owned),
-        password_hash,
-        role: role.as_str().into(),
-        village_id,
-        membership_status: membership.as_str().into(),
-        created_at: at,
-        updated_at: at,
-        version: 1,
-        active: true,
-    }
-}
-
-/// Refuses, before any password is hashed, a user whose village does not exist (422) or whose e-mail or
-/// phone is taken (409); the insert checks both again.
+/// Refuses, before any password is hashed, a user whose village does not exist or whose contact is taken.
 async fn check_new_user(state: &AppState, email: &str, phone: &str, village_id: Option<&str>) -> Result<(), ApiError> {
     let (email, phone, village_id) = (email.to_owned(), phone.to_owned(), village_id.map(str::to_owned));
     state
         .db
-        .read(move |conn| {
-            if let Some(village_id) = &village_id {
-                villages::repo::require_exists(conn, village_id, "village_id")?;
-            }
-            if repo::contact_taken(conn, &email, Some(&phone))? {
-                return Err(ApiError::Conflict(DUPLICATE_CONTACT.into()));
-            }
-            Ok(())
-        })
+        .read(move |conn| service::check_new_user(conn, &email, &phone, village_id.as_deref()))
         .await
 }
 
-const DUPLICATE_CONTACT: &str = "A user with this e-mail or phone already exists.";
-
-pub fn insert_user_audited(
-    conn: &mut Conn,
-    actor: Option<&Caller>,
-    row: &UserRow,
-    action: &str,
-) -> Result<User, ApiError> {
-    if let Some(village_id) = &row.village_id {
-        villages::repo::require_exists(conn, village_id, "village_id")?;
+fn session_keys(state: &AppState) -> SessionKeys<'_> {
+    SessionKeys {
+        tokens: &state.tokens,
+        refresh_ttl_days: state.settings.refresh_token_ttl_days,
     }
-    repo::insert(conn, row)?;
-    audit::record_by(
-        conn,
-        actor.map(|c| c.user_id.as_str()).or(Some(&row.id)),
-        Event {
-            action,
-            entity_type: "user",
-            entity_id: &row.id,
-            village_id: row.village_id.as_deref(),
-            detail: json!({"role": row.role, "membership_status": row.membership_status}),
-        },
-    )?;
-    User::try_from(row.clone())
 }
 
 /// Register as a landlord; the membership starts `pending` until an admin approves it. Rate limited per
@@ -150,7 +65,7 @@ pub async fn register(
     let body = body.into_inner();
     check_new_user(&state, &body.email, &body.phone, Some(&body.village_id)).await?;
     let password_hash = state.hashing.hash(body.password).await?;
-    let row = user_row(
+    let row = service::user_row(
         &body.full_name,
         &body.email,
         Some(&body.phone),
@@ -161,32 +76,9 @@ pub async fn register(
     );
     let user = state
         .db
-        .write(move |conn| insert_user_audited(conn, None, &row, "user.registered"))
+        .write(move |conn| service::insert_user_audited(conn, None, &row, "user.registered"))
         .await?;
     Ok(versioned(StatusCode::CREATED, &user))
-}
-
-use crate::accounts::repo::hash_token;
-
-/// Issues an access token and a refresh token in `family_id` (a new family at login).
-fn issue_session(conn: &mut Conn, state: &AppState, user: UserRow, family_id: &str) -> Result<TokenResponse, ApiError> {
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
-    let refresh_token = B64.encode(raw);
-    let at = now();
-    let expires_at = at + Duration::days(state.settings.refresh_token_ttl_days);
-    repo::insert_refresh_token(conn, &user.id, family_id, &hash_token(&refresh_token), expires_at, at)?;
-    let access_token =
-        state
-            .tokens
-            .issue_in_session(&user.id, user.role()?, user.village_id.as_deref(), Some(family_id))?;
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in: state.tokens.ttl_secs(),
-        refresh_token,
-        user: user.try_into()?,
-    })
 }
 
 const BAD_CREDENTIALS: &str = "The login or the password is wrong.";
@@ -230,64 +122,20 @@ pub async fn login(
     let session_state = state.clone();
     let session = state
         .db
-        .write(move |conn| issue_session(conn, &session_state, user, &new_id()))
+        .write(move |conn| service::issue_session(conn, &session_keys(&session_state), user, &new_id()))
         .await?;
     Ok(HttpResponse::Ok().json(session))
-}
-
-enum RefreshOutcome {
-    Issued(Box<TokenResponse>),
-    Refused(&'static str),
 }
 
 /// Trade a refresh token for a new pair. Each refresh token works once; reusing one revokes its family.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", operation_id = "refresh_session", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
 pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
-    let token_hash = hash_token(&body.into_inner().refresh_token);
+    let refresh_token = body.into_inner().refresh_token;
     let session_state = state.clone();
-    // Revocation must commit even though the caller is refused, so refusals are values, not errors.
     let outcome = state
         .db
-        .write(move |conn| {
-            let at = now();
-            let Some(token) = repo::find_refresh_token(conn, &token_hash)? else {
-                return Ok(RefreshOutcome::Refused("The refresh token is not valid."));
-            };
-            if token.revoked_at.is_some() {
-                return Ok(RefreshOutcome::Refused("The refresh token has been revoked."));
-            }
-            if token.used_at.is_some() || !repo::mark_refresh_token_used(conn, &token.id, at)? {
-                repo::revoke_family(conn, &token.family_id, at)?;
-                audit::record_by(
-                    conn,
-                    Some(&token.user_id),
-                    Event {
-                        action: "session.refresh_reused",
-                        entity_type: "user",
-                        entity_id: &token.user_id,
-                        village_id: None,
-                        detail: json!({"family_id": token.family_id}),
-                    },
-                )?;
-                return Ok(RefreshOutcome::Refused(
-                    "The refresh token was already used; the session is revoked.",
-                ));
-            }
-            if token.expires_at <= at {
-                return Ok(RefreshOutcome::Refused("The refresh token has expired."));
-            }
-            let user = repo::find(conn, &token.user_id)?;
-            if !user.active {
-                return Ok(RefreshOutcome::Refused("The refresh token has been revoked."));
-            }
-            Ok(RefreshOutcome::Issued(Box::new(issue_session(
-                conn,
-                &session_state,
-                user,
-                &token.family_id,
-            )?)))
-        })
+        .write(move |conn| service::refresh(conn, &session_keys(&session_state), &refresh_token))
         .await?;
     match outcome {
         RefreshOutcome::Issued(session) => Ok(HttpResponse::Ok().json(session)),
@@ -303,15 +151,10 @@ pub async fn logout(
     state: web::Data<AppState>,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let token_hash = hash_token(&body.into_inner().refresh_token);
+    let refresh_token = body.into_inner().refresh_token;
     state
         .db
-        .write(move |conn| {
-            if let Some(token) = repo::find_refresh_token(conn, &token_hash)?.filter(|t| t.user_id == caller.user_id) {
-                repo::revoke_family(conn, &token.family_id, now())?;
-            }
-            Ok(())
-        })
+        .write(move |conn| service::logout(conn, &caller, &refresh_token))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -344,7 +187,7 @@ pub async fn create_user(
     }
     check_new_user(&state, &body.email, &body.phone, body.village_id.as_deref()).await?;
     let password_hash = state.hashing.hash(body.password).await?;
-    let row = user_row(
+    let row = service::user_row(
         &body.full_name,
         &body.email,
         Some(&body.phone),
@@ -355,7 +198,7 @@ pub async fn create_user(
     );
     let user = state
         .db
-        .write(move |conn| insert_user_audited(conn, Some(&caller), &row, "user.created"))
+        .write(move |conn| service::insert_user_audited(conn, Some(&caller), &row, "user.created"))
         .await?;
     Ok(versioned(StatusCode::CREATED, &user))
 }
@@ -404,49 +247,12 @@ pub async fn change_membership(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    if_match: crate::http::etag::IfMatch,
+    if_match: IfMatch,
     body: Json<MembershipRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Admin])?;
-    let body = body.into_inner();
     let user = state
         .db
-        .write(move |conn| {
-            let row = repo::find(conn, &id)?;
-            if_match.check(row.version)?;
-            if row.role()? != Role::Landlord {
-                return Err(ApiError::Conflict(
-                    "Membership decisions apply to landlords only.".into(),
-                ));
-            }
-            let from = row.membership()?;
-            let to = from.after(body.action).ok_or_else(|| {
-                ApiError::Conflict(format!("A {from} membership cannot be changed by `{}`.", body.action))
-            })?;
-            let updated = repo::set_membership(conn, &row.id, to, now())?;
-            notices::outbox::queue(
-                conn,
-                notices::outbox::NewNotice {
-                    kind: notices::model::NoticeKind::MembershipChanged,
-                    recipient: (&updated).into(),
-                    property: None,
-                    context: json!({"from": from, "to": to, "action": body.action, "reason": body.reason}),
-                    dedupe_key: None,
-                },
-            )?;
-            audit::record(
-                conn,
-                Some(&caller),
-                Event {
-                    action: "membership.changed",
-                    entity_type: "user",
-                    entity_id: &row.id,
-                    village_id: row.village_id.as_deref(),
-                    detail: json!({"from": from, "to": to, "action": body.action, "reason": body.reason}),
-                },
-            )?;
-            User::try_from(updated)
-        })
+        .write(move |conn| service::change_membership(conn, &caller, &id, if_match, body.into_inner()))
         .await?;
     Ok(versioned(StatusCode::OK, &user))
 }
@@ -470,9 +276,8 @@ pub async fn set_password(
         password: password_text,
     } = body.into_inner();
     let refused = || ApiError::Unauthorized("The link is not valid, was used already, or has expired.".into());
-    let token_hash = hash_token(&token);
     // A made-up or spent token costs one indexed read, never a password hash.
-    let lookup_hash = token_hash.clone();
+    let lookup_hash = repo::hash_token(&token);
     if !state
         .db
         .lookup(move |conn| repo::password_token_is_live(conn, &lookup_hash, now()))
@@ -483,26 +288,7 @@ pub async fn set_password(
     let password_hash = state.hashing.hash(password_text).await?;
     let used = state
         .db
-        .write(move |conn| {
-            let at = now();
-            let Some(user_id) = repo::consume_password_token(conn, &token_hash, at)? else {
-                return Ok(false);
-            };
-            repo::set_password_hash(conn, &user_id, &password_hash, at)?;
-            let revoked = repo::revoke_sessions(conn, &user_id, None, at)?;
-            audit::record_by(
-                conn,
-                Some(&user_id),
-                Event {
-                    action: "user.password_set",
-                    entity_type: "user",
-                    entity_id: &user_id,
-                    village_id: None,
-                    detail: json!({"sessions_revoked": revoked}),
-                },
-            )?;
-            Ok(true)
-        })
+        .write(move |conn| service::set_password_by_link(conn, &token, &password_hash))
         .await?;
     if !used {
         return Err(refused());
@@ -578,23 +364,7 @@ pub async fn change_password(
     let password_hash = state.hashing.hash(new_password).await?;
     state
         .db
-        .write(move |conn| {
-            let at = now();
-            repo::set_password_hash(conn, &caller.user_id, &password_hash, at)?;
-            let revoked = repo::revoke_sessions(conn, &caller.user_id, caller.session_id.as_deref(), at)?;
-            audit::record(
-                conn,
-                Some(&caller),
-                Event {
-                    action: "user.password_changed",
-                    entity_type: "user",
-                    entity_id: &caller.user_id,
-                    village_id: caller.village_id.as_deref(),
-                    detail: json!({"sessions_revoked": revoked, "kept_current_session": caller.session_id.is_some()}),
-                },
-            )?;
-            Ok(())
-        })
+        .write(move |conn| service::change_password(conn, &caller, &password_hash))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -610,7 +380,7 @@ pub async fn deactivate_user(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    if_match: crate::http::etag::IfMatch,
+    if_match: IfMatch,
     body: Json<ReasonRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let user = set_active(caller, &state, id.into_inner(), if_match, body.into_inner(), false).await?;
@@ -628,7 +398,7 @@ pub async fn activate_user(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    if_match: crate::http::etag::IfMatch,
+    if_match: IfMatch,
     body: Json<ReasonRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let user = set_active(caller, &state, id.into_inner(), if_match, body.into_inner(), true).await?;
@@ -640,47 +410,12 @@ async fn set_active(
     caller: Caller,
     state: &AppState,
     id: String,
-    if_match: crate::http::etag::IfMatch,
+    if_match: IfMatch,
     body: ReasonRequest,
     active: bool,
 ) -> Result<User, ApiError> {
-    caller.require(&[Role::Admin])?;
     state
         .db
-        .write(move |conn| {
-            let row = repo::find(conn, &id)?;
-            if_match.check(row.version)?;
-            if row.id == caller.user_id {
-                return Err(ApiError::Conflict(
-                    "Administrators cannot deactivate or activate themselves.".into(),
-                ));
-            }
-            if row.active == active {
-                return Err(ApiError::Conflict(if active {
-                    "The user is already active.".into()
-                } else {
-                    "The user is already deactivated.".into()
-                }));
-            }
-            let at = now();
-            let updated = repo::set_active(conn, &row.id, active, at)?;
-            let revoked = if active {
-                0
-            } else {
-                repo::revoke_sessions(conn, &row.id, None, at)?
-            };
-            audit::record(
-                conn,
-                Some(&caller),
-                Event {
-                    action: if active { "user.activated" } else { "user.deactivated" },
-                    entity_type: "user",
-                    entity_id: &row.id,
-                    village_id: row.village_id.as_deref(),
-                    detail: json!({"reason": body.reason, "sessions_revoked": revoked}),
-                },
-            )?;
-            User::try_from(updated)
-        })
+        .write(move |conn| service::set_active(conn, &caller, &id, if_match, &body.reason, active))
         .await
 }

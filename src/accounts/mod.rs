@@ -4,3 +4,4 @@ pub mod handlers;
 pub mod links;
 pub mod model;
 pub mod repo;
+pub mod service;

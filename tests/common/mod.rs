@@ -325,7 +325,7 @@ impl TestApp {
     /// An administrator, created as `anzu admin create` does, and signed in.
     pub async fn admin(&self) -> Session {
         let (_, email) = unique_contact();
-        let row = anzu::accounts::handlers::new_user_row(
+        let row = anzu::accounts::service::new_user_row(
             "Admin",
             &email,
             None,
@@ -337,7 +337,7 @@ impl TestApp {
         .await
         .unwrap();
         self.db
-            .write_blocking(|conn| anzu::accounts::handlers::insert_user_audited(conn, None, &row, "user.created"))
+            .write_blocking(|conn| anzu::accounts::service::insert_user_audited(conn, None, &row, "user.created"))
             .unwrap();
         self.session(&email).await
     }
