@@ -1,5 +1,6 @@
 //! The command-line interface: `serve` (default), `migrate`, `admin create`, `openapi`.
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use utoipa::OpenApi;
 
@@ -7,6 +8,7 @@ use crate::accounts::model::MembershipStatus;
 use crate::auth::Role;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::error::ApiError;
 
 #[derive(Parser)]
 #[command(name = "anzu", version, about = "Rental registry for village landlord associations")]
@@ -94,7 +96,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db.migrate()?;
             let report = crate::compliance::run_now(&db, std::sync::Arc::new(settings))
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(ApiError::into_anyhow)
+                .context("the compliance sweep failed")?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
@@ -104,7 +107,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(&settings.database_url, 2)?;
             db.migrate()?;
             let delivery = crate::notices::worker::Delivery::from_settings(db, &settings)?;
-            let report = delivery.drain().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let report = delivery
+                .drain()
+                .await
+                .map_err(ApiError::into_anyhow)
+                .context("sending the notices failed")?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
@@ -140,10 +147,12 @@ async fn create_admin(
         MembershipStatus::Active,
     )
     .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    .map_err(ApiError::into_anyhow)
+    .context("hashing the password failed")?;
     let user = db
         .write_blocking(|conn| crate::accounts::service::insert_user_audited(conn, None, &row, "user.created"))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(ApiError::into_anyhow)
+        .context("creating the admin failed")?;
     println!("created admin {} ({})", user.email, user.id);
     Ok(())
 }

@@ -111,6 +111,15 @@ impl ApiError {
         ApiError::Internal(err.into())
     }
 
+    /// The error for a command-line caller: an internal error keeps its whole chain of causes (its display
+    /// here has the causes in one line, for logs).
+    pub fn into_anyhow(self) -> anyhow::Error {
+        match self {
+            ApiError::Internal(cause) => cause.context("internal error"),
+            other => anyhow::Error::new(other),
+        }
+    }
+
     fn slug_and_title(&self) -> (&'static str, &'static str) {
         match self {
             ApiError::BadRequest(_) | ApiError::MalformedQuery(_) => ("bad-request", "Malformed request"),
@@ -238,6 +247,22 @@ impl From<diesel::result::Error> for ApiError {
             Error::RollbackErrorOnCommit { commit_error, .. } => ApiError::from(*commit_error),
             other => ApiError::Internal(other.into()),
         }
+    }
+}
+
+/// A write that may meet a unique index, answered in the words of what it duplicates.
+pub trait ConflictOnDuplicate<T> {
+    /// A unique violation is 409 with `message`; any other failure maps as every database error does.
+    fn conflict_on_duplicate(self, message: impl FnOnce() -> String) -> Result<T, ApiError>;
+}
+
+impl<T> ConflictOnDuplicate<T> for diesel::QueryResult<T> {
+    fn conflict_on_duplicate(self, message: impl FnOnce() -> String) -> Result<T, ApiError> {
+        use diesel::result::{DatabaseErrorKind, Error};
+        self.map_err(|err| match err {
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => ApiError::Conflict(message()),
+            other => ApiError::from(other),
+        })
     }
 }
 

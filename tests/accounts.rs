@@ -1,4 +1,6 @@
 //! Registration, login, tokens, users and membership.
+// A test fails by panicking: unwrapping is how it says what it expected.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

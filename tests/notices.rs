@@ -1,4 +1,6 @@
 //! Compliance notices through the outbox, delivered to a real SMTP server over TCP, and the sweep.
+// A test fails by panicking: unwrapping is how it says what it expected.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

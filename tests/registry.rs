@@ -1,4 +1,6 @@
 //! The register: properties, units and tenant declarations, with identity numbers protected.
+// A test fails by panicking: unwrapping is how it says what it expected.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,4 +1,6 @@
 //! Inspections, star ratings, rectification orders, exit, expiry and the public rating.
+// A test fails by panicking: unwrapping is how it says what it expected.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

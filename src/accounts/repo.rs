@@ -8,17 +8,16 @@ use crate::auth::Caller;
 use crate::auth::Role;
 use crate::db::Conn;
 use crate::db::schema::{password_tokens, refresh_tokens, users};
-use crate::error::ApiError;
+use crate::error::{ApiError, ConflictOnDuplicate};
 use crate::http::pagination::Page;
+
+pub const DUPLICATE_CONTACT: &str = "A user with this e-mail or phone already exists.";
 
 pub fn insert(conn: &mut Conn, row: &UserRow) -> Result<(), ApiError> {
     diesel::insert_into(users::table)
         .values(row)
         .execute(conn)
-        .map_err(|err| match ApiError::from(err) {
-            ApiError::Conflict(_) => ApiError::Conflict("A user with this e-mail or phone already exists.".into()),
-            other => other,
-        })?;
+        .conflict_on_duplicate(|| DUPLICATE_CONTACT.into())?;
     Ok(())
 }
 

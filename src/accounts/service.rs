@@ -19,8 +19,6 @@ use crate::http::etag::IfMatch;
 use crate::ids::{new_id, now};
 use crate::{notices, villages};
 
-pub const DUPLICATE_CONTACT: &str = "A user with this e-mail or phone already exists.";
-
 /// A new user row with a hashed password; the hash is computed off the async threads. For the command
 /// line and tests: request handlers hash through the [`password::HashGate`].
 pub async fn new_user_row(
@@ -80,7 +78,7 @@ pub fn check_new_user(conn: &mut Conn, email: &str, phone: &str, village_id: Opt
         villages::repo::require_exists(conn, village_id, "village_id")?;
     }
     if repo::contact_taken(conn, email, Some(phone))? {
-        return Err(ApiError::Conflict(DUPLICATE_CONTACT.into()));
+        return Err(ApiError::Conflict(repo::DUPLICATE_CONTACT.into()));
     }
     Ok(())
 }

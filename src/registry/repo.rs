@@ -10,7 +10,7 @@ use crate::auth::Caller;
 use crate::auth::scope::{scoped, scoped_first};
 use crate::db::Conn;
 use crate::db::schema::{properties, tenancies, units, villages};
-use crate::error::ApiError;
+use crate::error::{ApiError, ConflictOnDuplicate};
 use crate::http::pagination::{Page, paged};
 use crate::registry::model::*;
 
@@ -141,12 +141,7 @@ pub fn insert_unit(conn: &mut Conn, row: &UnitRow) -> Result<(), ApiError> {
     diesel::insert_into(units::table)
         .values(row)
         .execute(conn)
-        .map_err(|err| match ApiError::from(err) {
-            ApiError::Conflict(_) => {
-                ApiError::Conflict(format!("The property already has a unit labelled {}.", row.label))
-            }
-            other => other,
-        })?;
+        .conflict_on_duplicate(|| format!("The property already has a unit labelled {}.", row.label))?;
     Ok(())
 }
 
@@ -184,12 +179,7 @@ pub fn update_unit(conn: &mut Conn, row: &UnitRow, expected_version: i32) -> Res
             units::version.eq(expected_version + 1),
         ))
         .execute(conn)
-        .map_err(|err| match ApiError::from(err) {
-            ApiError::Conflict(_) => {
-                ApiError::Conflict(format!("The property already has a unit labelled {}.", row.label))
-            }
-            other => other,
-        })?;
+        .conflict_on_duplicate(|| format!("The property already has a unit labelled {}.", row.label))?;
     if updated == 0 {
         return Err(ApiError::PreconditionFailed(
             "The unit changed meanwhile; reload it and try again.".into(),
@@ -212,17 +202,18 @@ pub fn adjust_unit_tenants(conn: &mut Conn, unit_id: &str, delta: i32, now: Naiv
 /// Stores a declaration. The unique index on (unit, person) among active tenancies refuses a second active
 /// tenancy of one person in one unit, also when two declarations arrive at the same moment: 409.
 pub fn insert_tenancy(conn: &mut Conn, row: &TenancyRow) -> Result<(), ApiError> {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match diesel::insert_into(tenancies::table).values(row).execute(conn) {
-        Ok(_) => Ok(()),
-        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Err(already_living_here()),
-        Err(other) => Err(other.into()),
-    }
+    diesel::insert_into(tenancies::table)
+        .values(row)
+        .execute(conn)
+        .conflict_on_duplicate(|| LIVING_HERE.into())?;
+    Ok(())
 }
+
+const LIVING_HERE: &str = "This person is already declared as living in this unit.";
 
 /// The conflict of declaring a person who already lives in the unit.
 pub fn already_living_here() -> ApiError {
-    ApiError::Conflict("This person is already declared as living in this unit.".into())
+    ApiError::Conflict(LIVING_HERE.into())
 }
 
 /// A tenancy and its property, if the caller may see them.

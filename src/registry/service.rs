@@ -98,8 +98,7 @@ pub fn register_property(conn: &mut Conn, caller: &Caller, input: CreateProperty
         }
     };
     villages_repo::require_exists(conn, &input.village_id, "village_id")?;
-    let owner = accounts_repo::find(conn, &owner_id)
-        .map_err(|_| ApiError::invalid("owner_id", "unknown", "no landlord has this id"))?;
+    let owner = find_landlord(conn, &owner_id)?;
     if owner.role()? != Role::Landlord {
         return Err(ApiError::invalid("owner_id", "role", "the owner must be a landlord"));
     }
@@ -189,12 +188,17 @@ fn refuse_forbidden_changes(caller: &Caller, row: &PropertyRow, patch: &PatchPro
     }
 }
 
-/// A new owner must be a landlord of the property's village.
-fn require_landlord_of_village(conn: &mut Conn, owner_id: &str, village_id: &str) -> Result<(), ApiError> {
-    let owner = accounts_repo::find(conn, owner_id).map_err(|e| match e {
+/// The user an `owner_id` names: 422 when there is none (only then: any other failure stays what it is).
+fn find_landlord(conn: &mut Conn, owner_id: &str) -> Result<crate::accounts::model::UserRow, ApiError> {
+    accounts_repo::find(conn, owner_id).map_err(|e| match e {
         ApiError::NotFound => ApiError::invalid("owner_id", "unknown", "no landlord has this id"),
         other => other,
-    })?;
+    })
+}
+
+/// A new owner must be a landlord of the property's village.
+fn require_landlord_of_village(conn: &mut Conn, owner_id: &str, village_id: &str) -> Result<(), ApiError> {
+    let owner = find_landlord(conn, owner_id)?;
     if owner.role()? != Role::Landlord || owner.village_id.as_deref() != Some(village_id) {
         return Err(ApiError::invalid(
             "owner_id",

@@ -96,9 +96,7 @@ pub fn header_line() -> Result<Vec<u8>, ApiError> {
     writer
         .write_record(COLUMNS.iter().map(|(en, zh)| format!("{zh}({en})")))
         .map_err(ApiError::internal)?;
-    writer
-        .into_inner()
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))
+    writer.into_inner().map_err(|e| ApiError::internal(e.into_error()))
 }
 
 /// Writes ledger rows as CSV lines. No tenant data is in the ledger: no names, no identity numbers.
@@ -143,9 +141,7 @@ pub fn write_rows(
             ])
             .map_err(ApiError::internal)?;
     }
-    writer
-        .into_inner()
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))
+    writer.into_inner().map_err(|e| ApiError::internal(e.into_error()))
 }
 
 /// One data line of an imported file, by column key.

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use crate::db::Conn;
 use crate::db::schema::{grids, villages};
-use crate::error::ApiError;
+use crate::error::{ApiError, ConflictOnDuplicate};
 use crate::http::pagination::Page;
 use crate::villages::model::{GridRow, VillageRow};
 
@@ -12,10 +12,7 @@ pub fn insert(conn: &mut Conn, row: &VillageRow) -> Result<(), ApiError> {
     diesel::insert_into(villages::table)
         .values(row)
         .execute(conn)
-        .map_err(|err| match ApiError::from(err) {
-            ApiError::Conflict(_) => ApiError::Conflict(format!("The village code {} is taken.", row.code)),
-            other => other,
-        })?;
+        .conflict_on_duplicate(|| format!("The village code {} is taken.", row.code))?;
     Ok(())
 }
 
@@ -51,12 +48,7 @@ pub fn insert_grid(conn: &mut Conn, row: &GridRow) -> Result<(), ApiError> {
     diesel::insert_into(grids::table)
         .values(row)
         .execute(conn)
-        .map_err(|err| match ApiError::from(err) {
-            ApiError::Conflict(_) => {
-                ApiError::Conflict(format!("The grid code {} is taken in this village.", row.code))
-            }
-            other => other,
-        })?;
+        .conflict_on_duplicate(|| format!("The grid code {} is taken in this village.", row.code))?;
     Ok(())
 }
 
