@@ -2,6 +2,7 @@
 //! critical order, and queues the reminders. Every notice carries a dedupe key (kind + subject +
 //! period) under a unique index, so a sweep run twice, or by two instances at once, queues nothing twice.
 
+use crate::rating::Severity;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use actix_web::{HttpResponse, web};
@@ -226,10 +227,10 @@ fn queue_order_notices(
         let Some((property, owner)) = owners.of(property_id) else {
             continue;
         };
-        let suspended = property.status == PropertyStatus::Suspended.as_str()
+        let suspended = property.status == PropertyStatus::Suspended
             || safety_repo::pending_rectifications(conn, property_id)?
                 .iter()
-                .any(|r| r.severity == "critical" && r.due_on < today);
+                .any(|r| r.severity == Severity::Critical && r.due_on < today);
         let notice = NewNotice {
             kind,
             recipient: owner.into(),

@@ -55,24 +55,14 @@ pub struct UserRow {
     pub email: String,
     pub phone: Option<String>,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub village_id: Option<String>,
-    pub membership_status: String,
+    pub membership_status: MembershipStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
     /// False once an admin deactivated the account: no login, no refresh, no access token honoured.
     pub active: bool,
-}
-
-impl UserRow {
-    pub fn role(&self) -> Result<Role, ApiError> {
-        crate::text_enum::from_db(&self.role)
-    }
-
-    pub fn membership(&self) -> Result<MembershipStatus, ApiError> {
-        crate::text_enum::from_db(&self.membership_status)
-    }
 }
 
 /// A user as the API shows it (never the password hash).
@@ -103,8 +93,8 @@ impl TryFrom<UserRow> for User {
     type Error = ApiError;
     fn try_from(row: UserRow) -> Result<Self, ApiError> {
         Ok(User {
-            role: row.role()?,
-            membership_status: row.membership()?,
+            role: row.role,
+            membership_status: row.membership_status,
             id: row.id,
             full_name: row.full_name,
             email: row.email,

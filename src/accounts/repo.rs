@@ -63,10 +63,10 @@ pub fn list(conn: &mut Conn, caller: &Caller, filter: &UserFilter, page: &Page) 
         query = query.filter(users::village_id.eq(caller.village_id.clone()));
     }
     if let Some(role) = filter.role {
-        query = query.filter(users::role.eq(role.as_str()));
+        query = query.filter(users::role.eq(role));
     }
     if let Some(status) = filter.membership_status {
-        query = query.filter(users::membership_status.eq(status.as_str()));
+        query = query.filter(users::membership_status.eq(status));
     }
     if let Some(village_id) = &filter.village_id {
         query = query.filter(users::village_id.eq(village_id));
@@ -89,7 +89,7 @@ pub fn set_membership(
 ) -> Result<UserRow, ApiError> {
     diesel::update(users::table.find(id))
         .set((
-            users::membership_status.eq(status.as_str()),
+            users::membership_status.eq(status),
             users::updated_at.eq(now),
             users::version.eq(users::version + 1),
         ))

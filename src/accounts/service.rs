@@ -61,9 +61,9 @@ pub fn user_row(
         email: email.trim().to_lowercase(),
         phone: phone.map(str::to_owned),
         password_hash,
-        role: role.as_str().into(),
+        role,
         village_id,
-        membership_status: membership.as_str().into(),
+        membership_status: membership,
         created_at: at,
         updated_at: at,
         version: 1,
@@ -129,7 +129,7 @@ pub fn issue_session(
     repo::insert_refresh_token(conn, &user.id, family_id, &hash_token(&refresh_token), expires_at, at)?;
     let access_token =
         keys.tokens
-            .issue_in_session(&user.id, user.role()?, user.village_id.as_deref(), Some(family_id))?;
+            .issue_in_session(&user.id, user.role, user.village_id.as_deref(), Some(family_id))?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
@@ -205,12 +205,12 @@ pub fn change_membership(
     caller.require(&[Role::Admin])?;
     let row = repo::find(conn, id)?;
     if_match.check(row.version)?;
-    if row.role()? != Role::Landlord {
+    if row.role != Role::Landlord {
         return Err(ApiError::Conflict(
             "Membership decisions apply to landlords only.".into(),
         ));
     }
-    let from = row.membership()?;
+    let from = row.membership_status;
     let to = from.after(request.action).ok_or_else(|| {
         ApiError::Conflict(format!(
             "A {from} membership cannot be changed by `{}`.",

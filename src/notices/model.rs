@@ -39,14 +39,14 @@ text_enum! {
 #[diesel(table_name = notices)]
 pub struct NoticeRow {
     pub id: String,
-    pub kind: String,
+    pub kind: NoticeKind,
     pub recipient_id: String,
     pub recipient_email: String,
     pub property_id: Option<String>,
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
-    pub status: String,
+    pub status: NoticeStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub next_attempt_at: NaiveDateTime,
@@ -79,9 +79,9 @@ pub struct Notice {
 impl TryFrom<NoticeRow> for Notice {
     type Error = crate::error::ApiError;
     fn try_from(row: NoticeRow) -> Result<Self, Self::Error> {
-        let status: NoticeStatus = crate::text_enum::from_db(&row.status)?;
+        let status: NoticeStatus = row.status;
         Ok(Notice {
-            kind: crate::text_enum::from_db(&row.kind)?,
+            kind: row.kind,
             next_attempt_at: (status == NoticeStatus::Queued).then(|| row.next_attempt_at.and_utc()),
             status,
             id: row.id,

@@ -60,10 +60,10 @@ pub fn mark_sent(conn: &mut Conn, id: &str, now: NaiveDateTime) -> Result<(), Ap
     diesel::update(
         notices::table
             .find(id)
-            .filter(notices::status.eq(NoticeStatus::Sending.as_str())),
+            .filter(notices::status.eq(NoticeStatus::Sending)),
     )
     .set((
-        notices::status.eq(NoticeStatus::Sent.as_str()),
+        notices::status.eq(NoticeStatus::Sent),
         notices::sent_at.eq(now),
         // A delivered one-time link is kept nowhere, not even sealed.
         notices::sealed_link.eq(None::<String>),
@@ -91,10 +91,10 @@ pub fn mark_attempt_failed(
     diesel::update(
         notices::table
             .find(id)
-            .filter(notices::status.eq(NoticeStatus::Sending.as_str())),
+            .filter(notices::status.eq(NoticeStatus::Sending)),
     )
     .set((
-        notices::status.eq(status.as_str()),
+        notices::status.eq(status),
         notices::last_error.eq(error),
         notices::next_attempt_at.eq(retry_at.unwrap_or(now)),
         notices::claimed_until.eq(None::<NaiveDateTime>),
@@ -106,18 +106,14 @@ pub fn mark_attempt_failed(
 
 /// Puts a failed notice back in the queue with fresh attempts; false if it was not failed.
 pub fn requeue_failed(conn: &mut Conn, id: &str, now: NaiveDateTime) -> Result<bool, ApiError> {
-    let updated = diesel::update(
-        notices::table
-            .find(id)
-            .filter(notices::status.eq(NoticeStatus::Failed.as_str())),
-    )
-    .set((
-        notices::status.eq(NoticeStatus::Queued.as_str()),
-        notices::attempts.eq(0),
-        notices::next_attempt_at.eq(now),
-        notices::updated_at.eq(now),
-    ))
-    .execute(conn)?;
+    let updated = diesel::update(notices::table.find(id).filter(notices::status.eq(NoticeStatus::Failed)))
+        .set((
+            notices::status.eq(NoticeStatus::Queued),
+            notices::attempts.eq(0),
+            notices::next_attempt_at.eq(now),
+            notices::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     Ok(updated == 1)
 }
 
@@ -132,10 +128,10 @@ pub fn list(conn: &mut Conn, caller: &Caller, filter: &NoticeFilter, page: &Page
         query = query.filter(notices::recipient_id.eq(caller.user_id.clone()));
     }
     if let Some(status) = filter.status {
-        query = query.filter(notices::status.eq(status.as_str()));
+        query = query.filter(notices::status.eq(status));
     }
     if let Some(kind) = filter.kind {
-        query = query.filter(notices::kind.eq(kind.as_str()));
+        query = query.filter(notices::kind.eq(kind));
     }
     Ok(crate::http::pagination::paged!(query, notices, page).load(conn)?)
 }

@@ -33,7 +33,7 @@ pub struct VisitRow {
     pub patrol_id: String,
     pub property_id: String,
     pub position: i32,
-    pub finding: String,
+    pub finding: Finding,
     pub note: Option<String>,
 }
 
@@ -86,7 +86,7 @@ impl Patrol {
                 .into_iter()
                 .map(|v| {
                     Ok(Visit {
-                        finding: crate::text_enum::from_db(&v.finding)?,
+                        finding: v.finding,
                         property_id: v.property_id,
                         note: v.note,
                     })

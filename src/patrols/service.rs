@@ -37,7 +37,7 @@ pub fn record(conn: &mut Conn, caller: &Caller, grid_id: &str, input: CreatePatr
             patrol_id: row.id.clone(),
             property_id: v.property_id,
             position: i as i32,
-            finding: v.finding.as_str().into(),
+            finding: v.finding,
             note: v.note,
         })
         .collect();
@@ -51,7 +51,7 @@ pub fn record(conn: &mut Conn, caller: &Caller, grid_id: &str, input: CreatePatr
             entity_id: &row.grid_id,
             village_id: Some(&village_id),
             detail: json!({"patrol_id": row.id, "visits": visits.len(),
-                           "issues": visits.iter().filter(|v| v.finding == "issue").count()}),
+                           "issues": visits.iter().filter(|v| v.finding == Finding::Issue).count()}),
         },
     )?;
     Patrol::from_rows(row, visits)

@@ -72,11 +72,11 @@ pub struct PropertyRow {
     pub grid_id: Option<String>,
     pub name: String,
     pub address: String,
-    pub kind: String,
+    pub kind: PropertyKind,
     pub floors: i32,
     pub floor_area_m2: f64,
     pub mixed_use_residence: bool,
-    pub status: String,
+    pub status: PropertyStatus,
     pub stars: Option<i32>,
     pub score: Option<i32>,
     pub rating_valid_until: Option<NaiveDate>,
@@ -98,11 +98,11 @@ impl PropertyRow {
             grid_id: input.grid_id,
             name: input.name.trim().to_owned(),
             address: input.address.trim().to_owned(),
-            kind: input.kind.as_str().into(),
+            kind: input.kind,
             floors: input.floors,
             floor_area_m2: input.floor_area_m2,
             mixed_use_residence: input.mixed_use_residence,
-            status: PropertyStatus::Registered.as_str().into(),
+            status: PropertyStatus::Registered,
             stars: None,
             score: None,
             rating_valid_until: None,
@@ -129,7 +129,7 @@ impl PropertyRow {
             self.address = address.trim().to_owned();
         }
         if let Some(kind) = patch.kind {
-            self.kind = kind.as_str().into();
+            self.kind = kind;
         }
         self.floors = patch.floors.unwrap_or(self.floors);
         self.floor_area_m2 = patch.floor_area_m2.unwrap_or(self.floor_area_m2);
@@ -138,12 +138,11 @@ impl PropertyRow {
     }
 
     /// The status as of `today`: a rated property past its validity is `expired`.
-    pub fn status_on(&self, today: NaiveDate) -> Result<PropertyStatus, crate::error::ApiError> {
-        let stored: PropertyStatus = crate::text_enum::from_db(&self.status)?;
-        Ok(match (stored, self.rating_valid_until) {
+    pub fn status_on(&self, today: NaiveDate) -> PropertyStatus {
+        match (self.status, self.rating_valid_until) {
             (PropertyStatus::Rated, Some(until)) if until < today => PropertyStatus::Expired,
             (status, _) => status,
-        })
+        }
     }
 }
 
@@ -179,8 +178,8 @@ pub struct Property {
 impl Property {
     pub fn from_row(row: PropertyRow, today: NaiveDate) -> Result<Self, crate::error::ApiError> {
         Ok(Property {
-            status: row.status_on(today)?,
-            kind: crate::text_enum::from_db(&row.kind)?,
+            status: row.status_on(today),
+            kind: row.kind,
             id: row.id,
             registration_code: row.registration_code,
             owner_id: row.owner_id,
@@ -217,7 +216,7 @@ pub struct UnitRow {
     pub label: String,
     pub floor: i32,
     pub area_m2: f64,
-    pub kind: String,
+    pub kind: UnitKind,
     pub max_occupants: i32,
     pub max_occupants_fixed: bool,
     pub active_tenants: i32,
@@ -235,7 +234,7 @@ impl UnitRow {
             label: input.label.trim().to_owned(),
             floor: input.floor,
             area_m2: input.area_m2,
-            kind: input.kind.as_str().into(),
+            kind: input.kind,
             max_occupants: input
                 .max_occupants
                 .unwrap_or_else(|| default_max_occupants(input.area_m2, min_area_per_person_m2)),
@@ -273,7 +272,7 @@ impl TryFrom<UnitRow> for Unit {
     type Error = crate::error::ApiError;
     fn try_from(row: UnitRow) -> Result<Self, Self::Error> {
         Ok(Unit {
-            kind: crate::text_enum::from_db(&row.kind)?,
+            kind: row.kind,
             overcrowded: row.active_tenants > row.max_occupants,
             id: row.id,
             property_id: row.property_id,
@@ -312,13 +311,13 @@ pub struct TenancyRow {
     pub unit_id: String,
     pub property_id: String,
     pub full_name: String,
-    pub id_type: String,
+    pub id_type: IdType,
     pub id_number_encrypted: String,
     pub id_lookup: String,
     pub id_number_masked: String,
     pub phone_encrypted: Option<String>,
     pub phone_masked: Option<String>,
-    pub gender: Option<String>,
+    pub gender: Option<Gender>,
     pub birth_date: Option<NaiveDate>,
     pub origin: Option<String>,
     pub employer: Option<String>,
@@ -375,8 +374,8 @@ impl Tenancy {
     pub fn from_row(row: TenancyRow, duplicate_elsewhere: Option<bool>) -> Result<Self, crate::error::ApiError> {
         Ok(Tenancy {
             tenant: TenantView {
-                id_type: crate::text_enum::from_db(&row.id_type)?,
-                gender: row.gender.as_deref().map(crate::text_enum::from_db).transpose()?,
+                id_type: row.id_type,
+                gender: row.gender,
                 full_name: row.full_name,
                 id_number_masked: row.id_number_masked,
                 phone_masked: row.phone_masked,

@@ -69,7 +69,7 @@ pub fn list_properties(
                     .is_null()
                     .or(properties::rating_valid_until.ge(today)),
             ),
-            other => query.filter(properties::status.eq(other.as_str())),
+            other => query.filter(properties::status.eq(other)),
         };
     }
     if let Some(words) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
@@ -388,7 +388,7 @@ pub fn late_active_declarations(
 /// Rated, listed properties whose rating runs out between `from` and `to`.
 pub fn ratings_expiring(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> Result<Vec<PropertyRow>, ApiError> {
     Ok(properties::table
-        .filter(properties::status.eq(PropertyStatus::Rated.as_str()))
+        .filter(properties::status.eq(PropertyStatus::Rated))
         .filter(properties::rating_valid_until.between(from, to))
         .order(properties::id.asc())
         .select(PropertyRow::as_select())

@@ -51,7 +51,7 @@ pub fn require_membership(conn: &mut Conn, caller: &Caller, allowed: &[Membershi
     if caller.role != Role::Landlord {
         return Ok(());
     }
-    let status = accounts_repo::find(conn, &caller.user_id)?.membership()?;
+    let status = accounts_repo::find(conn, &caller.user_id)?.membership_status;
     if allowed.contains(&status) {
         Ok(())
     } else {
@@ -99,7 +99,7 @@ pub fn register_property(conn: &mut Conn, caller: &Caller, input: CreateProperty
     };
     villages_repo::require_exists(conn, &input.village_id, "village_id")?;
     let owner = find_landlord(conn, &owner_id)?;
-    if owner.role()? != Role::Landlord {
+    if owner.role != Role::Landlord {
         return Err(ApiError::invalid("owner_id", "role", "the owner must be a landlord"));
     }
     if owner.village_id.as_deref() != Some(input.village_id.as_str()) {
@@ -199,7 +199,7 @@ fn find_landlord(conn: &mut Conn, owner_id: &str) -> Result<crate::accounts::mod
 /// A new owner must be a landlord of the property's village.
 fn require_landlord_of_village(conn: &mut Conn, owner_id: &str, village_id: &str) -> Result<(), ApiError> {
     let owner = find_landlord(conn, owner_id)?;
-    if owner.role()? != Role::Landlord || owner.village_id.as_deref() != Some(village_id) {
+    if owner.role != Role::Landlord || owner.village_id.as_deref() != Some(village_id) {
         return Err(ApiError::invalid(
             "owner_id",
             "role",
@@ -219,7 +219,7 @@ pub fn add_unit(
     let property = repo::find_property(conn, caller, property_id)?;
     require_owner_or_admin(caller, &property)?;
     require_membership(conn, caller, &[MembershipStatus::Active])?;
-    if property.status == PropertyStatus::Delisted.as_str() {
+    if property.status == PropertyStatus::Delisted {
         return Err(ApiError::Conflict("A delisted property cannot get new units.".into()));
     }
     let at = now();
@@ -260,7 +260,7 @@ pub fn change_unit(
         row.floor = floor;
     }
     if let Some(kind) = patch.kind {
-        row.kind = kind.as_str().into();
+        row.kind = kind;
     }
     if let Some(area) = patch.area_m2 {
         row.area_m2 = area;
@@ -319,13 +319,13 @@ impl PreparedTenant {
             unit_id: unit.id.clone(),
             property_id: property.id.clone(),
             full_name: self.full_name,
-            id_type: self.id_type.as_str().into(),
+            id_type: self.id_type,
             id_number_encrypted: self.id_number_encrypted,
             id_lookup: self.id_lookup,
             id_number_masked: self.id_number_masked,
             phone_encrypted: self.phone_encrypted,
             phone_masked: self.phone_masked,
-            gender: self.gender.map(|g| g.as_str().into()),
+            gender: self.gender,
             birth_date: self.birth_date,
             origin: self.origin,
             employer: self.employer,
@@ -459,7 +459,7 @@ pub fn declare_tenancy(
             entity_id: &row.id,
             village_id: Some(&property.village_id),
             detail: json!({"unit_id": unit_now.id, "late": late, "overcrowded": overcrowded,
-                           "property_delisted": property.status == PropertyStatus::Delisted.as_str(),
+                           "property_delisted": property.status == PropertyStatus::Delisted,
                            "id_number_masked": row.id_number_masked}),
         },
     )?;
@@ -582,7 +582,7 @@ pub fn read_identity(
         },
     )?;
     Ok(Identity {
-        id_type: crate::text_enum::from_db(&tenancy.id_type)?,
+        id_type: tenancy.id_type,
         id_number,
         birth_date: tenancy.birth_date,
     })

@@ -109,14 +109,14 @@ pub fn write_rows(
         .has_headers(false)
         .from_writer(Vec::with_capacity(rows.len() * 200));
     for (unit, property, grid_code, owner) in rows {
-        let status = property.status_on(today)?;
+        let status = property.status_on(today);
         writer
             .write_record([
                 guard_formula(&property.registration_code).as_ref(),
                 &guard_formula(&property.name),
                 &guard_formula(&property.address),
                 &guard_formula(grid_code.as_deref().unwrap_or("")),
-                &guard_formula(&property.kind),
+                property.kind.as_str(),
                 &property.floors.to_string(),
                 &property.floor_area_m2.to_string(),
                 if property.mixed_use_residence { "true" } else { "false" },
@@ -129,7 +129,7 @@ pub fn write_rows(
                 &guard_formula(&unit.label),
                 &unit.floor.to_string(),
                 &unit.area_m2.to_string(),
-                &guard_formula(&unit.kind),
+                unit.kind.as_str(),
                 &unit.max_occupants.to_string(),
                 &unit.active_tenants.to_string(),
                 if unit.active_tenants > unit.max_occupants {
@@ -612,8 +612,7 @@ fn find_or_invite_owner(
     created: &mut Created,
 ) -> Result<Result<UserRow, Rejection>, ApiError> {
     if let Some(user) = accounts_repo::find_by_login(conn, &owner.phone)? {
-        let is_local_landlord =
-            user.role()? == Role::Landlord && user.village_id.as_deref() == Some(village.id.as_str());
+        let is_local_landlord = user.role == Role::Landlord && user.village_id.as_deref() == Some(village.id.as_str());
         return Ok(if is_local_landlord {
             Ok(user)
         } else {
@@ -637,9 +636,9 @@ fn find_or_invite_owner(
         email: owner.email.clone(),
         phone: Some(owner.phone.clone()),
         password_hash: format!("!unset:{}", hex::encode(unguessable)),
-        role: Role::Landlord.as_str().into(),
+        role: Role::Landlord,
         village_id: Some(village.id.clone()),
-        membership_status: MembershipStatus::Active.as_str().into(),
+        membership_status: MembershipStatus::Active,
         created_at: at,
         updated_at: at,
         version: 1,

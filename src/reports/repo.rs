@@ -1,6 +1,7 @@
 //! Aggregate queries for the summary and the ledger's paged read. Counts are computed by the database,
 //! never by loading rows.
 
+use crate::safety::model::RectificationStatus;
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate};
@@ -54,7 +55,7 @@ pub fn summary(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Resu
     .first(conn)?;
     let ratings_expiring_30d: i64 = in_village!(
         properties::table
-            .filter(properties::status.eq(PropertyStatus::Rated.as_str()))
+            .filter(properties::status.eq(PropertyStatus::Rated))
             .filter(properties::rating_valid_until.between(today, today + Duration::days(30)))
             .select(count_star()),
         village
@@ -84,7 +85,7 @@ fn property_counts(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> 
     .load(conn)?;
     let expired: i64 = in_village!(
         properties::table
-            .filter(properties::status.eq(PropertyStatus::Rated.as_str()))
+            .filter(properties::status.eq(PropertyStatus::Rated))
             .filter(properties::rating_valid_until.lt(today))
             .select(count_star()),
         village
@@ -92,8 +93,8 @@ fn property_counts(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> 
     .first(conn)?;
     let mut by_status: BTreeMap<String, i64> = statuses.into_iter().collect();
     if expired > 0 {
-        *by_status.entry(PropertyStatus::Rated.as_str().into()).or_default() -= expired;
-        by_status.insert(PropertyStatus::Expired.as_str().into(), expired);
+        *by_status.entry(PropertyStatus::Rated.to_string()).or_default() -= expired;
+        by_status.insert(PropertyStatus::Expired.to_string(), expired);
     }
     let stars: Vec<(Option<i32>, i64)> = in_village!(
         properties::table
@@ -115,18 +116,26 @@ fn property_counts(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> 
 
 /// Orders still to carry out: open (or reported) and overdue.
 fn rectification_counts(conn: &mut Conn, village: Option<&str>) -> Result<RectificationCounts, ApiError> {
-    let orders: Vec<(String, i64)> = in_village!(
+    let orders: Vec<(RectificationStatus, i64)> = in_village!(
         rectifications::table
             .inner_join(properties::table)
-            .filter(rectifications::status.eq_any(["open", "reported", "overdue"]))
+            .filter(rectifications::status.eq_any(RectificationStatus::PENDING))
             .group_by(rectifications::status)
             .select((rectifications::status, count_star())),
         village
     )
     .load(conn)?;
     Ok(RectificationCounts {
-        overdue: orders.iter().filter(|(s, _)| s == "overdue").map(|(_, n)| n).sum(),
-        open: orders.iter().filter(|(s, _)| s != "overdue").map(|(_, n)| n).sum(),
+        overdue: orders
+            .iter()
+            .filter(|(s, _)| *s == RectificationStatus::Overdue)
+            .map(|(_, n)| n)
+            .sum(),
+        open: orders
+            .iter()
+            .filter(|(s, _)| *s != RectificationStatus::Overdue)
+            .map(|(_, n)| n)
+            .sum(),
     })
 }
 
@@ -216,7 +225,7 @@ pub fn ledger_page(
 pub fn pending_orders_by_property(conn: &mut Conn, property_ids: &[&str]) -> Result<BTreeMap<String, i64>, ApiError> {
     let counts: Vec<(String, i64)> = rectifications::table
         .filter(rectifications::property_id.eq_any(property_ids))
-        .filter(rectifications::status.eq_any(["open", "reported", "overdue"]))
+        .filter(rectifications::status.eq_any(RectificationStatus::PENDING))
         .group_by(rectifications::property_id)
         .select((rectifications::property_id, count_star()))
         .load(conn)?;

@@ -25,7 +25,11 @@ text_enum! {
 
 impl RectificationStatus {
     /// Still waiting to be fixed.
-    pub const PENDING: [&'static str; 3] = ["open", "reported", "overdue"];
+    pub const PENDING: [RectificationStatus; 3] = [
+        RectificationStatus::Open,
+        RectificationStatus::Reported,
+        RectificationStatus::Overdue,
+    ];
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -35,7 +39,7 @@ pub struct ChecklistItemRow {
     pub code: String,
     pub position: i32,
     pub category: String,
-    pub severity: String,
+    pub severity: Severity,
     pub weight: i32,
     pub title_zh: String,
     pub title_en: String,
@@ -54,10 +58,6 @@ impl ChecklistItemRow {
 
     fn kinds(&self) -> impl Iterator<Item = &str> {
         self.applies_to.split(',').map(str::trim).filter(|k| !k.is_empty())
-    }
-
-    pub fn severity(&self) -> Result<Severity, crate::error::ApiError> {
-        crate::text_enum::from_db(&self.severity)
     }
 }
 
@@ -78,7 +78,7 @@ impl TryFrom<ChecklistItemRow> for ChecklistItem {
     type Error = crate::error::ApiError;
     fn try_from(row: ChecklistItemRow) -> Result<Self, Self::Error> {
         Ok(ChecklistItem {
-            severity: row.severity()?,
+            severity: row.severity,
             applies_to: row.kinds().map(crate::text_enum::from_db).collect::<Result<_, _>>()?,
             code: row.code,
             category: row.category,
@@ -120,7 +120,7 @@ pub struct ResultRow {
     pub inspection_id: String,
     pub item_code: String,
     pub position: i32,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub note: Option<String>,
 }
 
@@ -131,9 +131,9 @@ pub struct RectificationRow {
     pub property_id: String,
     pub inspection_id: String,
     pub item_code: String,
-    pub severity: String,
+    pub severity: Severity,
     pub due_on: NaiveDate,
-    pub status: String,
+    pub status: RectificationStatus,
     pub report_note: Option<String>,
     pub verify_note: Option<String>,
     pub created_at: NaiveDateTime,
@@ -162,8 +162,8 @@ impl TryFrom<RectificationRow> for Rectification {
     type Error = crate::error::ApiError;
     fn try_from(row: RectificationRow) -> Result<Self, Self::Error> {
         Ok(Rectification {
-            severity: crate::text_enum::from_db(&row.severity)?,
-            status: crate::text_enum::from_db(&row.status)?,
+            severity: row.severity,
+            status: row.status,
             id: row.id,
             property_id: row.property_id,
             inspection_id: row.inspection_id,

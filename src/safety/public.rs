@@ -117,8 +117,8 @@ async fn load(
         .lookup(move |conn| {
             let (property, village) = repo::find_by_code(conn, &code)?;
             Ok(PublicRating {
-                status: property.status_on(today)?,
-                kind: crate::text_enum::from_db(&property.kind)?,
+                status: property.status_on(today),
+                kind: property.kind,
                 registration_code: property.registration_code,
                 village,
                 stars: property.stars,

@@ -1,5 +1,6 @@
 //! Queries on the checklist, inspections and rectification orders.
 
+use crate::registry::model::PropertyStatus;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -126,7 +127,7 @@ pub fn set_rectification_status(
     let target = rectifications::table.find(id);
     diesel::update(target)
         .set((
-            rectifications::status.eq(status.as_str()),
+            rectifications::status.eq(status),
             rectifications::updated_at.eq(now),
             rectifications::version.eq(rectifications::version + 1),
         ))
@@ -181,8 +182,8 @@ pub fn list_rectifications(
         query = query.filter(rectifications::property_id.eq(property_id.clone()));
     }
     query = match filter.status {
-        Some(status) => query.filter(rectifications::status.eq(status.as_str())),
-        None => query.filter(rectifications::status.ne(RectificationStatus::Superseded.as_str())),
+        Some(status) => query.filter(rectifications::status.eq(status)),
+        None => query.filter(rectifications::status.ne(RectificationStatus::Superseded)),
     };
     Ok(paged!(query, rectifications, page).load(conn)?)
 }
@@ -243,11 +244,11 @@ pub fn find_by_code(conn: &mut Conn, code: &str) -> Result<(crate::registry::mod
 pub fn mark_overdue(conn: &mut Conn, today: NaiveDate, now: NaiveDateTime) -> Result<usize, ApiError> {
     Ok(diesel::update(
         rectifications::table
-            .filter(rectifications::status.eq(RectificationStatus::Open.as_str()))
+            .filter(rectifications::status.eq(RectificationStatus::Open))
             .filter(rectifications::due_on.lt(today)),
     )
     .set((
-        rectifications::status.eq(RectificationStatus::Overdue.as_str()),
+        rectifications::status.eq(RectificationStatus::Overdue),
         rectifications::updated_at.eq(now),
         rectifications::version.eq(rectifications::version + 1),
     ))
@@ -258,10 +259,10 @@ pub fn mark_overdue(conn: &mut Conn, today: NaiveDate, now: NaiveDateTime) -> Re
 pub fn properties_to_suspend(conn: &mut Conn, today: NaiveDate) -> Result<Vec<String>, ApiError> {
     Ok(rectifications::table
         .inner_join(properties::table)
-        .filter(rectifications::severity.eq(crate::rating::Severity::Critical.as_str()))
+        .filter(rectifications::severity.eq(crate::rating::Severity::Critical))
         .filter(rectifications::status.eq_any(RectificationStatus::PENDING))
         .filter(rectifications::due_on.lt(today))
-        .filter(properties::status.ne_all(["suspended", "delisted"]))
+        .filter(properties::status.ne_all([PropertyStatus::Suspended, PropertyStatus::Delisted]))
         .select(properties::id)
         .distinct()
         .load(conn)?)
@@ -270,7 +271,7 @@ pub fn properties_to_suspend(conn: &mut Conn, today: NaiveDate) -> Result<Vec<St
 /// Pending orders due from `from` to `to`, both included.
 pub fn pending_due_between(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> Result<Vec<RectificationRow>, ApiError> {
     Ok(rectifications::table
-        .filter(rectifications::status.eq_any(["open", "reported"]))
+        .filter(rectifications::status.eq_any([RectificationStatus::Open, RectificationStatus::Reported]))
         .filter(rectifications::due_on.between(from, to))
         .order(rectifications::id.asc())
         .select(RectificationRow::as_select())
@@ -280,7 +281,7 @@ pub fn pending_due_between(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> R
 /// Orders in `overdue`.
 pub fn overdue_rectifications(conn: &mut Conn) -> Result<Vec<RectificationRow>, ApiError> {
     Ok(rectifications::table
-        .filter(rectifications::status.eq(RectificationStatus::Overdue.as_str()))
+        .filter(rectifications::status.eq(RectificationStatus::Overdue))
         .order(rectifications::id.asc())
         .select(RectificationRow::as_select())
         .load(conn)?)

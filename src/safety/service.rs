@@ -41,11 +41,9 @@ pub fn checklist(conn: &mut Conn, rules: &RatingRules) -> Result<Checklist, ApiE
 
 /// The status a property's rating and orders give it, `today`. `expired` is derived when read.
 pub fn derive_status(property: &PropertyRow, pending: &[RectificationRow], today: NaiveDate) -> PropertyStatus {
-    let pending_critical: Vec<&RectificationRow> = pending
-        .iter()
-        .filter(|r| r.severity == Severity::Critical.as_str())
-        .collect();
-    if property.status == PropertyStatus::Delisted.as_str() {
+    let pending_critical: Vec<&RectificationRow> =
+        pending.iter().filter(|r| r.severity == Severity::Critical).collect();
+    if property.status == PropertyStatus::Delisted {
         PropertyStatus::Delisted
     } else if pending_critical.iter().any(|r| r.due_on < today) {
         PropertyStatus::Suspended
@@ -124,7 +122,7 @@ pub fn record_inspection(
     let property = registry_repo::find_property(conn, caller, property_id)?;
     caller.require(&[Role::Inspector, Role::Auditor, Role::Admin])?;
     let (version, items) = repo::current_checklist(conn)?;
-    let kind: PropertyKind = crate::text_enum::from_db(&property.kind)?;
+    let kind: PropertyKind = property.kind;
     let applicable: Vec<ChecklistItemRow> = items
         .iter()
         .filter(|i| i.applies(kind, property.mixed_use_residence))
@@ -164,10 +162,7 @@ fn item_results<'i>(
     applicable: &[ChecklistItemRow],
 ) -> Result<Vec<ItemResult<'i>>, ApiError> {
     let by_code: HashMap<&str, &ChecklistItemRow> = applicable.iter().map(|i| (i.code.as_str(), i)).collect();
-    let severities: HashMap<&str, Severity> = applicable
-        .iter()
-        .map(|i| Ok((i.code.as_str(), i.severity()?)))
-        .collect::<Result<_, ApiError>>()?;
+    let severities: HashMap<&str, Severity> = applicable.iter().map(|i| (i.code.as_str(), i.severity)).collect();
     Ok(input
         .results
         .iter()
@@ -216,7 +211,7 @@ fn inspection_rows(
             inspection_id: inspection.id.clone(),
             item_code: r.item_code.clone(),
             position: index as i32,
-            outcome: r.outcome.as_str().into(),
+            outcome: r.outcome,
             note: r.note.clone(),
         })
         .collect();
@@ -272,9 +267,9 @@ fn new_orders(
             property_id: inspection.property_id.clone(),
             inspection_id: inspection.id.clone(),
             item_code: r.code.to_owned(),
-            severity: r.severity.as_str().into(),
+            severity: r.severity,
             due_on: rating::due_on(rules, r.severity, inspection.inspected_on),
-            status: RectificationStatus::Open.as_str().into(),
+            status: RectificationStatus::Open,
             report_note: None,
             verify_note: None,
             created_at: at,
@@ -337,7 +332,7 @@ pub fn inspection_view(
         .into_iter()
         .map(|r| {
             Ok(ItemResultView {
-                outcome: crate::text_enum::from_db(&r.outcome)?,
+                outcome: r.outcome,
                 item_code: r.item_code,
                 note: r.note,
             })
@@ -407,7 +402,7 @@ pub fn report_fix(
     }
     registry_service::require_membership(conn, caller, registry_service::KEEPS_RECORDS)?;
     if_match.check(order.version)?;
-    let status: RectificationStatus = crate::text_enum::from_db(&order.status)?;
+    let status: RectificationStatus = order.status;
     if !matches!(status, RectificationStatus::Open | RectificationStatus::Overdue) {
         return Err(ApiError::Conflict(format!(
             "A {status} order cannot be reported fixed."
@@ -441,7 +436,7 @@ pub fn verify_fix(
     let (order, _, village_id) = repo::find_rectification(conn, caller, id)?;
     caller.require(&[Role::Inspector, Role::Auditor, Role::Admin])?;
     if_match.check(order.version)?;
-    let status: RectificationStatus = crate::text_enum::from_db(&order.status)?;
+    let status: RectificationStatus = order.status;
     if !matches!(
         status,
         RectificationStatus::Open | RectificationStatus::Reported | RectificationStatus::Overdue
@@ -482,7 +477,7 @@ pub fn delist(
     let property = registry_repo::find_property(conn, caller, id)?;
     caller.require(&[Role::Auditor, Role::Admin])?;
     if_match.check(property.version)?;
-    if property.status == PropertyStatus::Delisted.as_str() {
+    if property.status == PropertyStatus::Delisted {
         return Err(ApiError::Conflict("The property is already delisted.".into()));
     }
     repo::set_property_status(conn, &property.id, PropertyStatus::Delisted.as_str(), now())?;
@@ -522,10 +517,10 @@ pub fn reinstate(
     let mut property = registry_repo::find_property(conn, caller, id)?;
     caller.require(&[Role::Auditor, Role::Admin])?;
     if_match.check(property.version)?;
-    if property.status != PropertyStatus::Delisted.as_str() {
+    if property.status != PropertyStatus::Delisted {
         return Err(ApiError::Conflict("Only a delisted property can be reinstated.".into()));
     }
-    property.status = PropertyStatus::Registered.as_str().into();
+    property.status = PropertyStatus::Registered;
     let pending = repo::pending_rectifications(conn, &property.id)?;
     let status = derive_status(&property, &pending, today());
     repo::set_property_status(conn, &property.id, status.as_str(), now())?;
