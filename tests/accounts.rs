@@ -160,7 +160,7 @@ async fn access_tokens_expire(backend: Backend) {
     let app = TestApp::start_with(backend, &[("ANZU_ACCESS_TOKEN_TTL_SECS", "1")]).await;
     let admin = app.admin().await;
     app.get("/api/v1/me", Some(&admin.token)).await.expect(200);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.advance_clock(chrono::Duration::seconds(3));
     let expired = app.get("/api/v1/me", Some(&admin.token)).await.problem(401);
     assert!(expired["detail"].as_str().unwrap().contains("expired"));
 }

@@ -228,7 +228,7 @@ async fn a_notice_claimed_by_a_dead_worker_is_sent_once_after_the_claim_expires(
         .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 0, "the claim holds");
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    s.app.advance_clock(chrono::Duration::seconds(3));
     assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 1);
     assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 0);
     let mails = smtp.messages();
@@ -556,8 +556,8 @@ async fn a_crash_during_delivery_resends_at_most_the_sends_in_flight(backend: Ba
     }
     process.kill();
     let before_restart = smtp.messages().len();
-    // Its claims run out; another worker takes over.
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    // Its claims (2 s) run out; another worker takes over.
+    app.advance_clock(chrono::Duration::seconds(3));
     app.delivery(2).drain().await.unwrap();
     let messages = smtp.messages();
     let mut ids: Vec<String> = messages

@@ -11,6 +11,7 @@ use std::net::TcpListener;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{HttpServer, web};
+use anzu::clock::{Clock, ClockShift};
 use anzu::config::Settings;
 pub use anzu::db::Backend;
 use anzu::db::Db;
@@ -100,6 +101,8 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     pub client: awc::Client,
     pub work_dir: tempfile::TempDir,
+    /// Moves the clock the server and `delivery()` read.
+    clock: ClockShift,
     handle: ServerHandle,
     _scratch: Scratch,
 }
@@ -202,7 +205,8 @@ impl TestApp {
         let settings = Settings::from_vars(&vars).expect("test settings");
         let db = Db::connect(&settings.database_url, settings.db_max_connections).expect("pool");
         anzu::startup::prepare_database(&db, &settings).expect("migrations");
-        let shared = Shared::new(settings, db.clone()).expect("state");
+        let (clock, shift) = Clock::shiftable();
+        let shared = Shared::with_clock(settings, db.clone(), clock).expect("state");
         let state = shared.state.clone();
         actix_web::rt::spawn(state.revocation_task());
         let listener = TcpListener::bind("127.0.0.1:0").expect("port");
@@ -226,9 +230,16 @@ impl TestApp {
             state,
             client,
             work_dir,
+            clock: shift,
             handle,
             _scratch: scratch,
         }
+    }
+
+    /// Moves this app's clock ahead, as if `by` had passed: access tokens, notice claims and idempotency leases
+    /// then run out without a wait. Another process on the same database keeps the real time.
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.clock.advance(by);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -718,6 +729,7 @@ impl TestApp {
         let mut delivery =
             anzu::notices::worker::Delivery::from_settings(self.db.clone(), &self.state.settings).unwrap();
         delivery.claim_secs = claim_secs;
+        delivery.clock = self.state.clock.clone();
         delivery
     }
 }
