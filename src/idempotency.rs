@@ -95,9 +95,10 @@ pub async fn replay_or_record(
     let user_id = caller.user_id.clone();
     let claim_key = key.clone();
     let lease = Duration::seconds(state.settings.idempotency_lease_secs);
+    let clock = state.clock.clone();
     let claim = state
         .db
-        .write(move |conn| claim(conn, &user_id, &claim_key, &request_hash, lease))
+        .write(move |conn| claim(conn, &user_id, &claim_key, &request_hash, lease, clock.now()))
         .await?;
     if let Some(answer) = answer_without_running(claim) {
         return Ok(req.into_response(answer?));
@@ -345,8 +346,14 @@ type StoredKey = (
     Option<String>,
 );
 
-fn claim(conn: &mut Conn, user_id: &str, key: &str, request_hash: &str, lease: Duration) -> Result<Claim, ApiError> {
-    let now = Utc::now().naive_utc();
+fn claim(
+    conn: &mut Conn,
+    user_id: &str,
+    key: &str,
+    request_hash: &str,
+    lease: Duration,
+    now: chrono::NaiveDateTime,
+) -> Result<Claim, ApiError> {
     diesel::delete(keys::table.filter(keys::created_at.lt(now - Duration::hours(KEY_TTL_HOURS)))).execute(conn)?;
     let this_key = keys::table
         .filter(keys::user_id.eq(user_id))

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod compliance;
 pub mod config;
 pub mod crypto;

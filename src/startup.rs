@@ -8,6 +8,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::IdentityCipher;
 use crate::db::Db;
@@ -30,9 +31,14 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(settings: Settings, db: Db) -> anyhow::Result<Self> {
+        Self::with_clock(settings, db, Clock::system())
+    }
+
+    /// The state of an app that reads time from `clock` (a test's, which it can move ahead).
+    pub fn with_clock(settings: Settings, db: Db, clock: Clock) -> anyhow::Result<Self> {
         let public = web::Data::new(PublicRatings::per_minute(settings.public_rate_per_minute));
         Ok(Shared {
-            state: web::Data::new(AppState::new(settings, db)?),
+            state: web::Data::new(AppState::new(settings, db, clock)?),
             public,
         })
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::auth::password::HashGate;
 use crate::auth::revocation::RevokedUsers;
 use crate::auth::tokens::TokenKeys;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::IdentityCipher;
 use crate::db::Db;
@@ -31,15 +32,17 @@ pub struct AppState {
     pub cursor_key: Vec<u8>,
     /// Encrypts and hashes tenant identity numbers.
     pub identity: IdentityCipher,
+    /// The time token expiry and idempotency leases are measured by: the system clock but in tests.
+    pub clock: Clock,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, db: Db) -> anyhow::Result<Self> {
+    pub fn new(settings: Settings, db: Db, clock: Clock) -> anyhow::Result<Self> {
         let window = Duration::from_secs(settings.login_window_secs);
         let mut cursor_key = settings.jwt_secret.clone();
         cursor_key.extend_from_slice(b"/cursor");
         Ok(AppState {
-            tokens: TokenKeys::new(&settings.jwt_secret, settings.access_token_ttl_secs)?,
+            tokens: TokenKeys::new(&settings.jwt_secret, settings.access_token_ttl_secs)?.with_clock(clock.clone()),
             login_limiter: FailureLimiter::new(settings.login_max_failures, window),
             address_limiter: FailureLimiter::new(settings.login_address_max_failures, window),
             account_limiter: RequestLimiter::per_minute(settings.account_requests_per_minute),
@@ -47,6 +50,7 @@ impl AppState {
             revoked: Arc::default(),
             cursor_key,
             identity: IdentityCipher::new(&settings.data_key),
+            clock,
             settings: Arc::new(settings),
             db,
         })

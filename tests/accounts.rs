@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Answer, Backend, PASSWORD, TestApp, unique_contact};
+use common::{Answer, Backend, JsonExt, PASSWORD, TestApp, unique_contact};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
@@ -78,7 +78,7 @@ async fn wrong_password_and_unknown_user_get_the_same_answer(backend: Backend) {
     let app = TestApp::start(backend).await;
     let admin = app.admin().await;
     let wrong = app
-        .login(admin.user["email"].as_str().unwrap(), "wrong-password-123")
+        .login(admin.user.str("email"), "wrong-password-123")
         .await
         .problem(401);
     let unknown = app.login("nobody@example.cn", "wrong-password-123").await.problem(401);
@@ -89,7 +89,7 @@ async fn wrong_password_and_unknown_user_get_the_same_answer(backend: Backend) {
 async fn repeated_failed_logins_are_rate_limited(backend: Backend) {
     let app = TestApp::start_with(backend, &[("ANZU_LOGIN_MAX_FAILURES", "3")]).await;
     let admin = app.admin().await;
-    let email = admin.user["email"].as_str().unwrap();
+    let email = admin.user.str("email");
     for _ in 0..3 {
         app.login(email, "wrong-password-123").await.problem(401);
     }
@@ -111,7 +111,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family(backend: Backend) {
         .await
         .expect(200)
         .body;
-    let second_token = first["refresh_token"].as_str().unwrap();
+    let second_token = first.str("refresh_token");
     assert_ne!(second_token, admin.refresh_token);
     app.get("/api/v1/me", first["access_token"].as_str()).await.expect(200);
 
@@ -162,9 +162,9 @@ async fn access_tokens_expire(backend: Backend) {
     let app = TestApp::start_with(backend, &[("ANZU_ACCESS_TOKEN_TTL_SECS", "1")]).await;
     let admin = app.admin().await;
     app.get("/api/v1/me", Some(&admin.token)).await.expect(200);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.advance_clock(chrono::Duration::seconds(3));
     let expired = app.get("/api/v1/me", Some(&admin.token)).await.problem(401);
-    assert!(expired["detail"].as_str().unwrap().contains("expired"));
+    assert!(expired.str("detail").contains("expired"));
 }
 
 async fn forged_tokens_are_refused(backend: Backend) {
@@ -256,12 +256,7 @@ async fn user_visibility_follows_scope(backend: Backend) {
         .await
         .expect(200)
         .body;
-    let ids: Vec<&str> = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|u| u.id()).collect();
     assert!(ids.contains(&near.id().as_str()) && ids.contains(&inspector.id().as_str()));
     assert!(!ids.contains(&far.id().as_str()) && !ids.contains(&admin.id().as_str()));
 
@@ -270,12 +265,9 @@ async fn user_visibility_follows_scope(backend: Backend) {
         .await
         .expect(200)
         .body;
-    assert_eq!(landlords["items"].as_array().unwrap().len(), 2);
+    assert_eq!(landlords.array("items").len(), 2);
     let by_village = app
-        .get(
-            &format!("/api/v1/users?village_id={}", v2["id"].as_str().unwrap()),
-            Some(&admin.token),
-        )
+        .get(&format!("/api/v1/users?village_id={}", v2.id()), Some(&admin.token))
         .await
         .expect(200)
         .body;
@@ -292,7 +284,7 @@ async fn membership_state_machine(backend: Backend) {
     let app = TestApp::start(backend).await;
     let admin = app.admin().await;
     let village = app.village(&admin).await;
-    let village_id = village["id"].as_str().unwrap();
+    let village_id = village.id();
     let decide = |id: String, action: &'static str| {
         let app = &app;
         let token = admin.token.clone();
@@ -408,8 +400,8 @@ async fn parallel_wrong_passwords_evaluate_at_most_the_limit(backend: Backend) {
     let admin = app.admin().await;
     let village = app.village(&admin).await;
     let landlord = app.user(&admin, "landlord", village["id"].as_str()).await;
-    let email = landlord.user["email"].as_str().unwrap().to_owned();
-    let phone = landlord.user["phone"].as_str().unwrap().to_owned();
+    let email = landlord.user.str("email").to_owned();
+    let phone = landlord.user.str("phone").to_owned();
     let hashes_before = app.state.hashing.runs();
 
     // Forty guesses at once, by e-mail and by phone: one account, one counter.
@@ -441,8 +433,8 @@ async fn email_and_phone_share_one_counter_and_success_clears_it(backend: Backen
     let admin = app.admin().await;
     let village = app.village(&admin).await;
     let landlord = app.user(&admin, "landlord", village["id"].as_str()).await;
-    let email = landlord.user["email"].as_str().unwrap().to_owned();
-    let phone = landlord.user["phone"].as_str().unwrap().to_owned();
+    let email = landlord.user.str("email").to_owned();
+    let phone = landlord.user.str("phone").to_owned();
     app.login(&email, "wrong-password-123").await.problem(401);
     app.login(&phone, "wrong-password-123").await.problem(401);
     app.login(&email.to_uppercase(), PASSWORD).await.expect(200);
@@ -462,7 +454,7 @@ async fn the_address_limit_counts_failures_across_accounts(backend: Backend) {
     );
     let app = TestApp::start_with(backend, &[("ANZU_LOGIN_ADDRESS_MAX_FAILURES", "6")]).await;
     let admin = app.admin().await;
-    let email = admin.user["email"].as_str().unwrap().to_owned();
+    let email = admin.user.str("email").to_owned();
     for n in 0..5 {
         app.login(&format!("ghost{n}@example.cn"), "wrong-password-123")
             .await
@@ -510,7 +502,7 @@ async fn password_hashing_is_bounded_and_never_wasted(backend: Backend) {
 
     let admin = app.admin().await;
     let village = app.village(&admin).await;
-    let village_id = village["id"].as_str().unwrap().to_owned();
+    let village_id = village.id().to_owned();
     let users_before = app.count("users");
 
     // A taken e-mail is refused before hashing.
@@ -601,7 +593,7 @@ async fn deactivated_users_are_shut_out_everywhere_within_seconds(backend: Backe
     };
     assert_eq!(other_me(inspector.token.clone()).await, 200);
 
-    let email = inspector.user["email"].as_str().unwrap().to_owned();
+    let email = inspector.user.str("email").to_owned();
     let path = format!("/api/v1/users/{}/deactivate", inspector.id());
     let answer = app
         .post(&path, Some(&admin.token), json!({"reason": "left the office"}))
@@ -668,7 +660,7 @@ async fn deactivated_users_are_shut_out_everywhere_within_seconds(backend: Backe
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["action"].as_str().unwrap())
+        .map(|e| e.str("action"))
         .collect();
     assert!(
         actions.contains(&"user.deactivated") && actions.contains(&"user.activated"),
@@ -742,7 +734,7 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others(backend: B
     let admin = app.admin().await;
     let village = app.village(&admin).await;
     let here = app.user(&admin, "landlord", village["id"].as_str()).await;
-    let email = here.user["email"].as_str().unwrap().to_owned();
+    let email = here.user.str("email").to_owned();
     let elsewhere = app.login(&email, PASSWORD).await.expect(200).body;
 
     app.post(
@@ -808,7 +800,7 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others(backend: B
             )
             .await;
         assert_eq!(answer.status, 204, "{role}: {}", answer.body);
-        let login = session.user["email"].as_str().unwrap();
+        let login = session.user.str("email");
         app.login(login, &format!("{role}-new-password")).await.expect(200);
     }
     let answer = app
@@ -937,11 +929,7 @@ async fn forgot_password_mails_a_one_time_link_that_is_kept_nowhere(backend: Bac
     .await
     .expect(200);
 
-    for login in [
-        landlord.user["phone"].as_str().unwrap(),
-        "nobody@example.cn",
-        gone.user["email"].as_str().unwrap(),
-    ] {
+    for login in [landlord.user.str("phone"), "nobody@example.cn", gone.user.str("email")] {
         let answer = app
             .post("/api/v1/auth/forgot-password", None, json!({"login": login}))
             .await;
@@ -965,7 +953,7 @@ async fn forgot_password_mails_a_one_time_link_that_is_kept_nowhere(backend: Bac
     app.delivery(60).drain().await.unwrap();
     let mails = delivered(&app);
     assert_eq!(mails.len(), 1);
-    assert_eq!(mails[0].to, vec![landlord.user["email"].as_str().unwrap().to_owned()]);
+    assert_eq!(mails[0].to, vec![landlord.user.str("email").to_owned()]);
     let token = token_in(&mails[0]);
     assert!(mails[0].html.contains(&token), "the HTML body has the link too");
     assert!(
@@ -987,7 +975,7 @@ async fn forgot_password_mails_a_one_time_link_that_is_kept_nowhere(backend: Bac
     };
     assert_eq!(set("a-brand-new-password").await.status, 204);
     set("a-second-new-password").await.problem(401);
-    let login = landlord.user["email"].as_str().unwrap();
+    let login = landlord.user.str("email");
     app.login(login, PASSWORD).await.problem(401);
     app.login(login, "a-brand-new-password").await.expect(200);
     app.post(
@@ -1080,7 +1068,7 @@ async fn an_account_without_a_password_takes_the_hash_path(backend: Backend) {
     let mut wrong = Vec::new();
     for _ in 0..5 {
         unset.push(timed(email.clone()).await);
-        wrong.push(timed(landlord.user["email"].as_str().unwrap().to_owned()).await);
+        wrong.push(timed(landlord.user.str("email").to_owned()).await);
     }
     assert_eq!(app.state.hashing.runs() - before, 10, "every attempt verified a hash");
     unset.sort();
@@ -1114,7 +1102,7 @@ async fn refresh_with_an_idempotency_key_is_never_replayed(backend: Backend) {
     assert_ne!(second.body["refresh_token"], first.body["refresh_token"]);
     second.problem(401);
     assert_eq!(app.count("idempotency_keys"), 0, "nothing of /auth/* is stored");
-    let new_token = first.body["refresh_token"].as_str().unwrap();
+    let new_token = first.body.str("refresh_token");
     assert!(!holds(&database_snapshot(&app), new_token));
 }
 

@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{Backend, TestApp, resident_id};
+use common::scene::date;
+use common::{Backend, JsonExt, TestApp, resident_id};
 use serde_json::{Value, json};
 
 async fn client_mistakes_answer_problem_json(backend: Backend) {
@@ -81,7 +82,7 @@ async fn village_codes_are_unique_and_refusals_leave_nothing(backend: Backend) {
     .await
     .problem(409);
 
-    let grids = format!("/api/v1/villages/{}/grids", village["id"].as_str().unwrap());
+    let grids = format!("/api/v1/villages/{}/grids", village.id());
     app.post(&grids, Some(&admin.token), json!({"name": "第一网格", "code": "G1"}))
         .await
         .expect(201);
@@ -125,7 +126,7 @@ async fn pagination_loses_and_repeats_nothing_while_rows_are_added(backend: Back
     let admin = app.admin().await;
     let mut expected = Vec::new();
     for _ in 0..7 {
-        expected.push(app.village(&admin).await["id"].as_str().unwrap().to_owned());
+        expected.push(app.village(&admin).await.id().to_owned());
     }
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -135,16 +136,16 @@ async fn pagination_loses_and_repeats_nothing_while_rows_are_added(backend: Back
             None => "/api/v1/villages?limit=3".into(),
         };
         let page = app.get(&path, None).await.expect(200).body;
-        let items = page["items"].as_array().unwrap();
+        let items = page.array("items");
         assert!(items.len() <= 3);
-        seen.extend(items.iter().map(|v| v["id"].as_str().unwrap().to_owned()));
+        seen.extend(items.iter().map(|v| v.id().to_owned()));
         match page["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
             None => break,
         }
         // Someone registers a village between pages.
         if expected.len() < 12 {
-            expected.push(app.village(&admin).await["id"].as_str().unwrap().to_owned());
+            expected.push(app.village(&admin).await.id().to_owned());
         }
     }
     let mut unique = seen.clone();
@@ -153,7 +154,7 @@ async fn pagination_loses_and_repeats_nothing_while_rows_are_added(backend: Back
     assert_eq!(seen, expected, "every village seen once, oldest first");
 
     let first = app.get("/api/v1/villages?limit=2", None).await.expect(200).body;
-    let cursor = first["next_cursor"].as_str().unwrap();
+    let cursor = first.str("next_cursor");
     let (id_part, signature) = cursor.split_once('.').unwrap();
     let forged = format!(
         "{}.{signature}",
@@ -194,7 +195,7 @@ async fn pagination_loses_and_repeats_nothing_while_rows_are_added(backend: Back
         .await
         .expect(200)
         .body;
-    let ids: Vec<&Value> = changed["items"].as_array().unwrap().iter().map(|v| &v["id"]).collect();
+    let ids: Vec<&Value> = changed.array("items").iter().map(|v| &v["id"]).collect();
     assert_eq!(ids, vec![&newest["id"]]);
 }
 
@@ -366,40 +367,9 @@ async fn operations_surfaces_are_bounded_and_protected(backend: Backend) {
     }
 }
 
-/// `/readyz` asked `times` times of an app whose database is at `database_url`: each answer's status, headers,
-/// body and how long it took.
-async fn readiness_of(
-    database_url: &str,
-    times: usize,
-) -> Vec<(u16, actix_web::http::header::HeaderMap, Value, std::time::Duration)> {
-    use actix_web::test;
-    let vars = [
-        ("ANZU_JWT_SECRET", common::JWT_SECRET),
-        ("ANZU_DATA_KEY", common::DATA_KEY),
-        ("ANZU_DATABASE_URL", database_url),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let settings = anzu::config::Settings::from_vars(&vars).unwrap();
-    let db = anzu::db::Db::connect(&settings.database_url, 1).unwrap();
-    let shared = anzu::startup::Shared::new(settings, db).unwrap();
-    let metrics = anzu::startup::metrics(&shared.state.settings).unwrap();
-    let app = test::init_service(anzu::startup::build_app(shared, metrics)).await;
-    let mut answers = Vec::new();
-    for _ in 0..times {
-        let started = std::time::Instant::now();
-        let response = test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
-        let (status, headers) = (response.status().as_u16(), response.headers().clone());
-        let body = test::read_body_json(response).await;
-        answers.push((status, headers, body, started.elapsed()));
-    }
-    answers
-}
-
 #[actix_web::test]
 async fn readiness_fails_when_the_database_is_unreachable() {
-    let (status, headers, body, _) = readiness_of("postgres://127.0.0.1:1/none", 1).await.remove(0);
+    let (status, headers, body, _) = common::readiness_of("postgres://127.0.0.1:1/none", 1).await.remove(0);
     assert_eq!(status, 503);
     assert_eq!(headers.get("content-type").unwrap(), "application/problem+json");
     assert!(headers.get("retry-after").is_some());
@@ -484,7 +454,7 @@ fn start_up_waits_for_the_database_then_names_it() {
 #[actix_web::test]
 async fn readiness_answers_within_a_second_when_the_database_hangs() {
     let (_silent, port) = silent_server();
-    for (status, _, _, took) in readiness_of(&format!("postgres://postgres@127.0.0.1:{port}/none"), 2).await {
+    for (status, _, _, took) in common::readiness_of(&format!("postgres://postgres@127.0.0.1:{port}/none"), 2).await {
         assert_eq!(status, 503);
         assert!(took < std::time::Duration::from_millis(1500), "{took:?}");
     }
@@ -515,10 +485,6 @@ async fn command_output_is_clean_json(backend: Backend) {
         String::from_utf8_lossy(&output.stderr).contains("generated a JWT secret"),
         "the logs went to stderr"
     );
-}
-
-fn days_from_today(days: i64) -> String {
-    (anzu::ids::today() + chrono::Duration::days(days)).to_string()
 }
 
 /// A tablespace on a 1 MiB tmpfs of its own, for a PostgreSQL table to run out of disk (needs root to mount).
@@ -592,11 +558,9 @@ async fn a_full_disk_answers_503_and_recovers(backend: Backend) {
     let v = app.setup_village().await;
     let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let property = app.property(&landlord, &v.id).await;
-    let property_path = format!("/api/v1/properties/{}", property["id"].as_str().unwrap());
-    let unit = app
-        .unit(&landlord, property["id"].as_str().unwrap(), "dorm", 2000.0)
-        .await;
-    let unit_id = unit["id"].as_str().unwrap().to_owned();
+    let property_path = format!("/api/v1/properties/{}", property.id());
+    let unit = app.unit(&landlord, property.id(), "dorm", 2000.0).await;
+    let unit_id = unit.id().to_owned();
     let tablespace = match backend {
         Backend::Sqlite => {
             // The writer may not grow the file past its current pages: SQLite's own "disk is full".
@@ -622,7 +586,7 @@ async fn a_full_disk_answers_503_and_recovers(backend: Backend) {
         seq += 1;
         assert!(seq < 2000, "the storage never filled");
         let answer = app
-            .declare(&landlord, &unit_id, &resident_id("19900101", seq), &days_from_today(0))
+            .declare(&landlord, &unit_id, &resident_id("19900101", seq), &date(0))
             .await;
         if answer.status != 201 {
             break answer;
@@ -630,14 +594,14 @@ async fn a_full_disk_answers_503_and_recovers(backend: Backend) {
     };
     assert!(full.header("retry-after").is_some(), "{} {}", full.status, full.body);
     let problem = full.problem(503);
-    assert!(problem["type"].as_str().unwrap().ends_with("storage-full"), "{problem}");
+    assert!(problem.str("type").ends_with("storage-full"), "{problem}");
     assert!(
         !problem.to_string().contains("disk is full") && !problem.to_string().contains("No space"),
         "{problem}"
     );
     app.get(&property_path, Some(&landlord.token)).await.expect(200);
     let ready = app.get("/readyz", None).await.problem(503);
-    assert!(ready["type"].as_str().unwrap().ends_with("storage-full"), "{ready}");
+    assert!(ready.str("type").ends_with("storage-full"), "{ready}");
 
     match &tablespace {
         None => app
@@ -646,7 +610,7 @@ async fn a_full_disk_answers_503_and_recovers(backend: Backend) {
             .unwrap(),
         Some(tablespace) => tablespace.free(),
     }
-    app.declare(&landlord, &unit_id, &resident_id("19900101", seq), &days_from_today(0))
+    app.declare(&landlord, &unit_id, &resident_id("19900101", seq), &date(0))
         .await
         .expect(201);
     app.get("/readyz", None).await.expect(200);
@@ -767,14 +731,12 @@ async fn idempotency_keys_survive_a_crash(backend: Backend) {
     let v = app.setup_village().await;
     let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let property = app.property(&landlord, &v.id).await;
-    let unit = app
-        .unit(&landlord, property["id"].as_str().unwrap(), "dorm", 1000.0)
-        .await;
-    let path = format!("/api/v1/units/{}/tenancies", unit["id"].as_str().unwrap());
+    let unit = app.unit(&landlord, property.id(), "dorm", 1000.0).await;
+    let path = format!("/api/v1/units/{}/tenancies", unit.id());
     let body = |seq: u32| {
         json!({
             "tenant": {"full_name": "重试", "id_type": "resident_id", "id_number": resident_id("19900101", 500 + seq)},
-            "move_in_date": days_from_today(0),
+            "move_in_date": date(0),
         })
     };
     let client = awc::Client::builder()
@@ -817,10 +779,7 @@ async fn idempotency_keys_survive_a_crash(backend: Backend) {
         .unwrap();
     let (status, location, _) = send(app.address.clone(), 0).await.unwrap();
     assert_eq!(status, 303);
-    assert_eq!(
-        location.unwrap(),
-        format!("/api/v1/tenancies/{}", first["id"].as_str().unwrap())
-    );
+    assert_eq!(location.unwrap(), format!("/api/v1/tenancies/{}", first.id()));
 
     // kill -9 of a server process while it declares.
     let mut process = app.spawn_process(&lease).await;
@@ -835,7 +794,8 @@ async fn idempotency_keys_survive_a_crash(backend: Backend) {
         .flatten()
         .filter(|(status, _, _)| *status == 201)
         .count();
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    // The leases (2 s) of the requests it never finished run out.
+    app.advance_clock(chrono::Duration::seconds(3));
     let mut outcomes = std::collections::BTreeMap::new();
     for seq in 1..=DECLARATIONS {
         let (status, location, json) = send(app.address.clone(), seq).await.unwrap();
@@ -852,10 +812,7 @@ async fn idempotency_keys_survive_a_crash(backend: Backend) {
     }
     eprintln!("kill -9 with {before_kill} of {DECLARATIONS} answered; retries answered {outcomes:?}");
     let unit = app
-        .get(
-            &format!("/api/v1/units/{}", unit["id"].as_str().unwrap()),
-            Some(&landlord.token),
-        )
+        .get(&format!("/api/v1/units/{}", unit.id()), Some(&landlord.token))
         .await
         .expect(200)
         .body;
@@ -940,7 +897,7 @@ async fn requests_the_document_allows_are_served_and_others_named(backend: Backe
     misplaced.problem(422);
 
     let property = app.property(&landlord, &village.id).await;
-    let property_id = property["id"].as_str().unwrap();
+    let property_id = property.id();
     let units = format!("/api/v1/properties/{property_id}/units");
     let whole = app
         .post(
@@ -961,7 +918,7 @@ async fn requests_the_document_allows_are_served_and_others_named(backend: Backe
     assert_eq!(fraction.error_fields(), vec!["floor"]);
     fraction.problem(422);
     // The double just above the maximum is read as itself, not rounded down onto the maximum.
-    let unit_id = whole.body["id"].as_str().unwrap();
+    let unit_id = whole.body.id();
     let above = app
         .call(
             "PATCH",
@@ -1003,10 +960,7 @@ async fn requests_the_document_allows_are_served_and_others_named(backend: Backe
             .call("POST", "/api/v1/compliance/sweep", Some(admin), &headers, None)
             .await
             .problem(400);
-        assert!(
-            refused["detail"].as_str().unwrap().contains("Idempotency-Key"),
-            "{refused}"
-        );
+        assert!(refused.str("detail").contains("Idempotency-Key"), "{refused}");
     }
     app.call(
         "POST",
@@ -1063,7 +1017,7 @@ async fn concurrent_writes_all_succeed(backend: Backend) {
     let app = TestApp::start(backend).await;
     let admin = app.admin().await;
     let village = app.village(&admin).await;
-    let village_id = village["id"].as_str().unwrap().to_owned();
+    let village_id = village.id().to_owned();
     let requests = (0..24).map(|_| {
         let (phone, email) = common::unique_contact();
         let body = json!({"full_name": "并发", "phone": phone, "email": email, "password": common::PASSWORD, "village_id": village_id});
@@ -1205,24 +1159,24 @@ async fn no_answer_or_log_line_echoes_a_value(backend: Backend) {
         .await
         .expect(201)
         .body;
-    let grid_id = grid["id"].as_str().unwrap();
+    let grid_id = grid.id();
     let property = app.property(&landlord, &v.id).await;
-    let pid = property["id"].as_str().unwrap();
+    let pid = property.id();
     let unit = app.unit(&landlord, pid, "101", 30.0).await;
-    let uid = unit["id"].as_str().unwrap();
+    let uid = unit.id();
     let today = anzu::ids::today().to_string();
     let tenancy = app
         .declare(&landlord, uid, &common::resident_id("19900101", 11), &today)
         .await
         .expect(201)
         .body;
-    let tid = tenancy["id"].as_str().unwrap();
+    let tid = tenancy.id();
     let inspection = app
         .inspect(&inspector, pid, "apartment", &today, &["ESC-02"])
         .await
         .expect(201)
         .body;
-    let rid = inspection["rectifications"][0]["id"].as_str().unwrap();
+    let rid = inspection["rectifications"][0].id();
     let lid = landlord.id();
     let (phone, email) = common::unique_contact();
 
@@ -1434,7 +1388,7 @@ async fn no_answer_or_log_line_echoes_a_value(backend: Backend) {
                 for run in runs_of_six(ID_NUMBER) {
                     assert!(!text.contains(run), "{method} {path} {field} = {value}: {text}");
                 }
-                request_ids.push(answer.body["request_id"].as_str().unwrap().to_owned());
+                request_ids.push(answer.body.str("request_id").to_owned());
                 sent += 1;
             }
         }

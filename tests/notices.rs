@@ -4,94 +4,28 @@
 
 mod common;
 
-use common::{Backend, SmtpServer, TestApp, parse_mail, resident_id};
+use common::scene::{Scene, date};
+use common::{Backend, JsonExt, SmtpServer, TestApp, parse_mail, resident_id};
 use diesel::prelude::*;
-use serde_json::{Value, json};
-
-fn date(days: i64) -> String {
-    (anzu::ids::today() + chrono::Duration::days(days)).to_string()
-}
-
-/// A village with a landlord's property, an inspector, and what the notices are about.
-struct Scene {
-    app: TestApp,
-    admin: common::Session,
-    landlord: common::Session,
-    inspector: common::Session,
-    property: Value,
-}
-
-impl Scene {
-    async fn new(backend: Backend, smtp: Option<&SmtpServer>) -> Scene {
-        let url = smtp.map(SmtpServer::url);
-        let settings: Vec<(&str, &str)> = url.as_deref().map(|u| vec![("ANZU_SMTP_URL", u)]).unwrap_or_default();
-        let app = TestApp::start_with(backend, &settings).await;
-        let v = app.setup_village().await;
-        let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
-        let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
-        let property = app.property(&landlord, &v.id).await;
-        Scene {
-            app,
-            admin: v.admin,
-            landlord,
-            inspector,
-            property,
-        }
-    }
-
-    fn pid(&self) -> &str {
-        self.property["id"].as_str().unwrap()
-    }
-
-    fn code(&self) -> &str {
-        self.property["registration_code"].as_str().unwrap()
-    }
-
-    async fn inspect(&self, on: &str, failing: &[&str]) -> Value {
-        self.inspect_property(self.pid(), on, failing).await
-    }
-
-    async fn inspect_property(&self, property_id: &str, on: &str, failing: &[&str]) -> Value {
-        self.app
-            .inspect(&self.inspector, property_id, "apartment", on, failing)
-            .await
-            .expect(201)
-            .body
-    }
-
-    async fn notices(&self, query: &str) -> Vec<Value> {
-        let body = self
-            .app
-            .get(&format!("/api/v1/notices?limit=200{query}"), Some(&self.admin.token))
-            .await
-            .expect(200)
-            .body;
-        body["items"].as_array().unwrap().clone()
-    }
-}
+use serde_json::json;
 
 async fn notices_reach_the_landlord_in_both_languages(backend: Backend) {
     let Some(smtp) = SmtpServer::start() else { return };
-    let s = Scene::new(backend, Some(&smtp)).await;
+    let s = Scene::mailing_to(backend, Some(&smtp)).await;
     let unit = s.app.unit(&s.landlord, s.pid(), "101", 5.0).await;
     let number = resident_id("19900101", 5);
     s.app
-        .declare(&s.landlord, unit["id"].as_str().unwrap(), &number, &date(-10))
+        .declare(&s.landlord, unit.id(), &number, &date(-10))
         .await
         .expect(201);
     s.app
-        .declare(
-            &s.landlord,
-            unit["id"].as_str().unwrap(),
-            &resident_id("19900101", 7),
-            &date(0),
-        )
+        .declare(&s.landlord, unit.id(), &resident_id("19900101", 7), &date(0))
         .await
         .expect(201);
     s.inspect(&date(0), &["ESC-01", "OCC-01"]).await;
 
     let queued = s.notices("&status=queued").await;
-    let mut kinds: Vec<&str> = queued.iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    let mut kinds: Vec<&str> = queued.iter().map(|n| n.str("kind")).collect();
     kinds.sort();
     assert_eq!(kinds, vec!["declaration_late", "inspection_result", "overcrowding"]);
 
@@ -99,7 +33,7 @@ async fn notices_reach_the_landlord_in_both_languages(backend: Backend) {
     assert_eq!(report.sent, 3);
     let mails: Vec<common::Mail> = smtp.messages().iter().map(|m| parse_mail(m)).collect();
     assert_eq!(mails.len(), 3);
-    let landlord_email = s.landlord.user["email"].as_str().unwrap();
+    let landlord_email = s.landlord.user.str("email");
     for mail in &mails {
         assert_eq!(mail.to, vec![landlord_email.to_owned()]);
         assert!(
@@ -146,7 +80,7 @@ async fn notices_reach_the_landlord_in_both_languages(backend: Backend) {
 
 async fn an_smtp_outage_delays_but_loses_nothing(backend: Backend) {
     let mut smtp = SmtpServer::stopped();
-    let s = Scene::new(backend, Some(&smtp)).await;
+    let s = Scene::mailing_to(backend, Some(&smtp)).await;
     let membership = format!("/api/v1/users/{}/membership", s.landlord.id());
     s.app
         .post(
@@ -173,7 +107,7 @@ async fn an_smtp_outage_delays_but_loses_nothing(backend: Backend) {
             .iter()
             .all(|n| n["status"] == "queued" && n["attempts"] == 1 && n["last_error"].is_string())
     );
-    let next: chrono::DateTime<chrono::Utc> = waiting[0]["next_attempt_at"].as_str().unwrap().parse().unwrap();
+    let next: chrono::DateTime<chrono::Utc> = waiting[0].str("next_attempt_at").parse().unwrap();
     let wait = next - chrono::Utc::now();
     assert!(
         wait > chrono::Duration::seconds(50) && wait <= chrono::Duration::seconds(60),
@@ -210,7 +144,7 @@ fn make_due_now(app: &TestApp) {
 
 async fn a_notice_claimed_by_a_dead_worker_is_sent_once_after_the_claim_expires(backend: Backend) {
     let Some(smtp) = SmtpServer::start() else { return };
-    let s = Scene::new(backend, Some(&smtp)).await;
+    let s = Scene::mailing_to(backend, Some(&smtp)).await;
     s.app
         .post(
             &format!("/api/v1/properties/{}/delist", s.pid()),
@@ -230,7 +164,7 @@ async fn a_notice_claimed_by_a_dead_worker_is_sent_once_after_the_claim_expires(
         .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 0, "the claim holds");
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    s.app.advance_clock(chrono::Duration::seconds(3));
     assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 1);
     assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 0);
     let mails = smtp.messages();
@@ -240,7 +174,7 @@ async fn a_notice_claimed_by_a_dead_worker_is_sent_once_after_the_claim_expires(
 }
 
 async fn without_smtp_mail_is_written_as_files(backend: Backend) {
-    let s = Scene::new(backend, None).await;
+    let s = Scene::new(backend).await;
     s.inspect(&date(0), &[]).await;
     assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 1);
     let outbox = s.app.work_dir.path().join("outbox");
@@ -266,7 +200,7 @@ async fn without_smtp_mail_is_written_as_files(backend: Backend) {
 }
 
 async fn the_sweep_finds_overdue_work_once(backend: Backend) {
-    let s = Scene::new(backend, None).await;
+    let s = Scene::new(backend).await;
     // Rated long ago: the rating runs out within 30 days, and a minor order is long overdue. An inspection
     // may be entered at most 366 days back, so the validity of a rating born 23 months ago is set directly.
     s.inspect(&date(-340), &["MGT-01"]).await;
@@ -280,22 +214,15 @@ async fn the_sweep_finds_overdue_work_once(backend: Backend) {
             .unwrap();
     }
     // Another property with a critical order due tomorrow, and one overdue since yesterday.
-    let village_id = s.property["village_id"].as_str().unwrap().to_owned();
+    let village_id = s.property.str("village_id").to_owned();
     let other = s.app.property(&s.landlord, &village_id).await;
-    s.inspect_property(other["id"].as_str().unwrap(), &date(0), &["ESC-03"])
-        .await;
+    s.inspect_property(other.id(), &date(0), &["ESC-03"]).await;
     let third = s.app.property(&s.landlord, &village_id).await;
-    s.inspect_property(third["id"].as_str().unwrap(), &date(-2), &["STR-01"])
-        .await;
-    let unit = s.app.unit(&s.landlord, other["id"].as_str().unwrap(), "1", 4.0).await;
+    s.inspect_property(third.id(), &date(-2), &["STR-01"]).await;
+    let unit = s.app.unit(&s.landlord, other.id(), "1", 4.0).await;
     for seq in [1, 3] {
         s.app
-            .declare(
-                &s.landlord,
-                unit["id"].as_str().unwrap(),
-                &resident_id("19700101", seq),
-                &date(-20),
-            )
+            .declare(&s.landlord, unit.id(), &resident_id("19700101", seq), &date(-20))
             .await
             .expect(201);
     }
@@ -319,10 +246,7 @@ async fn the_sweep_finds_overdue_work_once(backend: Backend) {
     assert_eq!(first["notices_queued"], 4);
     let third_now = s
         .app
-        .get(
-            &format!("/api/v1/properties/{}", third["id"].as_str().unwrap()),
-            Some(&s.landlord.token),
-        )
+        .get(&format!("/api/v1/properties/{}", third.id()), Some(&s.landlord.token))
         .await
         .expect(200)
         .body;
@@ -349,17 +273,14 @@ async fn the_sweep_finds_overdue_work_once(backend: Backend) {
         .await
         .expect(200)
         .body;
-    assert_eq!(own["items"].as_array().unwrap().len(), 2);
+    assert_eq!(own.array("items").len(), 2);
     let inspector_sees = s
         .app
         .get("/api/v1/notices", Some(&s.inspector.token))
         .await
         .expect(200)
         .body;
-    assert!(
-        inspector_sees["items"].as_array().unwrap().is_empty(),
-        "others' notices stay private"
-    );
+    assert!(inspector_sees.array("items").is_empty(), "others' notices stay private");
 }
 
 backend_tests!(
@@ -371,13 +292,12 @@ backend_tests!(
 );
 
 async fn two_sweeps_at_once_queue_nothing_twice(backend: Backend) {
-    let s = Scene::new(backend, None).await;
+    let s = Scene::new(backend).await;
     s.inspect(&date(-10), &["MGT-01", "ESC-04"]).await;
-    let village_id = s.property["village_id"].as_str().unwrap().to_owned();
+    let village_id = s.property.str("village_id").to_owned();
     for _ in 0..3 {
         let p = s.app.property(&s.landlord, &village_id).await;
-        s.inspect_property(p["id"].as_str().unwrap(), &date(0), &["ESC-01"])
-            .await;
+        s.inspect_property(p.id(), &date(0), &["ESC-01"]).await;
     }
     let before = s.notices("").await.len();
     let sweep = || s.app.post("/api/v1/compliance/sweep", Some(&s.admin.token), json!({}));
@@ -396,10 +316,10 @@ async fn two_sweeps_at_once_queue_nothing_twice(backend: Backend) {
 }
 
 async fn admins_retry_failed_notices(backend: Backend) {
-    let s = Scene::new(backend, None).await;
+    let s = Scene::new(backend).await;
     s.inspect(&date(0), &[]).await;
     let notice = s.notices("").await.pop().unwrap();
-    let retry = format!("/api/v1/notices/{}/retry", notice["id"].as_str().unwrap());
+    let retry = format!("/api/v1/notices/{}/retry", notice.id());
     s.app.post(&retry, Some(&s.admin.token), json!({})).await.problem(409);
     {
         use anzu::db::schema::notices;
@@ -558,8 +478,8 @@ async fn a_crash_during_delivery_resends_at_most_the_sends_in_flight(backend: Ba
     }
     process.kill();
     let before_restart = smtp.messages().len();
-    // Its claims run out; another worker takes over.
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    // Its claims (2 s) run out; another worker takes over.
+    app.advance_clock(chrono::Duration::seconds(3));
     app.delivery(2).drain().await.unwrap();
     let messages = smtp.messages();
     let mut ids: Vec<String> = messages
@@ -593,16 +513,11 @@ backend_tests!(
 );
 
 async fn the_sweep_catches_up_on_late_declarations_not_yet_notified(backend: Backend) {
-    let s = Scene::new(backend, None).await;
+    let s = Scene::new(backend).await;
     let unit = s.app.unit(&s.landlord, s.pid(), "1", 40.0).await;
     for seq in [1, 3] {
         s.app
-            .declare(
-                &s.landlord,
-                unit["id"].as_str().unwrap(),
-                &resident_id("19700101", seq),
-                &date(-20),
-            )
+            .declare(&s.landlord, unit.id(), &resident_id("19700101", seq), &date(-20))
             .await
             .expect(201);
     }
@@ -632,7 +547,7 @@ async fn the_sweep_catches_up_on_late_declarations_not_yet_notified(backend: Bac
     assert!(
         notices
             .iter()
-            .all(|n| n["subject"].as_str().unwrap().starts_with(&format!("[{}]", s.code())))
+            .all(|n| n.str("subject").starts_with(&format!("[{}]", s.code())))
     );
 }
 

@@ -3,6 +3,9 @@
 // A test fails by panicking: unwrapping is how it says what it expected.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::JsonExt;
 use utoipa::OpenApi;
 
 /// The contract's endpoints, as written in API.md (paths under `/api/v1` unless they start elsewhere).
@@ -105,7 +108,7 @@ fn every_contract_endpoint_is_documented_with_its_parameters() {
 #[test]
 fn the_document_is_openapi_with_bearer_auth() {
     let spec = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
-    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(spec.str("openapi").starts_with("3."));
     assert_eq!(spec["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     for schema in [
         "Problem",
@@ -295,10 +298,10 @@ fn the_document_generates_clean_clients() {
     let mut operation_ids = std::collections::BTreeSet::new();
     for (path, operations) in document["paths"].as_object().unwrap() {
         for (method, operation) in operations.as_object().unwrap() {
-            let id = operation["operationId"].as_str().unwrap().to_owned();
+            let id = operation.str("operationId").to_owned();
             assert!(operation_ids.insert(id.clone()), "{id} twice");
             for parameter in operation["parameters"].as_array().into_iter().flatten() {
-                let name = parameter["name"].as_str().unwrap();
+                let name = parameter.str("name");
                 let schema = &parameter["schema"];
                 if name == "id" || name.ends_with("_id") {
                     assert_eq!(schema["format"], "uuid", "{method} {path}: {name}");
@@ -419,13 +422,7 @@ fn request_bodies_state_the_rules_and_their_examples_pass_them() {
             let Some(json) = operation["requestBody"]["content"].get("application/json") else {
                 continue;
             };
-            let name = json["schema"]["$ref"]
-                .as_str()
-                .unwrap()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .to_owned();
+            let name = json["schema"].str("$ref").rsplit('/').next().unwrap().to_owned();
             assert!(
                 types.iter().any(|(n, _)| *n == name),
                 "{method} {path}: {name} has no parse in this test"
@@ -540,8 +537,8 @@ fn the_date_pattern_is_the_servers_date_rule() {
 fn the_text_patterns_are_the_servers_text_rules() {
     let document = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
     let properties = &document["components"]["schemas"]["TenantInput"]["properties"];
-    let required = regex::Regex::new(properties["full_name"]["pattern"].as_str().unwrap()).unwrap();
-    let optional = regex::Regex::new(properties["origin"]["pattern"].as_str().unwrap()).unwrap();
+    let required = regex::Regex::new(properties["full_name"].str("pattern")).unwrap();
+    let optional = regex::Regex::new(properties["origin"].str("pattern")).unwrap();
     for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
         let inside = format!("a{c}b");
         let server_takes_inside = anzu::validation::person_name(&inside).is_ok();

@@ -4,15 +4,12 @@
 
 mod common;
 
-use common::{Backend, Session, TestApp, resident_id};
+use common::scene::date;
+use common::{Backend, JsonExt, Session, TestApp, resident_id};
 use serde_json::{Value, json};
 
 fn today() -> chrono::NaiveDate {
     anzu::ids::today()
-}
-
-fn days_from_today(days: i64) -> String {
-    (today() + chrono::Duration::days(days)).to_string()
 }
 
 async fn registration_codes_are_sequential_per_village_even_in_parallel(backend: Backend) {
@@ -50,10 +47,7 @@ async fn registration_codes_are_sequential_per_village_even_in_parallel(backend:
 
     let creations = (0..16).map(|_| app.property(&landlord, &v.id));
     let created = futures_util::future::join_all(creations).await;
-    let mut codes: Vec<String> = created
-        .iter()
-        .map(|p| p["registration_code"].as_str().unwrap().to_owned())
-        .collect();
+    let mut codes: Vec<String> = created.iter().map(|p| p.str("registration_code").to_owned()).collect();
     codes.sort();
     let expected: Vec<String> = (2..=17).map(|n| format!("{}-{n:06}", v.code)).collect();
     assert_eq!(codes, expected, "no gaps, no repeats");
@@ -61,11 +55,8 @@ async fn registration_codes_are_sequential_per_village_even_in_parallel(backend:
     // Another village counts from one.
     let other = app.village(&v.admin).await;
     let other_landlord = app.user(&v.admin, "landlord", other["id"].as_str()).await;
-    let p = app.property(&other_landlord, other["id"].as_str().unwrap()).await;
-    assert_eq!(
-        p["registration_code"],
-        format!("{}-000001", other["code"].as_str().unwrap())
-    );
+    let p = app.property(&other_landlord, other.id()).await;
+    assert_eq!(p["registration_code"], format!("{}-000001", other.str("code")));
 }
 
 async fn only_active_landlords_and_admins_register_properties(backend: Backend) {
@@ -78,7 +69,7 @@ async fn only_active_landlords_and_admins_register_properties(backend: Backend) 
         .post("/api/v1/properties", Some(&pending.token), body.clone())
         .await
         .problem(403);
-    assert!(refused["type"].as_str().unwrap().ends_with("membership-inactive"));
+    assert!(refused.str("type").ends_with("membership-inactive"));
 
     let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
     app.post("/api/v1/properties", Some(&inspector.token), body.clone())
@@ -114,7 +105,7 @@ async fn only_active_landlords_and_admins_register_properties(backend: Backend) 
     let grid_elsewhere = {
         let other = app.village(&v.admin).await;
         app.post(
-            &format!("/api/v1/villages/{}/grids", other["id"].as_str().unwrap()),
+            &format!("/api/v1/villages/{}/grids", other.id()),
             Some(&v.admin.token),
             json!({"name": "G", "code": "G1"}),
         )
@@ -137,7 +128,7 @@ async fn property_changes_refuse_mass_assignment_and_stale_versions(backend: Bac
     let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let other = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let property = app.property(&landlord, &v.id).await;
-    let path = format!("/api/v1/properties/{}", property["id"].as_str().unwrap());
+    let path = format!("/api/v1/properties/{}", property.id());
 
     for (field, value) in [
         ("status", json!("rated")),
@@ -203,7 +194,7 @@ async fn units_follow_the_area_rule_and_feed_capacity(backend: Backend) {
     let v = app.setup_village().await;
     let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let property = app.property(&landlord, &v.id).await;
-    let pid = property["id"].as_str().unwrap();
+    let pid = property.id();
     let room = app.unit(&landlord, pid, "201", 12.0).await;
     assert_eq!(room["max_occupants"], 2, "floor(12 / 5)");
     assert_eq!(room["overcrowded"], false);
@@ -235,7 +226,7 @@ async fn units_follow_the_area_rule_and_feed_capacity(backend: Backend) {
     .problem(409);
     let bigger = app
         .patch(
-            &format!("/api/v1/units/{}", room["id"].as_str().unwrap()),
+            &format!("/api/v1/units/{}", room.id()),
             Some(&landlord.token),
             json!({"area_m2": 26.0}),
         )
@@ -258,7 +249,7 @@ async fn units_follow_the_area_rule_and_feed_capacity(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|u| u["label"].as_str().unwrap())
+        .map(|u| u.str("label"))
         .collect();
     assert_eq!(labels, vec!["201", "202", "D1"]);
 
@@ -273,13 +264,13 @@ async fn units_follow_the_area_rule_and_feed_capacity(backend: Backend) {
         .body;
     let refused = app
         .post(
-            &format!("/api/v1/properties/{}/units", pending_property["id"].as_str().unwrap()),
+            &format!("/api/v1/properties/{}/units", pending_property.id()),
             Some(&pending.token),
             json!({"label": "1", "floor": 1, "area_m2": 10.0, "kind": "room"}),
         )
         .await
         .problem(403);
-    assert!(refused["type"].as_str().unwrap().ends_with("membership-inactive"));
+    assert!(refused.str("type").ends_with("membership-inactive"));
 }
 
 async fn resident_ids_are_checked_fully(backend: Backend) {
@@ -287,9 +278,9 @@ async fn resident_ids_are_checked_fully(backend: Backend) {
     let v = app.setup_village().await;
     let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let property = app.property(&landlord, &v.id).await;
-    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 30.0).await;
-    let uid = unit["id"].as_str().unwrap();
-    let today = days_from_today(0);
+    let unit = app.unit(&landlord, property.id(), "101", 30.0).await;
+    let uid = unit.id();
+    let today = date(0);
 
     let valid = resident_id("19900307", 123);
     let wrong_check = {
@@ -362,7 +353,7 @@ async fn resident_ids_are_checked_fully(backend: Backend) {
     );
     let identity = app
         .get(
-            &format!("/api/v1/tenancies/{}/identity", answer["id"].as_str().unwrap()),
+            &format!("/api/v1/tenancies/{}/identity", answer.id()),
             Some(&v.admin.token),
         )
         .await
@@ -396,19 +387,19 @@ async fn declarations_flag_lateness_duplicates_and_overcrowding_but_never_refuse
     let v = app.setup_village().await;
     let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let property = app.property(&landlord, &v.id).await;
-    let pid = property["id"].as_str().unwrap();
+    let pid = property.id();
     let small = app.unit(&landlord, pid, "301", 6.0).await;
     let other = app.unit(&landlord, pid, "302", 20.0).await;
-    let (small_id, other_id) = (small["id"].as_str().unwrap(), other["id"].as_str().unwrap());
+    let (small_id, other_id) = (small.id(), other.id());
 
     let on_time = app
-        .declare(&landlord, small_id, &resident_id("19950101", 2), &days_from_today(-3))
+        .declare(&landlord, small_id, &resident_id("19950101", 2), &date(-3))
         .await
         .expect(201)
         .body;
     assert_eq!(on_time["late"], false, "three days is within the deadline");
     let late = app
-        .declare(&landlord, small_id, &resident_id("19950101", 4), &days_from_today(-4))
+        .declare(&landlord, small_id, &resident_id("19950101", 4), &date(-4))
         .await
         .expect(201)
         .body;
@@ -425,20 +416,20 @@ async fn declarations_flag_lateness_duplicates_and_overcrowding_but_never_refuse
     );
 
     let ahead = app
-        .declare(&landlord, small_id, &resident_id("19950101", 6), &days_from_today(31))
+        .declare(&landlord, small_id, &resident_id("19950101", 6), &date(31))
         .await;
     assert_eq!(ahead.error_fields(), vec!["move_in_date"]);
     ahead.problem(422);
-    app.declare(&landlord, small_id, &resident_id("19950101", 6), &days_from_today(30))
+    app.declare(&landlord, small_id, &resident_id("19950101", 6), &date(30))
         .await
         .expect(201);
 
     let same_person = resident_id("19950101", 2);
-    app.declare(&landlord, small_id, &same_person, &days_from_today(0))
+    app.declare(&landlord, small_id, &same_person, &date(0))
         .await
         .problem(409);
     let elsewhere = app
-        .declare(&landlord, other_id, &same_person, &days_from_today(0))
+        .declare(&landlord, other_id, &same_person, &date(0))
         .await
         .expect(201)
         .body;
@@ -447,10 +438,7 @@ async fn declarations_flag_lateness_duplicates_and_overcrowding_but_never_refuse
         "a landlord never learns where else a number lives"
     );
     let first_again = app
-        .get(
-            &format!("/api/v1/tenancies/{}", on_time["id"].as_str().unwrap()),
-            Some(&v.admin.token),
-        )
+        .get(&format!("/api/v1/tenancies/{}", on_time.id()), Some(&v.admin.token))
         .await
         .expect(200)
         .body;
@@ -476,7 +464,7 @@ async fn declarations_flag_lateness_duplicates_and_overcrowding_but_never_refuse
         .await
         .expect(200)
         .body;
-    assert_eq!(in_other["items"].as_array().unwrap().len(), 1);
+    assert_eq!(in_other.array("items").len(), 1);
     let property_now = app
         .get(&format!("/api/v1/properties/{pid}"), Some(&landlord.token))
         .await
@@ -485,18 +473,15 @@ async fn declarations_flag_lateness_duplicates_and_overcrowding_but_never_refuse
     assert_eq!(property_now["active_tenants"], 4);
 
     // Once the person has moved out of the other unit, neither tenancy is a duplicate any more.
-    let elsewhere_path = format!("/api/v1/tenancies/{}", elsewhere["id"].as_str().unwrap());
+    let elsewhere_path = format!("/api/v1/tenancies/{}", elsewhere.id());
     app.post(
         &format!("{elsewhere_path}/move-out"),
         Some(&landlord.token),
-        json!({"move_out_date": days_from_today(0)}),
+        json!({"move_out_date": date(0)}),
     )
     .await
     .expect(200);
-    for path in [
-        format!("/api/v1/tenancies/{}", on_time["id"].as_str().unwrap()),
-        elsewhere_path,
-    ] {
+    for path in [format!("/api/v1/tenancies/{}", on_time.id()), elsewhere_path] {
         let tenancy = app.get(&path, Some(&v.admin.token)).await.expect(200).body;
         assert_eq!(tenancy["duplicate_elsewhere"], false, "{path}");
     }
@@ -507,50 +492,30 @@ async fn move_outs_end_tenancies_once(backend: Backend) {
     let v = app.setup_village().await;
     let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let property = app.property(&landlord, &v.id).await;
-    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 20.0).await;
+    let unit = app.unit(&landlord, property.id(), "101", 20.0).await;
     let tenancy = app
-        .declare(
-            &landlord,
-            unit["id"].as_str().unwrap(),
-            &resident_id("19800808", 11),
-            &days_from_today(-10),
-        )
+        .declare(&landlord, unit.id(), &resident_id("19800808", 11), &date(-10))
         .await
         .expect(201)
         .body;
-    let path = format!("/api/v1/tenancies/{}/move-out", tenancy["id"].as_str().unwrap());
+    let path = format!("/api/v1/tenancies/{}/move-out", tenancy.id());
 
     let early = app
-        .post(
-            &path,
-            Some(&landlord.token),
-            json!({"move_out_date": days_from_today(-11)}),
-        )
+        .post(&path, Some(&landlord.token), json!({"move_out_date": date(-11)}))
         .await;
     assert_eq!(early.error_fields(), vec!["move_out_date"]);
     early.problem(422);
     let out = app
-        .post(
-            &path,
-            Some(&landlord.token),
-            json!({"move_out_date": days_from_today(0)}),
-        )
+        .post(&path, Some(&landlord.token), json!({"move_out_date": date(0)}))
         .await
         .expect(200)
         .body;
-    assert_eq!(out["move_out_date"], days_from_today(0));
-    app.post(
-        &path,
-        Some(&landlord.token),
-        json!({"move_out_date": days_from_today(0)}),
-    )
-    .await
-    .problem(409);
+    assert_eq!(out["move_out_date"], date(0));
+    app.post(&path, Some(&landlord.token), json!({"move_out_date": date(0)}))
+        .await
+        .problem(409);
     let unit_now = app
-        .get(
-            &format!("/api/v1/units/{}", unit["id"].as_str().unwrap()),
-            Some(&landlord.token),
-        )
+        .get(&format!("/api/v1/units/{}", unit.id()), Some(&landlord.token))
         .await
         .expect(200)
         .body;
@@ -560,22 +525,17 @@ async fn move_outs_end_tenancies_once(backend: Backend) {
         .await
         .expect(200)
         .body;
-    assert!(active["items"].as_array().unwrap().is_empty());
+    assert!(active.array("items").is_empty());
     let ended = app
         .get("/api/v1/tenancies?active=false", Some(&landlord.token))
         .await
         .expect(200)
         .body;
-    assert_eq!(ended["items"].as_array().unwrap().len(), 1);
+    assert_eq!(ended.array("items").len(), 1);
     // The same person may move back in.
-    app.declare(
-        &landlord,
-        unit["id"].as_str().unwrap(),
-        &resident_id("19800808", 11),
-        &days_from_today(0),
-    )
-    .await
-    .expect(201);
+    app.declare(&landlord, unit.id(), &resident_id("19800808", 11), &date(0))
+        .await
+        .expect(201);
 }
 
 async fn membership_decides_who_may_declare(backend: Backend) {
@@ -583,8 +543,8 @@ async fn membership_decides_who_may_declare(backend: Backend) {
     let v = app.setup_village().await;
     let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let property = app.property(&landlord, &v.id).await;
-    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 50.0).await;
-    let uid = unit["id"].as_str().unwrap();
+    let unit = app.unit(&landlord, property.id(), "101", 50.0).await;
+    let uid = unit.id();
     let membership = format!("/api/v1/users/{}/membership", landlord.id());
 
     app.post(
@@ -595,26 +555,26 @@ async fn membership_decides_who_may_declare(backend: Backend) {
     .await
     .expect(200);
     let declared = app
-        .declare(&landlord, uid, &resident_id("20000101", 21), &days_from_today(0))
+        .declare(&landlord, uid, &resident_id("20000101", 21), &date(0))
         .await
         .expect(201)
         .body;
     app.post(
-        &format!("/api/v1/tenancies/{}/move-out", declared["id"].as_str().unwrap()),
+        &format!("/api/v1/tenancies/{}/move-out", declared.id()),
         Some(&landlord.token),
-        json!({"move_out_date": days_from_today(0)}),
+        json!({"move_out_date": date(0)}),
     )
     .await
     .expect(200);
     app.post(
-        &format!("/api/v1/properties/{}/units", property["id"].as_str().unwrap()),
+        &format!("/api/v1/properties/{}/units", property.id()),
         Some(&landlord.token),
         json!({"label": "9", "floor": 1, "area_m2": 9.0, "kind": "room"}),
     )
     .await
     .problem(403);
     // A suspended landlord still corrects their property and units.
-    let property_path = format!("/api/v1/properties/{}", property["id"].as_str().unwrap());
+    let property_path = format!("/api/v1/properties/{}", property.id());
     let unit_path = format!("/api/v1/units/{uid}");
     app.patch(&property_path, Some(&landlord.token), json!({"name": "更正后的名称"}))
         .await
@@ -631,10 +591,10 @@ async fn membership_decides_who_may_declare(backend: Backend) {
     .await
     .expect(200);
     let refused = app
-        .declare(&landlord, uid, &resident_id("20000101", 23), &days_from_today(0))
+        .declare(&landlord, uid, &resident_id("20000101", 23), &date(0))
         .await
         .problem(403);
-    assert!(refused["type"].as_str().unwrap().ends_with("membership-inactive"));
+    assert!(refused.str("type").ends_with("membership-inactive"));
     // An expelled landlord reads their records but changes nothing.
     app.get(&property_path, Some(&landlord.token)).await.expect(200);
     for (path, body) in [
@@ -642,12 +602,12 @@ async fn membership_decides_who_may_declare(backend: Backend) {
         (&unit_path, json!({"label": "103"})),
     ] {
         let refused = app.patch(path, Some(&landlord.token), body).await.problem(403);
-        assert!(refused["type"].as_str().unwrap().ends_with("membership-inactive"));
+        assert!(refused.str("type").ends_with("membership-inactive"));
     }
     let unit_now = app.get(&unit_path, Some(&v.admin.token)).await.expect(200).body;
     assert_eq!(unit_now["label"], "102");
     // An admin still records who lives there.
-    app.declare(&v.admin, uid, &resident_id("20000101", 23), &days_from_today(0))
+    app.declare(&v.admin, uid, &resident_id("20000101", 23), &date(0))
         .await
         .expect(201);
 }
@@ -659,18 +619,15 @@ async fn identity_numbers_never_leave_except_through_the_audited_endpoint(backen
     let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let auditor = app.user(&v.admin, "auditor", Some(&v.id)).await;
     let property = app.property(&landlord, &v.id).await;
-    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 50.0).await;
+    let unit = app.unit(&landlord, property.id(), "101", 50.0).await;
     let number = resident_id("19770615", 357);
 
     let mut answers = Vec::new();
-    let declared = app
-        .declare(&landlord, unit["id"].as_str().unwrap(), &number, &days_from_today(0))
-        .await
-        .expect(201);
-    let tid = declared.body["id"].as_str().unwrap().to_owned();
+    let declared = app.declare(&landlord, unit.id(), &number, &date(0)).await.expect(201);
+    let tid = declared.body.id().to_owned();
     answers.push(declared.bytes);
     answers.push(
-        app.declare(&landlord, unit["id"].as_str().unwrap(), &number, &days_from_today(0))
+        app.declare(&landlord, unit.id(), &number, &date(0))
             .await
             .problem(409)
             .to_string()
@@ -708,7 +665,7 @@ async fn identity_numbers_never_leave_except_through_the_audited_endpoint(backen
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["action"].as_str().unwrap())
+        .map(|e| e.str("action"))
         .collect();
     assert_eq!(actions, vec!["tenancy.declared", "tenancy.identity_read"]);
     assert_eq!(events["items"][1]["actor_id"], auditor.user["id"]);
@@ -767,9 +724,9 @@ async fn a_flaky_phone_declares_once(backend: Backend) {
     let v = app.setup_village().await;
     let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let property = app.property(&landlord, &v.id).await;
-    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 50.0).await;
-    let body = json!({"tenant": {"full_name": "王五", "id_type": "resident_id", "id_number": resident_id("19880808", 88)}, "move_in_date": days_from_today(0)});
-    let path = format!("/api/v1/units/{}/tenancies", unit["id"].as_str().unwrap());
+    let unit = app.unit(&landlord, property.id(), "101", 50.0).await;
+    let body = json!({"tenant": {"full_name": "王五", "id_type": "resident_id", "id_number": resident_id("19880808", 88)}, "move_in_date": date(0)});
+    let path = format!("/api/v1/units/{}/tenancies", unit.id());
     let key = [("Idempotency-Key", "declare-7f3a")];
     let first = app
         .call("POST", &path, Some(&landlord.token), &key, Some(&body))
@@ -808,17 +765,17 @@ async fn search_and_filters(backend: Backend) {
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .map(|p| p.id().to_owned())
             .collect()
     };
     let token = Some(landlord.token.as_str());
     assert_eq!(
         ids(app.get("/api/v1/properties?q=sunrise", token).await.expect(200).body),
-        vec![gridded["id"].as_str().unwrap()]
+        vec![gridded.id()]
     );
     assert_eq!(
         ids(app.get("/api/v1/properties?q=100%25", token).await.expect(200).body),
-        vec![gridded["id"].as_str().unwrap()]
+        vec![gridded.id()]
     );
     assert_eq!(
         ids(app.get("/api/v1/properties?q=%25", token).await.expect(200).body).len(),
@@ -831,14 +788,11 @@ async fn search_and_filters(backend: Backend) {
             .await
             .expect(200)
             .body),
-        vec![plain["id"].as_str().unwrap()]
+        vec![plain.id()]
     );
     assert_eq!(
         ids(app
-            .get(
-                &format!("/api/v1/properties?grid_id={}", grid["id"].as_str().unwrap()),
-                token
-            )
+            .get(&format!("/api/v1/properties?grid_id={}", grid.id()), token)
             .await
             .expect(200)
             .body)
@@ -872,15 +826,15 @@ async fn authorization_matrix(backend: Backend) {
     let other_village = app.village(&v.admin).await;
     let far_auditor = app.user(&v.admin, "auditor", other_village["id"].as_str()).await;
     let property = app.property(&owner, &v.id).await;
-    let pid = property["id"].as_str().unwrap().to_owned();
+    let pid = property.id().to_owned();
     let unit = app.unit(&owner, &pid, "101", 50.0).await;
-    let uid = unit["id"].as_str().unwrap().to_owned();
+    let uid = unit.id().to_owned();
     let tenancy = app
-        .declare(&owner, &uid, &resident_id("19900101", 1), &days_from_today(0))
+        .declare(&owner, &uid, &resident_id("19900101", 1), &date(0))
         .await
         .expect(201)
         .body;
-    let tid = tenancy["id"].as_str().unwrap().to_owned();
+    let tid = tenancy.id().to_owned();
 
     let who: [(&str, &Session); 6] = [
         ("admin", &v.admin),
@@ -982,13 +936,13 @@ async fn authorization_matrix(backend: Backend) {
             .await
             .expect(200)
             .body;
-        assert_eq!(list["items"].as_array().unwrap().len(), expected);
+        assert_eq!(list.array("items").len(), expected);
         let tenancies = app
             .get("/api/v1/tenancies?active=true", Some(&session.token))
             .await
             .expect(200)
             .body;
-        assert_eq!(tenancies["items"].as_array().unwrap().is_empty(), expected == 0);
+        assert_eq!(tenancies.array("items").is_empty(), expected == 0);
     }
     app.get("/api/v1/audit-events", Some(&owner.token)).await.problem(403);
     app.get("/api/v1/audit-events", Some(&inspector.token))
@@ -1031,16 +985,13 @@ async fn identity_ciphertexts_are_bound_to_their_row(backend: Backend) {
     let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let auditor = app.user(&v.admin, "auditor", Some(&v.id)).await;
     let property = app.property(&landlord, &v.id).await;
-    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 50.0).await;
-    let unit_id = unit["id"].as_str().unwrap();
+    let unit = app.unit(&landlord, property.id(), "101", 50.0).await;
+    let unit_id = unit.id();
     let (first_number, second_number) = (resident_id("19770615", 357), resident_id("19880203", 124));
     let mut ids = Vec::new();
     for number in [&first_number, &second_number] {
-        let declared = app
-            .declare(&landlord, unit_id, number, &days_from_today(0))
-            .await
-            .expect(201);
-        ids.push(declared.body["id"].as_str().unwrap().to_owned());
+        let declared = app.declare(&landlord, unit_id, number, &date(0)).await.expect(201);
+        ids.push(declared.body.id().to_owned());
     }
     let (first, second) = (ids[0].clone(), ids[1].clone());
     let identity_path = format!("/api/v1/tenancies/{second}/identity");
@@ -1118,10 +1069,8 @@ async fn simultaneous_identical_declarations_make_one_tenancy(backend: Backend) 
     let v = app.setup_village().await;
     let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let property = app.property(&landlord, &v.id).await;
-    let unit = app
-        .unit(&landlord, property["id"].as_str().unwrap(), "dorm", 500.0)
-        .await;
-    let unit_id = unit["id"].as_str().unwrap();
+    let unit = app.unit(&landlord, property.id(), "dorm", 500.0).await;
+    let unit_id = unit.id();
     // On PostgreSQL the second of each pair goes to another process; SQLite is one process's file.
     let second = match backend {
         Backend::Postgres => Some(app.spawn_process(&[]).await),
@@ -1132,7 +1081,7 @@ async fn simultaneous_identical_declarations_make_one_tenancy(backend: Backend) 
     for seq in 0..PAIRS {
         let body = json!({
             "tenant": {"full_name": "同时", "id_type": "resident_id", "id_number": resident_id("19900101", 100 + seq)},
-            "move_in_date": days_from_today(0),
+            "move_in_date": date(0),
         });
         let (a, b) = futures_util::future::join(
             app.call("POST", &path, Some(&landlord.token), &[], Some(&body)),
@@ -1150,10 +1099,7 @@ async fn simultaneous_identical_declarations_make_one_tenancy(backend: Backend) 
         .body;
     assert_eq!(unit["active_tenants"], PAIRS);
     let property = app
-        .get(
-            &format!("/api/v1/properties/{}", property["id"].as_str().unwrap()),
-            Some(&landlord.token),
-        )
+        .get(&format!("/api/v1/properties/{}", property.id()), Some(&landlord.token))
         .await
         .expect(200)
         .body;
@@ -1166,7 +1112,7 @@ async fn simultaneous_identical_declarations_make_one_tenancy(backend: Backend) 
         .await
         .expect(200)
         .body;
-    assert_eq!(listed["items"].as_array().unwrap().len() as u32, PAIRS);
+    assert_eq!(listed.array("items").len() as u32, PAIRS);
 }
 
 backend_tests!(
@@ -1195,36 +1141,31 @@ async fn masks_mask_and_only_staff_see_duplicates(backend: Backend) {
     let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
     let auditor = app.user(&v.admin, "auditor", Some(&v.id)).await;
     let property = app.property(&landlord, &v.id).await;
-    let pid = property["id"].as_str().unwrap();
+    let pid = property.id();
     let first = app.unit(&landlord, pid, "201", 20.0).await;
     let second = app.unit(&landlord, pid, "202", 20.0).await;
     let number = resident_id("19880229", 45);
-    let today = days_from_today(0);
+    let today = date(0);
     let declared = app
-        .declare(&landlord, first["id"].as_str().unwrap(), &number, &today)
+        .declare(&landlord, first.id(), &number, &today)
         .await
         .expect(201)
         .body;
     // The same person in a second unit: the landlord's own answer does not say so.
     let again = app
-        .declare(&landlord, second["id"].as_str().unwrap(), &number, &today)
+        .declare(&landlord, second.id(), &number, &today)
         .await
         .expect(201)
         .body;
     assert!(again.get("duplicate_elsewhere").is_none(), "{again}");
     let by_admin = app
-        .declare(
-            &v.admin,
-            second["id"].as_str().unwrap(),
-            &resident_id("19880229", 47),
-            &today,
-        )
+        .declare(&v.admin, second.id(), &resident_id("19880229", 47), &today)
         .await
         .expect(201)
         .body;
     assert_eq!(by_admin["duplicate_elsewhere"], false);
 
-    let tid = declared["id"].as_str().unwrap();
+    let tid = declared.id();
     for (role, session, sees) in [
         ("landlord", &landlord, false),
         ("inspector", &inspector, false),
@@ -1238,7 +1179,7 @@ async fn masks_mask_and_only_staff_see_duplicates(backend: Backend) {
             .body;
         let list = app
             .get(
-                &format!("/api/v1/tenancies?unit_id={}", first["id"].as_str().unwrap()),
+                &format!("/api/v1/tenancies?unit_id={}", first.id()),
                 Some(&session.token),
             )
             .await
@@ -1280,18 +1221,18 @@ async fn stored_masks_are_narrowed(backend: Backend) {
     let v = app.setup_village().await;
     let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let property = app.property(&landlord, &v.id).await;
-    let unit = app.unit(&landlord, property["id"].as_str().unwrap(), "101", 50.0).await;
+    let unit = app.unit(&landlord, property.id(), "101", 50.0).await;
     let number = resident_id("19770615", 357);
     let resident = app
-        .declare(&landlord, unit["id"].as_str().unwrap(), &number, &days_from_today(0))
+        .declare(&landlord, unit.id(), &number, &date(0))
         .await
         .expect(201)
         .body;
     app.post(
-        &format!("/api/v1/units/{}/tenancies", unit["id"].as_str().unwrap()),
+        &format!("/api/v1/units/{}/tenancies", unit.id()),
         Some(&landlord.token),
         json!({"tenant": {"full_name": "John Smith", "id_type": "passport", "id_number": "E12345678"},
-               "move_in_date": days_from_today(0)}),
+               "move_in_date": date(0)}),
     )
     .await
     .expect(201);
@@ -1331,7 +1272,7 @@ async fn stored_masks_are_narrowed(backend: Backend) {
     );
     let events = app
         .get(
-            &format!("/api/v1/audit-events?entity_id={}", resident["id"].as_str().unwrap()),
+            &format!("/api/v1/audit-events?entity_id={}", resident.id()),
             Some(&v.admin.token),
         )
         .await
@@ -1374,12 +1315,7 @@ async fn every_field_refuses_what_it_cannot_mean(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|e| (e.str("field").to_owned(), e.str("code").to_owned()))
         .collect();
     let expected: Vec<(String, String)> = [
         ("address", "characters"),
@@ -1398,10 +1334,10 @@ async fn every_field_refuses_what_it_cannot_mean(backend: Backend) {
 
     // Control, bidirectional-override and zero-width characters, in every kind of free text.
     let property = app.property(&landlord, &v.id).await;
-    let pid = property["id"].as_str().unwrap();
+    let pid = property.id();
     let unit = app.unit(&landlord, pid, "101", 30.0).await;
-    let uid = unit["id"].as_str().unwrap();
-    let today = days_from_today(0);
+    let uid = unit.id();
+    let today = date(0);
     for bad in [
         "a\u{7}b",
         "a\nb",
@@ -1507,7 +1443,7 @@ async fn every_field_refuses_what_it_cannot_mean(backend: Backend) {
         answer.problem(422);
         let answer = app
             .post(
-                &format!("/api/v1/tenancies/{}/move-out", tenancy["id"].as_str().unwrap()),
+                &format!("/api/v1/tenancies/{}/move-out", tenancy.id()),
                 token,
                 json!({"move_out_date": date}),
             )

@@ -4,12 +4,9 @@
 
 mod common;
 
-use common::{Backend, Session, TestApp, resident_id};
+use common::scene::date;
+use common::{Backend, JsonExt, Session, TestApp, resident_id};
 use serde_json::{Value, json};
-
-fn date(days: i64) -> String {
-    (anzu::ids::today() + chrono::Duration::days(days)).to_string()
-}
 
 async fn inspect(app: &TestApp, inspector: &Session, property_id: &str, kind: &str, on: &str, failing: &[&str]) {
     app.inspect(inspector, property_id, kind, on, failing).await.expect(201);
@@ -51,7 +48,7 @@ async fn seeded_village(app: &TestApp) -> (common::Village, Session, Session, Se
             .await
             .expect(201)
             .body;
-        properties.push(p["id"].as_str().unwrap().to_owned());
+        properties.push(p.id().to_owned());
     }
     inspect(app, &inspector, &properties[0], "apartment", &date(0), &[]).await;
     inspect(
@@ -84,14 +81,9 @@ async fn seeded_village(app: &TestApp) -> (common::Village, Session, Session, Se
                 .await;
             for t in 0..(u + i % 2 + 1) {
                 let move_in = if t == 0 { date(-10) } else { date(0) };
-                app.declare(
-                    &landlord,
-                    unit["id"].as_str().unwrap(),
-                    &resident_id("19850505", seq),
-                    &move_in,
-                )
-                .await
-                .expect(201);
+                app.declare(&landlord, unit.id(), &resident_id("19850505", seq), &move_in)
+                    .await
+                    .expect(201);
                 seq += 2;
             }
         }
@@ -152,7 +144,7 @@ async fn the_summary_matches_counts_taken_independently(backend: Backend) {
     assert_eq!(summary["rectifications"], json!({"open": 2, "overdue": 0}));
     assert_eq!(summary["grids"][0]["properties_not_visited_30d"], 3);
 
-    let grid_id = summary["grids"][0]["grid_id"].as_str().unwrap().to_owned();
+    let grid_id = summary["grids"][0].str("grid_id").to_owned();
     let some_property = app
         .get(
             &format!("/api/v1/properties?grid_id={grid_id}&limit=1"),
@@ -259,7 +251,7 @@ async fn the_ledger_exports_and_imports_back_the_same(backend: Backend) {
         .await
         .expect(201)
         .body;
-    let vid = village["id"].as_str().unwrap();
+    let vid = village.id();
     fresh
         .post(
             &format!("/api/v1/villages/{vid}/grids"),
@@ -424,7 +416,7 @@ async fn bad_rows_are_named_and_nothing_is_written(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["line"].as_u64().unwrap(), r["column"].as_str().unwrap()))
+        .map(|r| (r["line"].as_u64().unwrap(), r.str("column")))
         .collect();
     assert_eq!(
         rejected,
@@ -476,7 +468,7 @@ async fn bad_rows_are_named_and_nothing_is_written(backend: Backend) {
         .await
         .expect(200)
         .body;
-    assert!(refused["rejected"].as_array().unwrap().iter().all(|r| r["line"] == 1));
+    assert!(refused.array("rejected").iter().all(|r| r["line"] == 1));
     assert!(
         refused["rejected"]
             .as_array()
@@ -489,7 +481,7 @@ async fn bad_rows_are_named_and_nothing_is_written(backend: Backend) {
     let far = app.village(&v.admin).await;
     app.send_raw(
         "POST",
-        &format!("/api/v1/imports/ledger?village_id={}", far["id"].as_str().unwrap()),
+        &format!("/api/v1/imports/ledger?village_id={}", far.id()),
         Some(&auditor.token),
         "text/csv",
         b"x".to_vec(),
@@ -531,7 +523,7 @@ async fn patrols_are_recorded_by_village_inspectors(backend: Backend) {
         .await
         .expect(201)
         .body;
-    let path = format!("/api/v1/grids/{}/patrols", grid["id"].as_str().unwrap());
+    let path = format!("/api/v1/grids/{}/patrols", grid.id());
     let p = app.property(&landlord, &v.id).await;
     let body = json!({"patrolled_on": date(0), "visits": [{"property_id": p["id"], "finding": "issue", "note": "楼道堆放杂物"}]});
     let patrol = app
@@ -583,7 +575,7 @@ async fn ledger_cells_never_run_as_formulas(backend: Backend) {
         .await
         .expect(201)
         .body;
-    let pid = property["id"].as_str().unwrap();
+    let pid = property.id();
     app.post(
         &format!("/api/v1/properties/{pid}/units"),
         Some(&landlord.token),
@@ -629,7 +621,7 @@ async fn ledger_cells_never_run_as_formulas(backend: Backend) {
         .await
         .expect(201)
         .body;
-    let vid = village["id"].as_str().unwrap();
+    let vid = village.id();
     let imported = fresh
         .send_raw(
             "POST",
@@ -652,10 +644,7 @@ async fn ledger_cells_never_run_as_formulas(backend: Backend) {
     assert_eq!(copy["name"], FORMULA_NAME);
     assert_eq!(copy["address"], address);
     let units = fresh
-        .get(
-            &format!("/api/v1/properties/{}/units", copy["id"].as_str().unwrap()),
-            Some(&admin.token),
-        )
+        .get(&format!("/api/v1/properties/{}/units", copy.id()), Some(&admin.token))
         .await
         .expect(200)
         .body;
@@ -696,7 +685,7 @@ async fn the_ledger_import_runs_the_api_rules(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["line"].as_u64().unwrap(), r["column"].as_str().unwrap()))
+        .map(|r| (r["line"].as_u64().unwrap(), r.str("column")))
         .collect();
     assert_eq!(
         rejected,
@@ -749,7 +738,7 @@ async fn the_ledger_import_runs_the_api_rules(backend: Backend) {
         .await
         .expect(200)
         .body;
-    let items = properties["items"].as_array().unwrap();
+    let items = properties.array("items");
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["name"], "Caf\u{e9}", "stored NFC-normalised");
     assert_eq!(items[0]["capacity"], 4);
@@ -773,7 +762,7 @@ async fn patrols_follow_the_input_rules(backend: Backend) {
         .await
         .expect(201)
         .body;
-    let path = format!("/api/v1/grids/{}/patrols", grid["id"].as_str().unwrap());
+    let path = format!("/api/v1/grids/{}/patrols", grid.id());
     let p = app.property(&landlord, &v.id).await;
     let answer = app
         .post(

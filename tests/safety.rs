@@ -4,70 +4,9 @@
 
 mod common;
 
-use common::{Backend, Session, TestApp, resident_id};
+use common::scene::{Scene, date};
+use common::{Backend, JsonExt, Session, resident_id};
 use serde_json::{Value, json};
-
-fn date(days_from_today: i64) -> String {
-    (anzu::ids::today() + chrono::Duration::days(days_from_today)).to_string()
-}
-
-/// A village with a landlord's apartment block, its inspector and auditor.
-struct Scene {
-    app: TestApp,
-    admin: Session,
-    landlord: Session,
-    inspector: Session,
-    auditor: Session,
-    village_id: String,
-    property: Value,
-}
-
-impl Scene {
-    async fn new(backend: Backend) -> Scene {
-        Self::with(backend, &[]).await
-    }
-
-    async fn with(backend: Backend, settings: &[(&str, &str)]) -> Scene {
-        let app = TestApp::start_with(backend, settings).await;
-        let v = app.setup_village().await;
-        let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
-        let inspector = app.user(&v.admin, "inspector", Some(&v.id)).await;
-        let auditor = app.user(&v.admin, "auditor", Some(&v.id)).await;
-        let property = app.property(&landlord, &v.id).await;
-        Scene {
-            app,
-            admin: v.admin,
-            landlord,
-            inspector,
-            auditor,
-            village_id: v.id,
-            property,
-        }
-    }
-
-    fn pid(&self) -> &str {
-        self.property["id"].as_str().unwrap()
-    }
-
-    async fn results(&self, failing: &[&str]) -> Vec<Value> {
-        self.app.results(&self.inspector, "apartment", failing).await
-    }
-
-    async fn inspect(&self, by: &Session, on: &str, failing: &[&str]) -> common::Answer {
-        self.app.inspect(by, self.pid(), "apartment", on, failing).await
-    }
-
-    async fn property_now(&self) -> Value {
-        self.app
-            .get(
-                &format!("/api/v1/properties/{}", self.pid()),
-                Some(&self.landlord.token),
-            )
-            .await
-            .expect(200)
-            .body
-    }
-}
 
 async fn the_checklist_is_bilingual_with_its_rules(backend: Backend) {
     let s = Scene::new(backend).await;
@@ -78,7 +17,7 @@ async fn the_checklist_is_bilingual_with_its_rules(backend: Backend) {
         .await
         .expect(200)
         .body;
-    let items = checklist["items"].as_array().unwrap();
+    let items = checklist.array("items");
     assert!(items.len() >= 20);
     assert_eq!(checklist["version"], 1);
     for item in items {
@@ -104,7 +43,7 @@ async fn the_checklist_is_bilingual_with_its_rules(backend: Backend) {
 
 async fn a_clean_inspection_gives_five_stars(backend: Backend) {
     let s = Scene::new(backend).await;
-    let inspection = s.inspect(&s.inspector, &date(0), &[]).await.expect(201).body;
+    let inspection = s.inspect(&date(0), &[]).await;
     assert_eq!(
         (inspection["score"].as_i64(), inspection["stars"].as_i64()),
         (Some(100), Some(5))
@@ -127,7 +66,7 @@ async fn a_clean_inspection_gives_five_stars(backend: Backend) {
     let fetched = s
         .app
         .get(
-            &format!("/api/v1/inspections/{}", inspection["id"].as_str().unwrap()),
+            &format!("/api/v1/inspections/{}", inspection.id()),
             Some(&s.landlord.token),
         )
         .await
@@ -144,30 +83,26 @@ async fn a_clean_inspection_gives_five_stars(backend: Backend) {
         .expect(200)
         .body;
     assert_eq!(
-        listed["items"][0]["results"].as_array().unwrap().len(),
-        inspection["results"].as_array().unwrap().len()
+        listed["items"][0].array("results").len(),
+        inspection.array("results").len()
     );
 }
 
 async fn failures_cap_the_rating_and_open_orders_with_deadlines(backend: Backend) {
     let s = Scene::new(backend).await;
-    let minor = s.inspect(&s.inspector, &date(0), &["MGT-01"]).await.expect(201).body;
+    let minor = s.inspect(&date(0), &["MGT-01"]).await;
     assert_eq!(minor["stars"], 5, "a small minor failure keeps five stars");
     assert_eq!(minor["rectifications"][0]["due_on"], date(30));
     assert_eq!(minor["rectifications"][0]["severity"], "minor");
     assert_eq!(minor["next_star"], Value::Null);
 
-    let major = s.inspect(&s.inspector, &date(0), &["GAS-02"]).await.expect(201).body;
+    let major = s.inspect(&date(0), &["GAS-02"]).await;
     assert_eq!(major["stars"], 2, "a failed major caps at two stars");
     assert_eq!(major["rectifications"][0]["due_on"], date(7));
     assert_eq!(major["next_star"], json!({"stars": 5, "fix_items": ["GAS-02"]}));
     assert_eq!(s.property_now().await["status"], "rated");
 
-    let critical = s
-        .inspect(&s.inspector, &date(0), &["ESC-01", "ELEC-01", "MGT-02"])
-        .await
-        .expect(201)
-        .body;
+    let critical = s.inspect(&date(0), &["ESC-01", "ELEC-01", "MGT-02"]).await;
     assert_eq!(critical["stars"], 0);
     assert_eq!(critical["valid_until"], Value::Null);
     assert_eq!(critical["failed_items"], json!(["ESC-01", "ELEC-01", "MGT-02"]));
@@ -175,7 +110,7 @@ async fn failures_cap_the_rating_and_open_orders_with_deadlines(backend: Backend
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["item_code"].as_str().unwrap(), r["due_on"].as_str().unwrap()))
+        .map(|r| (r.str("item_code"), r.str("due_on")))
         .collect();
     let (tomorrow, month) = (date(1), date(30));
     assert_eq!(
@@ -207,7 +142,7 @@ async fn failures_cap_the_rating_and_open_orders_with_deadlines(backend: Backend
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["item_code"].as_str().unwrap())
+        .map(|r| r.str("item_code"))
         .collect();
     assert_eq!(codes, vec!["ESC-01", "ELEC-01", "MGT-02"]);
 }
@@ -215,10 +150,7 @@ async fn failures_cap_the_rating_and_open_orders_with_deadlines(backend: Backend
 async fn inspections_name_every_bad_result(backend: Backend) {
     let s = Scene::new(backend).await;
     let mut results = s.results(&[]).await;
-    let removed: Vec<String> = results
-        .drain(0..2)
-        .map(|r| r["item_code"].as_str().unwrap().to_owned())
-        .collect();
+    let removed: Vec<String> = results.drain(0..2).map(|r| r.str("item_code").to_owned()).collect();
     results.push(json!({"item_code": "NOPE-99", "outcome": "pass"}));
     results.push(results[0].clone());
     results.push(json!({"item_code": "MIX-01", "outcome": "pass"}));
@@ -245,13 +177,13 @@ async fn inspections_name_every_bad_result(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["code"].as_str().unwrap())
+        .map(|e| e.str("code"))
         .collect();
     for code in ["unknown", "duplicate", "not_applicable", "missing"] {
         assert!(codes.contains(&code), "{code}");
     }
     answer.problem(422);
-    let future = s.inspect(&s.inspector, &date(1), &[]).await;
+    let future = s.inspect_as(&s.inspector, &date(1), &[]).await;
     assert_eq!(future.error_fields(), vec!["inspected_on"]);
     future.problem(422);
     assert_eq!((s.app.count("inspections"), s.app.count("rectifications")), (0, 0));
@@ -259,21 +191,21 @@ async fn inspections_name_every_bad_result(backend: Backend) {
 
 async fn who_may_inspect(backend: Backend) {
     let s = Scene::new(backend).await;
-    s.inspect(&s.landlord, &date(0), &[]).await.problem(403);
+    s.inspect_as(&s.landlord, &date(0), &[]).await.problem(403);
     let far = s.app.village(&s.admin).await;
     let far_inspector = s.app.user(&s.admin, "inspector", far["id"].as_str()).await;
-    s.inspect(&far_inspector, &date(0), &[]).await.problem(404);
-    s.inspect(&s.auditor, &date(0), &[]).await.expect(201);
-    s.inspect(&s.admin, &date(0), &[]).await.expect(201);
-    s.inspect(&s.inspector, &date(0), &[]).await.expect(201);
+    s.inspect_as(&far_inspector, &date(0), &[]).await.problem(404);
+    s.inspect_as(&s.auditor, &date(0), &[]).await.expect(201);
+    s.inspect_as(&s.admin, &date(0), &[]).await.expect(201);
+    s.inspect(&date(0), &[]).await;
 }
 
 async fn rectification_life_cycle(backend: Backend) {
     let s = Scene::new(backend).await;
-    let inspection = s.inspect(&s.inspector, &date(0), &["ESC-02"]).await.expect(201).body;
+    let inspection = s.inspect(&date(0), &["ESC-02"]).await;
     let order = &inspection["rectifications"][0];
     assert_eq!(order["status"], "open");
-    let id = order["id"].as_str().unwrap();
+    let id = order.id();
     let (report, verify) = (
         format!("/api/v1/rectifications/{id}/report"),
         format!("/api/v1/rectifications/{id}/verify"),
@@ -349,13 +281,13 @@ async fn rectification_life_cycle(backend: Backend) {
         "rectification",
         "zero stars until re-inspected"
     );
-    s.inspect(&s.inspector, &date(0), &[]).await.expect(201);
+    s.inspect(&date(0), &[]).await;
     assert_eq!(s.property_now().await["status"], "rated");
 }
 
 async fn an_overdue_critical_order_suspends(backend: Backend) {
     let s = Scene::new(backend).await;
-    let inspection = s.inspect(&s.inspector, &date(-3), &["STR-01"]).await.expect(201).body;
+    let inspection = s.inspect(&date(-3), &["STR-01"]).await;
     assert_eq!(inspection["rectifications"][0]["due_on"], date(-2));
     assert_eq!(s.property_now().await["status"], "suspended");
     let suspended = s
@@ -364,17 +296,13 @@ async fn an_overdue_critical_order_suspends(backend: Backend) {
         .await
         .expect(200)
         .body;
-    assert_eq!(suspended["items"].as_array().unwrap().len(), 1);
+    assert_eq!(suspended.array("items").len(), 1);
 }
 
 async fn a_later_inspection_supersedes_orders_for_the_same_item(backend: Backend) {
     let s = Scene::new(backend).await;
-    let first = s
-        .inspect(&s.inspector, &date(-1), &["GAS-03", "MGT-01"])
-        .await
-        .expect(201)
-        .body;
-    let second = s.inspect(&s.inspector, &date(0), &["GAS-03"]).await.expect(201).body;
+    let first = s.inspect(&date(-1), &["GAS-03", "MGT-01"]).await;
+    let second = s.inspect(&date(0), &["GAS-03"]).await;
     let all = s
         .app
         .get(
@@ -388,7 +316,7 @@ async fn a_later_inspection_supersedes_orders_for_the_same_item(backend: Backend
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["item_code"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .map(|r| (r.str("item_code"), r.str("status")))
         .collect();
     assert_eq!(
         listed,
@@ -410,8 +338,8 @@ async fn a_later_inspection_supersedes_orders_for_the_same_item(backend: Backend
 
 async fn an_older_inspection_entered_late_does_not_replace_the_rating(backend: Backend) {
     let s = Scene::new(backend).await;
-    s.inspect(&s.inspector, &date(0), &["GAS-03"]).await.expect(201);
-    s.inspect(&s.inspector, &date(-30), &["GAS-02"]).await.expect(201);
+    s.inspect(&date(0), &["GAS-03"]).await;
+    s.inspect(&date(-30), &["GAS-02"]).await;
     assert_eq!(s.property_now().await["stars"], 2, "the newer inspection still rates");
     let open = s
         .app
@@ -426,7 +354,7 @@ async fn an_older_inspection_entered_late_does_not_replace_the_rating(backend: B
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["item_code"].as_str().unwrap())
+        .map(|r| r.str("item_code"))
         .collect();
     assert_eq!(
         codes,
@@ -437,7 +365,7 @@ async fn an_older_inspection_entered_late_does_not_replace_the_rating(backend: B
 
 async fn delisting_and_reinstating(backend: Backend) {
     let s = Scene::new(backend).await;
-    s.inspect(&s.inspector, &date(0), &[]).await.expect(201);
+    s.inspect(&date(0), &[]).await;
     let delist = format!("/api/v1/properties/{}/delist", s.pid());
     let reinstate = format!("/api/v1/properties/{}/reinstate", s.pid());
     s.app
@@ -528,19 +456,14 @@ async fn a_delisted_property_still_records_who_lives_there(backend: Backend) {
         .expect(200);
     let declared = s
         .app
-        .declare(
-            &s.landlord,
-            unit["id"].as_str().unwrap(),
-            &resident_id("19920202", 5),
-            &date(0),
-        )
+        .declare(&s.landlord, unit.id(), &resident_id("19920202", 5), &date(0))
         .await
         .expect(201)
         .body;
     let events = s
         .app
         .get(
-            &format!("/api/v1/audit-events?entity_id={}", declared["id"].as_str().unwrap()),
+            &format!("/api/v1/audit-events?entity_id={}", declared.id()),
             Some(&s.admin.token),
         )
         .await
@@ -555,7 +478,7 @@ async fn a_delisted_property_still_records_who_lives_there(backend: Backend) {
 async fn ratings_expire_when_read(backend: Backend) {
     let s = Scene::new(backend).await;
     // A two-star rating (capped by a failed major item) lasts 6 months: one from 200 days ago has expired.
-    let rating = s.inspect(&s.inspector, &date(-200), &["ESC-04"]).await.expect(201).body;
+    let rating = s.inspect(&date(-200), &["ESC-04"]).await;
     assert_eq!(rating["stars"], 2);
     let property = s.property_now().await;
     assert_eq!(property["status"], "expired");
@@ -565,15 +488,15 @@ async fn ratings_expire_when_read(backend: Backend) {
         .await
         .expect(200)
         .body;
-    assert_eq!(expired["items"].as_array().unwrap().len(), 1);
+    assert_eq!(expired.array("items").len(), 1);
     let rated = s
         .app
         .get("/api/v1/properties?status=rated", Some(&s.auditor.token))
         .await
         .expect(200)
         .body;
-    assert!(rated["items"].as_array().unwrap().is_empty());
-    let code = property["registration_code"].as_str().unwrap();
+    assert!(rated.array("items").is_empty());
+    let code = property.str("registration_code");
     assert_eq!(
         s.app
             .get(&format!("/public/v1/ratings/{code}"), None)
@@ -582,7 +505,7 @@ async fn ratings_expire_when_read(backend: Backend) {
             .body["status"],
         "expired"
     );
-    s.inspect(&s.inspector, &date(0), &[]).await.expect(201);
+    s.inspect(&date(0), &[]).await;
     assert_eq!(s.property_now().await["status"], "rated");
 }
 
@@ -591,16 +514,11 @@ async fn the_register_contradicts_a_passed_area_rule(backend: Backend) {
     let unit = s.app.unit(&s.landlord, s.pid(), "101", 5.0).await;
     for seq in [1, 3] {
         s.app
-            .declare(
-                &s.landlord,
-                unit["id"].as_str().unwrap(),
-                &resident_id("19930303", seq),
-                &date(0),
-            )
+            .declare(&s.landlord, unit.id(), &resident_id("19930303", seq), &date(0))
             .await
             .expect(201);
     }
-    let answer = s.inspect(&s.inspector, &date(0), &[]).await;
+    let answer = s.inspect_as(&s.inspector, &date(0), &[]).await;
     assert!(
         answer.body["errors"]
             .as_array()
@@ -622,13 +540,13 @@ async fn the_register_contradicts_a_passed_area_rule(backend: Backend) {
         )
         .await
         .problem(422);
-    s.inspect(&s.inspector, &date(0), &["OCC-01"]).await.expect(201);
+    s.inspect(&date(0), &["OCC-01"]).await;
 }
 
 async fn the_public_rating_shows_nothing_personal(backend: Backend) {
     let s = Scene::with(backend, &[("ANZU_PUBLIC_RATE_PER_MINUTE", "4")]).await;
-    s.inspect(&s.inspector, &date(0), &["MGT-01"]).await.expect(201);
-    let code = s.property["registration_code"].as_str().unwrap();
+    s.inspect(&date(0), &["MGT-01"]).await;
+    let code = s.property.str("registration_code");
     let rating = s
         .app
         .get(&format!("/public/v1/ratings/{code}"), None)
@@ -642,9 +560,9 @@ async fn the_public_rating_shows_nothing_personal(backend: Backend) {
         vec!["kind", "registration_code", "stars", "status", "valid_until", "village"]
     );
     assert_eq!(rating["stars"], 5);
-    assert!(rating["village"].as_str().unwrap().starts_with("Village"));
+    assert!(rating.str("village").starts_with("Village"));
     let text = rating.to_string();
-    assert!(!text.contains(s.landlord.user["id"].as_str().unwrap()) && !text.contains("Test landlord"));
+    assert!(!text.contains(s.landlord.user.id()) && !text.contains("Test landlord"));
 
     let plaque = s
         .app
@@ -657,10 +575,7 @@ async fn the_public_rating_shows_nothing_personal(backend: Backend) {
         svg.contains(code) && svg.contains("★★★★★") && svg.matches("<svg").count() == 2,
         "{svg}"
     );
-    assert!(
-        svg.contains(rating["valid_until"].as_str().unwrap()),
-        "the validity is printed"
-    );
+    assert!(svg.contains(rating.str("valid_until")), "the validity is printed");
 
     s.app.get("/public/v1/ratings/NOPE-000001", None).await.problem(404);
     s.app.get(&format!("/public/v1/ratings/{code}"), None).await.expect(200);
@@ -678,10 +593,7 @@ async fn behind_a_trusted_proxy_limits_count_per_forwarded_address(backend: Back
             &[("ANZU_PUBLIC_RATE_PER_MINUTE", "1"), ("ANZU_TRUST_PROXY", trusted)],
         )
         .await;
-        let path = format!(
-            "/public/v1/ratings/{}",
-            s.property["registration_code"].as_str().unwrap()
-        );
+        let path = format!("/public/v1/ratings/{}", s.property.str("registration_code"));
         for (forwarded, status) in [
             ("203.0.113.7", 200),
             ("203.0.113.7", 429),
@@ -704,8 +616,8 @@ async fn behind_a_trusted_proxy_limits_count_per_forwarded_address(backend: Back
 /// Every state change takes `If-Match`: a stale version answers 412 and changes nothing; the current one applies.
 async fn state_changes_check_if_match(backend: Backend) {
     let s = Scene::new(backend).await;
-    let inspection = s.inspect(&s.inspector, &date(0), &["ESC-02"]).await.expect(201).body;
-    let order_id = inspection["rectifications"][0]["id"].as_str().unwrap().to_owned();
+    let inspection = s.inspect(&date(0), &["ESC-02"]).await;
+    let order_id = inspection["rectifications"][0].id().to_owned();
     let property_path = format!("/api/v1/properties/{}", s.pid());
     let order_etag = |order: &Value| format!("\"{}\"", order["version"]);
     let stale = [("If-Match", "\"99\"")];
@@ -804,15 +716,11 @@ backend_tests!(
 
 async fn only_a_landlord_in_good_standing_reports_a_fix(backend: Backend) {
     let s = Scene::new(backend).await;
-    let inspection = s
-        .inspect(&s.inspector, &date(0), &["ESC-02", "FIRE-01"])
-        .await
-        .expect(201)
-        .body;
+    let inspection = s.inspect(&date(0), &["ESC-02", "FIRE-01"]).await;
     let report = |index: usize| {
         format!(
             "/api/v1/rectifications/{}/report",
-            inspection["rectifications"][index]["id"].as_str().unwrap()
+            inspection["rectifications"][index].id()
         )
     };
     let membership = format!("/api/v1/users/{}/membership", s.landlord.id());
@@ -837,7 +745,7 @@ async fn only_a_landlord_in_good_standing_reports_a_fix(backend: Backend) {
         .post(&report(1), Some(&s.landlord.token), json!({"note": "已整改"}))
         .await
         .problem(403);
-    assert!(refused["type"].as_str().unwrap().ends_with("membership-inactive"));
+    assert!(refused.str("type").ends_with("membership-inactive"));
     let orders = s
         .app
         .get(
@@ -870,13 +778,13 @@ async fn inspections_are_dated_within_the_last_year(backend: Backend) {
         "2100-12-31",
         "-4713-01-01",
     ] {
-        let answer = s.inspect(&s.inspector, on, &[]).await;
+        let answer = s.inspect_as(&s.inspector, on, &[]).await;
         assert_eq!(answer.error_fields(), vec!["inspected_on"], "{on}: {}", answer.body);
         answer.problem(422);
     }
     assert_eq!(s.app.count("inspections"), 0);
-    let oldest = s.inspect(&s.inspector, &date(-366), &["ESC-02"]).await.expect(201).body;
-    let order = oldest["rectifications"][0]["id"].as_str().unwrap().to_owned();
+    let oldest = s.inspect(&date(-366), &["ESC-02"]).await;
+    let order = oldest["rectifications"][0].id().to_owned();
 
     let mut results = s.results(&[]).await;
     results[0]["note"] = json!("门\u{202E}锁");

@@ -4,6 +4,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Caller, Role};
+use crate::clock::Clock;
 use crate::error::ApiError;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -25,19 +26,31 @@ pub struct TokenKeys {
     decoding: DecodingKey,
     validation: Validation,
     ttl_secs: i64,
+    /// Dates tokens and decides when they expire (jsonwebtoken would read the system clock).
+    clock: Clock,
 }
 
 impl TokenKeys {
     pub fn new(secret: &[u8], ttl_secs: i64) -> anyhow::Result<Self> {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 0;
+        validation.validate_exp = false;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Ok(TokenKeys {
             encoding: EncodingKey::from_secret(secret)?,
             decoding: DecodingKey::from_secret(secret)?,
             validation,
             ttl_secs,
+            clock: Clock::system(),
         })
+    }
+
+    /// The same keys, reading time from `clock`.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        TokenKeys { clock, ..self }
+    }
+
+    fn now_secs(&self) -> i64 {
+        self.clock.now().and_utc().timestamp()
     }
 
     pub fn ttl_secs(&self) -> i64 {
@@ -56,7 +69,7 @@ impl TokenKeys {
         village_id: Option<&str>,
         session_id: Option<&str>,
     ) -> Result<String, ApiError> {
-        let now = chrono::Utc::now().timestamp();
+        let now = self.now_secs();
         let claims = Claims {
             sub: user_id.to_owned(),
             role,
@@ -69,13 +82,12 @@ impl TokenKeys {
     }
 
     pub fn verify(&self, token: &str) -> Result<Caller, ApiError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|err| {
-            use jsonwebtoken::errors::ErrorKind;
-            match err.kind() {
-                ErrorKind::ExpiredSignature => ApiError::Unauthorized("The access token has expired.".into()),
-                _ => ApiError::Unauthorized("The access token is not valid.".into()),
-            }
-        })?;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| ApiError::Unauthorized("The access token is not valid.".into()))?;
+        // Expiry is checked here, against `clock`, with no leeway.
+        if data.claims.exp < self.now_secs() {
+            return Err(ApiError::Unauthorized("The access token has expired.".into()));
+        }
         Ok(Caller {
             user_id: data.claims.sub,
             role: data.claims.role,
@@ -130,5 +142,16 @@ mod tests {
         let keys = TokenKeys::new(SECRET, -1).unwrap();
         let token = keys.issue("u1", Role::Admin, None).unwrap();
         assert!(matches!(keys.verify(&token), Err(ApiError::Unauthorized(_))));
+    }
+
+    #[test]
+    fn tokens_expire_on_the_keys_clock() {
+        let (clock, shift) = Clock::shiftable();
+        let keys = TokenKeys::new(SECRET, 60).unwrap().with_clock(clock);
+        let token = keys.issue("u1", Role::Admin, None).unwrap();
+        shift.advance(chrono::Duration::seconds(59));
+        assert!(keys.verify(&token).is_ok());
+        shift.advance(chrono::Duration::seconds(2));
+        assert!(matches!(keys.verify(&token), Err(ApiError::Unauthorized(message)) if message.contains("expired")));
     }
 }

@@ -12,10 +12,10 @@ use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use serde::Serialize;
 
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::ids::now;
 use crate::notices::mailer::{self, Mailer};
 use crate::notices::model::NoticeRow;
 use crate::notices::outbox::{MAX_ATTEMPTS, backoff};
@@ -44,6 +44,8 @@ pub struct Delivery {
     pub send_timeout: StdDuration,
     /// Opens the one-time links of notices that carry one.
     pub links: LinkSealer,
+    /// Decides what is due and when a claim runs out.
+    pub clock: Clock,
 }
 
 /// How one send ended.
@@ -64,16 +66,18 @@ impl Delivery {
             claim_secs: settings.notice_claim_secs,
             send_timeout: StdDuration::from_secs(settings.smtp_timeout_secs),
             links: LinkSealer::new(&settings.data_key),
+            clock: Clock::system(),
         })
     }
 
     /// Claims, sends and records one batch.
     pub async fn deliver_batch(&self) -> Result<DeliveryReport, ApiError> {
         let claim_secs = self.claim_secs;
+        let clock = self.clock.clone();
         let claimed = self
             .db
             .write(move |conn| {
-                let at = now();
+                let at = clock.now();
                 repo::claim_due(conn, at, at + Duration::seconds(claim_secs), BATCH)
             })
             .await?;
@@ -105,9 +109,10 @@ impl Delivery {
             )),
         };
         let (id, attempts) = (notice.id, notice.attempts);
+        let clock = self.clock.clone();
         self.db
             .write(move |conn| {
-                let at = now();
+                let at = clock.now();
                 Ok(match sent {
                     Ok(()) => {
                         repo::mark_sent(conn, &id, at)?;

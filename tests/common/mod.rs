@@ -6,11 +6,14 @@
 
 #![allow(dead_code)]
 
+pub mod scene;
+
 use std::collections::HashMap;
 use std::net::TcpListener;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{HttpServer, web};
+use anzu::clock::{Clock, ClockShift};
 use anzu::config::Settings;
 pub use anzu::db::Backend;
 use anzu::db::Db;
@@ -100,6 +103,8 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     pub client: awc::Client,
     pub work_dir: tempfile::TempDir,
+    /// Moves the clock the server and `delivery()` read.
+    clock: ClockShift,
     handle: ServerHandle,
     _scratch: Scratch,
 }
@@ -149,6 +154,47 @@ impl Answer {
     }
 }
 
+/// Reads of a JSON answer's fields that, when a field is missing or of another type, fail naming it.
+pub trait JsonExt {
+    /// The string at `key`.
+    fn str(&self, key: &str) -> &str;
+
+    /// The array at `key`.
+    fn array(&self, key: &str) -> &Vec<Value>;
+
+    /// The `id` string.
+    #[track_caller]
+    fn id(&self) -> &str {
+        self.str("id")
+    }
+}
+
+impl JsonExt for Value {
+    #[track_caller]
+    fn str(&self, key: &str) -> &str {
+        self[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string `{key}` in {}", shortened(self)))
+    }
+
+    #[track_caller]
+    fn array(&self, key: &str) -> &Vec<Value> {
+        self[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no array `{key}` in {}", shortened(self)))
+    }
+}
+
+/// A JSON value as text, cut short enough for a panic message.
+fn shortened(value: &Value) -> String {
+    const MAX_CHARS: usize = 500;
+    let text = value.to_string();
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}
+
 /// A signed-in user.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -159,7 +205,7 @@ pub struct Session {
 
 impl Session {
     pub fn id(&self) -> String {
-        self.user["id"].as_str().unwrap().to_owned()
+        self.user.id().to_owned()
     }
 }
 
@@ -202,7 +248,8 @@ impl TestApp {
         let settings = Settings::from_vars(&vars).expect("test settings");
         let db = Db::connect(&settings.database_url, settings.db_max_connections).expect("pool");
         anzu::startup::prepare_database(&db, &settings).expect("migrations");
-        let shared = Shared::new(settings, db.clone()).expect("state");
+        let (clock, shift) = Clock::shiftable();
+        let shared = Shared::with_clock(settings, db.clone(), clock).expect("state");
         let state = shared.state.clone();
         actix_web::rt::spawn(state.revocation_task());
         let listener = TcpListener::bind("127.0.0.1:0").expect("port");
@@ -226,9 +273,16 @@ impl TestApp {
             state,
             client,
             work_dir,
+            clock: shift,
             handle,
             _scratch: scratch,
         }
+    }
+
+    /// Moves this app's clock ahead, as if `by` had passed: access tokens, notice claims and idempotency leases
+    /// then run out without a wait. Another process on the same database keeps the real time.
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.clock.advance(by);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -316,8 +370,8 @@ impl TestApp {
     async fn session(&self, login: &str) -> Session {
         let body = self.login(login, PASSWORD).await.expect(200).body;
         Session {
-            token: body["access_token"].as_str().unwrap().to_owned(),
-            refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
+            token: body.str("access_token").to_owned(),
+            refresh_token: body.str("refresh_token").to_owned(),
             user: body["user"].clone(),
         }
     }
@@ -483,6 +537,37 @@ where
     }
 }
 
+/// `/readyz` asked `times` times of the app, run in this process without a server on a database that may be down
+/// (a `TestApp` needs one it can migrate): each answer's status, headers, body and how long it took.
+pub async fn readiness_of(
+    database_url: &str,
+    times: usize,
+) -> Vec<(u16, actix_web::http::header::HeaderMap, Value, std::time::Duration)> {
+    use actix_web::test;
+    let vars = [
+        ("ANZU_JWT_SECRET", JWT_SECRET),
+        ("ANZU_DATA_KEY", DATA_KEY),
+        ("ANZU_DATABASE_URL", database_url),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let settings = anzu::config::Settings::from_vars(&vars).unwrap();
+    let db = anzu::db::Db::connect(&settings.database_url, 1).unwrap();
+    let shared = anzu::startup::Shared::new(settings, db).unwrap();
+    let metrics = anzu::startup::metrics(&shared.state.settings).unwrap();
+    let app = test::init_service(anzu::startup::build_app(shared, metrics)).await;
+    let mut answers = Vec::new();
+    for _ in 0..times {
+        let started = std::time::Instant::now();
+        let response = test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+        let (status, headers) = (response.status().as_u16(), response.headers().clone());
+        let body = test::read_body_json(response).await;
+        answers.push((status, headers, body, started.elapsed()));
+    }
+    answers
+}
+
 /// A valid resident ID number (Jinjiang region code) born on `birth` (YYYYMMDD) with sequence `seq`.
 pub fn resident_id(birth: &str, seq: u32) -> String {
     let first17 = format!("350582{birth}{seq:03}");
@@ -502,8 +587,8 @@ impl TestApp {
         let admin = self.admin().await;
         let village = self.village(&admin).await;
         Village {
-            id: village["id"].as_str().unwrap().to_owned(),
-            code: village["code"].as_str().unwrap().to_owned(),
+            id: village.id().to_owned(),
+            code: village.str("code").to_owned(),
             admin,
         }
     }
@@ -718,6 +803,7 @@ impl TestApp {
         let mut delivery =
             anzu::notices::worker::Delivery::from_settings(self.db.clone(), &self.state.settings).unwrap();
         delivery.claim_secs = claim_secs;
+        delivery.clock = self.state.clock.clone();
         delivery
     }
 }
@@ -735,11 +821,11 @@ impl TestApp {
             .unwrap()
             .iter()
             .filter(|i| {
-                let kinds = i["applies_to"].as_array().unwrap();
+                let kinds = i.array("applies_to");
                 kinds.is_empty() || kinds.contains(&json!(kind))
             })
             .map(|i| {
-                let code = i["code"].as_str().unwrap();
+                let code = i.str("code");
                 json!({"item_code": code, "outcome": if failing.contains(&code) { "fail" } else { "pass" }})
             })
             .collect()
