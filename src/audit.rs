@@ -1,6 +1,7 @@
 //! The audit-event writer. Called inside the same transaction as the change it records, so an event
 //! exists exactly when its change does.
 
+use actix_web::get;
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -144,14 +145,15 @@ pub fn list(
     Ok(query.load(conn)?)
 }
 
-pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-    cfg.route("/audit-events", actix_web::web::get().to(list_events));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_events);
 }
 
 /// The audit log: admins all of it, auditors their village's.
-#[utoipa::path(get, path = "/api/v1/audit-events", operation_id = "list_audit_events", tag = "audit", params(AuditFilter, PageQuery),
+#[utoipa::path(operation_id = "list_audit_events", tag = "audit", params(AuditFilter, PageQuery),
     responses((status = 200, body = Paginated<AuditEvent>), (status = 403, body = crate::error::Problem)),
     security(("bearer" = [])))]
+#[get("/audit-events")]
 pub async fn list_events(
     caller: Caller,
     state: actix_web::web::Data<crate::state::AppState>,

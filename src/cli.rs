@@ -2,7 +2,6 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use utoipa::OpenApi;
 
 use crate::accounts::model::MembershipStatus;
 use crate::auth::Role;
@@ -64,7 +63,7 @@ pub enum AdminCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Openapi = command {
-        println!("{}", crate::openapi::ApiDoc::openapi().to_pretty_json()?);
+        println!("{}", crate::openapi::document().to_pretty_json()?);
         return Ok(());
     }
     let settings = Settings::from_env()?;

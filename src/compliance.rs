@@ -3,6 +3,7 @@
 //! period) under a unique index, so a sweep run twice, or by two instances at once, queues nothing twice.
 
 use crate::rating::Severity;
+use actix_web::post;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use actix_web::{HttpResponse, web};
@@ -295,13 +296,14 @@ pub async fn run_daily(db: Db, settings: std::sync::Arc<Settings>, at: NaiveTime
     }
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/compliance/sweep", web::post().to(run_sweep));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(run_sweep);
 }
 
 /// Run the compliance sweep now (admin). Running it again the same day queues nothing new.
-#[utoipa::path(post, path = "/api/v1/compliance/sweep", tag = "notices",
+#[utoipa::path(tag = "notices",
     responses((status = 200, body = SweepReport), (status = 403, body = Problem)), security(("bearer" = [])))]
+#[post("/compliance/sweep")]
 pub async fn run_sweep(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
     let report = run_now(&state.db, state.settings.clone()).await?;

@@ -22,6 +22,7 @@ pub mod rate_limit;
 pub mod rating;
 pub mod registry;
 pub mod reports;
+pub mod routes;
 pub mod safety;
 pub mod startup;
 pub mod state;

@@ -1,6 +1,7 @@
 //! Operations endpoints: liveness, readiness and the set-password page. (`/metrics` is
 //! `http::metrics::export`; the OpenAPI document and its browsable reference are `openapi::routes`.)
 
+use actix_web::get;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -8,9 +9,9 @@ use utoipa::ToSchema;
 use crate::error::{ApiError, DATABASE_UNAVAILABLE, Problem};
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(healthz)
+        .service(readyz)
         .route("/set-password", web::get().to(set_password_page));
 }
 
@@ -20,15 +21,17 @@ pub struct Health {
 }
 
 /// The process is alive.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
 /// The database answers and its storage took the last write; 503 otherwise, within a second: on a connection of its own, so that a probe never
 /// waits behind requests for the pool.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
+#[utoipa::path(tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Problem)))]
+#[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if state.db.storage_full() {
         return Err(ApiError::StorageFull);

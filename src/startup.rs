@@ -7,6 +7,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -15,11 +16,10 @@ use crate::db::Db;
 use crate::http::body_deadline::{self, BodyDeadline};
 use crate::http::metrics::{self as request_metrics, Metrics};
 use crate::http::{headers, json, nul, request_id};
-use crate::idempotency;
 use crate::openapi::allowed_methods;
 use crate::safety::public::PublicRatings;
 use crate::state::AppState;
-use crate::{accounts, audit, notices, ops, patrols, registry, reports, safety, villages};
+use crate::{notices, registry};
 
 /// What the application's workers share: the state every handler can reach, and the public rating cache
 /// and limit (one per process, not per worker).
@@ -80,22 +80,10 @@ pub fn build_app(
         .wrap(from_fn(request_metrics::record))
         .wrap(TracingLogger::default())
         .route("/metrics", web::get().to(request_metrics::export))
-        .configure(ops::routes)
         .configure(crate::openapi::routes)
-        .service(
-            web::scope("/api/v1")
-                .wrap(from_fn(idempotency::replay_or_record))
-                .configure(accounts::handlers::routes)
-                .configure(villages::handlers::routes)
-                .configure(registry::handlers::routes)
-                .configure(safety::handlers::routes)
-                .configure(notices::handlers::routes)
-                .configure(crate::compliance::routes)
-                .configure(reports::handlers::routes)
-                .configure(patrols::handlers::routes)
-                .configure(audit::routes),
-        )
-        .service(web::scope("/public/v1").configure(safety::public::routes))
+        .into_utoipa_app()
+        .configure(crate::routes::api)
+        .into_app()
         .default_service(web::to(allowed_methods::answer))
 }
 

@@ -6,7 +6,6 @@
 mod common;
 
 use common::JsonExt;
-use utoipa::OpenApi;
 
 /// The contract's endpoints, as written in API.md (paths under `/api/v1` unless they start elsewhere).
 const CONTRACT: &[&str] = &[
@@ -66,7 +65,7 @@ const CONTRACT: &[&str] = &[
 
 #[test]
 fn every_contract_endpoint_is_documented_with_its_parameters() {
-    let spec = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let spec = serde_json::to_value(anzu::openapi::document()).unwrap();
     let mut missing = Vec::new();
     for entry in CONTRACT {
         let (method, target) = entry.split_once(' ').unwrap();
@@ -107,7 +106,7 @@ fn every_contract_endpoint_is_documented_with_its_parameters() {
 
 #[test]
 fn the_document_is_openapi_with_bearer_auth() {
-    let spec = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let spec = serde_json::to_value(anzu::openapi::document()).unwrap();
     assert!(spec.str("openapi").starts_with("3."));
     assert_eq!(spec["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     for schema in [
@@ -129,7 +128,7 @@ fn the_document_is_openapi_with_bearer_auth() {
 
 #[test]
 fn tenancies_are_documented_with_the_narrow_fields() {
-    let spec = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let spec = serde_json::to_value(anzu::openapi::document()).unwrap();
     let schemas = &spec["components"]["schemas"];
     let tenant = &schemas["TenantView"]["properties"];
     assert!(
@@ -162,7 +161,7 @@ fn enum_values_are_the_texts_the_server_speaks() {
     fn texts<T: std::fmt::Display>(all: &[T]) -> Vec<String> {
         all.iter().map(ToString::to_string).collect()
     }
-    let document = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let document = serde_json::to_value(anzu::openapi::document()).unwrap();
     let schemas = &document["components"]["schemas"];
     for (name, expected) in [
         ("Role", texts(Role::ALL)),
@@ -200,7 +199,7 @@ fn enum_values_are_the_texts_the_server_speaks() {
 /// Every response is described, as OpenAPI requires, and every error body is declared as the problem+json it is.
 #[test]
 fn responses_are_described_and_errors_are_problem_json() {
-    let document = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let document = serde_json::to_value(anzu::openapi::document()).unwrap();
     let mut problems = 0;
     for (path, operations) in document["paths"].as_object().unwrap() {
         for (method, operation) in operations.as_object().unwrap() {
@@ -226,7 +225,7 @@ fn responses_are_described_and_errors_are_problem_json() {
 /// 429 and 503, `If-Match` where 412 is, `Idempotency-Key` on the POSTs that take it, `ETag` on single resources.
 #[test]
 fn every_status_the_machinery_answers_is_declared() {
-    let document = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let document = serde_json::to_value(anzu::openapi::document()).unwrap();
     let mut secured = 0;
     for (path, operations) in document["paths"].as_object().unwrap() {
         for (method, operation) in operations.as_object().unwrap() {
@@ -278,7 +277,7 @@ fn every_status_the_machinery_answers_is_declared() {
 /// operationIds are unique names that say what the call does.
 #[test]
 fn the_document_generates_clean_clients() {
-    let document = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let document = serde_json::to_value(anzu::openapi::document()).unwrap();
     let schemas = document["components"]["schemas"].as_object().unwrap();
     let mut pages = 0;
     for (name, schema) in schemas {
@@ -413,7 +412,7 @@ fn assert_strings_constrained(document: &serde_json::Value, schema: &serde_json:
 /// to them; each request body has an example, and each example passes the server's own checks.
 #[test]
 fn request_bodies_state_the_rules_and_their_examples_pass_them() {
-    let document = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let document = serde_json::to_value(anzu::openapi::document()).unwrap();
     let schemas = &document["components"]["schemas"];
     let types = request_types();
     let mut bodies = std::collections::BTreeSet::new();
@@ -535,7 +534,7 @@ fn the_date_pattern_is_the_servers_date_rule() {
 /// refuses a blank value as the server does.
 #[test]
 fn the_text_patterns_are_the_servers_text_rules() {
-    let document = serde_json::to_value(anzu::openapi::ApiDoc::openapi()).unwrap();
+    let document = serde_json::to_value(anzu::openapi::document()).unwrap();
     let properties = &document["components"]["schemas"]["TenantInput"]["properties"];
     let required = regex::Regex::new(properties["full_name"].str("pattern")).unwrap();
     let optional = regex::Regex::new(properties["origin"].str("pattern")).unwrap();

@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{get, post};
 
 use crate::accounts::links::{self, LinkPurpose};
 use crate::accounts::model::*;
@@ -16,21 +17,21 @@ use crate::http::query::Query;
 use crate::ids::{new_id, now};
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/auth/register", web::post().to(register))
-        .route("/auth/login", web::post().to(login))
-        .route("/auth/refresh", web::post().to(refresh))
-        .route("/auth/logout", web::post().to(logout))
-        .route("/auth/set-password", web::post().to(set_password))
-        .route("/auth/forgot-password", web::post().to(forgot_password))
-        .route("/me", web::get().to(me))
-        .route("/me/password", web::post().to(change_password))
-        .route("/users", web::post().to(create_user))
-        .route("/users", web::get().to(list_users))
-        .route("/users/{id}", web::get().to(get_user))
-        .route("/users/{id}/membership", web::post().to(change_membership))
-        .route("/users/{id}/deactivate", web::post().to(deactivate_user))
-        .route("/users/{id}/activate", web::post().to(activate_user));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(register)
+        .service(login)
+        .service(refresh)
+        .service(logout)
+        .service(set_password)
+        .service(forgot_password)
+        .service(me)
+        .service(change_password)
+        .service(create_user)
+        .service(list_users)
+        .service(get_user)
+        .service(change_membership)
+        .service(deactivate_user)
+        .service(activate_user);
 }
 
 /// Refuses, before any password is hashed, a user whose village does not exist or whose contact is taken.
@@ -51,9 +52,10 @@ fn session_keys(state: &AppState) -> SessionKeys<'_> {
 
 /// Register as a landlord; the membership starts `pending` until an admin approves it. Rate limited per
 /// client address.
-#[utoipa::path(post, path = "/api/v1/auth/register", operation_id = "register_landlord", tag = "auth", request_body = RegisterRequest,
+#[utoipa::path(operation_id = "register_landlord", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = User), (status = 409, body = Problem), (status = 422, body = Problem),
         (status = 429, body = Problem), (status = 503, body = Problem)))]
+#[post("/auth/register")]
 pub async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -85,9 +87,10 @@ const BAD_CREDENTIALS: &str = "The login or the password is wrong.";
 
 /// Log in with e-mail or phone. Failures are counted per account (its e-mail and phone together) and per
 /// client address; past either limit the answer is 429.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 429, body = Problem),
         (status = 503, body = Problem)))]
+#[post("/auth/login")]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -128,8 +131,9 @@ pub async fn login(
 }
 
 /// Trade a refresh token for a new pair. Each refresh token works once; reusing one revokes its family.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", operation_id = "refresh_session", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(operation_id = "refresh_session", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
+#[post("/auth/refresh")]
 pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
     let refresh_token = body.into_inner().refresh_token;
     let session_state = state.clone();
@@ -144,8 +148,9 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> 
 }
 
 /// End a session: the refresh token's whole family is revoked.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(tag = "auth", request_body = RefreshRequest,
     responses((status = 204), (status = 401, body = Problem)), security(("bearer" = [])))]
+#[post("/auth/logout")]
 pub async fn logout(
     caller: Caller,
     state: web::Data<AppState>,
@@ -160,17 +165,19 @@ pub async fn logout(
 }
 
 /// The caller's own user.
-#[utoipa::path(get, path = "/api/v1/me", operation_id = "get_me", tag = "users",
+#[utoipa::path(operation_id = "get_me", tag = "users",
     responses((status = 200, body = User), (status = 401, body = Problem)), security(("bearer" = [])))]
+#[get("/me")]
 pub async fn me(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let row = state.db.lookup(move |conn| repo::find(conn, &caller.user_id)).await?;
     Ok(versioned(StatusCode::OK, &User::try_from(row)?))
 }
 
 /// Create a user of any role (admin). A landlord made so is `active`; staff need a village.
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUserRequest,
+#[utoipa::path(tag = "users", request_body = CreateUserRequest,
     responses((status = 201, body = User), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
+#[post("/users")]
 pub async fn create_user(
     caller: Caller,
     state: web::Data<AppState>,
@@ -204,8 +211,9 @@ pub async fn create_user(
 }
 
 /// List users: admins all, auditors their village.
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserFilter, PageQuery),
+#[utoipa::path(tag = "users", params(UserFilter, PageQuery),
     responses((status = 200, body = Paginated<User>), (status = 403, body = Problem)), security(("bearer" = [])))]
+#[get("/users")]
 pub async fn list_users(
     caller: Caller,
     state: web::Data<AppState>,
@@ -224,8 +232,9 @@ pub async fn list_users(
 }
 
 /// One user: admins any, auditors their village, anyone themself.
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
+#[utoipa::path(tag = "users", params(("id" = String, Path)),
     responses((status = 200, body = User), (status = 404, body = Problem)), security(("bearer" = [])))]
+#[get("/users/{id}")]
 pub async fn get_user(
     caller: Caller,
     state: web::Data<AppState>,
@@ -239,10 +248,11 @@ pub async fn get_user(
 }
 
 /// Approve, suspend, reinstate or expel a landlord (admin). Moves the status does not allow answer 409.
-#[utoipa::path(post, path = "/api/v1/users/{id}/membership", tag = "users", params(("id" = String, Path)),
+#[utoipa::path(tag = "users", params(("id" = String, Path)),
     request_body = MembershipRequest,
     responses((status = 200, body = User), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = [])))]
+#[post("/users/{id}/membership")]
 pub async fn change_membership(
     caller: Caller,
     state: web::Data<AppState>,
@@ -259,9 +269,10 @@ pub async fn change_membership(
 
 /// Set a password with a one-time link: the invitation of an account made from an imported ledger, or a
 /// reset link. Every session of the user is revoked. Rate limited per client address.
-#[utoipa::path(post, path = "/api/v1/auth/set-password", tag = "auth", request_body = SetPasswordRequest,
+#[utoipa::path(tag = "auth", request_body = SetPasswordRequest,
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem),
         (status = 429, body = Problem), (status = 503, body = Problem)))]
+#[post("/auth/set-password")]
 pub async fn set_password(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -298,8 +309,9 @@ pub async fn set_password(
 
 /// Ask for a password reset link. Always 202, whether or not the login exists; for an active user a
 /// one-time link valid for an hour is e-mailed (at most one per ten minutes). Rate limited per address.
-#[utoipa::path(post, path = "/api/v1/auth/forgot-password", tag = "auth", request_body = ForgotPasswordRequest,
+#[utoipa::path(tag = "auth", request_body = ForgotPasswordRequest,
     responses((status = 202), (status = 422, body = Problem), (status = 429, body = Problem)))]
+#[post("/auth/forgot-password")]
 pub async fn forgot_password(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -309,13 +321,13 @@ pub async fn forgot_password(
         "forgot_password",
         crate::http::client_ip(&req, &state.settings.trust_proxy),
     )?;
-    let login = body.into_inner().login;
+    let login_name = body.into_inner().login;
     // The answer leaves before the look-up, so that its timing says nothing about the login.
     actix_web::rt::spawn(async move {
         let settings = state.settings.clone();
         let queued = state
             .db
-            .write(move |conn| match repo::find_by_login(conn, &login)? {
+            .write(move |conn| match repo::find_by_login(conn, &login_name)? {
                 Some(user) if user.active => links::queue_link(conn, &settings, &user, LinkPurpose::Reset),
                 _ => Ok(false),
             })
@@ -330,10 +342,11 @@ pub async fn forgot_password(
 /// Change the caller's password. A wrong current password answers 422 naming `current_password` (the
 /// access token is fine, so not 401), and counts as a failed login of the account. Every other session
 /// of the user (refresh-token family) is revoked; the caller's own stays.
-#[utoipa::path(post, path = "/api/v1/me/password", tag = "users", request_body = ChangePasswordRequest,
+#[utoipa::path(tag = "users", request_body = ChangePasswordRequest,
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem),
         (status = 429, body = Problem), (status = 503, body = Problem)),
     security(("bearer" = [])))]
+#[post("/me/password")]
 pub async fn change_password(
     caller: Caller,
     state: web::Data<AppState>,
@@ -371,11 +384,12 @@ pub async fn change_password(
 
 /// Deactivate a user of any role (admin): no login or refresh any more, and every access token they hold
 /// is refused within seconds on every server. Their sessions are revoked.
-#[utoipa::path(post, path = "/api/v1/users/{id}/deactivate", tag = "users", params(("id" = String, Path)),
+#[utoipa::path(tag = "users", params(("id" = String, Path)),
     request_body = ReasonRequest,
     responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = [])))]
+#[post("/users/{id}/deactivate")]
 pub async fn deactivate_user(
     caller: Caller,
     state: web::Data<AppState>,
@@ -389,11 +403,12 @@ pub async fn deactivate_user(
 }
 
 /// Activate a deactivated user again (admin). They sign in anew: their old sessions stay revoked.
-#[utoipa::path(post, path = "/api/v1/users/{id}/activate", tag = "users", params(("id" = String, Path)),
+#[utoipa::path(tag = "users", params(("id" = String, Path)),
     request_body = ReasonRequest,
     responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = [])))]
+#[post("/users/{id}/activate")]
 pub async fn activate_user(
     caller: Caller,
     state: web::Data<AppState>,

@@ -1,6 +1,7 @@
 //! HTTP handlers for notices.
 
 use actix_web::{HttpResponse, web};
+use actix_web::{get, post};
 
 use crate::auth::Caller;
 use crate::auth::Role;
@@ -12,14 +13,14 @@ use crate::notices::model::{Notice, NoticeFilter};
 use crate::notices::repo;
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/notices", web::get().to(list_notices))
-        .route("/notices/{id}/retry", web::post().to(retry_notice));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_notices).service(retry_notice);
 }
 
 /// Notices: admins all, everyone else their own.
-#[utoipa::path(get, path = "/api/v1/notices", tag = "notices", params(NoticeFilter, PageQuery),
+#[utoipa::path(tag = "notices", params(NoticeFilter, PageQuery),
     responses((status = 200, body = Paginated<Notice>)), security(("bearer" = [])))]
+#[get("/notices")]
 pub async fn list_notices(
     caller: Caller,
     state: web::Data<AppState>,
@@ -37,10 +38,11 @@ pub async fn list_notices(
 }
 
 /// Put a failed notice back in the queue (admin).
-#[utoipa::path(post, path = "/api/v1/notices/{id}/retry", tag = "notices", params(("id" = String, Path)),
+#[utoipa::path(tag = "notices", params(("id" = String, Path)),
     responses((status = 200, body = Notice), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem)),
     security(("bearer" = [])))]
+#[post("/notices/{id}/retry")]
 pub async fn retry_notice(
     caller: Caller,
     state: web::Data<AppState>,

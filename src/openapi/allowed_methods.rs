@@ -15,8 +15,7 @@ type Routes = Vec<(Vec<Option<String>>, BTreeSet<String>)>;
 fn routes() -> &'static Routes {
     static ROUTES: OnceLock<Routes> = OnceLock::new();
     ROUTES.get_or_init(|| {
-        use utoipa::OpenApi;
-        let document = serde_json::to_value(super::ApiDoc::openapi()).unwrap_or_default();
+        let document = serde_json::to_value(super::document()).unwrap_or_default();
         let Some(paths) = document["paths"].as_object() else {
             return Vec::new();
         };

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{accounts, audit, notices, ops, patrols, registry, reports, safety, villages};
+use utoipa_actix_web::AppExt;
 
 /// The document at `/api/openapi.json` and its browsable reference at `/docs/`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -27,70 +27,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The OpenAPI document, generated from the code on first request and kept.
 pub async fn openapi_json() -> HttpResponse {
     static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let json = DOCUMENT.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()));
+    let json = DOCUMENT.get_or_init(|| document().to_json().unwrap_or_else(|_| "{}".into()));
     HttpResponse::Ok().content_type("application/json").body(json.as_str())
 }
 
+/// The OpenAPI document: the operations of every route [`crate::routes::api`] mounts, as each handler's
+/// `#[utoipa::path]` describes it, then completed with what the shared machinery serves around them.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut document) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::routes::api)
+        .split_for_parts();
+    ResponsesAsServed.modify(&mut document);
+    SharedTypes.modify(&mut document);
+    document
+}
+
+/// What the document says beyond the routes: title, security scheme, tags.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "anzu", description = "Rental registry of a village landlord association (安租)."),
-    paths(
-        ops::healthz,
-        ops::readyz,
-        accounts::handlers::register,
-        accounts::handlers::login,
-        accounts::handlers::refresh,
-        accounts::handlers::logout,
-        accounts::handlers::me,
-        accounts::handlers::create_user,
-        accounts::handlers::list_users,
-        accounts::handlers::get_user,
-        accounts::handlers::change_membership,
-        villages::handlers::create_village,
-        villages::handlers::list_villages,
-        villages::handlers::create_grid,
-        villages::handlers::list_grids,
-        registry::handlers::create_property,
-        registry::handlers::list_properties,
-        registry::handlers::get_property,
-        registry::handlers::patch_property,
-        registry::handlers::create_unit,
-        registry::handlers::list_units,
-        registry::handlers::get_unit,
-        registry::handlers::patch_unit,
-        registry::handlers::declare_tenancy,
-        registry::handlers::move_out,
-        registry::handlers::list_tenancies,
-        registry::handlers::get_tenancy,
-        registry::handlers::get_identity,
-        audit::list_events,
-        safety::handlers::get_checklist,
-        safety::handlers::create_inspection,
-        safety::handlers::list_inspections,
-        safety::handlers::get_inspection,
-        safety::handlers::list_rectifications,
-        safety::handlers::report_fix,
-        safety::handlers::verify_fix,
-        safety::handlers::delist,
-        safety::handlers::reinstate,
-        safety::public::public_rating,
-        safety::public::plaque,
-        notices::handlers::list_notices,
-        notices::handlers::retry_notice,
-        crate::compliance::run_sweep,
-        reports::handlers::summary,
-        reports::handlers::ledger_csv,
-        reports::handlers::import_ledger,
-        patrols::handlers::create_patrol,
-        patrols::handlers::list_patrols,
-        accounts::handlers::set_password,
-        accounts::handlers::forgot_password,
-        accounts::handlers::change_password,
-        accounts::handlers::deactivate_user,
-        accounts::handlers::activate_user,
-    ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
-    modifiers(&BearerAuth, &ResponsesAsServed, &SharedTypes),
+    modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Registration, login and tokens"),
         (name = "users", description = "Users and membership"),

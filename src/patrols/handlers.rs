@@ -1,5 +1,6 @@
 //! HTTP handlers for grid patrols.
 
+use actix_web::{get, post};
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
@@ -13,17 +14,17 @@ use crate::patrols::model::*;
 use crate::patrols::{repo, service};
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/grids/{id}/patrols", web::post().to(create_patrol))
-        .route("/grids/{id}/patrols", web::get().to(list_patrols));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_patrol).service(list_patrols);
 }
 
 /// Record a patrol of a grid (inspectors of its village, admins).
-#[utoipa::path(post, path = "/api/v1/grids/{id}/patrols", tag = "patrols", params(("id" = String, Path)),
+#[utoipa::path(tag = "patrols", params(("id" = String, Path)),
     request_body = CreatePatrol,
     responses((status = 201, body = Patrol), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
+#[post("/grids/{id}/patrols")]
 pub async fn create_patrol(
     caller: Caller,
     state: web::Data<AppState>,
@@ -40,9 +41,10 @@ pub async fn create_patrol(
 }
 
 /// A grid's patrols (staff of its village, admins).
-#[utoipa::path(get, path = "/api/v1/grids/{id}/patrols", tag = "patrols", params(("id" = String, Path), PageQuery),
+#[utoipa::path(tag = "patrols", params(("id" = String, Path), PageQuery),
     responses((status = 200, body = Paginated<Patrol>), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
+#[get("/grids/{id}/patrols")]
 pub async fn list_patrols(
     caller: Caller,
     state: web::Data<AppState>,

@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use actix_web::{get, patch, post};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
@@ -14,20 +15,20 @@ use crate::registry::model::*;
 use crate::registry::{repo, service};
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/properties", web::post().to(create_property))
-        .route("/properties", web::get().to(list_properties))
-        .route("/properties/{id}", web::get().to(get_property))
-        .route("/properties/{id}", web::patch().to(patch_property))
-        .route("/properties/{id}/units", web::post().to(create_unit))
-        .route("/properties/{id}/units", web::get().to(list_units))
-        .route("/units/{id}", web::get().to(get_unit))
-        .route("/units/{id}", web::patch().to(patch_unit))
-        .route("/units/{id}/tenancies", web::post().to(declare_tenancy))
-        .route("/tenancies", web::get().to(list_tenancies))
-        .route("/tenancies/{id}", web::get().to(get_tenancy))
-        .route("/tenancies/{id}/move-out", web::post().to(move_out))
-        .route("/tenancies/{id}/identity", web::get().to(get_identity));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_property)
+        .service(list_properties)
+        .service(get_property)
+        .service(patch_property)
+        .service(create_unit)
+        .service(list_units)
+        .service(get_unit)
+        .service(patch_unit)
+        .service(declare_tenancy)
+        .service(list_tenancies)
+        .service(get_tenancy)
+        .service(move_out)
+        .service(get_identity);
 }
 
 fn property_answer(status: StatusCode, row: PropertyRow) -> Result<HttpResponse, ApiError> {
@@ -47,9 +48,10 @@ fn tenancy_answer(
 }
 
 /// Register a property: an active landlord for themself, or an admin for a landlord (`owner_id`).
-#[utoipa::path(post, path = "/api/v1/properties", tag = "registry", request_body = CreateProperty,
+#[utoipa::path(tag = "registry", request_body = CreateProperty,
     responses((status = 201, body = Property), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
+#[post("/properties")]
 pub async fn create_property(
     caller: Caller,
     state: web::Data<AppState>,
@@ -63,8 +65,9 @@ pub async fn create_property(
 }
 
 /// Properties in the caller's scope, filtered.
-#[utoipa::path(get, path = "/api/v1/properties", tag = "registry", params(PropertyFilter, PageQuery),
+#[utoipa::path(tag = "registry", params(PropertyFilter, PageQuery),
     responses((status = 200, body = Paginated<Property>), (status = 400, body = Problem)), security(("bearer" = [])))]
+#[get("/properties")]
 pub async fn list_properties(
     caller: Caller,
     state: web::Data<AppState>,
@@ -82,8 +85,9 @@ pub async fn list_properties(
     Ok(HttpResponse::Ok().json(page))
 }
 
-#[utoipa::path(get, path = "/api/v1/properties/{id}", tag = "registry", params(("id" = String, Path)),
+#[utoipa::path(tag = "registry", params(("id" = String, Path)),
     responses((status = 200, body = Property), (status = 404, body = Problem)), security(("bearer" = [])))]
+#[get("/properties/{id}")]
 pub async fn get_property(
     caller: Caller,
     state: web::Data<AppState>,
@@ -98,11 +102,12 @@ pub async fn get_property(
 
 /// Change a property (owner or admin). `status`, `stars`, `score` and `registration_code` are refused
 /// with 422, as is `owner_id` from anyone but an admin.
-#[utoipa::path(patch, path = "/api/v1/properties/{id}", tag = "registry", params(("id" = String, Path)),
+#[utoipa::path(tag = "registry", params(("id" = String, Path)),
     request_body = PatchProperty,
     responses((status = 200, body = Property), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 412, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
+#[patch("/properties/{id}")]
 pub async fn patch_property(
     caller: Caller,
     state: web::Data<AppState>,
@@ -118,11 +123,12 @@ pub async fn patch_property(
 }
 
 /// Add a unit to a property (its active owner, or an admin).
-#[utoipa::path(post, path = "/api/v1/properties/{id}/units", tag = "registry", params(("id" = String, Path)),
+#[utoipa::path(tag = "registry", params(("id" = String, Path)),
     request_body = CreateUnit,
     responses((status = 201, body = Unit), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
+#[post("/properties/{id}/units")]
 pub async fn create_unit(
     caller: Caller,
     state: web::Data<AppState>,
@@ -137,8 +143,9 @@ pub async fn create_unit(
     unit_answer(StatusCode::CREATED, row)
 }
 
-#[utoipa::path(get, path = "/api/v1/properties/{id}/units", tag = "registry", params(("id" = String, Path), PageQuery),
+#[utoipa::path(tag = "registry", params(("id" = String, Path), PageQuery),
     responses((status = 200, body = Paginated<Unit>), (status = 404, body = Problem)), security(("bearer" = [])))]
+#[get("/properties/{id}/units")]
 pub async fn list_units(
     caller: Caller,
     state: web::Data<AppState>,
@@ -156,8 +163,9 @@ pub async fn list_units(
     Ok(HttpResponse::Ok().json(page))
 }
 
-#[utoipa::path(get, path = "/api/v1/units/{id}", tag = "registry", params(("id" = String, Path)),
+#[utoipa::path(tag = "registry", params(("id" = String, Path)),
     responses((status = 200, body = Unit), (status = 404, body = Problem)), security(("bearer" = [])))]
+#[get("/units/{id}")]
 pub async fn get_unit(
     caller: Caller,
     state: web::Data<AppState>,
@@ -168,10 +176,11 @@ pub async fn get_unit(
 }
 
 /// Change a unit (owner or admin). Without an explicit `max_occupants`, it follows the area.
-#[utoipa::path(patch, path = "/api/v1/units/{id}", tag = "registry", params(("id" = String, Path)), request_body = PatchUnit,
+#[utoipa::path(tag = "registry", params(("id" = String, Path)), request_body = PatchUnit,
     responses((status = 200, body = Unit), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
+#[patch("/units/{id}")]
 pub async fn patch_unit(
     caller: Caller,
     state: web::Data<AppState>,
@@ -188,11 +197,12 @@ pub async fn patch_unit(
 }
 
 /// Declare a tenant moving in. Never refused for overcrowding; a person already living in this unit is 409.
-#[utoipa::path(post, path = "/api/v1/units/{id}/tenancies", tag = "registry", params(("id" = String, Path)),
+#[utoipa::path(tag = "registry", params(("id" = String, Path)),
     request_body = DeclareTenancy,
     responses((status = 201, body = Tenancy), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
+#[post("/units/{id}/tenancies")]
 pub async fn declare_tenancy(
     caller: Caller,
     state: web::Data<AppState>,
@@ -209,11 +219,12 @@ pub async fn declare_tenancy(
 }
 
 /// Declare a tenant moved out (owner or admin): 422 before the move-in, 409 when already out.
-#[utoipa::path(post, path = "/api/v1/tenancies/{id}/move-out", operation_id = "move_out_tenancy", tag = "registry", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "move_out_tenancy", tag = "registry", params(("id" = String, Path)),
     request_body = MoveOut,
     responses((status = 200, body = Tenancy), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
+#[post("/tenancies/{id}/move-out")]
 pub async fn move_out(
     caller: Caller,
     state: web::Data<AppState>,
@@ -238,8 +249,9 @@ pub async fn move_out(
 }
 
 /// Tenancies in the caller's scope, filtered.
-#[utoipa::path(get, path = "/api/v1/tenancies", tag = "registry", params(TenancyFilter, PageQuery),
+#[utoipa::path(tag = "registry", params(TenancyFilter, PageQuery),
     responses((status = 200, body = Paginated<Tenancy>)), security(("bearer" = [])))]
+#[get("/tenancies")]
 pub async fn list_tenancies(
     caller: Caller,
     state: web::Data<AppState>,
@@ -268,8 +280,9 @@ pub async fn list_tenancies(
     Ok(HttpResponse::Ok().json(page))
 }
 
-#[utoipa::path(get, path = "/api/v1/tenancies/{id}", tag = "registry", params(("id" = String, Path)),
+#[utoipa::path(tag = "registry", params(("id" = String, Path)),
     responses((status = 200, body = Tenancy), (status = 404, body = Problem)), security(("bearer" = [])))]
+#[get("/tenancies/{id}")]
 pub async fn get_tenancy(
     caller: Caller,
     state: web::Data<AppState>,
@@ -291,9 +304,10 @@ pub async fn get_tenancy(
 }
 
 /// The tenant's full identity document (auditors of the village, admins). Every read is audited.
-#[utoipa::path(get, path = "/api/v1/tenancies/{id}/identity", operation_id = "get_tenancy_identity", tag = "registry", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "get_tenancy_identity", tag = "registry", params(("id" = String, Path)),
     responses((status = 200, body = Identity), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
+#[get("/tenancies/{id}/identity")]
 pub async fn get_identity(
     caller: Caller,
     state: web::Data<AppState>,

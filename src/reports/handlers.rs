@@ -1,5 +1,6 @@
 //! HTTP handlers for the summary, the ledger export and the ledger import.
 
+use actix_web::{get, post};
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
@@ -23,14 +24,12 @@ pub const IMPORT_PATH: &str = "/api/v1/imports/ledger";
 /// Units read per page of a streamed export.
 const EXPORT_PAGE: i64 = 2_000;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/reports/summary", web::get().to(summary))
-        .route("/reports/ledger.csv", web::get().to(ledger_csv))
-        .service(
-            web::resource("/imports/ledger")
-                .app_data(web::PayloadConfig::new(MAX_IMPORT_BYTES))
-                .route(web::post().to(import_ledger)),
-        );
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(summary).service(ledger_csv).service(
+        utoipa_actix_web::scope("/imports")
+            .app_data(web::PayloadConfig::new(MAX_IMPORT_BYTES))
+            .service(import_ledger),
+    );
 }
 
 /// The village a report is about: auditors their own (another answers 404), admins any or the whole town.
@@ -51,9 +50,10 @@ fn report_village(caller: &Caller, requested: Option<String>, town_allowed: bool
 }
 
 /// Counts for a village (auditors, admins), or for the whole town (admins, no `village_id`).
-#[utoipa::path(get, path = "/api/v1/reports/summary", operation_id = "get_summary_report", tag = "reports", params(VillageQuery),
+#[utoipa::path(operation_id = "get_summary_report", tag = "reports", params(VillageQuery),
     responses((status = 200, body = Summary), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
+#[get("/reports/summary")]
 pub async fn summary(
     caller: Caller,
     state: web::Data<AppState>,
@@ -74,10 +74,11 @@ pub async fn summary(
 }
 
 /// The ledger as CSV, a row per unit, streamed page by page. UTF-8 with a byte-order mark.
-#[utoipa::path(get, path = "/api/v1/reports/ledger.csv", operation_id = "export_ledger_csv", tag = "reports", params(VillageQuery),
+#[utoipa::path(operation_id = "export_ledger_csv", tag = "reports", params(VillageQuery),
     responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
+#[get("/reports/ledger.csv")]
 pub async fn ledger_csv(
     caller: Caller,
     state: web::Data<AppState>,
@@ -124,11 +125,12 @@ pub async fn ledger_csv(
 }
 
 /// Import a ledger CSV (comma or tab separated, with or without a byte-order mark) into a village.
-#[utoipa::path(post, path = "/api/v1/imports/ledger", operation_id = "import_ledger_csv", tag = "reports", params(ImportQuery),
+#[utoipa::path(operation_id = "import_ledger_csv", tag = "reports", params(ImportQuery),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportReport), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 413, body = Problem)),
     security(("bearer" = [])))]
+#[post("/ledger")]
 pub async fn import_ledger(
     caller: Caller,
     state: web::Data<AppState>,

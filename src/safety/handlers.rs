@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use actix_web::{get, post};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
@@ -15,21 +16,22 @@ use crate::safety::model::*;
 use crate::safety::{repo, service};
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/checklist", web::get().to(get_checklist))
-        .route("/properties/{id}/inspections", web::post().to(create_inspection))
-        .route("/properties/{id}/inspections", web::get().to(list_inspections))
-        .route("/inspections/{id}", web::get().to(get_inspection))
-        .route("/rectifications", web::get().to(list_rectifications))
-        .route("/rectifications/{id}/report", web::post().to(report_fix))
-        .route("/rectifications/{id}/verify", web::post().to(verify_fix))
-        .route("/properties/{id}/delist", web::post().to(delist))
-        .route("/properties/{id}/reinstate", web::post().to(reinstate));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get_checklist)
+        .service(create_inspection)
+        .service(list_inspections)
+        .service(get_inspection)
+        .service(list_rectifications)
+        .service(report_fix)
+        .service(verify_fix)
+        .service(delist)
+        .service(reinstate);
 }
 
 /// The safety checklist in force and the rating rules.
-#[utoipa::path(get, path = "/api/v1/checklist", tag = "safety",
+#[utoipa::path(tag = "safety",
     responses((status = 200, body = Checklist), (status = 401, body = Problem)), security(("bearer" = [])))]
+#[get("/checklist")]
 pub async fn get_checklist(_caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.clone();
     let checklist = state
@@ -41,11 +43,12 @@ pub async fn get_checklist(_caller: Caller, state: web::Data<AppState>) -> Resul
 
 /// Record an inspection (inspectors and auditors of the village, admins): rates the property and opens
 /// an order for every failed item.
-#[utoipa::path(post, path = "/api/v1/properties/{id}/inspections", tag = "safety", params(("id" = String, Path)),
+#[utoipa::path(tag = "safety", params(("id" = String, Path)),
     request_body = CreateInspection,
     responses((status = 201, body = Inspection), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
+#[post("/properties/{id}/inspections")]
 pub async fn create_inspection(
     caller: Caller,
     state: web::Data<AppState>,
@@ -62,8 +65,9 @@ pub async fn create_inspection(
     Ok(HttpResponse::Created().json(inspection))
 }
 
-#[utoipa::path(get, path = "/api/v1/properties/{id}/inspections", tag = "safety", params(("id" = String, Path), PageQuery),
+#[utoipa::path(tag = "safety", params(("id" = String, Path), PageQuery),
     responses((status = 200, body = Paginated<Inspection>), (status = 404, body = Problem)), security(("bearer" = [])))]
+#[get("/properties/{id}/inspections")]
 pub async fn list_inspections(
     caller: Caller,
     state: web::Data<AppState>,
@@ -85,8 +89,9 @@ pub async fn list_inspections(
     Ok(HttpResponse::Ok().json(page))
 }
 
-#[utoipa::path(get, path = "/api/v1/inspections/{id}", tag = "safety", params(("id" = String, Path)),
+#[utoipa::path(tag = "safety", params(("id" = String, Path)),
     responses((status = 200, body = Inspection), (status = 404, body = Problem)), security(("bearer" = [])))]
+#[get("/inspections/{id}")]
 pub async fn get_inspection(
     caller: Caller,
     state: web::Data<AppState>,
@@ -105,8 +110,9 @@ pub async fn get_inspection(
 }
 
 /// Orders in the caller's scope; `superseded` ones only when asked for by status.
-#[utoipa::path(get, path = "/api/v1/rectifications", tag = "safety", params(RectificationFilter, PageQuery),
+#[utoipa::path(tag = "safety", params(RectificationFilter, PageQuery),
     responses((status = 200, body = Paginated<Rectification>)), security(("bearer" = [])))]
+#[get("/rectifications")]
 pub async fn list_rectifications(
     caller: Caller,
     state: web::Data<AppState>,
@@ -124,11 +130,12 @@ pub async fn list_rectifications(
 }
 
 /// The owner reports an order fixed.
-#[utoipa::path(post, path = "/api/v1/rectifications/{id}/report", operation_id = "report_rectification_fixed", tag = "safety", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "report_rectification_fixed", tag = "safety", params(("id" = String, Path)),
     request_body = ReportFix,
     responses((status = 200, body = Rectification), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = [])))]
+#[post("/rectifications/{id}/report")]
 pub async fn report_fix(
     caller: Caller,
     state: web::Data<AppState>,
@@ -145,11 +152,12 @@ pub async fn report_fix(
 }
 
 /// An inspector verifies a fix: `resolved`, or back to `open` with the note.
-#[utoipa::path(post, path = "/api/v1/rectifications/{id}/verify", operation_id = "verify_rectification", tag = "safety", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "verify_rectification", tag = "safety", params(("id" = String, Path)),
     request_body = VerifyFix,
     responses((status = 200, body = Rectification), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = [])))]
+#[post("/rectifications/{id}/verify")]
 pub async fn verify_fix(
     caller: Caller,
     state: web::Data<AppState>,
@@ -166,11 +174,12 @@ pub async fn verify_fix(
 }
 
 /// Delist a property that will not be made safe (auditors of the village, admins).
-#[utoipa::path(post, path = "/api/v1/properties/{id}/delist", operation_id = "delist_property", tag = "safety", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "delist_property", tag = "safety", params(("id" = String, Path)),
     request_body = Reason,
     responses((status = 200, body = Property), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = [])))]
+#[post("/properties/{id}/delist")]
 pub async fn delist(
     caller: Caller,
     state: web::Data<AppState>,
@@ -190,11 +199,12 @@ pub async fn delist(
 }
 
 /// Lift a delisting; the status goes back to what the rating says.
-#[utoipa::path(post, path = "/api/v1/properties/{id}/reinstate", operation_id = "reinstate_property", tag = "safety", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "reinstate_property", tag = "safety", params(("id" = String, Path)),
     request_body = Reason,
     responses((status = 200, body = Property), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 412, body = Problem)),
     security(("bearer" = [])))]
+#[post("/properties/{id}/reinstate")]
 pub async fn reinstate(
     caller: Caller,
     state: web::Data<AppState>,

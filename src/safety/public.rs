@@ -1,6 +1,7 @@
 //! The public rating: anyone with the code on a door plaque may look up a rental's current stars, with
 //! no login and nothing personal in the answer. Also the printable plaque itself, with a QR code.
 
+use actix_web::get;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
@@ -18,9 +19,8 @@ use crate::registry::model::{PropertyKind, PropertyStatus};
 use crate::safety::repo;
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/ratings/{code}", web::get().to(public_rating))
-        .route("/ratings/{code}/plaque.svg", web::get().to(plaque));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(public_rating).service(plaque);
 }
 
 /// The public rating's shared state: a limit per address and the recent answers.
@@ -131,9 +131,10 @@ async fn load(
 }
 
 /// A rental's current rating by its registration code. Public, rate limited per address.
-#[utoipa::path(get, path = "/public/v1/ratings/{registration_code}", operation_id = "get_public_rating", tag = "public",
+#[utoipa::path(operation_id = "get_public_rating", tag = "public",
     params(("registration_code" = String, Path)),
     responses((status = 200, body = PublicRating), (status = 404, body = Problem), (status = 429, body = Problem)))]
+#[get("/ratings/{registration_code}")]
 pub async fn public_rating(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -147,10 +148,11 @@ pub async fn public_rating(
 }
 
 /// A printable door plaque: the code, the stars, the validity and a QR code of the public rating.
-#[utoipa::path(get, path = "/public/v1/ratings/{registration_code}/plaque.svg", operation_id = "get_public_plaque", tag = "public",
+#[utoipa::path(operation_id = "get_public_plaque", tag = "public",
     params(("registration_code" = String, Path)),
     responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem),
         (status = 429, body = Problem)))]
+#[get("/ratings/{registration_code}/plaque.svg")]
 pub async fn plaque(
     req: HttpRequest,
     state: web::Data<AppState>,

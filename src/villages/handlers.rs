@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use actix_web::{get, post};
 use serde_json::json;
 
 use crate::audit::{self, Event};
@@ -16,17 +17,18 @@ use crate::state::AppState;
 use crate::villages::model::*;
 use crate::villages::repo;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/villages", web::post().to(create_village))
-        .route("/villages", web::get().to(list_villages))
-        .route("/villages/{id}/grids", web::post().to(create_grid))
-        .route("/villages/{id}/grids", web::get().to(list_grids));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_village)
+        .service(list_villages)
+        .service(create_grid)
+        .service(list_grids);
 }
 
 /// Found a village (admin). Its code prefixes every registration code there.
-#[utoipa::path(post, path = "/api/v1/villages", tag = "villages", request_body = CreateVillage,
+#[utoipa::path(tag = "villages", request_body = CreateVillage,
     responses((status = 201, body = Village), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
+#[post("/villages")]
 pub async fn create_village(
     caller: Caller,
     state: web::Data<AppState>,
@@ -65,8 +67,9 @@ pub async fn create_village(
 }
 
 /// All villages; public, so that a new landlord can pick theirs when registering.
-#[utoipa::path(get, path = "/api/v1/villages", tag = "villages", params(PageQuery),
+#[utoipa::path(tag = "villages", params(PageQuery),
     responses((status = 200, body = Paginated<Village>)))]
+#[get("/villages")]
 pub async fn list_villages(state: web::Data<AppState>, page: Page) -> Result<HttpResponse, ApiError> {
     let result = state
         .db
@@ -76,9 +79,10 @@ pub async fn list_villages(state: web::Data<AppState>, page: Page) -> Result<Htt
 }
 
 /// Add a grid to a village (admin).
-#[utoipa::path(post, path = "/api/v1/villages/{id}/grids", tag = "villages", params(("id" = String, Path)), request_body = CreateGrid,
+#[utoipa::path(tag = "villages", params(("id" = String, Path)), request_body = CreateGrid,
     responses((status = 201, body = Grid), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
+#[post("/villages/{id}/grids")]
 pub async fn create_grid(
     caller: Caller,
     state: web::Data<AppState>,
@@ -120,8 +124,9 @@ pub async fn create_grid(
 }
 
 /// The grids of a village (any signed-in user).
-#[utoipa::path(get, path = "/api/v1/villages/{id}/grids", tag = "villages", params(("id" = String, Path), PageQuery),
+#[utoipa::path(tag = "villages", params(("id" = String, Path), PageQuery),
     responses((status = 200, body = Paginated<Grid>), (status = 404, body = Problem)), security(("bearer" = [])))]
+#[get("/villages/{id}/grids")]
 pub async fn list_grids(
     _caller: Caller,
     state: web::Data<AppState>,

@@ -1,0 +1,28 @@
+//! The API's routes, mounted in one place. Each handler's method and path are written once, in its actix
+//! attribute (`#[get("/properties/{id}")]`), which `#[utoipa::path]` reads too; the server and the OpenAPI
+//! document are both built from [`api`], so neither can list a route the other lacks.
+
+use actix_web::middleware::from_fn;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::{accounts, audit, compliance, idempotency, notices, ops, patrols, registry, reports, safety, villages};
+
+/// Health, the versioned API (its POSTs replayable by `Idempotency-Key`) and the public rating.
+pub fn api(cfg: &mut ServiceConfig) {
+    cfg.configure(ops::routes)
+        .service(
+            scope("/api/v1")
+                .wrap(from_fn(idempotency::replay_or_record))
+                .configure(accounts::handlers::routes)
+                .configure(villages::handlers::routes)
+                .configure(registry::handlers::routes)
+                .configure(safety::handlers::routes)
+                .configure(notices::handlers::routes)
+                .configure(compliance::routes)
+                .configure(reports::handlers::routes)
+                .configure(patrols::handlers::routes)
+                .configure(audit::routes),
+        )
+        .service(scope("/public/v1").configure(safety::public::routes));
+}
