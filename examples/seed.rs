@@ -23,7 +23,7 @@ use clap::Parser;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-use anzu::accounts::model::{MIN_PASSWORD_CHARS, MembershipStatus};
+use anzu::accounts::model::MembershipStatus;
 use anzu::accounts::service::{insert_user_audited, new_user_row};
 use anzu::auth::Role;
 use anzu::config::Settings;
@@ -113,10 +113,8 @@ async fn seed(args: Args) -> anyhow::Result<()> {
         (1..=MAX_UNITS_PER_PROPERTY).contains(&args.units_per_property),
         "--units-per-property must be 1 to {MAX_UNITS_PER_PROPERTY}"
     );
-    ensure!(
-        args.password.chars().count() >= MIN_PASSWORD_CHARS as usize,
-        "--password must be at least {MIN_PASSWORD_CHARS} characters"
-    );
+    anzu::validation::password(&args.password)
+        .map_err(|e| anyhow::anyhow!("--password {}", e.message.unwrap_or_default()))?;
     let settings = Settings::from_env()?;
     if let Some(path) = &settings.generated_secrets_file {
         println!(

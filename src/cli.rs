@@ -125,14 +125,19 @@ async fn create_admin(
     phone: Option<String>,
 ) -> anyhow::Result<()> {
     use validator::ValidateEmail;
-    anyhow::ensure!(email.validate_email(), "--email must be an e-mail address");
+    // The API's own rules for these fields, each said with its option's name.
+    let rule = |option: &str, checked: Result<(), validator::ValidationError>| {
+        checked.map_err(|e| anyhow::anyhow!("{option} {}", e.message.unwrap_or_default()))
+    };
+    let name = crate::validation::to_nfc(name);
+    rule("--name", crate::validation::person_name(&name))?;
     anyhow::ensure!(
-        password.chars().count() >= crate::accounts::model::MIN_PASSWORD_CHARS as usize,
-        "--password must be at least {} characters",
-        crate::accounts::model::MIN_PASSWORD_CHARS
+        email.validate_email() && email.chars().count() <= 254,
+        "--email must be an e-mail address"
     );
+    rule("--password", crate::validation::password(&password))?;
     if let Some(phone) = &phone {
-        crate::validation::mobile(phone).map_err(|_| anyhow::anyhow!("--phone must be 11 digits starting with 1"))?;
+        rule("--phone", crate::validation::mobile(phone))?;
     }
     let db = Db::connect(&settings.database_url, 1)?;
     db.migrate()?;
@@ -166,4 +171,50 @@ fn init_logging(filter: &str) {
         .with_current_span(true)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The command line refuses what the API refuses, naming the option, before it touches a database.
+    #[tokio::test]
+    async fn create_admin_applies_the_api_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("anzu.db");
+        let vars = [("ANZU_DATABASE_URL".to_owned(), url.to_string_lossy().into_owned())];
+        let settings = Settings::from_vars(&vars.into_iter().collect()).unwrap();
+        let ok = |s: &str| s.to_owned();
+        let cases = [
+            (
+                "--name",
+                ok("a@example.cn"),
+                ok("long enough pass"),
+                ok("\u{202e}陈"),
+                None,
+            ),
+            (
+                "--email",
+                ok("not-an-address"),
+                ok("long enough pass"),
+                ok("陈建国"),
+                None,
+            ),
+            ("--password", ok("a@example.cn"), ok("short"), ok("陈建国"), None),
+            (
+                "--phone",
+                ok("a@example.cn"),
+                ok("long enough pass"),
+                ok("陈建国"),
+                Some(ok("12345")),
+            ),
+        ];
+        for (option, email, password, name, phone) in cases {
+            let err = create_admin(&settings, email, password, name, phone)
+                .await
+                .expect_err(option);
+            assert!(err.to_string().starts_with(option), "{option}: {err}");
+        }
+        assert!(!url.exists(), "nothing was written");
+    }
 }

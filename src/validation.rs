@@ -89,6 +89,18 @@ pub fn summary(value: &str) -> Result<(), ValidationError> {
     text(value, 0, 4000)
 }
 
+/// The fewest characters a password may have.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// A password: 10 to 256 characters (a passphrase is welcome; the hash takes any text).
+pub fn password(value: &str) -> Result<(), ValidationError> {
+    if (MIN_PASSWORD_CHARS..=256).contains(&value.chars().count()) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("length").with_message("must be 10 to 256 characters".into()))
+    }
+}
+
 /// A mainland mobile number: 11 digits starting with 1.
 pub fn mobile(phone: &str) -> Result<(), ValidationError> {
     if phone.len() == 11 && phone.starts_with('1') && phone.bytes().all(|b| b.is_ascii_digit()) {

@@ -108,8 +108,6 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-pub const MIN_PASSWORD_CHARS: u64 = 10;
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"full_name": "陈建国", "phone": "13812345678", "email": "chen@example.cn", "password": "correct horse battery", "village_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e0f"}))]
@@ -124,7 +122,7 @@ pub struct RegisterRequest {
     #[validate(email(message = "must be an e-mail address"), length(max = 254))]
     #[schema(format = Email, max_length = 254)]
     pub email: String,
-    #[validate(length(min = MIN_PASSWORD_CHARS, max = 256, message = "must be 10 to 256 characters"))]
+    #[validate(custom(function = "crate::validation::password"))]
     #[schema(min_length = 10, max_length = 256)]
     pub password: String,
     #[validate(custom(function = "crate::validation::uuid"))]
@@ -145,7 +143,7 @@ pub struct CreateUserRequest {
     #[validate(custom(function = "crate::validation::mobile"))]
     #[schema(schema_with = crate::validation::schema::mobile)]
     pub phone: String,
-    #[validate(length(min = MIN_PASSWORD_CHARS, max = 256, message = "must be 10 to 256 characters"))]
+    #[validate(custom(function = "crate::validation::password"))]
     #[schema(min_length = 10, max_length = 256)]
     pub password: String,
     pub role: Role,
@@ -182,7 +180,7 @@ pub struct SetPasswordRequest {
     #[validate(length(min = 1, max = 512))]
     #[schema(min_length = 1, max_length = 512)]
     pub token: String,
-    #[validate(length(min = MIN_PASSWORD_CHARS, max = 256, message = "must be 10 to 256 characters"))]
+    #[validate(custom(function = "crate::validation::password"))]
     #[schema(min_length = 10, max_length = 256)]
     pub password: String,
 }
@@ -227,7 +225,7 @@ pub struct ChangePasswordRequest {
     #[validate(length(min = 1, max = 256, message = "must be 1 to 256 characters"))]
     #[schema(min_length = 1, max_length = 256)]
     pub current_password: String,
-    #[validate(length(min = MIN_PASSWORD_CHARS, max = 256, message = "must be 10 to 256 characters"))]
+    #[validate(custom(function = "crate::validation::password"))]
     #[schema(min_length = 10, max_length = 256)]
     pub new_password: String,
 }

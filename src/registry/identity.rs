@@ -199,23 +199,69 @@ pub fn check_character(first17: &str) -> Option<char> {
     CHECK_CHARS.get((sum % 11) as usize).copied()
 }
 
-/// Checks and normalises a document number of the given type.
-///
-/// Resident ID numbers get the full GB 11643 check. Other documents vary too much by issuing
-/// country and year to validate structurally, so they are only trimmed, upper-cased and limited to
-/// 5 to 32 ASCII letters and digits.
-pub fn parse_document_number(id_type: IdType, text: &str, today: NaiveDate) -> Result<String, IdNumberError> {
-    match id_type {
-        IdType::ResidentId => ResidentId::parse(text, today).map(ResidentId::into_string),
-        IdType::Passport | IdType::HkMacauPermit | IdType::TaiwanPermit | IdType::ForeignPermanentId => {
-            let text = text.trim();
-            if !(5..=32).contains(&text.chars().count()) {
-                return Err(IdNumberError::DocumentLength);
+/// A checked, normalised document number: a resident ID with what it encodes, or another document's number.
+/// `Debug` is masked, as for [`ResidentId`].
+#[derive(Clone, PartialEq, Eq)]
+pub enum DocumentNumber {
+    Resident(ResidentId),
+    Other(String),
+}
+
+impl DocumentNumber {
+    /// Checks and normalises a document number of the given type, once: the result carries what the
+    /// declaration needs from it (the text, and a resident ID's gender and birth date).
+    ///
+    /// Resident ID numbers get the full GB 11643 check. Other documents vary too much by issuing
+    /// country and year to validate structurally, so they are only trimmed, upper-cased and limited to
+    /// 5 to 32 ASCII letters and digits.
+    pub fn parse(id_type: IdType, text: &str, today: NaiveDate) -> Result<DocumentNumber, IdNumberError> {
+        match id_type {
+            IdType::ResidentId => ResidentId::parse(text, today).map(DocumentNumber::Resident),
+            IdType::Passport | IdType::HkMacauPermit | IdType::TaiwanPermit | IdType::ForeignPermanentId => {
+                let text = text.trim();
+                if !(5..=32).contains(&text.chars().count()) {
+                    return Err(IdNumberError::DocumentLength);
+                }
+                if !text.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Err(IdNumberError::DocumentFormat);
+                }
+                Ok(DocumentNumber::Other(text.to_ascii_uppercase()))
             }
-            if !text.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                return Err(IdNumberError::DocumentFormat);
-            }
-            Ok(text.to_ascii_uppercase())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            DocumentNumber::Resident(id) => id.as_str(),
+            DocumentNumber::Other(text) => text,
+        }
+    }
+
+    /// The gender a resident ID encodes; other documents do not say.
+    pub fn gender(&self) -> Option<Gender> {
+        match self {
+            DocumentNumber::Resident(id) => Some(id.gender()),
+            DocumentNumber::Other(_) => None,
+        }
+    }
+
+    /// The birth date a resident ID encodes; other documents do not say.
+    pub fn birth_date(&self) -> Option<NaiveDate> {
+        match self {
+            DocumentNumber::Resident(id) => Some(id.birth_date()),
+            DocumentNumber::Other(_) => None,
+        }
+    }
+}
+
+impl fmt::Debug for DocumentNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DocumentNumber::Resident(id) => id.fmt(f),
+            DocumentNumber::Other(text) => f
+                .debug_tuple("DocumentNumber")
+                .field(&mask_document(IdType::Passport, text))
+                .finish(),
         }
     }
 }
@@ -489,10 +535,11 @@ mod tests {
     #[test]
     fn document_number_dispatches_resident_id() {
         let upper = valid(&prefix_with_x_check());
-        let normalised = parse_document_number(IdType::ResidentId, &upper.to_ascii_lowercase(), today()).unwrap();
-        assert_eq!(normalised, upper);
+        let normalised = DocumentNumber::parse(IdType::ResidentId, &upper.to_ascii_lowercase(), today()).unwrap();
+        assert_eq!(normalised.as_str(), upper);
+        assert!(normalised.gender().is_some() && normalised.birth_date().is_some());
         assert_eq!(
-            parse_document_number(IdType::ResidentId, "E12345678", today()),
+            DocumentNumber::parse(IdType::ResidentId, "E12345678", today()),
             Err(IdNumberError::ResidentIdLength)
         );
     }
@@ -506,17 +553,21 @@ mod tests {
             IdType::ForeignPermanentId,
         ] {
             assert_eq!(
-                parse_document_number(id_type, " e12345678 ", today()).unwrap(),
+                DocumentNumber::parse(id_type, " e12345678 ", today()).unwrap().as_str(),
                 "E12345678"
             );
         }
         assert_eq!(
-            parse_document_number(IdType::Passport, "ab123", today()).unwrap(),
+            DocumentNumber::parse(IdType::Passport, "ab123", today())
+                .unwrap()
+                .as_str(),
             "AB123"
         );
         let longest = "A".repeat(32);
         assert_eq!(
-            parse_document_number(IdType::Passport, &longest, today()).unwrap(),
+            DocumentNumber::parse(IdType::Passport, &longest, today())
+                .unwrap()
+                .as_str(),
             longest
         );
     }
@@ -525,20 +576,20 @@ mod tests {
     fn other_documents_check_length_and_charset() {
         let passport = IdType::Passport;
         assert_eq!(
-            parse_document_number(passport, "A123", today()),
+            DocumentNumber::parse(passport, "A123", today()),
             Err(IdNumberError::DocumentLength)
         );
         assert_eq!(
-            parse_document_number(passport, "   ", today()),
+            DocumentNumber::parse(passport, "   ", today()),
             Err(IdNumberError::DocumentLength)
         );
         assert_eq!(
-            parse_document_number(passport, &"A".repeat(33), today()),
+            DocumentNumber::parse(passport, &"A".repeat(33), today()),
             Err(IdNumberError::DocumentLength)
         );
         for text in ["E1234-5678", "E1234 5678", "护照12345", "E12345678é"] {
             assert_eq!(
-                parse_document_number(passport, text, today()),
+                DocumentNumber::parse(passport, text, today()),
                 Err(IdNumberError::DocumentFormat),
                 "{text}"
             );

@@ -15,7 +15,7 @@ use crate::db::Conn;
 use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
 use crate::ids::{new_id, now, today};
-use crate::registry::identity::{self, ResidentId};
+use crate::registry::identity::{self, DocumentNumber};
 use crate::registry::model::*;
 use crate::registry::notices;
 use crate::registry::repo;
@@ -345,7 +345,7 @@ pub fn prepare_tenant(cipher: &IdentityCipher, input: DeclareTenancy) -> Result<
     let today = today();
     let tenant = input.tenant;
     let mut errors = Vec::new();
-    let number = match identity::parse_document_number(tenant.id_type, &tenant.id_number, today) {
+    let number = match DocumentNumber::parse(tenant.id_type, &tenant.id_number, today) {
         Ok(number) => Some(number),
         Err(err) => {
             errors.push(FieldError::new("tenant.id_number", err.code(), err.message()));
@@ -362,28 +362,20 @@ pub fn prepare_tenant(cipher: &IdentityCipher, input: DeclareTenancy) -> Result<
     let Some(number) = number.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    let (gender, birth_date) = match tenant.id_type {
-        IdType::ResidentId => {
-            let parsed = ResidentId::parse(&number, today)
-                .map_err(|e| ApiError::invalid("tenant.id_number", e.code(), e.message()))?;
-            (Some(parsed.gender()), Some(parsed.birth_date()))
-        }
-        _ => (None, None),
-    };
     let id = new_id();
     Ok(PreparedTenant {
         full_name: tenant.full_name.trim().to_owned(),
         id_type: tenant.id_type,
-        id_number_encrypted: cipher.encrypt(&number, Binding::tenancy_id_number(&id)),
-        id_lookup: cipher.lookup_hash(tenant.id_type.as_str(), &number),
-        id_number_masked: identity::mask_document(tenant.id_type, &number),
+        id_number_encrypted: cipher.encrypt(number.as_str(), Binding::tenancy_id_number(&id)),
+        id_lookup: cipher.lookup_hash(tenant.id_type.as_str(), number.as_str()),
+        id_number_masked: identity::mask_document(tenant.id_type, number.as_str()),
         phone_masked: tenant.phone.as_deref().map(identity::mask_phone),
         phone_encrypted: tenant
             .phone
             .as_deref()
             .map(|p| cipher.encrypt(p, Binding::tenancy_phone(&id))),
-        gender,
-        birth_date,
+        gender: number.gender(),
+        birth_date: number.birth_date(),
         origin: tenant.origin.map(|o| o.trim().to_owned()),
         employer: tenant.employer.map(|e| e.trim().to_owned()),
         move_in_date: input.move_in_date,
