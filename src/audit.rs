@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::auth::Caller;
 use crate::auth::Role;
 use crate::db::Conn;
+use crate::db::query::paged;
 use crate::db::schema::audit_events;
 use crate::error::ApiError;
 use crate::http::pagination::{Page, PageQuery, Paginated};
@@ -117,13 +118,9 @@ pub fn list(
     conn: &mut Conn,
     caller: &Caller,
     filter: &AuditFilter,
-    page: &Page,
+    page: &crate::db::query::Page,
 ) -> Result<Vec<AuditEventRow>, ApiError> {
-    let mut query = audit_events::table
-        .select(AuditEventRow::as_select())
-        .order(audit_events::id.asc())
-        .limit(page.fetch_limit())
-        .into_boxed();
+    let mut query = audit_events::table.select(AuditEventRow::as_select()).into_boxed();
     if !caller.is_admin() {
         query = query.filter(audit_events::village_id.eq(caller.village_id.clone().unwrap_or_default()));
     }
@@ -136,13 +133,7 @@ pub fn list(
     if let Some(actor_id) = &filter.actor_id {
         query = query.filter(audit_events::actor_id.eq(actor_id.clone()));
     }
-    if let Some(after) = &page.after {
-        query = query.filter(audit_events::id.gt(after.clone()));
-    }
-    if let Some(since) = page.updated_since {
-        query = query.filter(audit_events::at.gt(since));
-    }
-    Ok(query.load(conn)?)
+    Ok(paged!(query, audit_events, page, at).load(conn)?)
 }
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

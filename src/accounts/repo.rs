@@ -7,9 +7,9 @@ use crate::accounts::model::{MembershipStatus, UserFilter, UserRow};
 use crate::auth::Caller;
 use crate::auth::Role;
 use crate::db::Conn;
+use crate::db::query::{Page, paged};
 use crate::db::schema::{password_tokens, refresh_tokens, users};
 use crate::error::{ApiError, ConflictOnDuplicate};
-use crate::http::pagination::Page;
 
 pub const DUPLICATE_CONTACT: &str = "A user with this e-mail or phone already exists.";
 
@@ -54,11 +54,7 @@ pub fn find_by_login(conn: &mut Conn, login: &str) -> Result<Option<UserRow>, Ap
 
 /// Users in the caller's scope (auditors: their village only), filtered and paged.
 pub fn list(conn: &mut Conn, caller: &Caller, filter: &UserFilter, page: &Page) -> Result<Vec<UserRow>, ApiError> {
-    let mut query = users::table
-        .select(UserRow::as_select())
-        .order(users::id.asc())
-        .limit(page.fetch_limit())
-        .into_boxed();
+    let mut query = users::table.select(UserRow::as_select()).into_boxed();
     if !caller.is_admin() {
         query = query.filter(users::village_id.eq(caller.village_id.clone()));
     }
@@ -71,13 +67,7 @@ pub fn list(conn: &mut Conn, caller: &Caller, filter: &UserFilter, page: &Page) 
     if let Some(village_id) = &filter.village_id {
         query = query.filter(users::village_id.eq(village_id));
     }
-    if let Some(after) = &page.after {
-        query = query.filter(users::id.gt(after));
-    }
-    if let Some(since) = page.updated_since {
-        query = query.filter(users::updated_at.gt(since));
-    }
-    Ok(query.load(conn)?)
+    Ok(paged!(query, users, page).load(conn)?)
 }
 
 /// Moves a user to `status`, bumping the version.

@@ -1,6 +1,7 @@
 //! The database: one connection type over PostgreSQL and SQLite, the pool, embedded migrations, and the
 //! `read` / `write` helpers that run blocking diesel work off the async threads.
 
+pub mod query;
 pub mod schema;
 
 use std::cell::RefCell;

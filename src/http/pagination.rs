@@ -1,7 +1,6 @@
 //! Cursor pagination shared by every list: `limit`, an opaque signed `cursor`, and `updated_since`.
 //!
-//! Lists are ordered by id; ids are UUIDv7, so that is creation order, and rows inserted while a client
-//! pages through land after its cursor: nothing is lost or repeated.
+//! Lists are ordered by id (see `db::query`): nothing is lost or repeated while a client pages through.
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -13,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::db::query;
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 
@@ -34,14 +34,19 @@ pub struct PageQuery {
     pub updated_since: Option<String>,
 }
 
-/// Parsed paging parameters.
+/// The paging parameters of a request, parsed: the plain page the repositories read (through `Deref`), and the
+/// key that signs the next cursor.
 #[derive(Debug, Clone)]
 pub struct Page {
-    pub limit: i64,
-    /// Only rows with an id greater than this.
-    pub after: Option<String>,
-    pub updated_since: Option<NaiveDateTime>,
+    page: query::Page,
     key: Vec<u8>,
+}
+
+impl std::ops::Deref for Page {
+    type Target = query::Page;
+    fn deref(&self) -> &query::Page {
+        &self.page
+    }
 }
 
 /// A page of a list.
@@ -53,11 +58,6 @@ pub struct Paginated<T> {
 }
 
 impl Page {
-    /// How many rows to fetch: one more than the limit tells whether another page exists.
-    pub fn fetch_limit(&self) -> i64 {
-        self.limit + 1
-    }
-
     /// Cuts the fetched rows to a page and makes the cursor for the next one.
     pub fn finish<R, T>(
         &self,
@@ -128,9 +128,11 @@ impl Page {
             return Err(ApiError::MalformedQuery(errors));
         }
         Ok(Page {
-            limit,
-            after,
-            updated_since,
+            page: query::Page {
+                limit,
+                after,
+                updated_since,
+            },
             key,
         })
     }
@@ -202,22 +204,6 @@ impl FromRequest for Page {
         std::future::ready(result)
     }
 }
-
-/// Applies a page's cursor, `updated_since` and size to a boxed query on `$table`.
-macro_rules! paged {
-    ($query:expr, $table:ident, $page:expr) => {{
-        let page: &$crate::http::pagination::Page = $page;
-        let mut query = $query.order($table::id.asc()).limit(page.fetch_limit());
-        if let Some(after) = &page.after {
-            query = query.filter($table::id.gt(after.clone()));
-        }
-        if let Some(since) = page.updated_since {
-            query = query.filter($table::updated_at.gt(since));
-        }
-        query
-    }};
-}
-pub(crate) use paged;
 
 #[cfg(test)]
 mod tests {

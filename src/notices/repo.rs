@@ -8,10 +8,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 
 use crate::auth::Caller;
+use crate::db::query::Page;
 use crate::db::schema::notices;
 use crate::db::{Conn, DbConn};
 use crate::error::ApiError;
-use crate::http::pagination::Page;
 use crate::notices::model::{NoticeFilter, NoticeRow, NoticeStatus};
 
 /// Inserts a notice unless one with the same dedupe key exists; true when inserted.
@@ -133,5 +133,5 @@ pub fn list(conn: &mut Conn, caller: &Caller, filter: &NoticeFilter, page: &Page
     if let Some(kind) = filter.kind {
         query = query.filter(notices::kind.eq(kind));
     }
-    Ok(crate::http::pagination::paged!(query, notices, page).load(conn)?)
+    Ok(crate::db::query::paged!(query, notices, page).load(conn)?)
 }

@@ -6,9 +6,9 @@ use diesel::prelude::*;
 
 use crate::auth::Caller;
 use crate::db::Conn;
+use crate::db::query::{Page, paged};
 use crate::db::schema::{grids, patrol_visits, patrols, properties};
 use crate::error::ApiError;
-use crate::http::pagination::Page;
 use crate::patrols::model::{PatrolRow, VisitRow};
 
 /// A grid's village, if the caller is staff of it or an admin; landlords and other villages see none.
@@ -40,19 +40,11 @@ pub fn insert(conn: &mut Conn, patrol: &PatrolRow, visits: &[VisitRow]) -> Resul
 }
 
 pub fn list(conn: &mut Conn, grid_id: &str, page: &Page) -> Result<Vec<PatrolRow>, ApiError> {
-    let mut query = patrols::table
+    let query = patrols::table
         .filter(patrols::grid_id.eq(grid_id))
         .select(PatrolRow::as_select())
-        .order(patrols::id.asc())
-        .limit(page.fetch_limit())
         .into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(patrols::id.gt(after.clone()));
-    }
-    if let Some(since) = page.updated_since {
-        query = query.filter(patrols::created_at.gt(since));
-    }
-    Ok(query.load(conn)?)
+    Ok(paged!(query, patrols, page, created_at).load(conn)?)
 }
 
 pub fn visits_of(conn: &mut Conn, patrol_ids: &[&str]) -> Result<Vec<VisitRow>, ApiError> {

@@ -9,9 +9,9 @@ use diesel::prelude::*;
 use crate::auth::Caller;
 use crate::auth::scope::{scoped, scoped_first};
 use crate::db::Conn;
+use crate::db::query::{Page, paged};
 use crate::db::schema::{properties, tenancies, units, villages};
 use crate::error::{ApiError, ConflictOnDuplicate};
-use crate::http::pagination::{Page, paged};
 use crate::registry::model::*;
 
 /// Takes the next registration code of a village. The increment locks the village row until the

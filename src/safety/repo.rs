@@ -7,12 +7,11 @@ use diesel::prelude::*;
 use crate::auth::Caller;
 use crate::auth::scope::{scoped, scoped_first};
 use crate::db::Conn;
+use crate::db::query::{Page, paged};
 use crate::db::schema::{
     checklist_items, checklist_versions, inspection_results, inspections, properties, rectifications,
 };
 use crate::error::ApiError;
-use crate::http::pagination::Page;
-use crate::http::pagination::paged;
 use crate::safety::model::*;
 
 /// The newest checklist version and its items in order.
@@ -60,19 +59,11 @@ pub fn find_inspection(conn: &mut Conn, caller: &Caller, id: &str) -> Result<Ins
 }
 
 pub fn list_inspections(conn: &mut Conn, property_id: &str, page: &Page) -> Result<Vec<InspectionRow>, ApiError> {
-    let mut query = inspections::table
+    let query = inspections::table
         .filter(inspections::property_id.eq(property_id))
         .select(InspectionRow::as_select())
-        .order(inspections::id.asc())
-        .limit(page.fetch_limit())
         .into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(inspections::id.gt(after.clone()));
-    }
-    if let Some(since) = page.updated_since {
-        query = query.filter(inspections::created_at.gt(since));
-    }
-    Ok(query.load(conn)?)
+    Ok(paged!(query, inspections, page, created_at).load(conn)?)
 }
 
 pub fn results_of(conn: &mut Conn, inspection_ids: &[&str]) -> Result<Vec<ResultRow>, ApiError> {

@@ -3,9 +3,9 @@
 use diesel::prelude::*;
 
 use crate::db::Conn;
+use crate::db::query::{Page, paged};
 use crate::db::schema::{grids, villages};
 use crate::error::{ApiError, ConflictOnDuplicate};
-use crate::http::pagination::Page;
 use crate::villages::model::{GridRow, VillageRow};
 
 pub fn insert(conn: &mut Conn, row: &VillageRow) -> Result<(), ApiError> {
@@ -30,18 +30,8 @@ pub fn require_exists(conn: &mut Conn, id: &str, field: &str) -> Result<(), ApiE
 }
 
 pub fn list(conn: &mut Conn, page: &Page) -> Result<Vec<VillageRow>, ApiError> {
-    let mut query = villages::table
-        .select(VillageRow::as_select())
-        .order(villages::id.asc())
-        .limit(page.fetch_limit())
-        .into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(villages::id.gt(after));
-    }
-    if let Some(since) = page.updated_since {
-        query = query.filter(villages::updated_at.gt(since));
-    }
-    Ok(query.load(conn)?)
+    let query = villages::table.select(VillageRow::as_select()).into_boxed();
+    Ok(paged!(query, villages, page).load(conn)?)
 }
 
 pub fn insert_grid(conn: &mut Conn, row: &GridRow) -> Result<(), ApiError> {
@@ -53,19 +43,11 @@ pub fn insert_grid(conn: &mut Conn, row: &GridRow) -> Result<(), ApiError> {
 }
 
 pub fn list_grids(conn: &mut Conn, village_id: &str, page: &Page) -> Result<Vec<GridRow>, ApiError> {
-    let mut query = grids::table
+    let query = grids::table
         .filter(grids::village_id.eq(village_id))
         .select(GridRow::as_select())
-        .order(grids::id.asc())
-        .limit(page.fetch_limit())
         .into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(grids::id.gt(after));
-    }
-    if let Some(since) = page.updated_since {
-        query = query.filter(grids::updated_at.gt(since));
-    }
-    Ok(query.load(conn)?)
+    Ok(paged!(query, grids, page).load(conn)?)
 }
 
 /// Whether the grid exists and belongs to the village.
