@@ -1483,3 +1483,34 @@ async fn every_field_refuses_what_it_cannot_mean(backend: Backend) {
 }
 
 backend_tests!(every_field_refuses_what_it_cannot_mean);
+
+/// Statuses and kinds are typed columns: a stored text that names no variant (a hand edit, a bad migration) is
+/// corruption, answered 500 with a request id and nothing of the text, never a panic or a guess.
+async fn a_status_no_enum_names_is_an_internal_error(backend: Backend) {
+    use diesel::RunQueryDsl;
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let path = format!("/api/v1/properties/{}", property.id());
+    app.get(&path, Some(&landlord.token)).await.expect(200);
+    let id = property.id().to_owned();
+    app.db
+        .write_blocking(move |conn| {
+            diesel::sql_query(format!(
+                "UPDATE properties SET status = 'condemned-xyz' WHERE id = '{id}'"
+            ))
+            .execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+    let answer = app.get(&path, Some(&landlord.token)).await;
+    let text = String::from_utf8_lossy(&answer.bytes).into_owned();
+    let problem = answer.problem(500);
+    assert!(problem["request_id"].is_string(), "{problem}");
+    assert!(!text.contains("condemned"), "{text}");
+    // The server goes on serving.
+    app.get("/api/v1/me", Some(&landlord.token)).await.expect(200);
+}
+
+backend_tests!(a_status_no_enum_names_is_an_internal_error);
