@@ -278,7 +278,7 @@ impl TrustedProxies {
                 list.split(',')
                     .map(|a| a.trim().parse())
                     .collect::<Result<_, _>>()
-                    .map_err(|_| anyhow::anyhow!("{HELP}"))?,
+                    .map_err(|e: std::net::AddrParseError| anyhow::anyhow!("{HELP} ({e})"))?,
             ),
         })
     }

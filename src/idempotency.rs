@@ -212,9 +212,10 @@ async fn run_and_record(
     }
     let (http_req, response) = response.into_parts();
     let (head, body) = response.into_parts();
-    let bytes = actix_web::body::to_bytes(body)
-        .await
-        .map_err(|_| ApiError::internal(anyhow::anyhow!("could not read the response body")))?;
+    let bytes = actix_web::body::to_bytes(body).await.map_err(|e| {
+        let cause: Box<dyn std::error::Error> = e.into();
+        ApiError::internal(anyhow::anyhow!("could not read the response body: {cause}"))
+    })?;
     let answer = stored_answer(status, head.headers(), &bytes)?;
     state.db.write(move |conn| record(conn, &user_id, &key, answer)).await?;
     Ok(ServiceResponse::new(
