@@ -16,6 +16,7 @@ pub mod ids;
 pub mod notices;
 pub mod openapi;
 pub mod ops;
+pub mod pages;
 pub mod patrols;
 pub mod private_file;
 pub mod rate_limit;

@@ -81,6 +81,7 @@ pub fn build_app(
         .wrap(TracingLogger::default())
         .route("/metrics", web::get().to(request_metrics::export))
         .configure(crate::openapi::routes)
+        .configure(crate::pages::routes)
         .into_utoipa_app()
         .configure(crate::routes::api)
         .into_app()

@@ -836,3 +836,188 @@ async fn inspections_are_dated_within_the_last_year(backend: Backend) {
 }
 
 backend_tests!(inspections_are_dated_within_the_last_year);
+
+/// The page behind the plaque: the rating in words, Chinese first, nothing personal, the association's contact; an
+/// unknown code is a friendly page; the stylesheet is the only thing it loads.
+async fn the_public_page_shows_the_rating_in_words(backend: Backend) {
+    let contact = "村房东协会 0591-12345678，村委会一楼";
+    let s = Scene::with(backend, &[("ANZU_ASSOCIATION_CONTACT", contact)]).await;
+    let code = s.property.str("registration_code").to_owned();
+    let page = s.app.get(&format!("/r/{code}"), None).await.expect(200);
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert_eq!(page.header("cache-control").as_deref(), Some("no-cache"));
+    let policy = page.header("content-security-policy").unwrap();
+    assert!(
+        policy.contains("default-src 'none'") && !policy.contains("unsafe-inline"),
+        "{policy}"
+    );
+    let html = String::from_utf8(page.bytes).unwrap();
+    for expected in [
+        code.as_str(),
+        "未评级",
+        "Not yet rated",
+        contact,
+        "公寓楼",
+        "尚未检查",
+        "90 分以上",
+    ] {
+        assert!(html.contains(expected), "{expected} in {html}");
+    }
+    assert!(!html.contains("<script") && !html.contains("style="), "nothing inline");
+    let landlord = s.app.get("/api/v1/me", Some(&s.landlord.token)).await.expect(200).body;
+    for personal in [landlord.str("full_name"), landlord.str("email"), landlord.str("phone")] {
+        assert!(!html.contains(personal), "{personal} must not be on the page");
+    }
+
+    // The one stylesheet, under a name that changes with its content, cached for good; no other file.
+    let href = regex::Regex::new(r#"href="(/static/anzu-[0-9a-f]{12}\.css)""#)
+        .unwrap()
+        .captures(&html)
+        .expect("a stylesheet link")[1]
+        .to_owned();
+    let css = s.app.get(&href, None).await.expect(200);
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
+    assert!(css.header("cache-control").unwrap().contains("immutable"));
+    let missing = s.app.get("/static/anzu-000000000000.css", None).await;
+    assert_eq!(missing.status, 404);
+
+    s.inspect(&date(-3), &[]).await;
+    let rated = String::from_utf8(s.app.get(&format!("/r/{code}"), None).await.expect(200).bytes).unwrap();
+    let valid_until = s.property_now().await.str("rating_valid_until").to_owned();
+    for expected in [
+        r#"data-stars="5""#,
+        "★★★★★",
+        "已评级",
+        "Rated",
+        valid_until.as_str(),
+        date(-3).as_str(),
+    ] {
+        assert!(rated.contains(expected), "{expected} in {rated}");
+    }
+
+    let unknown = s.app.get("/r/NOPE-000001", None).await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.header("content-type").unwrap().starts_with("text/html"));
+    let unknown = String::from_utf8(unknown.bytes).unwrap();
+    assert!(unknown.contains("没有找到") && unknown.contains("No rental has this registration code"));
+}
+
+/// The page shares the JSON's limit per address; past it, a page that says to wait, with `Retry-After`.
+async fn the_public_page_is_rate_limited_like_the_json(backend: Backend) {
+    let s = Scene::with(backend, &[("ANZU_PUBLIC_RATE_PER_MINUTE", "2")]).await;
+    let code = s.property.str("registration_code");
+    s.app.get(&format!("/r/{code}"), None).await.expect(200);
+    s.app.get(&format!("/public/v1/ratings/{code}"), None).await.expect(200);
+    let limited = s.app.get(&format!("/r/{code}"), None).await;
+    assert_eq!(limited.status, 429);
+    assert!(limited.header("retry-after").is_some());
+    assert!(String::from_utf8(limited.bytes).unwrap().contains("查询太频繁"));
+}
+
+/// A new inspection, a delisting and a reinstatement show at once on the page, the JSON and the plaque of the
+/// process that made them, although answers are otherwise kept for a minute.
+async fn a_changed_rating_shows_at_once(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let code = s.property.str("registration_code").to_owned();
+    let path = format!("/public/v1/ratings/{code}");
+    s.inspect(&date(0), &[]).await;
+    assert_eq!(s.app.get(&path, None).await.expect(200).body["stars"], 5, "now cached");
+    // A failed major item caps the rating at 2 stars.
+    s.inspect(&date(0), &["ESC-04"]).await;
+    assert_eq!(s.app.get(&path, None).await.expect(200).body["stars"], 2);
+    let page = String::from_utf8(s.app.get(&format!("/r/{code}"), None).await.expect(200).bytes).unwrap();
+    assert!(page.contains(r#"data-stars="2""#), "{page}");
+    let plaque = String::from_utf8(
+        s.app
+            .get(&format!("/public/v1/ratings/{code}/plaque.svg"), None)
+            .await
+            .expect(200)
+            .bytes,
+    )
+    .unwrap();
+    assert!(plaque.contains("★★☆☆☆"), "{plaque}");
+
+    let property = s.property_now().await;
+    let version = format!("\"{}\"", property["version"]);
+    s.app
+        .call(
+            "POST",
+            &format!("/api/v1/properties/{}/delist", s.pid()),
+            Some(&s.auditor.token),
+            &[("If-Match", version.as_str())],
+            Some(&json!({"reason": "unsafe wiring"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(s.app.get(&path, None).await.expect(200).body["status"], "delisted");
+    let page = String::from_utf8(s.app.get(&format!("/r/{code}"), None).await.expect(200).bytes).unwrap();
+    assert!(page.contains("已清退"), "{page}");
+}
+
+/// The plaque's QR code holds the page's short address and reads back from a photo-sized, slightly noisy
+/// rendering; the short address never makes a finer code than the JSON's address did.
+async fn the_plaque_qr_code_reads_back_as_the_page(backend: Backend) {
+    let base = "https://anzu.donghu.example.cn";
+    let s = Scene::with(backend, &[("ANZU_PUBLIC_BASE_URL", base)]).await;
+    let code = s.property.str("registration_code");
+    let url = format!("{base}/r/{code}");
+    let plaque = String::from_utf8(
+        s.app
+            .get(&format!("/public/v1/ratings/{code}/plaque.svg"), None)
+            .await
+            .expect(200)
+            .bytes,
+    )
+    .unwrap();
+    // The plaque draws exactly the code of the page's address.
+    let qr = qrcode::QrCode::new(url.as_bytes()).unwrap();
+    let drawn = qr
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build();
+    let path = &drawn[drawn.find("<path").unwrap()..];
+    assert!(
+        plaque.contains(&path[..path.find("/>").unwrap()]),
+        "the plaque's QR code is the page's address"
+    );
+
+    // Read back at 3 pixels a module (the code then spans about 100 pixels, as in a photo of a door), with noise.
+    let width = qr.width();
+    let colors = qr.to_colors();
+    let (scale, quiet) = (3, 4);
+    let side = (width + 2 * quiet) * scale;
+    let image = rqrr::PreparedImage::prepare_from_greyscale(side, side, |x, y| {
+        let (mx, my) = (
+            (x / scale) as isize - quiet as isize,
+            (y / scale) as isize - quiet as isize,
+        );
+        let dark = mx >= 0
+            && my >= 0
+            && (mx as usize) < width
+            && (my as usize) < width
+            && colors[my as usize * width + mx as usize] == qrcode::Color::Dark;
+        let noise = ((x * 31 + y * 17) % 40) as u8;
+        if dark { 30 + noise } else { 225 - noise }
+    });
+    let mut image = image;
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one code found");
+    let (_, content) = grids[0].decode().unwrap();
+    assert_eq!(content, url);
+
+    let old = qrcode::QrCode::new(format!("{base}/public/v1/ratings/{code}").as_bytes()).unwrap();
+    assert!(
+        qr.width() <= old.width(),
+        "{} modules a side, against {} for the JSON's address",
+        qr.width(),
+        old.width()
+    );
+}
+
+backend_tests!(
+    the_public_page_shows_the_rating_in_words,
+    the_public_page_is_rate_limited_like_the_json,
+    a_changed_rating_shows_at_once,
+    the_plaque_qr_code_reads_back_as_the_page,
+);

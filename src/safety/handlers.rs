@@ -13,6 +13,7 @@ use crate::http::query::Query;
 use crate::registry::model::Property;
 use crate::registry::repo as registry_repo;
 use crate::safety::model::*;
+use crate::safety::public::PublicRatings;
 use crate::safety::{repo, service};
 use crate::state::AppState;
 
@@ -52,16 +53,18 @@ pub async fn get_checklist(_caller: Caller, state: web::Data<AppState>) -> Resul
 pub async fn create_inspection(
     caller: Caller,
     state: web::Data<AppState>,
+    public: web::Data<PublicRatings>,
     property_id: web::Path<String>,
     body: Json<CreateInspection>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.clone();
+    let property_id = property_id.into_inner();
+    let rated = property_id.clone();
     let inspection = state
         .db
-        .write(move |conn| {
-            service::record_inspection(conn, &caller, &settings.rating_rules, &property_id, body.into_inner())
-        })
+        .write(move |conn| service::record_inspection(conn, &caller, &settings.rating_rules, &rated, body.into_inner()))
         .await?;
+    public.forget(&property_id);
     Ok(HttpResponse::Created().json(inspection))
 }
 
@@ -161,6 +164,7 @@ pub async fn report_fix(
 pub async fn verify_fix(
     caller: Caller,
     state: web::Data<AppState>,
+    public: web::Data<PublicRatings>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: Json<VerifyFix>,
@@ -170,6 +174,7 @@ pub async fn verify_fix(
         .db
         .write(move |conn| service::verify_fix(conn, &caller, &id, if_match, resolved, &note))
         .await?;
+    public.forget(&row.property_id);
     Ok(versioned(StatusCode::OK, &Rectification::try_from(row)?))
 }
 
@@ -183,6 +188,7 @@ pub async fn verify_fix(
 pub async fn delist(
     caller: Caller,
     state: web::Data<AppState>,
+    public: web::Data<PublicRatings>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: Json<Reason>,
@@ -192,6 +198,7 @@ pub async fn delist(
         .db
         .write(move |conn| service::delist(conn, &caller, &id, if_match, &reason))
         .await?;
+    public.forget(&row.id);
     Ok(versioned(
         StatusCode::OK,
         &Property::from_row(row, crate::ids::today())?,
@@ -208,6 +215,7 @@ pub async fn delist(
 pub async fn reinstate(
     caller: Caller,
     state: web::Data<AppState>,
+    public: web::Data<PublicRatings>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: Json<Reason>,
@@ -217,6 +225,7 @@ pub async fn reinstate(
         .db
         .write(move |conn| service::reinstate(conn, &caller, &id, if_match, &reason))
         .await?;
+    public.forget(&row.id);
     Ok(versioned(
         StatusCode::OK,
         &Property::from_row(row, crate::ids::today())?,

@@ -4,6 +4,7 @@
 use actix_web::get;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
@@ -60,15 +61,22 @@ impl PublicLimiter {
 
 /// Public answers kept for as long as clients may cache them anyway (`Cache-Control: max-age=60`): door
 /// plaques are scanned far more often than ratings change. At most [`PublicCache::MAX_ENTRIES`]; beyond
-/// that the cache evicts the least likely to be asked for again, not everything at once.
+/// that the cache evicts the least likely to be asked for again, not everything at once. A change of a
+/// property's rating or status in this process forgets its entry at once ([`PublicRatings::forget`]).
 pub struct PublicCache {
-    entries: moka::sync::Cache<String, PublicRating>,
+    entries: moka::sync::Cache<String, Arc<PublicView>>,
+    /// The registration code of each cached property, by property id, to forget it by id.
+    codes: moka::sync::Cache<String, String>,
 }
 
 impl Default for PublicCache {
     fn default() -> Self {
         PublicCache {
             entries: moka::sync::Cache::builder()
+                .max_capacity(Self::MAX_ENTRIES)
+                .time_to_live(Self::TTL)
+                .build(),
+            codes: moka::sync::Cache::builder()
                 .max_capacity(Self::MAX_ENTRIES)
                 .time_to_live(Self::TTL)
                 .build(),
@@ -80,12 +88,28 @@ impl PublicCache {
     const TTL: std::time::Duration = std::time::Duration::from_secs(60);
     const MAX_ENTRIES: u64 = 100_000;
 
-    fn get(&self, code: &str) -> Option<PublicRating> {
+    fn get(&self, code: &str) -> Option<Arc<PublicView>> {
         self.entries.get(code)
     }
 
-    fn put(&self, rating: &PublicRating) {
-        self.entries.insert(rating.registration_code.clone(), rating.clone());
+    fn put(&self, view: &Arc<PublicView>) {
+        let code = view.rating.registration_code.clone();
+        self.codes.insert(view.property_id.clone(), code.clone());
+        self.entries.insert(code, view.clone());
+    }
+
+    fn forget(&self, property_id: &str) {
+        if let Some(code) = self.codes.remove(property_id) {
+            self.entries.invalidate(&code);
+        }
+    }
+}
+
+impl PublicRatings {
+    /// Forgets what is cached of a property whose rating or status just changed, so that this process's next
+    /// answer (the page, the plaque the landlord prints right after an inspection) shows the change.
+    pub fn forget(&self, property_id: &str) {
+        self.cache.forget(property_id);
     }
 }
 
@@ -101,33 +125,50 @@ pub struct PublicRating {
     pub valid_until: Option<NaiveDate>,
 }
 
-async fn load(
+/// A public rating and what the page behind the plaque adds to it.
+#[derive(Debug)]
+pub struct PublicView {
+    pub rating: PublicRating,
+    /// The date of the property's last inspection, if any.
+    pub last_inspected_on: Option<NaiveDate>,
+    property_id: String,
+}
+
+/// A rental's public rating by its registration code: rate limited per client address (the JSON, the plaque
+/// and the page share one limit), answered from the cache when it can be.
+pub async fn load(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     public: &PublicRatings,
     code: String,
-) -> Result<PublicRating, ApiError> {
+) -> Result<Arc<PublicView>, ApiError> {
     public.limiter.check(req, &state.settings.trust_proxy)?;
-    if let Some(rating) = public.cache.get(&code) {
-        return Ok(rating);
+    if let Some(view) = public.cache.get(&code) {
+        return Ok(view);
     }
     let today = today();
-    let rating = state
+    let view = state
         .db
         .lookup(move |conn| {
             let (property, village) = repo::find_by_code(conn, &code)?;
-            Ok(PublicRating {
-                status: property.status_on(today),
-                kind: property.kind,
-                registration_code: property.registration_code,
-                village,
-                stars: property.stars,
-                valid_until: property.rating_valid_until,
+            let last_inspected_on = repo::last_inspected_on(conn, &property.id)?;
+            Ok(PublicView {
+                rating: PublicRating {
+                    status: property.status_on(today),
+                    kind: property.kind,
+                    registration_code: property.registration_code,
+                    village,
+                    stars: property.stars,
+                    valid_until: property.rating_valid_until,
+                },
+                last_inspected_on,
+                property_id: property.id,
             })
         })
         .await?;
-    public.cache.put(&rating);
-    Ok(rating)
+    let view = Arc::new(view);
+    public.cache.put(&view);
+    Ok(view)
 }
 
 /// A rental's current rating by its registration code. Public, rate limited per address.
@@ -141,13 +182,19 @@ pub async fn public_rating(
     public: web::Data<PublicRatings>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let rating = load(&req, &state, &public, code.into_inner()).await?;
+    let view = load(&req, &state, &public, code.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=60"))
-        .json(rating))
+        .json(&view.rating))
 }
 
-/// A printable door plaque: the code, the stars, the validity and a QR code of the public rating.
+/// The short address a plaque's QR code holds: the public rating page. Short, so that the code has few, large
+/// modules and scans from across a corridor.
+pub fn page_url(public_base_url: &str, registration_code: &str) -> String {
+    format!("{public_base_url}/r/{registration_code}")
+}
+
+/// A printable door plaque: the code, the stars, the validity and a QR code of the public rating page.
 #[utoipa::path(operation_id = "get_public_plaque", tag = "public",
     params(("registration_code" = String, Path)),
     responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem),
@@ -159,14 +206,11 @@ pub async fn plaque(
     public: web::Data<PublicRatings>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let rating = load(&req, &state, &public, code.into_inner()).await?;
-    let url = format!(
-        "{}/public/v1/ratings/{}",
-        state.settings.public_base_url, rating.registration_code
-    );
+    let view = load(&req, &state, &public, code.into_inner()).await?;
+    let url = page_url(&state.settings.public_base_url, &view.rating.registration_code);
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml; charset=utf-8")
-        .body(plaque_svg(&rating, &url)?))
+        .body(plaque_svg(&view.rating, &url)?))
 }
 
 fn escape(text: &str) -> String {

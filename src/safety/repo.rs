@@ -231,6 +231,14 @@ pub fn find_by_code(conn: &mut Conn, code: &str) -> Result<(crate::registry::mod
         .first(conn)?)
 }
 
+/// The date of the property's last inspection.
+pub fn last_inspected_on(conn: &mut Conn, property_id: &str) -> Result<Option<NaiveDate>, ApiError> {
+    Ok(inspections::table
+        .filter(inspections::property_id.eq(property_id))
+        .select(diesel::dsl::max(inspections::inspected_on))
+        .first(conn)?)
+}
+
 /// Marks open orders past their due date `overdue`; returns how many.
 pub fn mark_overdue(conn: &mut Conn, today: NaiveDate, now: NaiveDateTime) -> Result<usize, ApiError> {
     Ok(diesel::update(
