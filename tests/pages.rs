@@ -1,0 +1,123 @@
+//! The pages people use, in a real browser (headless Chromium through chromedriver): they render, their stylesheet
+//! loads under the Content-Security-Policy, and they fit a phone.
+// A test fails by panicking: unwrapping is how it says what it expected.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::Backend;
+use common::JsonExt;
+use common::browser::Browser;
+use common::scene::{Scene, date};
+
+/// The plaque's page on a 360 px phone: no horizontal scrolling, the stars and status as rated, the stylesheet
+/// applied (the policy allows only it), and a screenshot for the documentation.
+#[actix_web::test]
+async fn the_public_page_fits_a_phone() {
+    let Some(browser) = Browser::phone(360).await else {
+        return;
+    };
+    let s = Scene::with(
+        Backend::Sqlite,
+        &[("ANZU_ASSOCIATION_CONTACT", "东湖村房东协会 0591-12345678")],
+    )
+    .await;
+    s.inspect(&date(-2), &["MGT-01"]).await;
+    let code = s.property.str("registration_code");
+    browser.open(&format!("{}/r/{code}", s.app.address)).await;
+    let read = browser
+        .eval(
+            "return {
+                width: window.innerWidth,
+                scrollWidth: document.documentElement.scrollWidth,
+                stars: document.getElementById('stars').dataset.stars,
+                lit: document.getElementById('stars').textContent.trim(),
+                status: document.getElementById('status').textContent,
+                contact: document.getElementById('contact').textContent,
+                starSize: getComputedStyle(document.getElementById('stars')).fontSize,
+                styled: document.styleSheets.length,
+            };",
+        )
+        .await;
+    assert_eq!(read["width"], 360, "{read}");
+    assert!(
+        read["scrollWidth"].as_u64().unwrap() <= 360,
+        "the page scrolls sideways: {read}"
+    );
+    let expected_stars = s.property_now().await["stars"].to_string();
+    assert_eq!(read["stars"], expected_stars.as_str(), "{read}");
+    assert!(
+        read.str("lit")
+            .starts_with(&"★".repeat(expected_stars.parse().unwrap())),
+        "{read}"
+    );
+    assert!(read.str("status").contains("已评级"), "{read}");
+    assert!(read.str("contact").contains("0591-12345678"), "{read}");
+    // 3.2rem: the stylesheet loaded and applied; without it the stars would be 16px.
+    assert_eq!(read["starSize"], "51.2px", "{read}");
+    assert_eq!(read["styled"], 1, "{read}");
+    browser.save_screenshot("public-page-360.png").await;
+
+    browser.open(&format!("{}/r/NOPE-000001", s.app.address)).await;
+    let missing = browser
+        .eval("return {title: document.querySelector('h1').textContent, scrollWidth: document.documentElement.scrollWidth};")
+        .await;
+    assert!(missing.str("title").contains("没有找到"), "{missing}");
+    assert!(missing["scrollWidth"].as_u64().unwrap() <= 360, "{missing}");
+    browser.close().await;
+}
+
+/// The printed plaque, drawn by the browser at photo size (200 px wide, its QR code about 120 px across, slightly
+/// blurred), reads back as the page's address; a screenshot of it for the documentation.
+#[actix_web::test]
+async fn the_plaque_reads_back_from_a_photo() {
+    let Some(browser) = Browser::phone(400).await else {
+        return;
+    };
+    let s = Scene::new(Backend::Sqlite).await;
+    s.inspect(&date(0), &[]).await;
+    let code = s.property.str("registration_code");
+    let plaque = format!("{}/public/v1/ratings/{code}/plaque.svg", s.app.address);
+    // The plaque is same-origin with the page, so the canvas can be read.
+    browser.open(&format!("{}/r/{code}", s.app.address)).await;
+    let (width, height) = (200, 280);
+    let drawn = browser
+        .eval_async(&format!(
+            "const img = new Image();
+             const draw = (w, h, blur) => {{
+               const canvas = document.createElement('canvas');
+               canvas.width = w; canvas.height = h;
+               const ctx = canvas.getContext('2d');
+               ctx.filter = blur;
+               ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, w, h);
+               ctx.drawImage(img, 0, 0, w, h);
+               return canvas;
+             }};
+             img.onload = () => {{
+               const photo = draw({width}, {height}, 'blur(0.6px)');
+               const data = photo.getContext('2d').getImageData(0, 0, {width}, {height}).data;
+               const grey = [];
+               for (let i = 0; i < data.length; i += 4) grey.push(Math.round((data[i] + data[i + 1] + data[i + 2]) / 3));
+               done({{grey, photo: photo.toDataURL('image/png'), print: draw(400, 560, 'none').toDataURL('image/png')}});
+             }};
+             img.onerror = () => done(null);
+             img.src = '{plaque}';"
+        ))
+        .await;
+    let grey: Vec<u8> = drawn["grey"]
+        .as_array()
+        .expect("the plaque drew")
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u8)
+        .collect();
+    assert_eq!(grey.len(), width * height);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| grey[y * width + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the plaque");
+    let (_, content) = grids[0].decode().unwrap();
+    assert_eq!(content, format!("{}/r/{code}", s.app.state.settings.public_base_url));
+    for (name, key) in [("plaque-photo-200px.png", "photo"), ("plaque.png", "print")] {
+        common::browser::save_data_url(name, drawn.str(key));
+    }
+    browser.close().await;
+}
