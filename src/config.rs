@@ -53,6 +53,8 @@ pub struct Settings {
     pub public_base_url: String,
     /// Public rating look-ups allowed per address per minute.
     pub public_rate_per_minute: u32,
+    /// Minutes without a request after which a console session ends.
+    pub console_idle_minutes: i64,
     /// How the public reaches the association (a phone number, an office), shown on the public rating page.
     pub association_contact: Option<String>,
     /// The reverse proxies in front of the service, whose forwarding headers name the client's address.
@@ -185,6 +187,7 @@ impl Settings {
             trust_proxy: TrustedProxies::parse(get("ANZU_TRUST_PROXY").as_deref())?,
             metrics_token: get("ANZU_METRICS_TOKEN"),
             association_contact: get("ANZU_ASSOCIATION_CONTACT"),
+            console_idle_minutes: parse_number(&get, "ANZU_CONSOLE_IDLE_MINUTES", 30, 1..=1440)?,
             notice_poll_secs: parse_number(&get, "ANZU_NOTICE_POLL_SECS", 5, 1..=3600)?,
             notice_claim_secs: parse_number(&get, "ANZU_NOTICE_CLAIM_SECS", 300, 1..=86_400)?,
             sweep_at: chrono::NaiveTime::parse_from_str(

@@ -121,3 +121,99 @@ async fn the_plaque_reads_back_from_a_photo() {
     }
     browser.close().await;
 }
+
+/// Each role signs in through the console's form in a real browser and sees its start page, on a phone; the
+/// auditor's numbers are the summary's; a sign-out form posted from another origin is refused.
+#[actix_web::test]
+async fn each_role_signs_in_and_sees_its_start_page() {
+    let Some(browser) = Browser::phone(360).await else {
+        return;
+    };
+    let s = Scene::new(Backend::Sqlite).await;
+    s.inspect(&date(0), &["ESC-02"]).await;
+    let summary = s
+        .app
+        .get(
+            &format!("/api/v1/reports/summary?village_id={}", s.village_id),
+            Some(&s.auditor.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    for (session, name, heading) in [
+        (&s.landlord, "landlord", "我的出租房"),
+        (&s.inspector, "inspector", "今日工作"),
+        (&s.auditor, "auditor", "村情一览"),
+        (&s.admin, "admin", "村情一览"),
+    ] {
+        browser.open(&format!("{}/console/login", s.app.address)).await;
+        browser.fill("#login", session.user.str("email")).await;
+        browser.fill("#password", common::PASSWORD).await;
+        browser.click("#sign-in").await;
+        assert!(browser.arrives_at("/console/").await, "{name} signed in");
+        let read = browser
+            .eval(
+                "return {heading: document.getElementById('heading').textContent,
+                         scrollWidth: document.documentElement.scrollWidth,
+                         properties: (document.getElementById('n-properties') || {}).textContent || null,
+                         open: (document.getElementById('n-open') || {}).textContent || null};",
+            )
+            .await;
+        assert!(read.str("heading").contains(heading), "{name}: {read}");
+        assert!(
+            read["scrollWidth"].as_u64().unwrap() <= 360,
+            "{name} fits a phone: {read}"
+        );
+        if name == "auditor" {
+            assert_eq!(
+                read["properties"],
+                summary["properties"]["total"].to_string().as_str(),
+                "{read}"
+            );
+            assert_eq!(
+                read["open"],
+                summary["rectifications"]["open"].to_string().as_str(),
+                "{read}"
+            );
+        }
+        browser.save_screenshot(&format!("console-{name}-360.png")).await;
+        if name != "admin" {
+            browser.click("#sign-out").await;
+            assert!(browser.arrives_at("/console/login").await, "{name} signed out");
+        }
+    }
+    // Signed in as the admin, a page of another origin (another port: the same site, so the cookie goes along)
+    // posts the sign-out form without a token: refused.
+    let forged = format!(
+        "<!doctype html><form method='post' action='{}/console/logout'><button id='go'>go</button></form>",
+        s.app.address
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let elsewhere = format!("http://{}", listener.local_addr().unwrap());
+    let server = actix_web::HttpServer::new(move || {
+        let forged = forged.clone();
+        actix_web::App::new().route(
+            "/",
+            actix_web::web::get().to(move || {
+                let forged = forged.clone();
+                async move { actix_web::HttpResponse::Ok().content_type("text/html").body(forged) }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    browser.open(&format!("{elsewhere}/")).await;
+    browser.click("#go").await;
+    assert!(browser.arrives_at("/console/logout").await, "the forged form was sent");
+    let refused = browser.eval("return document.body.textContent;").await;
+    assert!(refused.as_str().unwrap().contains("不允许"), "{refused}");
+    browser.open(&format!("{}/console/", s.app.address)).await;
+    assert!(browser.arrives_at("/console/").await, "still signed in");
+    handle.stop(true).await;
+    browser.close().await;
+}

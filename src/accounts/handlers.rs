@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web::{get, post};
 
 use crate::accounts::links::{self, LinkPurpose};
+use crate::accounts::login::authenticate;
 use crate::accounts::model::*;
 use crate::accounts::repo;
 use crate::accounts::service::{self, RefreshOutcome, SessionKeys};
@@ -83,8 +84,6 @@ pub async fn register(
     Ok(versioned(StatusCode::CREATED, &user))
 }
 
-const BAD_CREDENTIALS: &str = "The login or the password is wrong.";
-
 /// Log in with e-mail or phone. Failures are counted per account (its e-mail and phone together) and per
 /// client address; past either limit the answer is 429.
 #[utoipa::path(tag = "auth", request_body = LoginRequest,
@@ -98,30 +97,7 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let address = crate::http::client_ip(&req, &state.settings.trust_proxy);
-    let address_key = format!("addr:{}", address.map(|a| a.to_string()).unwrap_or_default());
-    // Attempts are counted before the slow verification, so parallel guesses cannot outrun the limits.
-    let address_attempt = state.address_limiter.reserve(&address_key)?;
-    let login = body.login.clone();
-    let user = state.db.lookup(move |conn| repo::find_by_login(conn, &login)).await?;
-    // One counter per account, whichever of its logins is typed; unknown logins count per login.
-    let account_key = match &user {
-        Some(user) => format!("user:{}", user.id),
-        None => format!("login:{}", body.login.trim().to_lowercase()),
-    };
-    let account_attempt = state.login_limiter.reserve(&account_key)?;
-
-    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let valid = state.hashing.verify(body.password, stored_hash).await?;
-    // A deactivated account is refused like a wrong password, after the same work.
-    let Some(user) = user.filter(|u| valid && u.active) else {
-        address_attempt.keep();
-        account_attempt.keep();
-        return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
-    };
-    drop(account_attempt);
-    state.login_limiter.clear(&account_key);
-    drop(address_attempt);
-
+    let user = authenticate(&state, address, body.login, body.password).await?;
     let session_state = state.clone();
     let session = state
         .db

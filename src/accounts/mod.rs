@@ -2,6 +2,7 @@
 
 pub mod handlers;
 pub mod links;
+pub mod login;
 pub mod model;
 pub mod repo;
 pub mod service;

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::auth::Role;
-use crate::db::schema::users;
+use crate::db::schema::{console_sessions, users};
 use crate::error::ApiError;
 use crate::http::etag::Versioned;
 use crate::text_enum;
@@ -286,4 +286,19 @@ mod tests {
             }
         }
     }
+}
+
+/// A signed-in session of the web console. The cookie holds the token; the row holds its hash.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = console_sessions)]
+pub struct ConsoleSessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub token_hash: String,
+    /// Sent back by every form of the session (hidden field), compared before any change.
+    pub csrf_token: String,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+    /// The absolute end, whatever the activity.
+    pub expires_at: NaiveDateTime,
 }

@@ -3,12 +3,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::accounts::model::{MembershipStatus, UserFilter, UserRow};
+use crate::accounts::model::{ConsoleSessionRow, MembershipStatus, UserFilter, UserRow};
 use crate::auth::Caller;
 use crate::auth::Role;
 use crate::db::Conn;
 use crate::db::query::{Page, paged};
-use crate::db::schema::{password_tokens, refresh_tokens, users};
+use crate::db::schema::{console_sessions, password_tokens, refresh_tokens, users};
 use crate::error::{ApiError, ConflictOnDuplicate};
 
 pub const DUPLICATE_CONTACT: &str = "A user with this e-mail or phone already exists.";
@@ -289,5 +289,44 @@ pub fn revoke_sessions(
     if let Some(family_id) = keep {
         query = query.filter(refresh_tokens::family_id.ne(family_id));
     }
-    Ok(query.set(refresh_tokens::revoked_at.eq(now)).execute(conn)?)
+    let revoked = query.set(refresh_tokens::revoked_at.eq(now)).execute(conn)?;
+    // The console's sessions are other sessions too.
+    end_console_sessions(conn, user_id)?;
+    Ok(revoked)
+}
+
+pub fn insert_console_session(conn: &mut Conn, row: &ConsoleSessionRow) -> Result<(), ApiError> {
+    diesel::insert_into(console_sessions::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// The console session with this token hash and its user, if any.
+pub fn find_console_session(
+    conn: &mut Conn,
+    token_hash: &str,
+) -> Result<Option<(ConsoleSessionRow, UserRow)>, ApiError> {
+    Ok(console_sessions::table
+        .inner_join(users::table)
+        .filter(console_sessions::token_hash.eq(token_hash))
+        .select((ConsoleSessionRow::as_select(), UserRow::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+/// Records activity on a console session (its idle time starts again).
+pub fn touch_console_session(conn: &mut Conn, id: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+    diesel::update(console_sessions::table.find(id))
+        .set(console_sessions::last_seen_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_console_session(conn: &mut Conn, id: &str) -> Result<(), ApiError> {
+    diesel::delete(console_sessions::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// Ends every console session of the user.
+pub fn end_console_sessions(conn: &mut Conn, user_id: &str) -> Result<usize, ApiError> {
+    Ok(diesel::delete(console_sessions::table.filter(console_sessions::user_id.eq(user_id))).execute(conn)?)
 }

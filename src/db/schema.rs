@@ -271,7 +271,20 @@ diesel::table! {
 
 diesel::joinable!(grids -> villages (village_id));
 diesel::joinable!(users -> villages (village_id));
+diesel::table! {
+    console_sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(console_sessions -> users (user_id));
 diesel::joinable!(properties -> villages (village_id));
 diesel::joinable!(properties -> grids (grid_id));
 diesel::joinable!(properties -> users (owner_id));
@@ -292,6 +305,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     grids,
     users,
     refresh_tokens,
+    console_sessions,
     idempotency_keys,
     audit_events,
     properties,

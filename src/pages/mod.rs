@@ -5,6 +5,7 @@
 //! under a content-addressed URL (cached for a year), and served with a Content-Security-Policy that allows
 //! nothing inline and nothing from elsewhere.
 
+pub mod console;
 pub mod public;
 
 use std::sync::OnceLock;
@@ -22,6 +23,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("templates/base.html")),
     ("rating.html", include_str!("templates/rating.html")),
     ("problem.html", include_str!("templates/problem.html")),
+    ("console_login.html", include_str!("templates/console_login.html")),
+    ("console_home.html", include_str!("templates/console_home.html")),
 ];
 
 const STYLESHEET: &str = include_str!("static/anzu.css");
@@ -32,7 +35,8 @@ const CONTENT_SECURITY_POLICY: &str =
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/r/{registration_code}", web::get().to(public::rating_page))
-        .route("/static/{name}", web::get().to(static_file));
+        .route("/static/{name}", web::get().to(static_file))
+        .configure(console::routes);
 }
 
 fn environment() -> &'static Environment<'static> {
@@ -89,6 +93,12 @@ fn error_page(err: ApiError) -> HttpResponse {
             "Not found",
             "没有这个登记号的出租房。请核对门牌上的登记号，或联系村房东协会。",
             "No rental has this registration code. Check the code on the door plaque, or ask the village landlord association.",
+        ),
+        ApiError::Forbidden(_) => (
+            "不允许",
+            "Not allowed",
+            "这个表单已失效或来自其他网站。请重新打开页面再试。",
+            "This form has expired or came from another site. Open the page again and retry.",
         ),
         ApiError::RateLimited { .. } => (
             "查询太频繁",

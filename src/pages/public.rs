@@ -17,11 +17,11 @@ struct Words {
     en: &'static str,
 }
 
-/// A status in plain words, with what it means for a tenant.
+/// The words for a status, and what it means for a tenant.
 #[derive(Serialize)]
-struct StatusWords {
-    zh: &'static str,
-    en: &'static str,
+pub struct StatusWords {
+    pub zh: &'static str,
+    pub en: &'static str,
     explain_zh: &'static str,
     explain_en: &'static str,
 }
@@ -37,7 +37,8 @@ fn kind_words(kind: PropertyKind) -> Words {
     Words { zh, en }
 }
 
-fn status_words(status: PropertyStatus) -> StatusWords {
+/// A status in plain words, with what it means for a tenant.
+pub fn status_words(status: PropertyStatus) -> StatusWords {
     let (zh, en, explain_zh, explain_en) = match status {
         PropertyStatus::Rated => (
             "已评级",

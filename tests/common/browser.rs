@@ -92,6 +92,57 @@ impl Browser {
             .await;
     }
 
+    async fn element(&self, css: &str) -> String {
+        let found = self
+            .command(
+                "POST",
+                &format!("{}/element", self.session),
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no element {css}"))
+            .to_owned()
+    }
+
+    /// Types `text` into the field `css` selects.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let id = self.element(css).await;
+        self.command(
+            "POST",
+            &format!("{}/element/{id}/value", self.session),
+            json!({"text": text}),
+        )
+        .await;
+    }
+
+    /// Clicks what `css` selects (and waits for the page it opens).
+    pub async fn click(&self, css: &str) {
+        let id = self.element(css).await;
+        self.command("POST", &format!("{}/element/{id}/click", self.session), json!({}))
+            .await;
+    }
+
+    /// The address of the page shown.
+    pub async fn url(&self) -> String {
+        let url = self.command("GET", &format!("{}/url", self.session), Value::Null).await;
+        url.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Waits (up to 5 s) for the page shown to be at an address ending in `suffix`; whether it is.
+    pub async fn arrives_at(&self, suffix: &str) -> bool {
+        for _ in 0..50 {
+            if self.url().await.ends_with(suffix) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
     /// Runs `script` (a function body; `return` what to read back) in the page.
     pub async fn eval(&self, script: &str) -> Value {
         self.command(

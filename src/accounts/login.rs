@@ -1,0 +1,43 @@
+//! Password sign-in, one rule for the API's `POST /auth/login` and the console's sign-in form: failures are
+//! counted per client address and per account (its e-mail and phone together) before the slow verification, so
+//! parallel guesses cannot outrun the limits; a deactivated account is refused like a wrong password, after the
+//! same work.
+
+use std::net::IpAddr;
+
+use crate::accounts::model::UserRow;
+use crate::accounts::repo;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const BAD_CREDENTIALS: &str = "The login or the password is wrong.";
+
+/// The active user whose login (e-mail or phone) and password these are; 401 otherwise, 429 past a limit.
+pub async fn authenticate(
+    state: &AppState,
+    address: Option<IpAddr>,
+    login: String,
+    password: String,
+) -> Result<UserRow, ApiError> {
+    let address_key = format!("addr:{}", address.map(|a| a.to_string()).unwrap_or_default());
+    let address_attempt = state.address_limiter.reserve(&address_key)?;
+    let lookup = login.clone();
+    let user = state.db.lookup(move |conn| repo::find_by_login(conn, &lookup)).await?;
+    // One counter per account, whichever of its logins is typed; unknown logins count per login.
+    let account_key = match &user {
+        Some(user) => format!("user:{}", user.id),
+        None => format!("login:{}", login.trim().to_lowercase()),
+    };
+    let account_attempt = state.login_limiter.reserve(&account_key)?;
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let valid = state.hashing.verify(password, stored_hash).await?;
+    let Some(user) = user.filter(|u| valid && u.active) else {
+        address_attempt.keep();
+        account_attempt.keep();
+        return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
+    };
+    drop(account_attempt);
+    state.login_limiter.clear(&account_key);
+    drop(address_attempt);
+    Ok(user)
+}

@@ -1,0 +1,190 @@
+//! Each role's start page: the village at a glance for auditors and admins, today's work for inspectors, my
+//! rentals for landlords. The numbers and lists come from the same repository functions as the API, scoped to the
+//! signed-in user as the API scopes them.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::session::{self, Current};
+use crate::auth::{Caller, Role};
+use crate::db::Conn;
+use crate::db::query::Page;
+use crate::error::ApiError;
+use crate::ids::today;
+use crate::pages::public::status_words;
+use crate::registry::model::{PropertyFilter, PropertyRow, PropertyStatus};
+use crate::safety::model::{RectificationFilter, RectificationStatus};
+use crate::state::AppState;
+
+/// How many rows a start page lists.
+const LISTED: i64 = 50;
+
+pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let current = match session::current(&req, &state).await {
+        Ok(Some(current)) => current,
+        Ok(None) => return super::see_other("/console/login"),
+        Err(err) => return crate::pages::error_page(err),
+    };
+    match start_page(&state, current).await {
+        Ok(body) => {
+            let mut response = crate::pages::page(StatusCode::OK, body);
+            super::no_store(&mut response);
+            response
+        }
+        Err(err) => crate::pages::error_page(err),
+    }
+}
+
+#[derive(Serialize)]
+struct Words {
+    zh: &'static str,
+    en: &'static str,
+}
+
+fn role_words(role: Role) -> Words {
+    let (zh, en) = match role {
+        Role::Admin => ("管理员", "administrator"),
+        Role::Auditor => ("审计员", "auditor"),
+        Role::Inspector => ("检查员", "inspector"),
+        Role::Landlord => ("房东", "landlord"),
+    };
+    Words { zh, en }
+}
+
+async fn start_page(state: &AppState, current: Current) -> Result<String, ApiError> {
+    let Current { session, user, caller } = current;
+    let role = caller.role;
+    let data = state.db.read(move |conn| gather(conn, &caller, today())).await?;
+    let (heading, list_heading) = headings(role);
+    let mut context = json!({
+        "user": {"full_name": user.full_name},
+        "role": role_words(role),
+        "csrf": session.csrf_token,
+        "heading": {"zh": heading.0, "en": heading.1},
+        "list_heading": {"zh": list_heading.0, "en": list_heading.1},
+        "summary": Value::Null,
+        "properties": Value::Null,
+        "to_verify": Value::Null,
+        "by_stars": Value::Null,
+        "by_status": Value::Null,
+    });
+    if let (Some(into), Some(from)) = (context.as_object_mut(), data.as_object()) {
+        for (key, value) in from {
+            into.insert(key.clone(), value.clone());
+        }
+    }
+    if let Some(summary) = data.get("summary") {
+        context["by_stars"] = by_stars(summary);
+        context["by_status"] = by_status(summary);
+    }
+    crate::pages::render("console_home.html", context)
+}
+
+/// What a role's start page shows, read in the caller's scope.
+fn gather(conn: &mut Conn, caller: &Caller, today: NaiveDate) -> Result<Value, ApiError> {
+    let page = Page {
+        limit: LISTED,
+        after: None,
+        updated_since: None,
+    };
+    let mut list = |status: Option<PropertyStatus>| {
+        let filter = PropertyFilter {
+            village_id: None,
+            grid_id: None,
+            status,
+            stars: None,
+            owner_id: None,
+            q: None,
+        };
+        crate::registry::repo::list_properties(conn, caller, &filter, &page, today)
+    };
+    Ok(match caller.role {
+        Role::Admin | Role::Auditor => {
+            // An auditor's village; the whole town for an admin.
+            let village = (caller.role == Role::Auditor)
+                .then(|| caller.village_id.clone())
+                .flatten();
+            json!({"summary": crate::reports::repo::summary(conn, village.as_deref(), today)?})
+        }
+        Role::Inspector => {
+            let mut due = list(Some(PropertyStatus::Registered))?;
+            due.extend(list(Some(PropertyStatus::Expired))?);
+            let filter = RectificationFilter {
+                property_id: None,
+                status: Some(RectificationStatus::Reported),
+            };
+            let to_verify: Vec<Value> = crate::safety::repo::list_rectifications(conn, caller, &filter, &page)?
+                .iter()
+                .map(|r| json!({"item_code": r.item_code, "due_on": r.due_on}))
+                .collect();
+            json!({"properties": rows(&due, today), "to_verify": to_verify})
+        }
+        Role::Landlord => json!({"properties": rows(&list(None)?, today)}),
+    })
+}
+
+type Bilingual = (&'static str, &'static str);
+
+/// The start page's heading and its list's heading.
+fn headings(role: Role) -> (Bilingual, Bilingual) {
+    match role {
+        Role::Admin | Role::Auditor => (("村情一览", "The village at a glance"), ("", "")),
+        Role::Inspector => (
+            ("今日工作", "Today's work"),
+            (
+                "待检查的出租房（未评级或评级过期）",
+                "Due for inspection (never rated, or expired)",
+            ),
+        ),
+        Role::Landlord => (("我的出租房", "My rentals"), ("出租房", "Properties")),
+    }
+}
+
+/// Properties as a start page lists them.
+fn rows(properties: &[PropertyRow], today: NaiveDate) -> Vec<Value> {
+    properties
+        .iter()
+        .map(|p| {
+            let stars = p.stars.map_or(0, |s| s.clamp(0, 5) as usize);
+            let stars_text = match p.stars {
+                Some(_) => format!("{}{}", "★".repeat(stars), "☆".repeat(5 - stars)),
+                None => "☆☆☆☆☆".to_owned(),
+            };
+            json!({"code": p.registration_code, "name": p.name, "stars_text": stars_text,
+                   "status": status_words(p.status_on(today))})
+        })
+        .collect()
+}
+
+/// The summary's counts by stars, 5 down to 0, then unrated.
+fn by_stars(summary: &Value) -> Value {
+    let counts = &summary["properties"]["by_stars"];
+    let mut rows: Vec<Value> = (0..=5)
+        .rev()
+        .map(|stars: usize| {
+            let key = stars.to_string();
+            json!({"key": key, "label": format!("{}{} {stars}", "★".repeat(stars), "☆".repeat(5 - stars)),
+                   "count": counts[&key].as_i64().unwrap_or(0)})
+        })
+        .collect();
+    rows.push(json!({"key": "unrated", "label": "未评级 unrated", "count": counts["unrated"].as_i64().unwrap_or(0)}));
+    Value::Array(rows)
+}
+
+/// The summary's counts by status, in plain words.
+fn by_status(summary: &Value) -> Value {
+    let counts = &summary["properties"]["by_status"];
+    Value::Array(
+        PropertyStatus::ALL
+            .iter()
+            .map(|status| {
+                let words = status_words(*status);
+                json!({"key": status.as_str(), "zh": words.zh, "en": words.en,
+                       "count": counts[status.as_str()].as_i64().unwrap_or(0)})
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,151 @@
+//! `/console/`: the association's web console, for every role, Chinese first. Server-rendered pages over the same
+//! service and repository functions as the API. Signing in and out is here; each role's start page is `home`.
+
+mod home;
+pub mod session;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use crate::accounts::login::authenticate;
+use crate::error::ApiError;
+use crate::state::AppState;
+use session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/console", web::get().to(|| async { see_other("/console/") }))
+        .route("/console/", web::get().to(home::home))
+        .route("/console/login", web::get().to(login_form))
+        .route("/console/login", web::post().to(login))
+        .route("/console/logout", web::post().to(logout));
+}
+
+/// A redirect after a form or to the sign-in page (303: the next request is a GET).
+fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// A form that did not come from this console's own page: another origin, or no (or a stale) CSRF token.
+fn foreign_form() -> HttpResponse {
+    super::error_page(ApiError::Forbidden("form".into()))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    login: String,
+    password: String,
+    csrf: String,
+}
+
+/// The sign-in form, with a fresh CSRF token in a cookie and in the form.
+async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match session::current(&req, &state).await {
+        Ok(Some(_)) => see_other("/console/"),
+        Ok(None) => login_page(&state, StatusCode::OK, "", None),
+        Err(err) => super::error_page(err),
+    }
+}
+
+/// What went wrong at sign-in, in both languages.
+struct SignInError {
+    zh: &'static str,
+    en: &'static str,
+}
+
+fn login_page(state: &AppState, status: StatusCode, login: &str, error: Option<SignInError>) -> HttpResponse {
+    let csrf = session::random_token();
+    let context = serde_json::json!({
+        "csrf": csrf,
+        "login": login,
+        "error": error.map(|e| serde_json::json!({"zh": e.zh, "en": e.en})),
+    });
+    match super::render("console_login.html", context) {
+        Ok(body) => {
+            let mut response = super::page(status, body);
+            let _ = response.add_cookie(&session::cookie(state, LOGIN_CSRF_COOKIE, csrf));
+            no_store(&mut response);
+            response
+        }
+        Err(err) => super::error_page(err),
+    }
+}
+
+/// A console page's own headers: never stored; and `Referrer-Policy: same-origin`, under which a browser names
+/// the origin of the page's forms (under `no-referrer` it sends `Origin: null`, as a page of another site would).
+fn no_store(response: &mut HttpResponse) {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
+}
+
+/// Signs in with the API's own rule (the same throttles, the same hash); a session cookie replaces the form's.
+async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: Result<web::Form<LoginForm>, actix_web::Error>,
+) -> HttpResponse {
+    let expected = req
+        .cookie(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    let Ok(form) = form else { return foreign_form() };
+    let LoginForm { login, password, csrf } = form.into_inner();
+    if !session::same_origin(&req) || !session::same_token(&csrf, &expected) {
+        return foreign_form();
+    }
+    let address = crate::http::client_ip(&req, &state.settings.trust_proxy);
+    let user = match authenticate(&state, address, login.clone(), password).await {
+        Ok(user) => user,
+        Err(ApiError::Unauthorized(_)) => {
+            let error = SignInError {
+                zh: "账号或密码不对。",
+                en: "The login or the password is wrong.",
+            };
+            return login_page(&state, StatusCode::UNAUTHORIZED, &login, Some(error));
+        }
+        Err(err) => return super::error_page(err),
+    };
+    match session::start(&state, user).await {
+        Ok((_, token)) => {
+            let mut response = see_other("/console/");
+            let _ = response.add_cookie(&session::cookie(&state, SESSION_COOKIE, token));
+            let _ = response.add_cookie(&session::removal(&state, LOGIN_CSRF_COOKIE));
+            response
+        }
+        Err(err) => super::error_page(err),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// Signs out: the session ends on the server and its cookie is removed.
+async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: Result<web::Form<CsrfForm>, actix_web::Error>,
+) -> HttpResponse {
+    let current = match session::current(&req, &state).await {
+        Ok(current) => current,
+        Err(err) => return super::error_page(err),
+    };
+    if let Some(current) = current {
+        let valid = form.is_ok_and(|f| session::same_token(&f.csrf, &current.session.csrf_token));
+        if !session::same_origin(&req) || !valid {
+            return foreign_form();
+        }
+        if let Err(err) = session::end(&state, &current.session).await {
+            return super::error_page(err);
+        }
+    }
+    let mut response = see_other("/console/login");
+    let _ = response.add_cookie(&session::removal(&state, SESSION_COOKIE));
+    response
+}

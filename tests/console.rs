@@ -1,0 +1,342 @@
+//! The web console over plain HTTP, on both databases: signing in and out with a session cookie, CSRF and origin
+//! checks on every form, idle expiry, revocation, the login throttle, and each role's start page.
+// A test fails by panicking: unwrapping is how it says what it expected.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use common::scene::{Scene, date};
+use common::{Backend, JsonExt, PASSWORD, TestApp};
+
+/// A visitor with a cookie jar, who sees redirects rather than follows them.
+struct Visitor {
+    client: awc::Client,
+    base: String,
+    cookies: RefCell<HashMap<String, String>>,
+    /// The `Set-Cookie` lines of the last answer.
+    last_set_cookies: RefCell<Vec<String>>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+impl Visitor {
+    fn new(app: &TestApp) -> Visitor {
+        Visitor {
+            client: awc::Client::builder().disable_redirects().finish(),
+            base: app.address.clone(),
+            cookies: RefCell::default(),
+            last_set_cookies: RefCell::default(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        let jar = self.cookies.borrow();
+        jar.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn read(
+        &self,
+        response: awc::ClientResponse<
+            impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
+        >,
+    ) -> Page {
+        let mut response = response;
+        let mut set = Vec::new();
+        for line in response.headers().get_all("set-cookie") {
+            let line = line.to_str().unwrap().to_owned();
+            let (pair, attributes) = line.split_once(';').unwrap_or((&line, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.cookies.borrow_mut().remove(name);
+            } else {
+                self.cookies.borrow_mut().insert(name.to_owned(), value.to_owned());
+            }
+            set.push(line);
+        }
+        *self.last_set_cookies.borrow_mut() = set;
+        let location = response
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        let body = String::from_utf8(response.body().limit(4 << 20).await.unwrap().to_vec()).unwrap();
+        Page {
+            status: response.status().as_u16(),
+            location,
+            body,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .insert_header(("Cookie", self.cookie_header()))
+            .send()
+            .await
+            .unwrap();
+        self.read(response).await
+    }
+
+    async fn post(&self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .insert_header(("Cookie", self.cookie_header()));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        let response = request.send_form(&fields).await.unwrap();
+        self.read(response).await
+    }
+
+    /// Opens the sign-in page and signs in; the answer to the form.
+    async fn sign_in(&self, login: &str, password: &str) -> Page {
+        let form = self.get("/console/login").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        let csrf = csrf_of(&form.body);
+        self.post(
+            "/console/login",
+            &[("login", login), ("password", password), ("csrf", &csrf)],
+            &[],
+        )
+        .await
+    }
+}
+
+/// The CSRF token a page's form carries.
+fn csrf_of(html: &str) -> String {
+    regex::Regex::new(r#"name="csrf" value="([^"]+)""#)
+        .unwrap()
+        .captures(html)
+        .expect("a form with a CSRF token")[1]
+        .to_owned()
+}
+
+fn email_of(session: &common::Session) -> String {
+    session.user.str("email").to_owned()
+}
+
+async fn signing_in_and_out(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let visitor = Visitor::new(&s.app);
+    let away = visitor.get("/console/").await;
+    assert_eq!((away.status, away.location.as_deref()), (303, Some("/console/login")));
+
+    let form = visitor.get("/console/login").await;
+    let csrf_cookie = visitor.last_set_cookies.borrow().join("\n");
+    for attribute in ["anzu_login_csrf=", "HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(csrf_cookie.contains(attribute), "{attribute} in {csrf_cookie}");
+    }
+    assert!(form.body.contains("安租控制台"));
+
+    let wrong = visitor.sign_in(&email_of(&s.landlord), "not the password at all").await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("账号或密码不对") && wrong.body.contains(r#"role="alert""#));
+
+    let signed_in = visitor.sign_in(&email_of(&s.landlord), PASSWORD).await;
+    assert_eq!(
+        (signed_in.status, signed_in.location.as_deref()),
+        (303, Some("/console/"))
+    );
+    let session_cookie = visitor.last_set_cookies.borrow().join("\n");
+    for attribute in ["anzu_console=", "HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(session_cookie.contains(attribute), "{attribute} in {session_cookie}");
+    }
+    assert!(!session_cookie.contains("Secure"), "no Secure flag over plain HTTP");
+    let home = visitor.get("/console/").await;
+    assert_eq!(home.status, 200);
+    assert!(
+        home.body.contains("我的出租房") && home.body.contains("Test landlord"),
+        "{}",
+        home.body
+    );
+    let stored_cookie = visitor.cookies.borrow()["anzu_console"].clone();
+
+    let logout = visitor
+        .post("/console/logout", &[("csrf", &csrf_of(&home.body))], &[])
+        .await;
+    assert_eq!(
+        (logout.status, logout.location.as_deref()),
+        (303, Some("/console/login"))
+    );
+    assert!(!visitor.cookies.borrow().contains_key("anzu_console"));
+    // The session ended on the server: its old cookie opens nothing.
+    visitor
+        .cookies
+        .borrow_mut()
+        .insert("anzu_console".into(), stored_cookie);
+    assert_eq!(visitor.get("/console/").await.status, 303);
+}
+
+async fn forms_from_elsewhere_are_refused(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let visitor = Visitor::new(&s.app);
+    let email = email_of(&s.landlord);
+    let form = visitor.get("/console/login").await;
+    let csrf = csrf_of(&form.body);
+    // No token, another token, or a form posted from another site's page.
+    for (fields, headers) in [
+        (vec![("login", email.as_str()), ("password", PASSWORD)], vec![]),
+        (
+            vec![("login", email.as_str()), ("password", PASSWORD), ("csrf", "forged")],
+            vec![],
+        ),
+        (
+            vec![
+                ("login", email.as_str()),
+                ("password", PASSWORD),
+                ("csrf", csrf.as_str()),
+            ],
+            vec![("Origin", "https://evil.example")],
+        ),
+    ] {
+        let refused = visitor.post("/console/login", &fields, &headers).await;
+        assert_eq!(refused.status, 403, "{fields:?} {headers:?}");
+        assert!(refused.body.contains("不允许"));
+        assert!(!visitor.cookies.borrow().contains_key("anzu_console"));
+    }
+    // Signed in, a sign-out without the session's token changes nothing.
+    assert_eq!(visitor.sign_in(&email, PASSWORD).await.status, 303);
+    let refused = visitor.post("/console/logout", &[("csrf", csrf.as_str())], &[]).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(visitor.get("/console/").await.status, 200, "still signed in");
+}
+
+async fn sessions_end_when_idle_or_revoked(backend: Backend) {
+    let s = Scene::with(backend, &[("ANZU_CONSOLE_IDLE_MINUTES", "30")]).await;
+    // Deactivation ends the user's console sessions too.
+    let auditor = Visitor::new(&s.app);
+    assert_eq!(auditor.sign_in(&email_of(&s.auditor), PASSWORD).await.status, 303);
+    assert_eq!(auditor.get("/console/").await.status, 200);
+    let user = s
+        .app
+        .get(&format!("/api/v1/users/{}", s.auditor.id()), Some(&s.admin.token))
+        .await
+        .expect(200);
+    let version = format!("\"{}\"", user.body["version"]);
+    s.app
+        .call(
+            "POST",
+            &format!("/api/v1/users/{}/deactivate", s.auditor.id()),
+            Some(&s.admin.token),
+            &[("If-Match", version.as_str())],
+            Some(&serde_json::json!({"reason": "left the association"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(auditor.get("/console/").await.status, 303, "deactivated");
+
+    let visitor = Visitor::new(&s.app);
+    assert_eq!(visitor.sign_in(&email_of(&s.inspector), PASSWORD).await.status, 303);
+    s.app.advance_clock(chrono::Duration::minutes(20));
+    assert_eq!(visitor.get("/console/").await.status, 200, "activity keeps it");
+    s.app.advance_clock(chrono::Duration::minutes(20));
+    assert_eq!(
+        visitor.get("/console/").await.status,
+        200,
+        "20 minutes after the last request"
+    );
+    s.app.advance_clock(chrono::Duration::minutes(31));
+    assert_eq!(visitor.get("/console/").await.status, 303, "idle past 30 minutes");
+}
+
+async fn the_login_throttle_applies(backend: Backend) {
+    let s = Scene::with(backend, &[("ANZU_LOGIN_MAX_FAILURES", "2")]).await;
+    let visitor = Visitor::new(&s.app);
+    let email = email_of(&s.landlord);
+    for _ in 0..2 {
+        assert_eq!(visitor.sign_in(&email, "wrong password here").await.status, 401);
+    }
+    let limited = visitor.sign_in(&email, PASSWORD).await;
+    assert_eq!(limited.status, 429, "{}", limited.body);
+    assert!(limited.body.contains("查询太频繁") || limited.body.contains("Too many"));
+}
+
+async fn each_role_sees_its_start_page(backend: Backend) {
+    let s = Scene::new(backend).await;
+    // A second landlord's property, which the first must not see.
+    let other = s.app.user(&s.admin, "landlord", Some(&s.village_id)).await;
+    let foreign = s.app.property(&other, &s.village_id).await;
+    let own_code = s.property.str("registration_code").to_owned();
+    let foreign_code = foreign.str("registration_code").to_owned();
+    s.inspect(&date(0), &["ESC-02"]).await;
+    let order = s
+        .app
+        .get("/api/v1/rectifications?status=open", Some(&s.landlord.token))
+        .await
+        .expect(200)
+        .body;
+    let order = &order.array("items")[0];
+    s.app
+        .call(
+            "POST",
+            &format!("/api/v1/rectifications/{}/report", order.id()),
+            Some(&s.landlord.token),
+            &[],
+            Some(&serde_json::json!({"note": "cleared the corridor"})),
+        )
+        .await
+        .expect(200);
+
+    let landlord = Visitor::new(&s.app);
+    landlord.sign_in(&email_of(&s.landlord), PASSWORD).await;
+    let page = landlord.get("/console/").await.body;
+    assert!(page.contains("我的出租房") && page.contains(&own_code), "{page}");
+    assert!(
+        !page.contains(&foreign_code),
+        "another landlord's property must not show"
+    );
+
+    let inspector = Visitor::new(&s.app);
+    inspector.sign_in(&email_of(&s.inspector), PASSWORD).await;
+    let page = inspector.get("/console/").await.body;
+    assert!(page.contains("今日工作"), "{page}");
+    assert!(page.contains(&foreign_code), "the never-rated property is due: {page}");
+    assert!(page.contains(r#"id="to-verify""#) && page.contains("ESC-02"), "{page}");
+
+    let summary = s
+        .app
+        .get(
+            &format!("/api/v1/reports/summary?village_id={}", s.village_id),
+            Some(&s.auditor.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    let auditor = Visitor::new(&s.app);
+    auditor.sign_in(&email_of(&s.auditor), PASSWORD).await;
+    let page = auditor.get("/console/").await.body;
+    assert!(page.contains("村情一览"), "{page}");
+    let number = |id: &str| {
+        let found = regex::Regex::new(&format!(r#"id="{id}">(\d+)<"#)).unwrap();
+        found.captures(&page).unwrap_or_else(|| panic!("{id} in {page}"))[1]
+            .parse::<i64>()
+            .unwrap()
+    };
+    assert_eq!(number("n-properties"), summary["properties"]["total"].as_i64().unwrap());
+    assert_eq!(number("n-properties"), 2);
+    assert_eq!(number("n-open"), summary["rectifications"]["open"].as_i64().unwrap());
+
+    let admin = Visitor::new(&s.app);
+    admin.sign_in(&email_of(&s.admin), PASSWORD).await;
+    let page = admin.get("/console/").await.body;
+    assert!(page.contains("村情一览") && page.contains("管理员"), "{page}");
+}
+
+backend_tests!(
+    signing_in_and_out,
+    forms_from_elsewhere_are_refused,
+    sessions_end_when_idle_or_revoked,
+    the_login_throttle_applies,
+    each_role_sees_its_start_page,
+);
