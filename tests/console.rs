@@ -340,3 +340,146 @@ backend_tests!(
     the_login_throttle_applies,
     each_role_sees_its_start_page,
 );
+
+/// A landlord declares a tenant on the property's page: the API's rules refuse bad fields beside each field (the
+/// entries kept), a good declaration lands and shows only the masked number; another landlord finds nothing.
+async fn a_landlord_declares_a_tenant_in_the_console(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let unit = s.app.unit(&s.landlord, s.pid(), "301", 30.0).await;
+    let visitor = Visitor::new(&s.app);
+    visitor.sign_in(&email_of(&s.landlord), PASSWORD).await;
+    let path = format!("/console/properties/{}", s.pid());
+    let page = visitor.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("301") && page.body.contains("申报入住"),
+        "{}",
+        page.body
+    );
+    let csrf = csrf_of(&page.body);
+    let action = format!("/console/units/{}/tenancies", unit.id());
+
+    let refused = visitor
+        .post(
+            &action,
+            &[
+                ("csrf", &csrf),
+                ("full_name", "王五"),
+                ("id_type", "resident_id"),
+                ("id_number", "123"),
+                ("phone", "12"),
+                ("move_in_date", &date(0)),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    for field in ["id_number", "phone"] {
+        assert!(
+            refused.body.contains(&format!(r#"data-field="{field}""#)),
+            "{field}: {}",
+            refused.body
+        );
+    }
+    assert!(!refused.body.contains(r#"data-field="full_name""#));
+    assert!(refused.body.contains(r#"value="王五""#), "the entries are kept");
+
+    let number = common::resident_id("19900307", 7);
+    let declared = visitor
+        .post(
+            &action,
+            &[
+                ("csrf", &csrf),
+                ("full_name", "王五"),
+                ("id_type", "resident_id"),
+                ("id_number", &number),
+                ("phone", ""),
+                ("move_in_date", &date(0)),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (declared.status, declared.location.clone()),
+        (303, Some(format!("{path}?declared=1")))
+    );
+    let page = visitor.get(&format!("{path}?declared=1")).await.body;
+    assert!(page.contains(r#"id="declared""#) && page.contains("王五"), "{page}");
+    let tenancies = s
+        .app
+        .get(
+            &format!("/api/v1/tenancies?unit_id={}", unit.id()),
+            Some(&s.landlord.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    let masked = tenancies.array("items")[0]["tenant"].str("id_number_masked").to_owned();
+    assert!(page.contains(&masked), "the masked number {masked} is shown");
+    assert!(!page.contains(&number), "never the full number");
+
+    // The same person again in the same unit: the API's conflict, above the form.
+    let again = visitor
+        .post(
+            &action,
+            &[
+                ("csrf", &csrf),
+                ("full_name", "王五"),
+                ("id_type", "resident_id"),
+                ("id_number", &number),
+                ("phone", ""),
+                ("move_in_date", &date(0)),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(again.status, 422);
+    assert!(again.body.contains(r#"data-field="form""#), "{}", again.body);
+    // Without the session's token, nothing happens.
+    let forged = visitor
+        .post(
+            &action,
+            &[
+                ("full_name", "赵六"),
+                ("id_type", "resident_id"),
+                ("id_number", &number),
+                ("phone", ""),
+                ("move_in_date", &date(0)),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+
+    let other = s.app.user(&s.admin, "landlord", Some(&s.village_id)).await;
+    let stranger = Visitor::new(&s.app);
+    stranger.sign_in(&email_of(&other), PASSWORD).await;
+    assert_eq!(stranger.get(&path).await.status, 404, "another landlord's property");
+    let page = stranger.get("/console/").await.body;
+    let stranger_csrf = csrf_of(&page);
+    let posted = stranger
+        .post(
+            &action,
+            &[
+                ("csrf", &stranger_csrf),
+                ("full_name", "赵六"),
+                ("id_type", "resident_id"),
+                ("id_number", &common::resident_id("19910101", 3)),
+                ("phone", ""),
+                ("move_in_date", &date(0)),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(posted.status, 404, "another landlord's unit");
+    assert_eq!(
+        s.app
+            .get(&format!("/api/v1/units/{}", unit.id()), Some(&s.landlord.token))
+            .await
+            .expect(200)
+            .body["active_tenants"],
+        1
+    );
+}
+
+backend_tests!(a_landlord_declares_a_tenant_in_the_console);

@@ -217,3 +217,44 @@ async fn each_role_signs_in_and_sees_its_start_page() {
     handle.stop(true).await;
     browser.close().await;
 }
+
+/// A landlord declares a tenant from a phone, in the browser: the page afterwards shows the tenant with the masked
+/// number and nowhere the number typed.
+#[actix_web::test]
+async fn a_landlord_declares_a_tenant_and_sees_only_the_masked_number() {
+    let Some(browser) = Browser::phone(360).await else {
+        return;
+    };
+    let s = Scene::new(Backend::Sqlite).await;
+    let unit = s.app.unit(&s.landlord, s.pid(), "302", 24.0).await;
+    let uid = unit.id();
+    browser.open(&format!("{}/console/login", s.app.address)).await;
+    browser.fill("#login", s.landlord.user.str("email")).await;
+    browser.fill("#password", common::PASSWORD).await;
+    browser.click("#sign-in").await;
+    assert!(browser.arrives_at("/console/").await);
+    browser
+        .click(&format!("li[data-code='{}'] a", s.property.str("registration_code")))
+        .await;
+    assert!(browser.arrives_at(&format!("/console/properties/{}", s.pid())).await);
+    browser.click("#unit-302 summary").await;
+    let number = common::resident_id("19920815", 21);
+    browser.fill(&format!("#full_name-{uid}"), "陈小明").await;
+    browser.fill(&format!("#id_number-{uid}"), &number).await;
+    browser.click("#unit-302 button.declare").await;
+    assert!(browser.arrives_at("?declared=1").await, "declared");
+    let page = browser
+        .eval("return {text: document.body.innerText, html: document.documentElement.outerHTML, scrollWidth: document.documentElement.scrollWidth};")
+        .await;
+    let text = page.str("text");
+    assert!(text.contains("陈小明") && text.contains("已申报入住"), "{text}");
+    let masked = format!("{}*************{}", &number[..3], &number[16..]);
+    assert!(text.contains(&masked), "{masked} in {text}");
+    assert!(
+        !page.str("html").contains(&number),
+        "the typed number is nowhere on the page"
+    );
+    assert!(page["scrollWidth"].as_u64().unwrap() <= 360, "{}", page["scrollWidth"]);
+    browser.save_screenshot("console-landlord-property-360.png").await;
+    browser.close().await;
+}

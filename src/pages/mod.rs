@@ -25,6 +25,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("problem.html", include_str!("templates/problem.html")),
     ("console_login.html", include_str!("templates/console_login.html")),
     ("console_home.html", include_str!("templates/console_home.html")),
+    ("console_property.html", include_str!("templates/console_property.html")),
 ];
 
 const STYLESHEET: &str = include_str!("static/anzu.css");

@@ -153,7 +153,7 @@ fn rows(properties: &[PropertyRow], today: NaiveDate) -> Vec<Value> {
                 Some(_) => format!("{}{}", "★".repeat(stars), "☆".repeat(5 - stars)),
                 None => "☆☆☆☆☆".to_owned(),
             };
-            json!({"code": p.registration_code, "name": p.name, "stars_text": stars_text,
+            json!({"id": p.id, "code": p.registration_code, "name": p.name, "stars_text": stars_text,
                    "status": status_words(p.status_on(today))})
         })
         .collect()

@@ -2,6 +2,7 @@
 //! service and repository functions as the API. Signing in and out is here; each role's start page is `home`.
 
 mod home;
+mod property;
 pub mod session;
 
 use actix_web::http::StatusCode;
@@ -19,7 +20,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/", web::get().to(home::home))
         .route("/console/login", web::get().to(login_form))
         .route("/console/login", web::post().to(login))
-        .route("/console/logout", web::post().to(logout));
+        .route("/console/logout", web::post().to(logout))
+        .route("/console/properties/{id}", web::get().to(property::property_page))
+        .route("/console/units/{id}/tenancies", web::post().to(property::declare));
 }
 
 /// A redirect after a form or to the sign-in page (303: the next request is a GET).
