@@ -483,3 +483,92 @@ async fn a_landlord_declares_a_tenant_in_the_console(backend: Backend) {
 }
 
 backend_tests!(a_landlord_declares_a_tenant_in_the_console);
+
+/// The inspection form: the items that apply, each marked; an unmarked item is named beside it; a recorded
+/// inspection rates the property and the public page shows it at once; a landlord cannot inspect.
+async fn an_inspector_records_an_inspection_in_the_console(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let code = s.property.str("registration_code").to_owned();
+    let visitor = Visitor::new(&s.app);
+    visitor.sign_in(&email_of(&s.inspector), PASSWORD).await;
+    let form = visitor.get(&format!("/console/properties/{}/inspect", s.pid())).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let csrf = csrf_of(&form.body);
+    let applicable = s.results(&[]).await;
+    let codes: Vec<String> = applicable.iter().map(|r| r.str("item_code").to_owned()).collect();
+    for code in &codes {
+        assert!(form.body.contains(&format!(r#"name="outcome.{code}""#)), "{code}");
+    }
+    let action = format!("/console/properties/{}/inspections", s.pid());
+    let fields = |skip: Option<&str>, failing: &str| -> Vec<(String, String)> {
+        let mut fields = vec![("csrf".to_owned(), csrf.clone()), ("inspected_on".to_owned(), date(0))];
+        for code in codes.iter().filter(|c| Some(c.as_str()) != skip) {
+            let outcome = if code == failing { "fail" } else { "pass" };
+            fields.push((format!("outcome.{code}"), outcome.to_owned()));
+        }
+        fields
+    };
+    let unmarked = fields(Some(&codes[0]), "ESC-04");
+    let unmarked: Vec<(&str, &str)> = unmarked.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refused = visitor.post(&action, &unmarked, &[]).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains(&format!(r#"data-field="{}""#, codes[0])),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains(r#"value="fail" checked"#), "the marks are kept");
+
+    let complete = fields(None, "ESC-04");
+    let complete: Vec<(&str, &str)> = complete.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let before = s
+        .app
+        .get(&format!("/public/v1/ratings/{code}"), None)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(before["stars"], serde_json::Value::Null, "now cached as not rated");
+    let recorded = visitor.post(&action, &complete, &[]).await;
+    assert_eq!(
+        (recorded.status, recorded.location.clone()),
+        (303, Some(format!("/console/properties/{}?inspected=1", s.pid())))
+    );
+    let after = s
+        .app
+        .get(&format!("/public/v1/ratings/{code}"), None)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        after["stars"], 2,
+        "a failed major item caps the rating at 2, shown at once"
+    );
+    let page = visitor
+        .get(&format!("/console/properties/{}?inspected=1", s.pid()))
+        .await
+        .body;
+    assert!(page.contains(r#"id="inspected""#) && page.contains("★★☆☆☆"), "{page}");
+
+    let landlord = Visitor::new(&s.app);
+    landlord.sign_in(&email_of(&s.landlord), PASSWORD).await;
+    let page = landlord.get(&format!("/console/properties/{}", s.pid())).await.body;
+    assert!(!page.contains(r#"id="inspect""#), "no inspection link for a landlord");
+    let landlord_csrf = csrf_of(&page);
+    let mut theirs: Vec<(&str, &str)> = complete.iter().filter(|(k, _)| *k != "csrf").copied().collect();
+    theirs.push(("csrf", &landlord_csrf));
+    let refused = landlord.post(&action, &theirs, &[]).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains(r#"data-field="form""#), "{}", refused.body);
+    let inspections = s
+        .app
+        .get(
+            &format!("/api/v1/properties/{}/inspections", s.pid()),
+            Some(&s.auditor.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(inspections.array("items").len(), 1, "only the inspector's");
+}
+
+backend_tests!(an_inspector_records_an_inspection_in_the_console);

@@ -258,3 +258,48 @@ async fn a_landlord_declares_a_tenant_and_sees_only_the_masked_number() {
     browser.save_screenshot("console-landlord-property-360.png").await;
     browser.close().await;
 }
+
+/// An inspector marks the checklist in the browser and submits it; the property's public page shows the new stars
+/// at once (it showed "not yet rated" a moment before, and answers are otherwise cached for a minute).
+#[actix_web::test]
+async fn an_inspection_shows_on_the_public_page_at_once() {
+    let Some(browser) = Browser::phone(360).await else {
+        return;
+    };
+    let s = Scene::new(Backend::Sqlite).await;
+    let code = s.property.str("registration_code");
+    let public = format!("{}/r/{code}", s.app.address);
+    browser.open(&public).await;
+    let before = browser
+        .eval("return document.getElementById('status').textContent;")
+        .await;
+    assert!(before.as_str().unwrap().contains("未评级"), "{before}");
+
+    browser.open(&format!("{}/console/login", s.app.address)).await;
+    browser.fill("#login", s.inspector.user.str("email")).await;
+    browser.fill("#password", common::PASSWORD).await;
+    browser.click("#sign-in").await;
+    assert!(browser.arrives_at("/console/").await);
+    browser
+        .open(&format!("{}/console/properties/{}/inspect", s.app.address, s.pid()))
+        .await;
+    let marked = browser
+        .eval(
+            "const radios = document.querySelectorAll('input[type=radio][value=pass]');
+             radios.forEach(r => { r.checked = true; });
+             return radios.length;",
+        )
+        .await;
+    assert!(marked.as_u64().unwrap() >= 10, "{marked} items");
+    browser.click("#submit-inspection").await;
+    assert!(browser.arrives_at("?inspected=1").await, "recorded");
+    browser.save_screenshot("console-inspector-recorded-360.png").await;
+
+    browser.open(&public).await;
+    let after = browser
+        .eval("return {stars: document.getElementById('stars').dataset.stars, status: document.getElementById('status').textContent};")
+        .await;
+    assert_eq!(after["stars"], "5", "{after}");
+    assert!(after.str("status").contains("已评级"), "{after}");
+    browser.close().await;
+}

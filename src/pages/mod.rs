@@ -26,6 +26,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("console_login.html", include_str!("templates/console_login.html")),
     ("console_home.html", include_str!("templates/console_home.html")),
     ("console_property.html", include_str!("templates/console_property.html")),
+    ("console_inspect.html", include_str!("templates/console_inspect.html")),
 ];
 
 const STYLESHEET: &str = include_str!("static/anzu.css");

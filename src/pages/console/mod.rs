@@ -2,6 +2,7 @@
 //! service and repository functions as the API. Signing in and out is here; each role's start page is `home`.
 
 mod home;
+mod inspect;
 mod property;
 pub mod session;
 
@@ -22,7 +23,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/login", web::post().to(login))
         .route("/console/logout", web::post().to(logout))
         .route("/console/properties/{id}", web::get().to(property::property_page))
-        .route("/console/units/{id}/tenancies", web::post().to(property::declare));
+        .route("/console/units/{id}/tenancies", web::post().to(property::declare))
+        .route("/console/properties/{id}/inspect", web::get().to(inspect::form))
+        .route("/console/properties/{id}/inspections", web::post().to(inspect::submit));
 }
 
 /// A redirect after a form or to the sign-in page (303: the next request is a GET).

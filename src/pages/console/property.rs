@@ -26,6 +26,13 @@ use crate::state::AppState;
 /// The fields of the declaration form, as the page names them.
 const FIELDS: [&str; 5] = ["full_name", "id_type", "id_number", "phone", "move_in_date"];
 
+/// What the page confirms after a form (its query says).
+#[derive(Default)]
+struct Shown {
+    declared: bool,
+    inspected: bool,
+}
+
 /// What a unit's form shows again after the server refused it.
 struct Refused {
     unit_id: String,
@@ -44,9 +51,12 @@ pub async fn property_page(
         Ok(None) => return super::see_other("/console/login"),
         Err(err) => return crate::pages::error_page(err),
     };
-    let declared = query.contains_key("declared");
+    let shown = Shown {
+        declared: query.contains_key("declared"),
+        inspected: query.contains_key("inspected"),
+    };
     respond(
-        render(&state, &current, id.into_inner(), None, declared).await,
+        render(&state, &current, id.into_inner(), None, shown).await,
         StatusCode::OK,
     )
 }
@@ -67,7 +77,7 @@ async fn render(
     current: &Current,
     property_id: String,
     refused: Option<Refused>,
-    declared: bool,
+    shown: Shown,
 ) -> Result<String, ApiError> {
     let caller = current.caller.clone();
     let today = today();
@@ -88,14 +98,16 @@ async fn render(
     crate::pages::render(
         "console_property.html",
         json!({
-            "property": {"registration_code": property.registration_code, "name": property.name,
+            "property": {"id": property.id, "registration_code": property.registration_code, "name": property.name,
                          "address": property.address},
             "stars_text": format!("{}{}", "★".repeat(stars), "☆".repeat(5 - stars)),
             "status": status_words(property.status_on(today)),
             "units": units,
             "can_declare": can_declare,
             "id_types": id_types,
-            "declared": declared,
+            "declared": shown.declared,
+            "inspected": shown.inspected,
+            "can_inspect": current.caller.role != Role::Landlord,
             "csrf": current.session.csrf_token,
         }),
     )
@@ -257,7 +269,7 @@ pub async fn declare(
                 values: form.values(),
                 errors,
             };
-            let page = render(&state, &current, property_id, Some(refused), false).await;
+            let page = render(&state, &current, property_id, Some(refused), Shown::default()).await;
             respond(page, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }

@@ -1,0 +1,246 @@
+//! The inspection form: the checklist items that apply to the property, grouped by category, each marked pass,
+//! fail or n.a. with a note. The answer builds the API's `CreateInspection` and records it with the API's service
+//! (rating, orders, notices, audit); the public answer cache is forgotten, so the plaque's page shows the new stars
+//! at once. What the server refuses is shown beside the item or field it names.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+use validator::Validate;
+
+use super::session::{self, Current};
+use crate::error::{ApiError, FieldError};
+use crate::ids::today;
+use crate::rating::Outcome;
+use crate::registry::model::PropertyRow;
+use crate::safety::model::{ChecklistItemRow, CreateInspection, ItemResultInput};
+use crate::safety::public::PublicRatings;
+use crate::state::AppState;
+
+/// What the form shows again after a refusal: the values sent, and the errors by item code or field.
+#[derive(Default)]
+struct Sent {
+    values: HashMap<String, String>,
+    errors: HashMap<String, String>,
+}
+
+pub async fn form(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
+    let current = match session::current(&req, &state).await {
+        Ok(Some(current)) => current,
+        Ok(None) => return super::see_other("/console/login"),
+        Err(err) => return crate::pages::error_page(err),
+    };
+    respond(
+        render(&state, &current, id.into_inner(), Sent::default()).await,
+        StatusCode::OK,
+    )
+}
+
+fn respond(rendered: Result<String, ApiError>, status: StatusCode) -> HttpResponse {
+    match rendered {
+        Ok(body) => {
+            let mut response = crate::pages::page(status, body);
+            super::no_store(&mut response);
+            response
+        }
+        Err(err) => crate::pages::error_page(err),
+    }
+}
+
+/// The property (in the caller's scope) and the checklist items that apply to it, in checklist order.
+async fn applicable(
+    state: &AppState,
+    current: &Current,
+    property_id: String,
+) -> Result<(PropertyRow, Vec<ChecklistItemRow>), ApiError> {
+    let caller = current.caller.clone();
+    state
+        .db
+        .read(move |conn| {
+            let property = crate::registry::repo::find_property(conn, &caller, &property_id)?;
+            let (_, items) = crate::safety::repo::current_checklist(conn)?;
+            let items = items
+                .into_iter()
+                .filter(|i| i.applies(property.kind, property.mixed_use_residence))
+                .collect();
+            Ok((property, items))
+        })
+        .await
+}
+
+async fn render(state: &AppState, current: &Current, property_id: String, sent: Sent) -> Result<String, ApiError> {
+    let (property, items) = applicable(state, current, property_id).await?;
+    let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
+    for item in items {
+        let shown = json!({
+            "code": item.code, "title_zh": item.title_zh, "title_en": item.title_en, "severity": item.severity,
+            "outcome": sent.values.get(&format!("outcome.{}", item.code)).cloned().unwrap_or_default(),
+            "note": sent.values.get(&format!("note.{}", item.code)).cloned().unwrap_or_default(),
+            "error": sent.errors.get(&item.code),
+        });
+        match groups.last_mut() {
+            Some((category, list)) if *category == item.category => list.push(shown),
+            _ => groups.push((item.category, vec![shown])),
+        }
+    }
+    let value = |key: &str, default: String| sent.values.get(key).cloned().unwrap_or(default);
+    let error = |key: &str| json!(sent.errors.get(key));
+    crate::pages::render(
+        "console_inspect.html",
+        json!({
+            "property": {"id": property.id, "registration_code": property.registration_code,
+                         "name": property.name, "address": property.address},
+            "groups": groups.into_iter().map(|(category, items)| json!({"category": category, "items": items}))
+                .collect::<Vec<_>>(),
+            "outcomes": [{"value": "pass", "zh": "合格", "en": "pass"}, {"value": "fail", "zh": "不合格", "en": "fail"},
+                         {"value": "na", "zh": "不适用", "en": "n.a."}],
+            "values": {"inspected_on": value("inspected_on", today().to_string()),
+                       "summary": value("summary", String::new())},
+            "errors": {"form": error("form"), "inspected_on": error("inspected_on"), "summary": error("summary")},
+            "csrf": current.session.csrf_token,
+        }),
+    )
+}
+
+/// Records the inspection; on refusal the form again with every problem beside its item or field.
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    public: web::Data<PublicRatings>,
+    id: web::Path<String>,
+    form: Result<web::Form<HashMap<String, String>>, actix_web::Error>,
+) -> HttpResponse {
+    let current = match session::current(&req, &state).await {
+        Ok(Some(current)) => current,
+        Ok(None) => return super::see_other("/console/login"),
+        Err(err) => return crate::pages::error_page(err),
+    };
+    let Ok(form) = form else { return super::foreign_form() };
+    let values = form.into_inner();
+    let csrf = values.get("csrf").map(String::as_str).unwrap_or_default();
+    if !session::same_origin(&req) || !session::same_token(csrf, &current.session.csrf_token) {
+        return super::foreign_form();
+    }
+    let property_id = id.into_inner();
+    let (_, items) = match applicable(&state, &current, property_id.clone()).await {
+        Ok(found) => found,
+        Err(err) => return crate::pages::error_page(err),
+    };
+    let (request, codes) = match request_of(&values, &items) {
+        Ok(built) => built,
+        Err(errors) => return refused(&state, &current, property_id, values, errors).await,
+    };
+    let mut errors = Vec::new();
+    if let Err(invalid) = request.validate()
+        && let ApiError::Validation(fields) = ApiError::from(invalid)
+    {
+        errors = fields;
+    }
+    if errors.is_empty() {
+        let (caller, settings, rated) = (current.caller.clone(), state.settings.clone(), property_id.clone());
+        let recorded = state
+            .db
+            .write(move |conn| {
+                crate::safety::service::record_inspection(conn, &caller, &settings.rating_rules, &rated, request)
+            })
+            .await;
+        match recorded {
+            Ok(_) => {
+                public.forget(&property_id);
+                return super::see_other(&format!("/console/properties/{property_id}?inspected=1"));
+            }
+            Err(ApiError::Validation(fields)) => errors = fields,
+            Err(ApiError::Forbidden(message) | ApiError::Conflict(message)) => {
+                errors = vec![FieldError::new("form", "refused", message)]
+            }
+            Err(other) => return crate::pages::error_page(other),
+        }
+    }
+    let errors = by_item(errors, &codes);
+    refused(&state, &current, property_id, values, errors).await
+}
+
+async fn refused(
+    state: &AppState,
+    current: &Current,
+    property_id: String,
+    values: HashMap<String, String>,
+    errors: HashMap<String, String>,
+) -> HttpResponse {
+    let page = render(state, current, property_id, Sent { values, errors }).await;
+    respond(page, StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+/// The API's request from the form: a result for every item marked (an unmarked item is left out, so the API
+/// names it missing), and the codes in the order of the results.
+fn request_of(
+    values: &HashMap<String, String>,
+    items: &[ChecklistItemRow],
+) -> Result<(CreateInspection, Vec<String>), HashMap<String, String>> {
+    let inspected_on = values.get("inspected_on").map(|d| d.trim()).unwrap_or_default();
+    let Ok(inspected_on) = NaiveDate::parse_from_str(inspected_on, "%Y-%m-%d") else {
+        return Err(HashMap::from([(
+            "inspected_on".to_owned(),
+            "must be a date".to_owned(),
+        )]));
+    };
+    let mut results = Vec::new();
+    let mut codes = Vec::new();
+    for item in items {
+        let Some(outcome) = values.get(&format!("outcome.{}", item.code)) else {
+            continue;
+        };
+        let Ok(outcome) = outcome.parse::<Outcome>() else {
+            continue;
+        };
+        let note = values
+            .get(&format!("note.{}", item.code))
+            .map(|n| crate::validation::to_nfc(n.trim().to_owned()))
+            .filter(|n| !n.is_empty());
+        results.push(ItemResultInput {
+            item_code: item.code.clone(),
+            outcome,
+            note,
+        });
+        codes.push(item.code.clone());
+    }
+    let summary = values
+        .get("summary")
+        .map(|s| crate::validation::to_nfc(s.trim().to_owned()))
+        .filter(|s| !s.is_empty());
+    Ok((
+        CreateInspection {
+            inspected_on,
+            results,
+            summary,
+        },
+        codes,
+    ))
+}
+
+/// The API's field errors by what the form shows them beside: `results.<CODE>` and `results[i].…` by item code,
+/// `inspected_on` and `summary` by field, anything else above the form.
+fn by_item(errors: Vec<FieldError>, codes: &[String]) -> HashMap<String, String> {
+    let mut found = HashMap::new();
+    for error in errors {
+        let field = &error.field;
+        let key = if let Some(code) = field.strip_prefix("results.") {
+            code.to_owned()
+        } else if let Some(index) = field
+            .strip_prefix("results[")
+            .and_then(|rest| rest.split(']').next())
+            .and_then(|i| i.parse::<usize>().ok())
+        {
+            codes.get(index).cloned().unwrap_or_else(|| "form".to_owned())
+        } else if field == "inspected_on" || field == "summary" {
+            field.clone()
+        } else {
+            "form".to_owned()
+        };
+        found.entry(key).or_insert(error.message);
+    }
+    found
+}
