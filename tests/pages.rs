@@ -175,6 +175,35 @@ async fn each_role_signs_in_and_sees_its_start_page() {
                 summary["rectifications"]["open"].to_string().as_str(),
                 "{read}"
             );
+            // The chart's bars, read back from the drawn page: one per star level, each the summary's count, the
+            // largest drawn longest, and the chart laid out on the screen.
+            let chart = browser
+                .eval(
+                    "const svg = document.getElementById('chart-stars');
+                     return {width: svg.getBoundingClientRect().width,
+                             bars: Array.from(svg.querySelectorAll('rect')).map(r =>
+                               [r.dataset.key, Number(r.dataset.count), Number(r.getAttribute('width'))])};",
+                )
+                .await;
+            assert!(chart["width"].as_f64().unwrap() > 200.0, "{chart}");
+            let bars = chart["bars"].as_array().unwrap();
+            assert_eq!(bars.len(), 7, "5 to 0 stars and unrated: {chart}");
+            let by_stars = &summary["properties"]["by_stars"];
+            let largest = bars.iter().map(|b| b[1].as_i64().unwrap()).max().unwrap();
+            assert!(largest > 0, "{chart}");
+            for bar in bars {
+                let key = bar[0].as_str().unwrap();
+                assert_eq!(
+                    bar[1].as_i64().unwrap(),
+                    by_stars[key].as_i64().unwrap_or(0),
+                    "{key}: {chart}"
+                );
+                assert_eq!(
+                    bar[2].as_i64().unwrap(),
+                    bar[1].as_i64().unwrap() * 180 / largest,
+                    "{key}: {chart}"
+                );
+            }
         }
         browser.save_screenshot(&format!("console-{name}-360.png")).await;
         if name != "admin" {

@@ -77,8 +77,8 @@ async fn start_page(state: &AppState, current: Current) -> Result<String, ApiErr
         }
     }
     if let Some(summary) = data.get("summary") {
-        context["by_stars"] = by_stars(summary);
-        context["by_status"] = by_status(summary);
+        context["by_stars"] = with_bars(by_stars(summary));
+        context["by_status"] = with_bars(by_status(summary));
     }
     crate::pages::render("console_home.html", context)
 }
@@ -158,6 +158,25 @@ fn rows(properties: &[PropertyRow], today: NaiveDate) -> Vec<Value> {
         })
         .collect()
 }
+
+/// Each row's bar in a server-drawn chart: its length (up to [`BAR_LENGTH`]) in proportion to the largest count.
+fn with_bars(rows: Value) -> Value {
+    let Value::Array(mut rows) = rows else { return rows };
+    let largest = rows
+        .iter()
+        .filter_map(|r| r["count"].as_i64())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    for row in &mut rows {
+        let count = row["count"].as_i64().unwrap_or(0);
+        row["bar"] = json!(count * BAR_LENGTH / largest);
+    }
+    Value::Array(rows)
+}
+
+/// The longest bar of a chart, in the chart's units (320 wide: label, bar, count).
+const BAR_LENGTH: i64 = 180;
 
 /// The summary's counts by stars, 5 down to 0, then unrated.
 fn by_stars(summary: &Value) -> Value {
