@@ -572,3 +572,38 @@ async fn an_inspector_records_an_inspection_in_the_console(backend: Backend) {
 }
 
 backend_tests!(an_inspector_records_an_inspection_in_the_console);
+
+/// Behind a TLS proxy: the browser names the public origin (`https://…`, from `ANZU_PUBLIC_BASE_URL`) though the
+/// proxy speaks plain HTTP to the service; that origin signs in, and the cookie is `Secure`.
+async fn behind_a_tls_proxy_the_public_origin_signs_in(backend: Backend) {
+    let s = Scene::with(backend, &[("ANZU_PUBLIC_BASE_URL", "https://anzu.donghu.example.cn/")]).await;
+    let visitor = Visitor::new(&s.app);
+    let form = visitor.get("/console/login").await;
+    assert!(visitor.last_set_cookies.borrow().join("\n").contains("Secure"));
+    let csrf = csrf_of(&form.body);
+    let email = email_of(&s.landlord);
+    let fields = [
+        ("login", email.as_str()),
+        ("password", PASSWORD),
+        ("csrf", csrf.as_str()),
+    ];
+    let other = visitor
+        .post(
+            "/console/login",
+            &fields,
+            &[("Origin", "https://evil.donghu.example.cn")],
+        )
+        .await;
+    assert_eq!(other.status, 403);
+    let signed_in = visitor
+        .post(
+            "/console/login",
+            &fields,
+            &[("Origin", "https://anzu.donghu.example.cn")],
+        )
+        .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    assert!(visitor.last_set_cookies.borrow().join("\n").contains("Secure"));
+}
+
+backend_tests!(behind_a_tls_proxy_the_public_origin_signs_in);

@@ -121,7 +121,7 @@ pub async fn submit(
     let Ok(form) = form else { return super::foreign_form() };
     let values = form.into_inner();
     let csrf = values.get("csrf").map(String::as_str).unwrap_or_default();
-    if !session::same_origin(&req) || !session::same_token(csrf, &current.session.csrf_token) {
+    if !session::same_origin(&req, &state) || !session::same_token(csrf, &current.session.csrf_token) {
         return super::foreign_form();
     }
     let property_id = id.into_inner();

@@ -101,7 +101,7 @@ async fn login(
         .unwrap_or_default();
     let Ok(form) = form else { return foreign_form() };
     let LoginForm { login, password, csrf } = form.into_inner();
-    if !session::same_origin(&req) || !session::same_token(&csrf, &expected) {
+    if !session::same_origin(&req, &state) || !session::same_token(&csrf, &expected) {
         return foreign_form();
     }
     let address = crate::http::client_ip(&req, &state.settings.trust_proxy);
@@ -144,7 +144,7 @@ async fn logout(
     };
     if let Some(current) = current {
         let valid = form.is_ok_and(|f| session::same_token(&f.csrf, &current.session.csrf_token));
-        if !session::same_origin(&req) || !valid {
+        if !session::same_origin(&req, &state) || !valid {
             return foreign_form();
         }
         if let Err(err) = session::end(&state, &current.session).await {

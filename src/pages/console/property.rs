@@ -250,7 +250,7 @@ pub async fn declare(
         Err(err) => return crate::pages::error_page(err),
     };
     let Ok(form) = form else { return super::foreign_form() };
-    if !session::same_origin(&req) || !session::same_token(&form.csrf, &current.session.csrf_token) {
+    if !session::same_origin(&req, &state) || !session::same_token(&form.csrf, &current.session.csrf_token) {
         return super::foreign_form();
     }
     let unit_id = unit_id.into_inner();

@@ -69,12 +69,23 @@ pub fn removal(state: &AppState, name: &'static str) -> Cookie<'static> {
 /// Refuses a form posted from another origin: a browser names the origin of every POST it sends (`null` for a
 /// page that hides it, a `data:` page or a sandbox: refused too). A client that sends no `Origin` (not a browser)
 /// still needs the form's CSRF token.
-pub fn same_origin(req: &HttpRequest) -> bool {
+pub fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
     let Some(origin) = req.headers().get("origin").and_then(|o| o.to_str().ok()) else {
         return true;
     };
+    // The address the public uses (behind a TLS proxy the connection itself is plain HTTP), or the one this
+    // request reached.
     let info = req.connection_info();
-    origin == format!("{}://{}", info.scheme(), info.host())
+    origin == origin_of(&state.settings.public_base_url) || origin == format!("{}://{}", info.scheme(), info.host())
+}
+
+/// The origin (scheme, host and port) of a base URL such as `https://anzu.example.cn/anzu`.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    match url[after_scheme..].find('/') {
+        Some(path) => &url[..after_scheme + path],
+        None => url,
+    }
 }
 
 /// Starts a session for `user`; returns it and the cookie's token.
@@ -146,4 +157,17 @@ pub async fn end(state: &AppState, session: &ConsoleSessionRow) -> Result<(), Ap
         .db
         .write(move |conn| repo::delete_console_session(conn, &id))
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_origin_of_a_base_url_drops_its_path() {
+        assert_eq!(
+            super::origin_of("https://anzu.example.cn/anzu"),
+            "https://anzu.example.cn"
+        );
+        assert_eq!(super::origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(super::origin_of("https://a.example:8443/"), "https://a.example:8443");
+    }
 }
