@@ -18,9 +18,16 @@ pub fn today() -> NaiveDate {
     local_date(Utc::now().naive_utc())
 }
 
+/// China Standard Time's offset from UTC.
+const CHINA_OFFSET_SECS: i32 = 8 * 3600;
+
 /// The local date of a UTC time.
 pub fn local_date(utc: NaiveDateTime) -> NaiveDate {
-    const CHINA_OFFSET_SECS: i32 = 8 * 3600;
     let offset = FixedOffset::east_opt(CHINA_OFFSET_SECS).expect("a valid offset");
     utc.and_utc().with_timezone(&offset).date_naive()
+}
+
+/// The UTC time at which a local date begins.
+pub fn local_midnight(date: NaiveDate) -> NaiveDateTime {
+    date.and_time(chrono::NaiveTime::MIN) - chrono::Duration::seconds(i64::from(CHINA_OFFSET_SECS))
 }

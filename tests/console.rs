@@ -304,6 +304,14 @@ async fn each_role_sees_its_start_page(backend: Backend) {
     assert!(page.contains(&foreign_code), "the never-rated property is due: {page}");
     assert!(page.contains(r#"id="to-verify""#) && page.contains("ESC-02"), "{page}");
 
+    // This week: two declarations, one of them late (moved in ten days ago; the deadline is three days).
+    let unit = s.app.unit(&s.landlord, s.pid(), "101", 40.0).await;
+    for (seq, moved_in) in [(1, date(0)), (2, date(-10))] {
+        s.app
+            .declare(&s.landlord, unit.id(), &common::resident_id("19880808", seq), &moved_in)
+            .await
+            .expect(201);
+    }
     let summary = s
         .app
         .get(
@@ -326,6 +334,16 @@ async fn each_role_sees_its_start_page(backend: Backend) {
     assert_eq!(number("n-properties"), summary["properties"]["total"].as_i64().unwrap());
     assert_eq!(number("n-properties"), 2);
     assert_eq!(number("n-open"), summary["rectifications"]["open"].as_i64().unwrap());
+    // The weekly chart: twelve weeks, the last (this one) with both declarations and the late one marked.
+    let weeks = regex::Regex::new(r#"<g data-week="([0-9-]+)" data-declared="(\d+)" data-late="(\d+)">"#).unwrap();
+    let columns: Vec<(String, i64, i64)> = weeks
+        .captures_iter(&page)
+        .map(|c| (c[1].to_owned(), c[2].parse().unwrap(), c[3].parse().unwrap()))
+        .collect();
+    assert_eq!(columns.len(), 12, "{page}");
+    assert_eq!((columns[11].1, columns[11].2), (2, 1), "{columns:?}");
+    assert!(columns[..11].iter().all(|c| c.1 == 0), "{columns:?}");
+    assert!(columns[11].0.as_str() <= date(0).as_str() && columns[0].0 < columns[11].0);
 
     let admin = Visitor::new(&s.app);
     admin.sign_in(&email_of(&s.admin), PASSWORD).await;

@@ -186,6 +186,10 @@ async fn each_role_signs_in_and_sees_its_start_page() {
                 )
                 .await;
             assert!(chart["width"].as_f64().unwrap() > 200.0, "{chart}");
+            let weeks = browser
+                .eval("return document.querySelectorAll('#chart-weeks g[data-week]').length;")
+                .await;
+            assert_eq!(weeks, 12, "twelve weeks of declarations");
             let bars = chart["bars"].as_array().unwrap();
             assert_eq!(bars.len(), 7, "5 to 0 stars and unrated: {chart}");
             let by_stars = &summary["properties"]["by_stars"];

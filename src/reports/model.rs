@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -93,4 +94,12 @@ pub struct ImportReport {
     pub dry_run: bool,
     /// Whether anything was written.
     pub committed: bool,
+}
+
+/// Declarations made in one week (China-local, from Monday), and how many of them were late.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct WeekOfDeclarations {
+    pub week_start: NaiveDate,
+    pub declared: i64,
+    pub late: i64,
 }

@@ -74,6 +74,49 @@ pub fn summary(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Resu
     })
 }
 
+/// Declarations per week for the `weeks` weeks ending with the current one (China-local weeks from Monday), oldest
+/// first: two counts a week over the index on `declared_at`.
+pub fn declarations_by_week(
+    conn: &mut Conn,
+    village: Option<&str>,
+    today: NaiveDate,
+    weeks: u32,
+) -> Result<Vec<WeekOfDeclarations>, ApiError> {
+    use chrono::Datelike;
+    let this_week = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    (0..i64::from(weeks))
+        .rev()
+        .map(|back| {
+            let week_start = this_week - Duration::weeks(back);
+            let (from, to) = (
+                crate::ids::local_midnight(week_start),
+                crate::ids::local_midnight(week_start + Duration::weeks(1)),
+            );
+            let count = |conn: &mut Conn, late_only: bool| -> Result<i64, ApiError> {
+                let query = in_village!(
+                    tenancies::table
+                        .inner_join(properties::table)
+                        .filter(tenancies::declared_at.ge(from))
+                        .filter(tenancies::declared_at.lt(to))
+                        .select(count_star()),
+                    village
+                );
+                let query = if late_only {
+                    query.filter(tenancies::late.eq(true))
+                } else {
+                    query
+                };
+                Ok(query.first(conn)?)
+            };
+            Ok(WeekOfDeclarations {
+                week_start,
+                declared: count(conn, false)?,
+                late: count(conn, true)?,
+            })
+        })
+        .collect()
+}
+
 /// Properties by status (a rated one past its validity counted as `expired`) and by stars.
 fn property_counts(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Result<PropertyCounts, ApiError> {
     let statuses: Vec<(String, i64)> = in_village!(

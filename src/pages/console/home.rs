@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::ids::today;
 use crate::pages::public::status_words;
 use crate::registry::model::{PropertyFilter, PropertyRow, PropertyStatus};
+use crate::reports::model::WeekOfDeclarations;
 use crate::safety::model::{RectificationFilter, RectificationStatus};
 use crate::state::AppState;
 
@@ -70,6 +71,7 @@ async fn start_page(state: &AppState, current: Current) -> Result<String, ApiErr
         "to_verify": Value::Null,
         "by_stars": Value::Null,
         "by_status": Value::Null,
+        "weeks": Value::Null,
     });
     if let (Some(into), Some(from)) = (context.as_object_mut(), data.as_object()) {
         for (key, value) in from {
@@ -107,7 +109,9 @@ fn gather(conn: &mut Conn, caller: &Caller, today: NaiveDate) -> Result<Value, A
             let village = (caller.role == Role::Auditor)
                 .then(|| caller.village_id.clone())
                 .flatten();
-            json!({"summary": crate::reports::repo::summary(conn, village.as_deref(), today)?})
+            let summary = crate::reports::repo::summary(conn, village.as_deref(), today)?;
+            let weeks = crate::reports::repo::declarations_by_week(conn, village.as_deref(), today, WEEKS)?;
+            json!({"summary": summary, "weeks": columns(&weeks)})
         }
         Role::Inspector => {
             let mut due = list(Some(PropertyStatus::Registered))?;
@@ -155,6 +159,28 @@ fn rows(properties: &[PropertyRow], today: NaiveDate) -> Vec<Value> {
             };
             json!({"id": p.id, "code": p.registration_code, "name": p.name, "stars_text": stars_text,
                    "status": status_words(p.status_on(today))})
+        })
+        .collect()
+}
+
+/// Weeks the declarations chart shows.
+const WEEKS: u32 = 12;
+/// The declarations chart's tallest column, in its units (320 × 150: columns, then the week under each).
+const COLUMN_HEIGHT: i64 = 110;
+
+/// Each week as a column of the declarations chart: where it stands, how tall it is, and its late part on top.
+fn columns(weeks: &[WeekOfDeclarations]) -> Vec<Value> {
+    let largest = weeks.iter().map(|w| w.declared).max().unwrap_or(0).max(1);
+    weeks
+        .iter()
+        .enumerate()
+        .map(|(i, week)| {
+            let height = week.declared * COLUMN_HEIGHT / largest;
+            let late = week.late * COLUMN_HEIGHT / largest;
+            json!({"week": week.week_start, "label": week.week_start.format("%m-%d").to_string(),
+                   "declared": week.declared, "late": week.late,
+                   "x": 8 + i as i64 * 26, "y": 10 + COLUMN_HEIGHT - height, "height": height,
+                   "late_y": 10 + COLUMN_HEIGHT - late, "late_height": late})
         })
         .collect()
 }
