@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::Conn;
 use crate::db::schema::idempotency_keys as keys;
-use crate::error::ApiError;
+use crate::error::{ApiError, ConflictOnDuplicate};
 use crate::http::auth;
 use crate::state::AppState;
 
@@ -405,6 +405,41 @@ fn claim(
         }
         (None, None) => Claim::InProgress,
     })
+}
+
+/// Takes a web form's one-time id inside the transaction of the change it makes: `false` when the form was
+/// already sent (a second click, a resent request), so the change is made once. Kept as a key of the user's like
+/// any other (and forgotten after a day); the space in its name is not a character an `Idempotency-Key` may hold,
+/// so a form's id never meets a client's key.
+pub fn take_form_once(
+    conn: &mut Conn,
+    user_id: &str,
+    form_id: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<bool, ApiError> {
+    let key = format!("console form {form_id}");
+    let taken: i64 = keys::table
+        .filter(keys::user_id.eq(user_id))
+        .filter(keys::idempotency_key.eq(&key))
+        .count()
+        .get_result(conn)?;
+    if taken > 0 {
+        return Ok(false);
+    }
+    // Two sends at the very same moment: the second meets the unique key (a failed statement ends a PostgreSQL
+    // transaction, so it is answered as a conflict rather than passed over).
+    diesel::insert_into(keys::table)
+        .values((
+            keys::user_id.eq(user_id),
+            keys::idempotency_key.eq(&key),
+            keys::request_hash.eq("console form"),
+            keys::status_code.eq(303),
+            keys::created_at.eq(now),
+            keys::committed_at.eq(now),
+        ))
+        .execute(conn)
+        .conflict_on_duplicate(|| "This form was already sent.".into())?;
+    Ok(true)
 }
 
 /// An answer as stored for replays.

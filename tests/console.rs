@@ -518,8 +518,17 @@ async fn an_inspector_records_an_inspection_in_the_console(backend: Backend) {
         assert!(form.body.contains(&format!(r#"name="outcome.{code}""#)), "{code}");
     }
     let action = format!("/console/properties/{}/inspections", s.pid());
+    let form_id = regex::Regex::new(r#"name="form_id" value="([^"]+)""#)
+        .unwrap()
+        .captures(&form.body)
+        .expect("a one-time form id")[1]
+        .to_owned();
     let fields = |skip: Option<&str>, failing: &str| -> Vec<(String, String)> {
-        let mut fields = vec![("csrf".to_owned(), csrf.clone()), ("inspected_on".to_owned(), date(0))];
+        let mut fields = vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("form_id".to_owned(), form_id.clone()),
+            ("inspected_on".to_owned(), date(0)),
+        ];
         for code in codes.iter().filter(|c| Some(c.as_str()) != skip) {
             let outcome = if code == failing { "fail" } else { "pass" };
             fields.push((format!("outcome.{code}"), outcome.to_owned()));
@@ -551,6 +560,9 @@ async fn an_inspector_records_an_inspection_in_the_console(backend: Backend) {
         (recorded.status, recorded.location.clone()),
         (303, Some(format!("/console/properties/{}?inspected=1", s.pid())))
     );
+    // The same form sent again (a second click): the same answer, and nothing recorded twice (counted below).
+    let again = visitor.post(&action, &complete, &[]).await;
+    assert_eq!(again.status, 303, "{}", again.body);
     let after = s
         .app
         .get(&format!("/public/v1/ratings/{code}"), None)
@@ -586,7 +598,7 @@ async fn an_inspector_records_an_inspection_in_the_console(backend: Backend) {
         .await
         .expect(200)
         .body;
-    assert_eq!(inspections.array("items").len(), 1, "only the inspector's");
+    assert_eq!(inspections.array("items").len(), 1, "the inspector's, once");
 }
 
 backend_tests!(an_inspector_records_an_inspection_in_the_console);

@@ -101,6 +101,7 @@ async fn render(state: &AppState, current: &Current, property_id: String, sent: 
                        "summary": value("summary", String::new())},
             "errors": {"form": error("form"), "inspected_on": error("inspected_on"), "summary": error("summary")},
             "csrf": current.session.csrf_token,
+            "form_id": value("form_id", session::random_token()),
         }),
     )
 }
@@ -140,13 +141,8 @@ pub async fn submit(
         errors = fields;
     }
     if errors.is_empty() {
-        let (caller, settings, rated) = (current.caller.clone(), state.settings.clone(), property_id.clone());
-        let recorded = state
-            .db
-            .write(move |conn| {
-                crate::safety::service::record_inspection(conn, &caller, &settings.rating_rules, &rated, request)
-            })
-            .await;
+        let form_id = values.get("form_id").cloned().unwrap_or_default();
+        let recorded = record(&state, &current, property_id.clone(), form_id, request).await;
         match recorded {
             Ok(_) => {
                 public.forget(&property_id);
@@ -161,6 +157,27 @@ pub async fn submit(
     }
     let errors = by_item(errors, &codes);
     refused(&state, &current, property_id, values, errors).await
+}
+
+/// Records the inspection once per form: a second submit of the same form changes nothing.
+async fn record(
+    state: &AppState,
+    current: &Current,
+    property_id: String,
+    form_id: String,
+    request: CreateInspection,
+) -> Result<(), ApiError> {
+    let (caller, settings, now) = (current.caller.clone(), state.settings.clone(), state.clock.now());
+    state
+        .db
+        .write(move |conn| {
+            if !form_id.is_empty() && !crate::idempotency::take_form_once(conn, &caller.user_id, &form_id, now)? {
+                return Ok(());
+            }
+            crate::safety::service::record_inspection(conn, &caller, &settings.rating_rules, &property_id, request)
+                .map(|_| ())
+        })
+        .await
 }
 
 async fn refused(
