@@ -146,11 +146,7 @@ async fn each_role_signs_in_and_sees_its_start_page() {
         (&s.auditor, "auditor", "村情一览"),
         (&s.admin, "admin", "村情一览"),
     ] {
-        browser.open(&format!("{}/console/login", s.app.address)).await;
-        browser.fill("#login", session.user.str("email")).await;
-        browser.fill("#password", common::PASSWORD).await;
-        browser.click("#sign-in").await;
-        assert!(browser.arrives_at("/console/").await, "{name} signed in");
+        browser.sign_in(&s.app.address, session.user.str("email")).await;
         let read = browser
             .eval(
                 "return {heading: document.getElementById('heading').textContent,
@@ -261,11 +257,7 @@ async fn a_landlord_declares_a_tenant_and_sees_only_the_masked_number() {
     let s = Scene::new(Backend::Sqlite).await;
     let unit = s.app.unit(&s.landlord, s.pid(), "302", 24.0).await;
     let uid = unit.id();
-    browser.open(&format!("{}/console/login", s.app.address)).await;
-    browser.fill("#login", s.landlord.user.str("email")).await;
-    browser.fill("#password", common::PASSWORD).await;
-    browser.click("#sign-in").await;
-    assert!(browser.arrives_at("/console/").await);
+    browser.sign_in(&s.app.address, s.landlord.user.str("email")).await;
     browser
         .click(&format!("li[data-code='{}'] a", s.property.str("registration_code")))
         .await;
@@ -308,11 +300,7 @@ async fn an_inspection_shows_on_the_public_page_at_once() {
         .await;
     assert!(before.as_str().unwrap().contains("未评级"), "{before}");
 
-    browser.open(&format!("{}/console/login", s.app.address)).await;
-    browser.fill("#login", s.inspector.user.str("email")).await;
-    browser.fill("#password", common::PASSWORD).await;
-    browser.click("#sign-in").await;
-    assert!(browser.arrives_at("/console/").await);
+    browser.sign_in(&s.app.address, s.inspector.user.str("email")).await;
     browser
         .open(&format!("{}/console/properties/{}/inspect", s.app.address, s.pid()))
         .await;

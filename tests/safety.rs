@@ -570,7 +570,7 @@ async fn the_public_rating_shows_nothing_personal(backend: Backend) {
         .await
         .expect(200);
     assert!(plaque.header("content-type").unwrap().starts_with("image/svg+xml"));
-    let svg = String::from_utf8(plaque.bytes).unwrap();
+    let svg = plaque.text();
     assert!(
         svg.contains(code) && svg.contains("★★★★★") && svg.matches("<svg").count() == 2,
         "{svg}"
@@ -851,7 +851,7 @@ async fn the_public_page_shows_the_rating_in_words(backend: Backend) {
         policy.contains("default-src 'none'") && !policy.contains("unsafe-inline"),
         "{policy}"
     );
-    let html = String::from_utf8(page.bytes).unwrap();
+    let html = page.text();
     for expected in [
         code.as_str(),
         "未评级",
@@ -882,7 +882,7 @@ async fn the_public_page_shows_the_rating_in_words(backend: Backend) {
     assert_eq!(missing.status, 404);
 
     s.inspect(&date(-3), &[]).await;
-    let rated = String::from_utf8(s.app.get(&format!("/r/{code}"), None).await.expect(200).bytes).unwrap();
+    let rated = s.app.get(&format!("/r/{code}"), None).await.expect(200).text();
     let valid_until = s.property_now().await.str("rating_valid_until").to_owned();
     for expected in [
         r#"data-stars="5""#,
@@ -898,7 +898,7 @@ async fn the_public_page_shows_the_rating_in_words(backend: Backend) {
     let unknown = s.app.get("/r/NOPE-000001", None).await;
     assert_eq!(unknown.status, 404);
     assert!(unknown.header("content-type").unwrap().starts_with("text/html"));
-    let unknown = String::from_utf8(unknown.bytes).unwrap();
+    let unknown = unknown.text();
     assert!(unknown.contains("没有找到") && unknown.contains("No rental has this registration code"));
 }
 
@@ -911,7 +911,7 @@ async fn the_public_page_is_rate_limited_like_the_json(backend: Backend) {
     let limited = s.app.get(&format!("/r/{code}"), None).await;
     assert_eq!(limited.status, 429);
     assert!(limited.header("retry-after").is_some());
-    assert!(String::from_utf8(limited.bytes).unwrap().contains("查询太频繁"));
+    assert!(limited.text().contains("查询太频繁"));
 }
 
 /// A new inspection, a delisting and a reinstatement show at once on the page, the JSON and the plaque of the
@@ -925,16 +925,14 @@ async fn a_changed_rating_shows_at_once(backend: Backend) {
     // A failed major item caps the rating at 2 stars.
     s.inspect(&date(0), &["ESC-04"]).await;
     assert_eq!(s.app.get(&path, None).await.expect(200).body["stars"], 2);
-    let page = String::from_utf8(s.app.get(&format!("/r/{code}"), None).await.expect(200).bytes).unwrap();
+    let page = s.app.get(&format!("/r/{code}"), None).await.expect(200).text();
     assert!(page.contains(r#"data-stars="2""#), "{page}");
-    let plaque = String::from_utf8(
-        s.app
-            .get(&format!("/public/v1/ratings/{code}/plaque.svg"), None)
-            .await
-            .expect(200)
-            .bytes,
-    )
-    .unwrap();
+    let plaque = s
+        .app
+        .get(&format!("/public/v1/ratings/{code}/plaque.svg"), None)
+        .await
+        .expect(200)
+        .text();
     assert!(plaque.contains("★★☆☆☆"), "{plaque}");
 
     let property = s.property_now().await;
@@ -950,7 +948,7 @@ async fn a_changed_rating_shows_at_once(backend: Backend) {
         .await
         .expect(200);
     assert_eq!(s.app.get(&path, None).await.expect(200).body["status"], "delisted");
-    let page = String::from_utf8(s.app.get(&format!("/r/{code}"), None).await.expect(200).bytes).unwrap();
+    let page = s.app.get(&format!("/r/{code}"), None).await.expect(200).text();
     assert!(page.contains("已清退"), "{page}");
 }
 
@@ -961,14 +959,12 @@ async fn the_plaque_qr_code_reads_back_as_the_page(backend: Backend) {
     let s = Scene::with(backend, &[("ANZU_PUBLIC_BASE_URL", base)]).await;
     let code = s.property.str("registration_code");
     let url = format!("{base}/r/{code}");
-    let plaque = String::from_utf8(
-        s.app
-            .get(&format!("/public/v1/ratings/{code}/plaque.svg"), None)
-            .await
-            .expect(200)
-            .bytes,
-    )
-    .unwrap();
+    let plaque = s
+        .app
+        .get(&format!("/public/v1/ratings/{code}/plaque.svg"), None)
+        .await
+        .expect(200)
+        .text();
     // The plaque draws exactly the code of the page's address.
     let qr = qrcode::QrCode::new(url.as_bytes()).unwrap();
     let drawn = qr

@@ -161,6 +161,15 @@ pub fn find_many(conn: &mut Conn, ids: &[&str]) -> Result<Vec<UserRow>, ApiError
     Ok(rows)
 }
 
+/// A new secret token: 32 random bytes, URL-safe base64 (refresh tokens, set-password links, console sessions).
+pub fn new_token() -> String {
+    use base64::Engine;
+    use rand::Rng;
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
 /// The stored form of a secret token: only its SHA-256 is kept.
 pub fn hash_token(token: &str) -> String {
     use sha2::{Digest, Sha256};
@@ -175,11 +184,7 @@ pub fn issue_password_token(
     now: NaiveDateTime,
     valid_for: chrono::Duration,
 ) -> Result<String, ApiError> {
-    use base64::Engine;
-    use rand::Rng;
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let token = new_token();
     diesel::insert_into(password_tokens::table)
         .values((
             password_tokens::token_hash.eq(hash_token(&token)),

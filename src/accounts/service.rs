@@ -2,10 +2,7 @@
 //! reuse revokes the family), the membership state machine, passwords set by link or changed, and
 //! deactivation. Handlers, the command line, the seed example and the tests call these.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::Duration;
-use rand::Rng;
 use serde_json::json;
 
 use crate::accounts::model::*;
@@ -121,9 +118,7 @@ pub fn issue_session(
     user: UserRow,
     family_id: &str,
 ) -> Result<TokenResponse, ApiError> {
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
-    let refresh_token = B64.encode(raw);
+    let refresh_token = repo::new_token();
     let at = now();
     let expires_at = at + Duration::days(keys.refresh_ttl_days);
     repo::insert_refresh_token(conn, &user.id, family_id, &hash_token(&refresh_token), expires_at, at)?;

@@ -139,12 +139,12 @@ pub async fn rating_page(
         Err(err) => return super::error_page(err),
     };
     let rating = &view.rating;
-    let stars = rating.stars.map(|s| s.clamp(0, 5) as usize);
+    let (lit, unlit) = public::star_glyphs(rating.stars);
     let context = serde_json::json!({
         "rating": rating,
-        "stars": stars,
-        "lit": "★".repeat(stars.unwrap_or(0)),
-        "unlit": "☆".repeat(5 - stars.unwrap_or(0)),
+        "stars": rating.stars.map(|s| s.clamp(0, 5)),
+        "lit": lit,
+        "unlit": unlit,
         "kind": kind_words(rating.kind),
         "status": status_words(rating.status),
         "last_inspected_on": view.last_inspected_on,

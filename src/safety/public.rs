@@ -220,6 +220,12 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Stars as drawn on the plaque and the pages: the lit ones (★), then the rest of five (☆); none lit when unrated.
+pub fn star_glyphs(stars: Option<i32>) -> (String, String) {
+    let lit = stars.unwrap_or(0).clamp(0, 5) as usize;
+    ("★".repeat(lit), "☆".repeat(5 - lit))
+}
+
 /// Draws the plaque: 400 × 560 units, printable at A6.
 pub fn plaque_svg(rating: &PublicRating, url: &str) -> Result<String, ApiError> {
     let qr = QrCode::new(url.as_bytes()).map_err(|e| ApiError::internal(anyhow::anyhow!("QR encoding failed: {e}")))?;
@@ -229,8 +235,8 @@ pub fn plaque_svg(rating: &PublicRating, url: &str) -> Result<String, ApiError> 
         .quiet_zone(true)
         .build();
     let qr_body = qr_svg.find("<svg").map(|at| &qr_svg[at..]).unwrap_or(&qr_svg);
-    let stars = rating.stars.unwrap_or(0).clamp(0, 5) as usize;
-    let star_line = format!("{}{}", "★".repeat(stars), "☆".repeat(5 - stars));
+    let (lit, unlit) = star_glyphs(rating.stars);
+    let star_line = format!("{lit}{unlit}");
     let validity = match (rating.status, rating.valid_until) {
         (PropertyStatus::Expired, Some(until)) => format!("已过期 Expired {until}"),
         (_, Some(until)) => format!("有效期至 Valid until {until}"),

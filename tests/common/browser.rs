@@ -143,6 +143,15 @@ impl Browser {
         false
     }
 
+    /// Signs in through the console's form at `address` and waits for the start page.
+    pub async fn sign_in(&self, address: &str, email: &str) {
+        self.open(&format!("{address}/console/login")).await;
+        self.fill("#login", email).await;
+        self.fill("#password", super::PASSWORD).await;
+        self.click("#sign-in").await;
+        assert!(self.arrives_at("/console/").await, "{email} signed in");
+    }
+
     /// Runs `script` (a function body; `return` what to read back) in the page.
     pub async fn eval(&self, script: &str) -> Value {
         self.command(

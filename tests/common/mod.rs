@@ -120,6 +120,12 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The body as text (a page, a plaque, a CSV).
+    #[track_caller]
+    pub fn text(&self) -> String {
+        String::from_utf8(self.bytes.clone()).expect("a UTF-8 body")
+    }
+
     pub fn header(&self, name: &str) -> Option<String> {
         self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
     }

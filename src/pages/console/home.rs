@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::session::{self, Current};
+use super::session::Current;
 use crate::auth::{Caller, Role};
 use crate::db::Conn;
 use crate::db::query::Page;
@@ -18,24 +18,16 @@ use crate::pages::public::status_words;
 use crate::registry::model::{PropertyFilter, PropertyRow, PropertyStatus};
 use crate::reports::model::WeekOfDeclarations;
 use crate::safety::model::{RectificationFilter, RectificationStatus};
+use crate::safety::public::star_glyphs;
 use crate::state::AppState;
 
 /// How many rows a start page lists.
 const LISTED: i64 = 50;
 
 pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let current = match session::current(&req, &state).await {
-        Ok(Some(current)) => current,
-        Ok(None) => return super::see_other("/console/login"),
-        Err(err) => return crate::pages::error_page(err),
-    };
-    match start_page(&state, current).await {
-        Ok(body) => {
-            let mut response = crate::pages::page(StatusCode::OK, body);
-            super::no_store(&mut response);
-            response
-        }
-        Err(err) => crate::pages::error_page(err),
+    match super::signed_in(&req, &state).await {
+        Ok(current) => super::respond(start_page(&state, current).await, StatusCode::OK),
+        Err(answer) => answer,
     }
 }
 
@@ -152,11 +144,8 @@ fn rows(properties: &[PropertyRow], today: NaiveDate) -> Vec<Value> {
     properties
         .iter()
         .map(|p| {
-            let stars = p.stars.map_or(0, |s| s.clamp(0, 5) as usize);
-            let stars_text = match p.stars {
-                Some(_) => format!("{}{}", "★".repeat(stars), "☆".repeat(5 - stars)),
-                None => "☆☆☆☆☆".to_owned(),
-            };
+            let (lit, unlit) = star_glyphs(p.stars);
+            let stars_text = format!("{lit}{unlit}");
             json!({"id": p.id, "code": p.registration_code, "name": p.name, "stars_text": stars_text,
                    "status": status_words(p.status_on(today))})
         })
@@ -209,9 +198,10 @@ fn by_stars(summary: &Value) -> Value {
     let counts = &summary["properties"]["by_stars"];
     let mut rows: Vec<Value> = (0..=5)
         .rev()
-        .map(|stars: usize| {
+        .map(|stars: i32| {
             let key = stars.to_string();
-            json!({"key": key, "label": format!("{}{} {stars}", "★".repeat(stars), "☆".repeat(5 - stars)),
+            let (lit, unlit) = star_glyphs(Some(stars));
+            json!({"key": key, "label": format!("{lit}{unlit} {stars}"),
                    "count": counts[&key].as_i64().unwrap_or(0)})
         })
         .collect();

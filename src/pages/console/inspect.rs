@@ -28,26 +28,14 @@ struct Sent {
 }
 
 pub async fn form(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    let current = match session::current(&req, &state).await {
-        Ok(Some(current)) => current,
-        Ok(None) => return super::see_other("/console/login"),
-        Err(err) => return crate::pages::error_page(err),
+    let current = match super::signed_in(&req, &state).await {
+        Ok(current) => current,
+        Err(answer) => return answer,
     };
-    respond(
+    super::respond(
         render(&state, &current, id.into_inner(), Sent::default()).await,
         StatusCode::OK,
     )
-}
-
-fn respond(rendered: Result<String, ApiError>, status: StatusCode) -> HttpResponse {
-    match rendered {
-        Ok(body) => {
-            let mut response = crate::pages::page(status, body);
-            super::no_store(&mut response);
-            response
-        }
-        Err(err) => crate::pages::error_page(err),
-    }
 }
 
 /// The property (in the caller's scope) and the checklist items that apply to it, in checklist order.
@@ -114,15 +102,14 @@ pub async fn submit(
     id: web::Path<String>,
     form: Result<web::Form<HashMap<String, String>>, actix_web::Error>,
 ) -> HttpResponse {
-    let current = match session::current(&req, &state).await {
-        Ok(Some(current)) => current,
-        Ok(None) => return super::see_other("/console/login"),
-        Err(err) => return crate::pages::error_page(err),
+    let current = match super::signed_in(&req, &state).await {
+        Ok(current) => current,
+        Err(answer) => return answer,
     };
     let Ok(form) = form else { return super::foreign_form() };
     let values = form.into_inner();
     let csrf = values.get("csrf").map(String::as_str).unwrap_or_default();
-    if !session::same_origin(&req, &state) || !session::same_token(csrf, &current.session.csrf_token) {
+    if !super::from_own_page(&req, &state, csrf, &current.session.csrf_token) {
         return super::foreign_form();
     }
     let property_id = id.into_inner();
@@ -188,7 +175,7 @@ async fn refused(
     errors: HashMap<String, String>,
 ) -> HttpResponse {
     let page = render(state, current, property_id, Sent { values, errors }).await;
-    respond(page, StatusCode::UNPROCESSABLE_ENTITY)
+    super::respond(page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 /// The API's request from the form: a result for every item marked (an unmarked item is left out, so the API

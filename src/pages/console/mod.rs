@@ -36,6 +36,33 @@ fn see_other(to: &str) -> HttpResponse {
         .finish()
 }
 
+/// The signed-in user, or the answer to give instead: the sign-in page, or an error page.
+async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<session::Current, HttpResponse> {
+    match session::current(req, state).await {
+        Ok(Some(current)) => Ok(current),
+        Ok(None) => Err(see_other("/console/login")),
+        Err(err) => Err(super::error_page(err)),
+    }
+}
+
+/// Whether a form came from this console's own page: the browser names no other origin, and it carries the token
+/// `expected` (the session's, or before sign-in the one in the form's cookie).
+fn from_own_page(req: &HttpRequest, state: &AppState, sent: &str, expected: &str) -> bool {
+    session::same_origin(req, state) && session::same_token(sent, expected)
+}
+
+/// A rendered console page as the answer (or the error page when it could not be rendered).
+fn respond(rendered: Result<String, ApiError>, status: StatusCode) -> HttpResponse {
+    match rendered {
+        Ok(body) => {
+            let mut response = super::page(status, body);
+            no_store(&mut response);
+            response
+        }
+        Err(err) => super::error_page(err),
+    }
+}
+
 /// A form that did not come from this console's own page: another origin, or no (or a stale) CSRF token.
 fn foreign_form() -> HttpResponse {
     super::error_page(ApiError::Forbidden("form".into()))
@@ -101,7 +128,7 @@ async fn login(
         .unwrap_or_default();
     let Ok(form) = form else { return foreign_form() };
     let LoginForm { login, password, csrf } = form.into_inner();
-    if !session::same_origin(&req, &state) || !session::same_token(&csrf, &expected) {
+    if !from_own_page(&req, &state, &csrf, &expected) {
         return foreign_form();
     }
     let address = crate::http::client_ip(&req, &state.settings.trust_proxy);
@@ -143,8 +170,8 @@ async fn logout(
         Err(err) => return super::error_page(err),
     };
     if let Some(current) = current {
-        let valid = form.is_ok_and(|f| session::same_token(&f.csrf, &current.session.csrf_token));
-        if !session::same_origin(&req, &state) || !valid {
+        let sent = form.map(|f| f.into_inner().csrf).unwrap_or_default();
+        if !from_own_page(&req, &state, &sent, &current.session.csrf_token) {
             return foreign_form();
         }
         if let Err(err) = session::end(&state, &current.session).await {

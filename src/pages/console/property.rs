@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use validator::Validate;
 
-use super::session::{self, Current};
+use super::session::Current;
 use crate::auth::{Caller, Role};
 use crate::db::Conn;
 use crate::db::query::Page;
@@ -46,30 +46,18 @@ pub async fn property_page(
     id: web::Path<String>,
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
-    let current = match session::current(&req, &state).await {
-        Ok(Some(current)) => current,
-        Ok(None) => return super::see_other("/console/login"),
-        Err(err) => return crate::pages::error_page(err),
+    let current = match super::signed_in(&req, &state).await {
+        Ok(current) => current,
+        Err(answer) => return answer,
     };
     let shown = Shown {
         declared: query.contains_key("declared"),
         inspected: query.contains_key("inspected"),
     };
-    respond(
+    super::respond(
         render(&state, &current, id.into_inner(), None, shown).await,
         StatusCode::OK,
     )
-}
-
-fn respond(rendered: Result<String, ApiError>, status: StatusCode) -> HttpResponse {
-    match rendered {
-        Ok(body) => {
-            let mut response = crate::pages::page(status, body);
-            super::no_store(&mut response);
-            response
-        }
-        Err(err) => crate::pages::error_page(err),
-    }
 }
 
 async fn render(
@@ -87,7 +75,7 @@ async fn render(
         .into_iter()
         .map(|unit| with_form(unit, refused.as_ref(), today))
         .collect();
-    let stars = property.stars.map_or(0, |s| s.clamp(0, 5) as usize);
+    let (lit, unlit) = crate::safety::public::star_glyphs(property.stars);
     let id_types: Vec<Value> = IdType::ALL
         .iter()
         .map(|t| {
@@ -100,7 +88,7 @@ async fn render(
         json!({
             "property": {"id": property.id, "registration_code": property.registration_code, "name": property.name,
                          "address": property.address},
-            "stars_text": format!("{}{}", "★".repeat(stars), "☆".repeat(5 - stars)),
+            "stars_text": format!("{lit}{unlit}"),
             "status": status_words(property.status_on(today)),
             "units": units,
             "can_declare": can_declare,
@@ -244,13 +232,12 @@ pub async fn declare(
     unit_id: web::Path<String>,
     form: Result<web::Form<DeclareForm>, actix_web::Error>,
 ) -> HttpResponse {
-    let current = match session::current(&req, &state).await {
-        Ok(Some(current)) => current,
-        Ok(None) => return super::see_other("/console/login"),
-        Err(err) => return crate::pages::error_page(err),
+    let current = match super::signed_in(&req, &state).await {
+        Ok(current) => current,
+        Err(answer) => return answer,
     };
     let Ok(form) = form else { return super::foreign_form() };
-    if !session::same_origin(&req, &state) || !session::same_token(&form.csrf, &current.session.csrf_token) {
+    if !super::from_own_page(&req, &state, &form.csrf, &current.session.csrf_token) {
         return super::foreign_form();
     }
     let unit_id = unit_id.into_inner();
@@ -270,7 +257,7 @@ pub async fn declare(
                 errors,
             };
             let page = render(&state, &current, property_id, Some(refused), Shown::default()).await;
-            respond(page, StatusCode::UNPROCESSABLE_ENTITY)
+            super::respond(page, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
 }

@@ -4,10 +4,7 @@
 
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite, time};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::Duration;
-use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use crate::accounts::model::{ConsoleSessionRow, UserRow};
@@ -35,13 +32,7 @@ pub struct Current {
 
 /// A random token for a cookie or a form.
 pub fn random_token() -> String {
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
-    B64.encode(raw)
-}
-
-fn hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    repo::new_token()
 }
 
 /// Whether two tokens are equal, compared as digests so the time taken says nothing about a prefix.
@@ -95,7 +86,7 @@ pub async fn start(state: &AppState, user: UserRow) -> Result<(ConsoleSessionRow
     let row = ConsoleSessionRow {
         id: new_id(),
         user_id: user.id,
-        token_hash: hash(&token),
+        token_hash: repo::hash_token(&token),
         csrf_token: random_token(),
         created_at: now,
         last_seen_at: now,
@@ -115,7 +106,7 @@ pub async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<Curre
     let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
         return Ok(None);
     };
-    let token_hash = hash(&token);
+    let token_hash = repo::hash_token(&token);
     let Some((session, user)) = state
         .db
         .lookup(move |conn| repo::find_console_session(conn, &token_hash))
