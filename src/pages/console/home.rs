@@ -5,7 +5,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::session::Current;
@@ -31,31 +30,12 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     }
 }
 
-#[derive(Serialize)]
-struct Words {
-    zh: &'static str,
-    en: &'static str,
-}
-
-fn role_words(role: Role) -> Words {
-    let (zh, en) = match role {
-        Role::Admin => ("管理员", "administrator"),
-        Role::Auditor => ("审计员", "auditor"),
-        Role::Inspector => ("检查员", "inspector"),
-        Role::Landlord => ("房东", "landlord"),
-    };
-    Words { zh, en }
-}
-
 async fn start_page(state: &AppState, current: Current) -> Result<String, ApiError> {
-    let Current { session, user, caller } = current;
+    let caller = current.caller.clone();
     let role = caller.role;
     let data = state.db.read(move |conn| gather(conn, &caller, today())).await?;
     let (heading, list_heading) = headings(role);
     let mut context = json!({
-        "user": {"full_name": user.full_name},
-        "role": role_words(role),
-        "csrf": session.csrf_token,
         "heading": {"zh": heading.0, "en": heading.1},
         "list_heading": {"zh": list_heading.0, "en": list_heading.1},
         "summary": Value::Null,
@@ -74,7 +54,7 @@ async fn start_page(state: &AppState, current: Current) -> Result<String, ApiErr
         context["by_stars"] = with_bars(by_stars(summary));
         context["by_status"] = with_bars(by_status(summary));
     }
-    crate::pages::render("console_home.html", context)
+    crate::pages::render("console_home.html", super::page_context(&current, "/console/", context))
 }
 
 /// What a role's start page shows, read in the caller's scope.

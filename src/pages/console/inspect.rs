@@ -78,19 +78,22 @@ async fn render(state: &AppState, current: &Current, property_id: String, sent: 
     let error = |key: &str| json!(sent.errors.get(key));
     crate::pages::render(
         "console_inspect.html",
-        json!({
-            "property": {"id": property.id, "registration_code": property.registration_code,
-                         "name": property.name, "address": property.address},
-            "groups": groups.into_iter().map(|(category, items)| json!({"category": category, "items": items}))
-                .collect::<Vec<_>>(),
-            "outcomes": [{"value": "pass", "zh": "合格", "en": "pass"}, {"value": "fail", "zh": "不合格", "en": "fail"},
-                         {"value": "na", "zh": "不适用", "en": "n.a."}],
-            "values": {"inspected_on": value("inspected_on", today().to_string()),
-                       "summary": value("summary", String::new())},
-            "errors": {"form": error("form"), "inspected_on": error("inspected_on"), "summary": error("summary")},
-            "csrf": current.session.csrf_token,
-            "form_id": value("form_id", session::random_token()),
-        }),
+        super::page_context(
+            current,
+            "",
+            json!({
+                "property": {"id": property.id, "registration_code": property.registration_code,
+                             "name": property.name, "address": property.address},
+                "groups": groups.into_iter().map(|(category, items)| json!({"category": category, "items": items}))
+                    .collect::<Vec<_>>(),
+                "outcomes": [{"value": "pass", "zh": "合格", "en": "pass"}, {"value": "fail", "zh": "不合格", "en": "fail"},
+                             {"value": "na", "zh": "不适用", "en": "n.a."}],
+                "values": {"inspected_on": value("inspected_on", today().to_string()),
+                           "summary": value("summary", String::new())},
+                "errors": {"form": error("form"), "inspected_on": error("inspected_on"), "summary": error("summary")},
+                "form_id": value("form_id", session::random_token()),
+            }),
+        ),
     )
 }
 

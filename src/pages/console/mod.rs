@@ -11,10 +11,13 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use serde_json::{Value, json};
+
 use crate::accounts::login::authenticate;
+use crate::auth::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
-use session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use session::{Current, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console", web::get().to(|| async { see_other("/console/") }))
@@ -26,6 +29,55 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/units/{id}/tenancies", web::post().to(property::declare))
         .route("/console/properties/{id}/inspect", web::get().to(inspect::form))
         .route("/console/properties/{id}/inspections", web::post().to(inspect::submit));
+}
+
+/// A role in both languages.
+pub(crate) fn role_words(role: Role) -> Value {
+    let (zh, en) = match role {
+        Role::Admin => ("管理员", "administrator"),
+        Role::Auditor => ("审计员", "auditor"),
+        Role::Inspector => ("检查员", "inspector"),
+        Role::Landlord => ("房东", "landlord"),
+    };
+    json!({"zh": zh, "en": en})
+}
+
+/// The menu of a role: (address, Chinese, English).
+fn menu(role: Role) -> Vec<(&'static str, &'static str, &'static str)> {
+    let mut links = vec![
+        ("/console/", "首页", "Start"),
+        ("/console/properties", "出租房", "Properties"),
+    ];
+    links.push(("/console/rectifications", "整改", "Rectifications"));
+    match role {
+        Role::Admin | Role::Auditor => links.extend([
+            ("/console/declarations/late", "逾期申报", "Late declarations"),
+            ("/console/units/overcrowded", "超员", "Overcrowded"),
+            ("/console/notices", "通知", "Notices"),
+            ("/console/ledger", "台账", "Ledger"),
+            ("/console/members", "会员", "Members"),
+        ]),
+        Role::Inspector => links.push(("/console/patrols/new", "巡查", "Patrol")),
+        Role::Landlord => links.push(("/console/notices", "我的通知", "My notices")),
+    }
+    links
+}
+
+/// A console page's context: its own values, with what every console page shows around them (who is signed in,
+/// the role's menu with `here` marked, the session's CSRF token for its forms).
+fn page_context(current: &Current, here: &str, mut own: Value) -> Value {
+    let links: Vec<Value> = menu(current.caller.role)
+        .into_iter()
+        .map(|(href, zh, en)| json!({"href": href, "zh": zh, "en": en, "here": href == here}))
+        .collect();
+    if let Some(map) = own.as_object_mut() {
+        map.insert("csrf".into(), json!(current.session.csrf_token));
+        map.insert(
+            "bar".into(),
+            json!({"user_name": current.user.full_name, "role": role_words(current.caller.role), "links": links}),
+        );
+    }
+    own
 }
 
 /// A redirect after a form or to the sign-in page (303: the next request is a GET).

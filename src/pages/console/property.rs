@@ -85,19 +85,22 @@ async fn render(
         .collect();
     crate::pages::render(
         "console_property.html",
-        json!({
-            "property": {"id": property.id, "registration_code": property.registration_code, "name": property.name,
-                         "address": property.address},
-            "stars_text": format!("{lit}{unlit}"),
-            "status": status_words(property.status_on(today)),
-            "units": units,
-            "can_declare": can_declare,
-            "id_types": id_types,
-            "declared": shown.declared,
-            "inspected": shown.inspected,
-            "can_inspect": current.caller.role != Role::Landlord,
-            "csrf": current.session.csrf_token,
-        }),
+        super::page_context(
+            current,
+            "",
+            json!({
+                "property": {"id": property.id, "registration_code": property.registration_code, "name": property.name,
+                             "address": property.address},
+                "stars_text": format!("{lit}{unlit}"),
+                "status": status_words(property.status_on(today)),
+                "units": units,
+                "can_declare": can_declare,
+                "id_types": id_types,
+                "declared": shown.declared,
+                "inspected": shown.inspected,
+                "can_inspect": current.caller.role != Role::Landlord,
+            }),
+        ),
     )
 }
 
