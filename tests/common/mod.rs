@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod scene;
+pub mod visitor;
 
 use std::collections::HashMap;
 use std::net::TcpListener;
