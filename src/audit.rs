@@ -136,6 +136,28 @@ pub fn list(
     Ok(paged!(query, audit_events, page, at).load(conn)?)
 }
 
+/// The latest events about any of `entity_ids` that the caller may read (admins all, auditors their village's),
+/// newest first.
+pub fn trail(
+    conn: &mut Conn,
+    caller: &Caller,
+    entity_ids: &[String],
+    limit: i64,
+) -> Result<Vec<AuditEventRow>, ApiError> {
+    caller.require(&[Role::Admin, Role::Auditor])?;
+    let mut query = audit_events::table
+        .select(AuditEventRow::as_select())
+        .filter(audit_events::entity_id.eq_any(entity_ids.to_vec()))
+        .into_boxed();
+    if !caller.is_admin() {
+        query = query.filter(audit_events::village_id.eq(caller.village_id.clone().unwrap_or_default()));
+    }
+    Ok(query
+        .order((audit_events::at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .load(conn)?)
+}
+
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_events);
 }

@@ -294,9 +294,9 @@ async fn a_landlord_declares_a_tenant_in_the_console(backend: Backend) {
     let declared = visitor.post(&action, &form(&csrf, &number, ""), &[]).await;
     assert_eq!(
         (declared.status, declared.location.clone()),
-        (303, Some(format!("{path}?declared=1")))
+        (303, Some(format!("{path}?done=declared")))
     );
-    let page = visitor.get(&format!("{path}?declared=1")).await.body;
+    let page = visitor.get(&format!("{path}?done=declared")).await.body;
     assert!(page.contains(r#"id="declared""#) && page.contains("王五"), "{page}");
     let tenancies = s
         .app
@@ -401,7 +401,7 @@ async fn an_inspector_records_an_inspection_in_the_console(backend: Backend) {
     let recorded = visitor.post(&action, &complete, &[]).await;
     assert_eq!(
         (recorded.status, recorded.location.clone()),
-        (303, Some(format!("/console/properties/{}?inspected=1", s.pid())))
+        (303, Some(format!("/console/properties/{}?done=inspected", s.pid())))
     );
     // The same form sent again (a second click): the same answer, and nothing recorded twice (counted below).
     let again = visitor.post(&action, &complete, &[]).await;
@@ -417,7 +417,7 @@ async fn an_inspector_records_an_inspection_in_the_console(backend: Backend) {
         "a failed major item caps the rating at 2, shown at once"
     );
     let page = visitor
-        .get(&format!("/console/properties/{}?inspected=1", s.pid()))
+        .get(&format!("/console/properties/{}?done=inspected", s.pid()))
         .await
         .body;
     assert!(page.contains(r#"id="inspected""#) && page.contains("★★☆☆☆"), "{page}");

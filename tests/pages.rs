@@ -267,7 +267,7 @@ async fn a_landlord_declares_a_tenant_and_sees_only_the_masked_number() {
     browser.fill(&format!("#full_name-{uid}"), "陈小明").await;
     browser.fill(&format!("#id_number-{uid}"), &number).await;
     browser.click("#unit-302 button.declare").await;
-    assert!(browser.arrives_at("?declared=1").await, "declared");
+    assert!(browser.arrives_at("?done=declared").await, "declared");
     let page = browser
         .eval("return {text: document.body.innerText, html: document.documentElement.outerHTML, scrollWidth: document.documentElement.scrollWidth};")
         .await;
@@ -313,7 +313,7 @@ async fn an_inspection_shows_on_the_public_page_at_once() {
         .await;
     assert!(marked.as_u64().unwrap() >= 10, "{marked} items");
     browser.click("#submit-inspection").await;
-    assert!(browser.arrives_at("?inspected=1").await, "recorded");
+    assert!(browser.arrives_at("?done=inspected").await, "recorded");
     browser.save_screenshot("console-inspector-recorded-360.png").await;
 
     browser.open(&public).await;

@@ -28,6 +28,20 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("console_home.html", include_str!("templates/console_home.html")),
     ("console_property.html", include_str!("templates/console_property.html")),
     ("console_inspect.html", include_str!("templates/console_inspect.html")),
+    (
+        "console_properties.html",
+        include_str!("templates/console_properties.html"),
+    ),
+    (
+        "console_rectifications.html",
+        include_str!("templates/console_rectifications.html"),
+    ),
+    ("console_plaque.html", include_str!("templates/console_plaque.html")),
+    ("console_late.html", include_str!("templates/console_late.html")),
+    (
+        "console_overcrowded.html",
+        include_str!("templates/console_overcrowded.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("static/anzu.css");

@@ -352,6 +352,26 @@ pub fn overcrowded_units(conn: &mut Conn) -> Result<Vec<UnitRow>, ApiError> {
         .load(conn)?)
 }
 
+/// Overcrowded units the caller may see, each with its property's registration code, the most crowded first.
+pub fn overcrowded_units_seen_by(
+    conn: &mut Conn,
+    caller: &Caller,
+    limit: i64,
+) -> Result<Vec<(UnitRow, String)>, ApiError> {
+    let query = scoped!(
+        units::table
+            .inner_join(properties::table)
+            .filter(units::active_tenants.gt(units::max_occupants))
+            .select((UnitRow::as_select(), properties::registration_code))
+            .into_boxed(),
+        caller
+    );
+    Ok(query
+        .order(((units::active_tenants - units::max_occupants).desc(), units::id.asc()))
+        .limit(limit)
+        .load(conn)?)
+}
+
 /// What a late-declaration notice needs of an active, late tenancy.
 #[derive(Debug, Queryable)]
 pub struct LateDeclaration {

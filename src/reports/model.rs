@@ -22,6 +22,15 @@ pub struct RectificationCounts {
     pub overdue: i64,
 }
 
+/// A grid's rectification orders still to carry out (`grid_code` none for properties in no grid).
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct GridRectifications {
+    pub grid_code: Option<String>,
+    pub grid_name: Option<String>,
+    pub open: i64,
+    pub overdue: i64,
+}
+
 /// A grid and how many of its properties nobody visited on patrol in the last 30 days.
 #[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct GridPatrolGap {

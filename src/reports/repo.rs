@@ -182,6 +182,54 @@ fn rectification_counts(conn: &mut Conn, village: Option<&str>) -> Result<Rectif
     })
 }
 
+/// Per grid, its orders still to carry out, open (or reported) and overdue; grids with none are left out.
+pub fn rectifications_by_grid(conn: &mut Conn, village: Option<&str>) -> Result<Vec<GridRectifications>, ApiError> {
+    let mut count = |statuses: &[RectificationStatus]| -> Result<Vec<(Option<String>, i64)>, ApiError> {
+        Ok(in_village!(
+            rectifications::table
+                .inner_join(properties::table)
+                .filter(rectifications::status.eq_any(statuses.to_vec()))
+                .group_by(properties::grid_id)
+                .select((properties::grid_id, count_star())),
+            village
+        )
+        .load(conn)?)
+    };
+    let overdue = count(&[RectificationStatus::Overdue])?;
+    let open = count(&[RectificationStatus::Open, RectificationStatus::Reported])?;
+    let ids: Vec<String> = overdue.iter().chain(&open).filter_map(|(g, _)| g.clone()).collect();
+    let names: BTreeMap<String, (String, String)> = grids::table
+        .filter(grids::id.eq_any(ids))
+        .select((grids::id, grids::code, grids::name))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, code, name)| (id, (code, name)))
+        .collect();
+    // Grids in code order, then the properties in no grid.
+    let mut by_grid: BTreeMap<(bool, Option<String>), GridRectifications> = BTreeMap::new();
+    for (overdue, (grid_id, n)) in overdue
+        .into_iter()
+        .map(|c| (true, c))
+        .chain(open.into_iter().map(|c| (false, c)))
+    {
+        let (code, name) = grid_id.and_then(|id| names.get(&id).cloned()).unzip();
+        let grid = by_grid
+            .entry((code.is_none(), code.clone()))
+            .or_insert(GridRectifications {
+                grid_code: code,
+                grid_name: name,
+                open: 0,
+                overdue: 0,
+            });
+        if overdue {
+            grid.overdue += n;
+        } else {
+            grid.open += n;
+        }
+    }
+    Ok(by_grid.into_values().collect())
+}
+
 /// Per grid, the properties nobody visited on patrol in the last 30 days.
 fn patrol_gaps(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Result<Vec<GridPatrolGap>, ApiError> {
     let since = today - Duration::days(30);

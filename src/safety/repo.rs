@@ -179,6 +179,35 @@ pub fn list_rectifications(
     Ok(paged!(query, rectifications, page).load(conn)?)
 }
 
+/// Orders for review, each with its property's registration code: overdue first, then by due date. `status`
+/// none lists the pending ones (open, reported, overdue).
+pub fn rectifications_for_review(
+    conn: &mut Conn,
+    caller: &Caller,
+    status: Option<RectificationStatus>,
+    limit: i64,
+) -> Result<Vec<(RectificationRow, String)>, ApiError> {
+    let mut query = scoped!(
+        rectifications::table
+            .inner_join(properties::table)
+            .select((RectificationRow::as_select(), properties::registration_code))
+            .into_boxed(),
+        caller
+    );
+    query = match status {
+        Some(status) => query.filter(rectifications::status.eq(status)),
+        None => query.filter(rectifications::status.eq_any(RectificationStatus::PENDING)),
+    };
+    Ok(query
+        .order((
+            rectifications::status.eq(RectificationStatus::Overdue).desc(),
+            rectifications::due_on.asc(),
+            rectifications::id.asc(),
+        ))
+        .limit(limit)
+        .load(conn)?)
+}
+
 /// Records the rating of a property's latest inspection.
 pub fn set_property_rating(
     conn: &mut Conn,

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::ids::today;
 use crate::pages::public::status_words;
 use crate::registry::model::{PropertyFilter, PropertyRow, PropertyStatus};
-use crate::reports::model::WeekOfDeclarations;
+use crate::reports::model::{GridRectifications, WeekOfDeclarations};
 use crate::safety::model::{RectificationFilter, RectificationStatus};
 use crate::safety::public::star_glyphs;
 use crate::state::AppState;
@@ -44,6 +44,7 @@ async fn start_page(state: &AppState, current: Current) -> Result<String, ApiErr
         "by_stars": Value::Null,
         "by_status": Value::Null,
         "weeks": Value::Null,
+        "by_grid": Value::Null,
     });
     if let (Some(into), Some(from)) = (context.as_object_mut(), data.as_object()) {
         for (key, value) in from {
@@ -83,7 +84,8 @@ fn gather(conn: &mut Conn, caller: &Caller, today: NaiveDate) -> Result<Value, A
                 .flatten();
             let summary = crate::reports::repo::summary(conn, village.as_deref(), today)?;
             let weeks = crate::reports::repo::declarations_by_week(conn, village.as_deref(), today, WEEKS)?;
-            json!({"summary": summary, "weeks": columns(&weeks)})
+            let grids = crate::reports::repo::rectifications_by_grid(conn, village.as_deref())?;
+            json!({"summary": summary, "weeks": columns(&weeks), "by_grid": grid_bars(&grids)})
         }
         Role::Inspector => {
             let mut due = list(Some(PropertyStatus::Registered))?;
@@ -120,7 +122,7 @@ fn headings(role: Role) -> (Bilingual, Bilingual) {
 }
 
 /// Properties as a start page lists them.
-fn rows(properties: &[PropertyRow], today: NaiveDate) -> Vec<Value> {
+pub(super) fn rows(properties: &[PropertyRow], today: NaiveDate) -> Vec<Value> {
     properties
         .iter()
         .map(|p| {
@@ -168,6 +170,24 @@ fn with_bars(rows: Value) -> Value {
         row["bar"] = json!(count * BAR_LENGTH / largest);
     }
     Value::Array(rows)
+}
+
+/// Each grid as a bar of the rectifications chart: its open orders, then its overdue ones, end to end.
+fn grid_bars(grids: &[GridRectifications]) -> Vec<Value> {
+    let largest = grids.iter().map(|g| g.open + g.overdue).max().unwrap_or(0).max(1);
+    grids
+        .iter()
+        .map(|g| {
+            let open = g.open * BAR_LENGTH / largest;
+            let overdue = g.overdue * BAR_LENGTH / largest;
+            let label = match (&g.grid_code, &g.grid_name) {
+                (Some(code), Some(name)) => format!("{code} {name}"),
+                _ => "未划网格 no grid".to_owned(),
+            };
+            json!({"grid": g.grid_code.clone().unwrap_or_default(), "label": label, "open": g.open,
+                   "overdue": g.overdue, "open_bar": open, "overdue_bar": overdue, "overdue_x": 96 + open})
+        })
+        .collect()
 }
 
 /// The longest bar of a chart, in the chart's units (320 wide: label, bar, count).

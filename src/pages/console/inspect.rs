@@ -136,7 +136,7 @@ pub async fn submit(
         match recorded {
             Ok(_) => {
                 public.forget(&property_id);
-                return super::see_other(&format!("/console/properties/{property_id}?inspected=1"));
+                return super::see_other(&format!("/console/properties/{property_id}?done=inspected"));
             }
             Err(ApiError::Validation(fields)) => errors = fields,
             Err(ApiError::Forbidden(message) | ApiError::Conflict(message)) => {

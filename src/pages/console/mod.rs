@@ -1,9 +1,12 @@
 //! `/console/`: the association's web console, for every role, Chinese first. Server-rendered pages over the same
 //! service and repository functions as the API. Signing in and out is here; each role's start page is `home`.
 
+mod actions;
 mod home;
 mod inspect;
+mod lists;
 mod property;
+mod record;
 pub mod session;
 
 use actix_web::http::StatusCode;
@@ -25,8 +28,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/login", web::get().to(login_form))
         .route("/console/login", web::post().to(login))
         .route("/console/logout", web::post().to(logout))
+        .route("/console/properties", web::get().to(lists::properties))
+        .route("/console/rectifications", web::get().to(lists::rectifications))
+        .route("/console/declarations/late", web::get().to(lists::late_declarations))
+        .route("/console/units/overcrowded", web::get().to(lists::overcrowded))
         .route("/console/properties/{id}", web::get().to(property::property_page))
+        .route("/console/properties/{id}/plaque", web::get().to(property::plaque))
         .route("/console/units/{id}/tenancies", web::post().to(property::declare))
+        .route("/console/tenancies/{id}/move-out", web::post().to(actions::move_out))
+        .route("/console/tenancies/{id}/identity", web::post().to(actions::reveal))
+        .route(
+            "/console/rectifications/{id}/report",
+            web::post().to(actions::report_fix),
+        )
+        .route(
+            "/console/rectifications/{id}/verify",
+            web::post().to(actions::verify_fix),
+        )
         .route("/console/properties/{id}/inspect", web::get().to(inspect::form))
         .route("/console/properties/{id}/inspections", web::post().to(inspect::submit));
 }

@@ -26,11 +26,49 @@ use crate::state::AppState;
 /// The fields of the declaration form, as the page names them.
 const FIELDS: [&str; 5] = ["full_name", "id_type", "id_number", "phone", "move_in_date"];
 
-/// What the page confirms after a form (its query says).
+/// What the page shows beyond the property's record: what a form just did (the query's `done` says), a
+/// declaration form the server refused, another form's refusal, an identity the auditor asked to see.
 #[derive(Default)]
-struct Shown {
-    declared: bool,
-    inspected: bool,
+pub(super) struct View {
+    done: Option<String>,
+    refused: Option<Refused>,
+    /// The form (its kind and the id it acts on, as `verify-<id>`) and the server's refusal.
+    failed: Option<(String, String)>,
+    /// The tenancy whose identity was read, and its document number.
+    revealed: Option<(String, String)>,
+}
+
+impl View {
+    /// The page with the refusal of a form (`verify-<id>`...) above that form.
+    pub(super) fn failed(form: String, message: String) -> View {
+        View {
+            failed: Some((form, message)),
+            ..View::default()
+        }
+    }
+
+    /// The page with a tenancy's document number shown.
+    pub(super) fn revealed(tenancy_id: String, id_number: String) -> View {
+        View {
+            revealed: Some((tenancy_id, id_number)),
+            ..View::default()
+        }
+    }
+}
+
+/// What a form that succeeded did, as the page confirms it.
+fn done_words(done: &str) -> Option<(&'static str, &'static str)> {
+    Some(match done {
+        "declared" => ("已申报入住。", "The tenant is declared."),
+        "inspected" => ("检查已记录。", "The inspection is recorded."),
+        "moved_out" => ("已登记退租。", "The move-out is recorded."),
+        "reported" => (
+            "已报告整改完成，等待复查。",
+            "The fix is reported; an inspector will verify it.",
+        ),
+        "verified" => ("复查已记录。", "The verification is recorded."),
+        _ => return None,
+    })
 }
 
 /// What a unit's form shows again after the server refused it.
@@ -50,26 +88,52 @@ pub async fn property_page(
         Ok(current) => current,
         Err(answer) => return answer,
     };
-    let shown = Shown {
-        declared: query.contains_key("declared"),
-        inspected: query.contains_key("inspected"),
+    let view = View {
+        done: query.get("done").cloned(),
+        ..View::default()
     };
-    super::respond(
-        render(&state, &current, id.into_inner(), None, shown).await,
-        StatusCode::OK,
-    )
+    super::respond(render(&state, &current, id.into_inner(), view).await, StatusCode::OK)
 }
 
-async fn render(
+/// `GET /console/properties/{id}/plaque`: the door plaque to print (the public plaque, with its QR code).
+pub async fn plaque(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
+    let current = match super::signed_in(&req, &state).await {
+        Ok(current) => current,
+        Err(answer) => return answer,
+    };
+    let (caller, id) = (current.caller.clone(), id.into_inner());
+    let rendered = match state.db.read(move |conn| repo::find_property(conn, &caller, &id)).await {
+        Ok(property) => crate::pages::render(
+            "console_plaque.html",
+            super::page_context(
+                &current,
+                "",
+                json!({"property": {"id": property.id, "registration_code": property.registration_code,
+                                    "name": property.name}}),
+            ),
+        ),
+        Err(err) => Err(err),
+    };
+    super::respond(rendered, StatusCode::OK)
+}
+
+pub(super) async fn render(
     state: &AppState,
     current: &Current,
     property_id: String,
-    refused: Option<Refused>,
-    shown: Shown,
+    view: View,
 ) -> Result<String, ApiError> {
     let caller = current.caller.clone();
     let today = today();
-    let (property, units) = state.db.read(move |conn| units_of(conn, &caller, &property_id)).await?;
+    let (property, units, record) = state
+        .db
+        .read(move |conn| {
+            let (property, units, ids) = units_of(conn, &caller, &property_id)?;
+            let record = super::record::record_of(conn, &caller, &property, ids)?;
+            Ok((property, units, record))
+        })
+        .await?;
+    let refused = view.refused;
     let can_declare = current.caller.role == Role::Admin || property.owner_id == current.caller.user_id;
     let units: Vec<Value> = units
         .into_iter()
@@ -96,9 +160,13 @@ async fn render(
                 "units": units,
                 "can_declare": can_declare,
                 "id_types": id_types,
-                "declared": shown.declared,
-                "inspected": shown.inspected,
+                "done": view.done.as_deref().and_then(|key| done_words(key).map(|(zh, en)| json!({"key": key, "zh": zh, "en": en}))),
+                "failed": view.failed.map(|(form, message)| json!({"form": form, "message": message})),
+                "revealed": view.revealed.map(|(id, number)| json!({"tenancy_id": id, "id_number": number})),
                 "can_inspect": current.caller.role != Role::Landlord,
+                "can_reveal": matches!(current.caller.role, Role::Admin | Role::Auditor),
+                "today": today,
+                "record": record,
             }),
         ),
     )
@@ -143,8 +211,12 @@ fn id_type_words(id_type: IdType) -> (&'static str, &'static str) {
 }
 
 /// The property (in the caller's scope: another landlord's is not found) and its units, each with its active
-/// tenants as the API shows them (masked).
-fn units_of(conn: &mut Conn, caller: &Caller, property_id: &str) -> Result<(PropertyRow, Vec<Value>), ApiError> {
+/// tenants as the API shows them (masked); and the ids of those units and tenancies.
+fn units_of(
+    conn: &mut Conn,
+    caller: &Caller,
+    property_id: &str,
+) -> Result<(PropertyRow, Vec<Value>, Vec<String>), ApiError> {
     let property = repo::find_property(conn, caller, property_id)?;
     let page = Page {
         limit: 200,
@@ -158,15 +230,21 @@ fn units_of(conn: &mut Conn, caller: &Caller, property_id: &str) -> Result<(Prop
         late: None,
     };
     let tenancies = repo::list_tenancies(conn, caller, &filter, &page)?;
-    let units = repo::list_units(conn, &property.id, &page)?
+    let units = repo::list_units(conn, &property.id, &page)?;
+    let ids = units
+        .iter()
+        .map(|u| u.id.clone())
+        .chain(tenancies.iter().map(|t| t.id.clone()))
+        .collect();
+    let units = units
         .into_iter()
         .map(|unit| {
             let tenants: Vec<Value> = tenancies
                 .iter()
                 .filter(|t| t.unit_id == unit.id)
                 .map(|t| {
-                    json!({"full_name": t.full_name, "id_number_masked": t.id_number_masked,
-                                "move_in_date": t.move_in_date, "late": t.late})
+                    json!({"id": t.id, "version": t.version, "full_name": t.full_name,
+                           "id_number_masked": t.id_number_masked, "move_in_date": t.move_in_date, "late": t.late})
                 })
                 .collect();
             json!({"id": unit.id, "label": unit.label, "floor": unit.floor, "area_m2": unit.area_m2,
@@ -174,7 +252,7 @@ fn units_of(conn: &mut Conn, caller: &Caller, property_id: &str) -> Result<(Prop
                    "tenants": tenants})
         })
         .collect();
-    Ok((property, units))
+    Ok((property, units, ids))
 }
 
 #[derive(Deserialize)]
@@ -251,7 +329,7 @@ pub async fn declare(
         Err(err) => return crate::pages::error_page(err),
     };
     match record(&state, &current, &unit_id, &form).await {
-        Ok(()) => super::see_other(&format!("/console/properties/{property_id}?declared=1")),
+        Ok(()) => super::see_other(&format!("/console/properties/{property_id}?done=declared")),
         Err(DeclareError::Page(err)) => crate::pages::error_page(err),
         Err(DeclareError::Fields(errors)) => {
             let refused = Refused {
@@ -259,7 +337,11 @@ pub async fn declare(
                 values: form.values(),
                 errors,
             };
-            let page = render(&state, &current, property_id, Some(refused), Shown::default()).await;
+            let view = View {
+                refused: Some(refused),
+                ..View::default()
+            };
+            let page = render(&state, &current, property_id, view).await;
             super::respond(page, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
