@@ -238,7 +238,62 @@ async fn each_role_sees_its_start_page(backend: Backend) {
     assert!(page.contains("村情一览") && page.contains("管理员"), "{page}");
 }
 
+/// A forgotten password from the sign-in page runs the API's reset flow: a one-time link for the account, the
+/// same answer for an unknown login, the field's rule beside it, and no form from elsewhere.
+async fn a_forgotten_password_from_the_console(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let visitor = Visitor::new(&s.app);
+    let sign_in = visitor.get("/console/login").await.body;
+    assert!(sign_in.contains(r#"href="/console/forgot""#));
+    let form = visitor.get("/console/forgot").await;
+    assert_eq!(form.status, 200);
+    let csrf = csrf_of(&form.body);
+    let forged = visitor
+        .post(
+            "/console/forgot",
+            &[("login", email_of(&s.landlord).as_str()), ("csrf", "forged")],
+            &[],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    let empty = visitor
+        .post("/console/forgot", &[("login", " "), ("csrf", csrf.as_str())], &[])
+        .await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.body.contains(r#"data-field="login""#), "{}", empty.body);
+    let csrf = csrf_of(&empty.body);
+    let unknown = visitor
+        .post(
+            "/console/forgot",
+            &[("login", "nobody@example.org"), ("csrf", csrf.as_str())],
+            &[],
+        )
+        .await;
+    assert_eq!(unknown.status, 200);
+    assert!(unknown.body.contains(r#"id="sent""#));
+    let csrf = csrf_of(&unknown.body);
+    let sent = visitor
+        .post(
+            "/console/forgot",
+            &[("login", email_of(&s.landlord).as_str()), ("csrf", csrf.as_str())],
+            &[],
+        )
+        .await;
+    assert_eq!((sent.status, sent.body.contains(r#"id="sent""#)), (200, true));
+    let started = std::time::Instant::now();
+    while s.app.count("password_tokens") < 1 && started.elapsed() < std::time::Duration::from_secs(5) {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        s.app.count("password_tokens"),
+        1,
+        "one link, for the known account only"
+    );
+}
+
 backend_tests!(
+    a_forgotten_password_from_the_console,
     signing_in_and_out,
     forms_from_elsewhere_are_refused,
     sessions_end_when_idle_or_revoked,

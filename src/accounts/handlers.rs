@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web::{get, post};
 
-use crate::accounts::links::{self, LinkPurpose};
 use crate::accounts::login::authenticate;
 use crate::accounts::model::*;
 use crate::accounts::repo;
@@ -293,25 +292,8 @@ pub async fn forgot_password(
     state: web::Data<AppState>,
     body: Json<ForgotPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.account_limiter.check(
-        "forgot_password",
-        crate::http::client_ip(&req, &state.settings.trust_proxy),
-    )?;
-    let login_name = body.into_inner().login;
-    // The answer leaves before the look-up, so that its timing says nothing about the login.
-    actix_web::rt::spawn(async move {
-        let settings = state.settings.clone();
-        let queued = state
-            .db
-            .write(move |conn| match repo::find_by_login(conn, &login_name)? {
-                Some(user) if user.active => links::queue_link(conn, &settings, &user, LinkPurpose::Reset),
-                _ => Ok(false),
-            })
-            .await;
-        if let Err(err) = queued {
-            tracing::warn!(error = %err, "could not queue a password reset link");
-        }
-    });
+    let address = crate::http::client_ip(&req, &state.settings.trust_proxy);
+    crate::accounts::login::request_reset(state.into_inner(), address, body.into_inner().login)?;
     Ok(HttpResponse::Accepted().finish())
 }
 

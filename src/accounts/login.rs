@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use crate::accounts::links::LinkPurpose;
 use crate::accounts::model::UserRow;
 use crate::accounts::repo;
 use crate::error::ApiError;
@@ -40,4 +41,28 @@ pub async fn authenticate(
     state.login_limiter.clear(&account_key);
     drop(address_attempt);
     Ok(user)
+}
+
+/// Asks for a password reset link, one rule for the API's `POST /auth/forgot-password` and the console's form:
+/// limited per client address; for an active user whose login this is, a one-time link is e-mailed (at most one
+/// per ten minutes). The caller answers at once, the same whether or not the login exists: the look-up runs
+/// after, so its timing says nothing about the login.
+pub fn request_reset(state: std::sync::Arc<AppState>, address: Option<IpAddr>, login: String) -> Result<(), ApiError> {
+    state.account_limiter.check("forgot_password", address)?;
+    actix_web::rt::spawn(async move {
+        let settings = state.settings.clone();
+        let queued = state
+            .db
+            .write(move |conn| match repo::find_by_login(conn, &login)? {
+                Some(user) if user.active => {
+                    crate::accounts::links::queue_link(conn, &settings, &user, LinkPurpose::Reset)
+                }
+                _ => Ok(false),
+            })
+            .await;
+        if let Err(err) = queued {
+            tracing::warn!(error = %err, "could not queue a password reset link");
+        }
+    });
+    Ok(())
 }

@@ -24,6 +24,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("rating.html", include_str!("templates/rating.html")),
     ("problem.html", include_str!("templates/problem.html")),
     ("console_login.html", include_str!("templates/console_login.html")),
+    ("console_forgot.html", include_str!("templates/console_forgot.html")),
     ("console_bar.html", include_str!("templates/console_bar.html")),
     ("console_home.html", include_str!("templates/console_home.html")),
     ("console_property.html", include_str!("templates/console_property.html")),

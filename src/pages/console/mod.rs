@@ -2,6 +2,7 @@
 //! service and repository functions as the API. Signing in and out is here; each role's start page is `home`.
 
 mod actions;
+mod forgot;
 mod home;
 mod inspect;
 mod lists;
@@ -28,6 +29,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/login", web::get().to(login_form))
         .route("/console/login", web::post().to(login))
         .route("/console/logout", web::post().to(logout))
+        .route("/console/forgot", web::get().to(forgot::form))
+        .route("/console/forgot", web::post().to(forgot::request))
         .route("/console/properties", web::get().to(lists::properties))
         .route("/console/rectifications", web::get().to(lists::rectifications))
         .route("/console/declarations/late", web::get().to(lists::late_declarations))
