@@ -391,7 +391,90 @@ async fn identity_reveal_move_out_and_plaque(backend: Backend) {
     );
 }
 
+/// An inspector records a grid patrol once per form; an issue needs its note (shown beside the property); other
+/// roles, another village's inspector and forms from elsewhere record nothing.
+async fn an_inspector_records_a_patrol(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let (grid, block) = block_in_grid(&s, "南区公寓").await;
+    let action = format!("/console/grids/{}/patrols", grid.id());
+    let patrols = || s.app.count("patrols");
+    let inspector = signed_in(&s, &s.inspector).await;
+    let page = inspector.get("/console/patrols/new").await.body;
+    assert!(page.contains(&format!(r#"<option value="{}""#, grid.id())), "{page}");
+    let page = inspector
+        .get(&format!("/console/patrols/new?grid={}", grid.id()))
+        .await
+        .body;
+    assert!(page.contains(&format!(r#"data-property="{}""#, block.id())) && !page.contains(s.code()));
+    let form_id = regex::Regex::new(r#"name="form_id" value="([^"]+)""#)
+        .unwrap()
+        .captures(&page)
+        .unwrap()[1]
+        .to_owned();
+    let finding = format!("finding.{}", block.id());
+    let issue = act(
+        &page,
+        &[("form_id", &form_id), ("patrolled_on", &date(0)), (&finding, "issue")],
+    );
+    let refused = inspector.post(&action, &issue, &[]).await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.contains(&format!(r#"data-field="{}""#, block.id())),
+        "{}",
+        refused.body
+    );
+    assert_eq!(patrols(), 0);
+    let elsewhere = inspector
+        .post(&action, &issue, &[("Origin", "http://evil.example")])
+        .await;
+    assert_eq!((elsewhere.status, patrols()), (403, 0));
+    let note = format!("note.{}", block.id());
+    let fine = act(
+        &page,
+        &[
+            ("form_id", &form_id),
+            ("patrolled_on", &date(0)),
+            (&finding, "issue"),
+            (&note, "楼道堆放电动车"),
+        ],
+    );
+    let done = inspector.post(&action, &fine, &[]).await;
+    assert_eq!(
+        done.location,
+        Some(format!("/console/patrols/new?grid={}&done=1", grid.id()))
+    );
+    let again = inspector.post(&action, &fine, &[]).await;
+    assert_eq!((again.status, patrols()), (303, 1), "the same form records once");
+    let listed = s
+        .app
+        .get(
+            &format!("/api/v1/grids/{}/patrols", grid.id()),
+            Some(&s.inspector.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(listed.array("items")[0]["visits"][0]["note"], "楼道堆放电动车");
+
+    for who in [&s.landlord, &s.auditor] {
+        let visitor = signed_in(&s, who).await;
+        assert_eq!(visitor.get("/console/patrols/new").await.status, 403);
+        let own = visitor.get("/console/").await.body;
+        let fields = act(&own, &[("patrolled_on", &date(0)), (&finding, "ok")]);
+        assert_eq!(visitor.post(&action, &fields, &[]).await.status, 403);
+    }
+    let elsewhere = s.app.setup_village().await;
+    let stranger = s.app.user(&elsewhere.admin, "inspector", Some(&elsewhere.id)).await;
+    let stranger = signed_in(&s, &stranger).await;
+    let own = stranger.get("/console/patrols/new").await.body;
+    assert!(!own.contains(grid.id()));
+    let fields = act(&own, &[("patrolled_on", &date(0)), (&finding, "ok")]);
+    assert_eq!(stranger.post(&action, &fields, &[]).await.status, 404);
+    assert_eq!(patrols(), 1);
+}
+
 backend_tests!(
+    an_inspector_records_a_patrol,
     the_dashboard_by_grid_and_the_property_search,
     orders_late_declarations_and_overcrowded_units,
     fixes_are_reported_and_verified_on_the_property_page,

@@ -37,6 +37,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "console_rectifications.html",
         include_str!("templates/console_rectifications.html"),
     ),
+    ("console_patrol.html", include_str!("templates/console_patrol.html")),
     ("console_plaque.html", include_str!("templates/console_plaque.html")),
     ("console_late.html", include_str!("templates/console_late.html")),
     (

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use serde_json::json;
 
 use crate::audit::{self, Event};
-use crate::auth::Caller;
+use crate::auth::{Caller, Role};
 use crate::db::Conn;
 use crate::error::{ApiError, FieldError};
 use crate::ids::{new_id, now, today};
@@ -15,6 +15,7 @@ use crate::patrols::repo;
 
 /// Records a patrol of `grid_id` by `caller`, inside the caller's transaction.
 pub fn record(conn: &mut Conn, caller: &Caller, grid_id: &str, input: CreatePatrol) -> Result<Patrol, ApiError> {
+    caller.require(&[Role::Inspector, Role::Admin])?;
     let village_id = repo::grid_village(conn, caller, grid_id)?;
     let ids: Vec<&str> = input.visits.iter().map(|v| v.property_id.as_str()).collect();
     let known = repo::properties_in_village(conn, &village_id, &ids)?;

@@ -6,6 +6,7 @@ mod forgot;
 mod home;
 mod inspect;
 mod lists;
+mod patrol;
 mod property;
 mod record;
 pub mod session;
@@ -48,6 +49,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/console/rectifications/{id}/verify",
             web::post().to(actions::verify_fix),
         )
+        .route("/console/patrols/new", web::get().to(patrol::form))
+        .route("/console/grids/{id}/patrols", web::post().to(patrol::submit))
         .route("/console/properties/{id}/inspect", web::get().to(inspect::form))
         .route("/console/properties/{id}/inspections", web::post().to(inspect::submit));
 }
