@@ -324,3 +324,69 @@ async fn an_inspection_shows_on_the_public_page_at_once() {
     assert!(after.str("status").contains("已评级"), "{after}");
     browser.close().await;
 }
+
+/// An auditor uploads a ledger file through the console's file input in the browser: the dry run's table names the
+/// rejected line by its number and the reason, and nothing is written; importing the accepted lines then writes them.
+#[actix_web::test]
+async fn the_ledger_upload_shows_a_rejected_line() {
+    let Some(browser) = Browser::phone(360).await else {
+        return;
+    };
+    let s = Scene::new(Backend::Sqlite).await;
+    let header = "房屋名称(property_name),地址(address),房屋类型(kind),楼层数(floors),建筑面积(floor_area_m2),房东姓名(owner_name),房东电话(owner_phone),房东邮箱(owner_email),单元(unit_label),所在楼层(unit_floor),单元面积(area_m2),单元类型(unit_kind)";
+    let file = [
+        header,
+        "西楼,西路8号,apartment,3,240,林五,13700000008,lin@example.cn,201,2,18,room",
+        "西楼,西路8号,apartment,3,240,林五,13700000008,lin@example.cn,202,2,-4,room",
+    ]
+    .join("\n");
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("台账.csv");
+    std::fs::write(&path, format!("\u{feff}{file}\n")).unwrap();
+    let properties = s.app.count("properties");
+
+    browser.sign_in(&s.app.address, s.auditor.user.str("email")).await;
+    browser.open(&format!("{}/console/ledger", s.app.address)).await;
+    // chromedriver takes the path typed into a file input as the file chosen.
+    browser.fill("#ledger-file", path.to_str().unwrap()).await;
+    browser.click("#check").await;
+    let mut read = serde_json::Value::Null;
+    for _ in 0..50 {
+        read = browser
+            .eval(
+                "const rows = document.querySelectorAll('#rejected tr[data-line]');
+                 return rows.length === 0 ? null : {
+                   rows: Array.from(rows).map(r => [r.querySelector('.line').textContent,
+                                                    r.dataset.column, r.querySelector('.reason').textContent]),
+                   accepted: document.getElementById('n-accepted').textContent,
+                   scrollWidth: document.documentElement.scrollWidth};",
+            )
+            .await;
+        if !read.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        read["rows"],
+        serde_json::json!([["3", "area_m2", "must be more than 0 and at most 100,000"]]),
+        "{read}"
+    );
+    assert_eq!(read["accepted"], "1", "{read}");
+    assert!(read["scrollWidth"].as_u64().unwrap() <= 360, "fits a phone: {read}");
+    assert_eq!(s.app.count("properties"), properties, "a dry run writes nothing");
+    browser
+        .eval("document.getElementById('rejected').scrollIntoView(); return null;")
+        .await;
+    browser.save_screenshot("console-auditor-ledger-360.png").await;
+
+    // The file goes back in the confirmation form's hidden field as the browser sends it (line breaks as CRLF).
+    browser.click("#import-partial").await;
+    assert!(browser.arrives_at("?imported=1&properties=1&units=1&landlords=1").await);
+    let notice = browser
+        .eval("return document.getElementById('imported').dataset.accepted;")
+        .await;
+    assert_eq!(notice, "1");
+    assert_eq!(s.app.count("properties"), properties + 1);
+    browser.close().await;
+}

@@ -39,6 +39,7 @@ pub async fn enforce(
     {
         let deadline = tokio::time::Instant::now() + limit;
         let payload = req.take_payload();
+        // Fused: a reader may poll again after the end (the multipart parser does), which `unfold` forbids.
         let bounded = futures_util::stream::unfold(Some(payload), move |state| async move {
             let mut payload = state?;
             match tokio::time::timeout_at(deadline, payload.next()).await {
@@ -46,7 +47,8 @@ pub async fn enforce(
                 Ok(None) => None,
                 Err(_) => Some((Err(timed_out()), None)),
             }
-        });
+        })
+        .fuse();
         req.set_payload(Payload::from(
             Box::pin(bounded) as std::pin::Pin<Box<dyn futures_util::Stream<Item = _>>>
         ));

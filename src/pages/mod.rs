@@ -44,6 +44,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "console_overcrowded.html",
         include_str!("templates/console_overcrowded.html"),
     ),
+    ("console_ledger.html", include_str!("templates/console_ledger.html")),
 ];
 
 const STYLESHEET: &str = include_str!("static/anzu.css");
@@ -103,6 +104,9 @@ fn page(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
+/// What a refused form is (an `ApiError::Forbidden`'s text): another site's, or stale.
+const FOREIGN_FORM: &str = "form";
+
 /// An error as a page the reader can act on, Chinese first: the status stays what the API would answer, the
 /// cause is never shown (an internal error gives the request id to quote).
 fn error_page(err: ApiError) -> HttpResponse {
@@ -113,11 +117,17 @@ fn error_page(err: ApiError) -> HttpResponse {
             "没有这个登记号的出租房。请核对门牌上的登记号，或联系村房东协会。",
             "No rental has this registration code. Check the code on the door plaque, or ask the village landlord association.",
         ),
-        ApiError::Forbidden(_) => (
+        ApiError::Forbidden(what) if what == FOREIGN_FORM => (
             "不允许",
             "Not allowed",
             "这个表单已失效或来自其他网站。请重新打开页面再试。",
             "This form has expired or came from another site. Open the page again and retry.",
+        ),
+        ApiError::Forbidden(_) => (
+            "不允许",
+            "Not allowed",
+            "你的账号不能使用这个页面。",
+            "Your account may not use this page.",
         ),
         ApiError::RateLimited { .. } => (
             "查询太频繁",

@@ -33,7 +33,11 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 /// The village a report is about: auditors their own (another answers 404), admins any or the whole town.
-fn report_village(caller: &Caller, requested: Option<String>, town_allowed: bool) -> Result<Option<String>, ApiError> {
+pub fn report_village(
+    caller: &Caller,
+    requested: Option<String>,
+    town_allowed: bool,
+) -> Result<Option<String>, ApiError> {
     caller.require(&[Role::Admin, Role::Auditor])?;
     match (caller.role, requested) {
         (Role::Admin, None) if town_allowed => Ok(None),
@@ -85,6 +89,12 @@ pub async fn ledger_csv(
     query: Query<VillageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let village = report_village(&caller, query.into_inner().village_id, true)?;
+    ledger_download(state, village).await
+}
+
+/// The ledger of a village (of the whole town for `None`) as a CSV download, streamed page by page: the API's
+/// export and the console's download.
+pub async fn ledger_download(state: web::Data<AppState>, village: Option<String>) -> Result<HttpResponse, ApiError> {
     if let Some(v) = village.clone() {
         state.db.read(move |conn| villages_repo::find(conn, &v)).await?;
     }
@@ -137,20 +147,33 @@ pub async fn import_ledger(
     query: Query<ImportQuery>,
     body: CsvBody,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
     let ImportQuery {
         village_id,
         dry_run,
         partial,
     } = query.into_inner();
-    let village_id = report_village(&caller, village_id, false)?.ok_or(ApiError::NotFound)?;
+    let report = run_import(&state, caller, village_id, body.0, dry_run, partial).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Imports a ledger file into the village `requested` names (an auditor's own, any for an admin), in one
+/// transaction that is rolled back after a dry run or, without `partial`, when a line is rejected: the API's
+/// import and the console's.
+pub async fn run_import(
+    state: &AppState,
+    caller: Caller,
+    requested: Option<String>,
+    file: web::Bytes,
+    dry_run: bool,
+    partial: bool,
+) -> Result<ImportReport, ApiError> {
+    let village_id = report_village(&caller, requested, false)?.ok_or(ApiError::NotFound)?;
     let settings = state.settings.clone();
-    let report = state
+    state
         .db
         .write_or_rollback(move |conn| {
             let village = villages_repo::find(conn, &village_id)?;
-            ledger::import(conn, &caller.user_id, &settings, &village, &body, dry_run, partial)
+            ledger::import(conn, &caller.user_id, &settings, &village, &file, dry_run, partial)
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(report))
+        .await
 }

@@ -93,6 +93,45 @@ impl Visitor {
         self.read(response).await
     }
 
+    /// Posts a `multipart/form-data` form, as a browser sends a form with a file input: `fields` as text parts, then
+    /// `file` (field name, file name, content) when given.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, &[u8])>,
+        headers: &[(&str, &str)],
+    ) -> Page {
+        const BOUNDARY: &str = "----anzu-test-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            let part = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n");
+            body.extend_from_slice(part.as_bytes());
+        }
+        if let Some((name, file_name, content)) = file {
+            let head = format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: text/csv\r\n\r\n"
+            );
+            body.extend_from_slice(head.as_bytes());
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            // A large upload takes a while through an unoptimised multipart parser.
+            .timeout(std::time::Duration::from_secs(120))
+            .insert_header(("Cookie", self.cookie_header()))
+            .insert_header(("Content-Type", format!("multipart/form-data; boundary={BOUNDARY}")));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        let response = request.send_body(body).await.unwrap();
+        self.read(response).await
+    }
+
     /// Opens the sign-in page and signs in; the answer to the form.
     pub async fn sign_in(&self, login: &str, password: &str) -> Page {
         let form = self.get("/console/login").await;

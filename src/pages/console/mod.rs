@@ -5,6 +5,7 @@ mod actions;
 mod forgot;
 mod home;
 mod inspect;
+mod ledger;
 mod lists;
 mod patrol;
 mod property;
@@ -52,7 +53,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/patrols/new", web::get().to(patrol::form))
         .route("/console/grids/{id}/patrols", web::post().to(patrol::submit))
         .route("/console/properties/{id}/inspect", web::get().to(inspect::form))
-        .route("/console/properties/{id}/inspections", web::post().to(inspect::submit));
+        .route("/console/properties/{id}/inspections", web::post().to(inspect::submit))
+        .route("/console/ledger", web::get().to(ledger::page))
+        .route("/console/ledger", web::post().to(ledger::upload))
+        .route("/console/ledger.csv", web::get().to(ledger::download))
+        .route("/console/ledger/confirm", web::post().to(ledger::confirm));
 }
 
 /// A role in both languages.
@@ -141,7 +146,7 @@ fn respond(rendered: Result<String, ApiError>, status: StatusCode) -> HttpRespon
 
 /// A form that did not come from this console's own page: another origin, or no (or a stale) CSRF token.
 fn foreign_form() -> HttpResponse {
-    super::error_page(ApiError::Forbidden("form".into()))
+    super::error_page(ApiError::Forbidden(super::FOREIGN_FORM.into()))
 }
 
 #[derive(Deserialize)]
