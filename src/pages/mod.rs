@@ -28,7 +28,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("console_home.html", include_str!("templates/console_home.html")),
     ("console_property.html", include_str!("templates/console_property.html")),
     ("console_inspect.html", include_str!("templates/console_inspect.html")),
+    ("console_members.html", include_str!("templates/console_members.html")),
+    ("console_notices.html", include_str!("templates/console_notices.html")),
 ];
+
+/// What a refused form of another origin (or without its CSRF token) is, as the `Forbidden` it answers.
+const FOREIGN_FORM: &str = "form";
 
 const STYLESHEET: &str = include_str!("static/anzu.css");
 
@@ -97,11 +102,17 @@ fn error_page(err: ApiError) -> HttpResponse {
             "没有这个登记号的出租房。请核对门牌上的登记号，或联系村房东协会。",
             "No rental has this registration code. Check the code on the door plaque, or ask the village landlord association.",
         ),
-        ApiError::Forbidden(_) => (
+        ApiError::Forbidden(what) if what == FOREIGN_FORM => (
             "不允许",
             "Not allowed",
             "这个表单已失效或来自其他网站。请重新打开页面再试。",
             "This form has expired or came from another site. Open the page again and retry.",
+        ),
+        ApiError::Forbidden(_) => (
+            "不允许",
+            "Not allowed",
+            "你的账号没有这项权限。",
+            "Your account may not do this.",
         ),
         ApiError::RateLimited { .. } => (
             "查询太频繁",
