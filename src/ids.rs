@@ -27,6 +27,11 @@ pub fn local_date(utc: NaiveDateTime) -> NaiveDate {
     utc.and_utc().with_timezone(&offset).date_naive()
 }
 
+/// The local time (China Standard Time) of a UTC time, as people read it.
+pub fn local_time(utc: NaiveDateTime) -> NaiveDateTime {
+    utc + chrono::Duration::seconds(i64::from(CHINA_OFFSET_SECS))
+}
+
 /// The UTC time at which a local date begins.
 pub fn local_midnight(date: NaiveDate) -> NaiveDateTime {
     date.and_time(chrono::NaiveTime::MIN) - chrono::Duration::seconds(i64::from(CHINA_OFFSET_SECS))

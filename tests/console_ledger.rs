@@ -270,7 +270,7 @@ async fn only_auditors_of_the_village_and_admins_reach_the_ledger(backend: Backe
                 )
                 .await;
             assert_eq!(refused.status, 403, "{path}");
-            assert!(refused.body.contains("不能使用这个页面"), "{}", refused.body);
+            assert!(refused.body.contains("没有这项权限"), "{}", refused.body);
         }
     }
 

@@ -122,24 +122,14 @@ async fn an_smtp_outage_delays_but_loses_nothing(backend: Backend) {
     if !smtp.resume() {
         return;
     }
-    make_due_now(&s.app);
+    s.app.make_notices_due_now();
     let report = s.app.delivery(300).drain().await.unwrap();
     assert_eq!(report.sent, 2);
-    make_due_now(&s.app);
+    s.app.make_notices_due_now();
     assert_eq!(s.app.delivery(300).drain().await.unwrap().sent, 0);
     assert_eq!(smtp.messages().len(), 2, "each delivered exactly once");
     let subjects: Vec<String> = smtp.messages().iter().map(|m| parse_mail(m).subject).collect();
     assert!(subjects.iter().all(|s| s.starts_with("会员资格变更")), "{subjects:?}");
-}
-
-/// Moves every queued notice's next attempt to now, as if the backoff had passed.
-fn make_due_now(app: &TestApp) {
-    use anzu::db::schema::notices;
-    let mut conn = app.db.get().unwrap();
-    diesel::update(notices::table.filter(notices::status.eq("queued")))
-        .set(notices::next_attempt_at.eq(anzu::ids::now()))
-        .execute(&mut *conn)
-        .unwrap();
 }
 
 async fn a_notice_claimed_by_a_dead_worker_is_sent_once_after_the_claim_expires(backend: Backend) {

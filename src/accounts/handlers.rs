@@ -355,8 +355,8 @@ pub async fn deactivate_user(
     if_match: IfMatch,
     body: Json<ReasonRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = set_active(caller, &state, id.into_inner(), if_match, body.into_inner(), false).await?;
-    state.revoked.insert(&user.id);
+    let reason = body.into_inner().reason;
+    let user = service::change_active(&state, caller, id.into_inner(), if_match, reason, false).await?;
     Ok(versioned(StatusCode::OK, &user))
 }
 
@@ -374,21 +374,7 @@ pub async fn activate_user(
     if_match: IfMatch,
     body: Json<ReasonRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = set_active(caller, &state, id.into_inner(), if_match, body.into_inner(), true).await?;
-    state.revoked.remove(&user.id);
+    let reason = body.into_inner().reason;
+    let user = service::change_active(&state, caller, id.into_inner(), if_match, reason, true).await?;
     Ok(versioned(StatusCode::OK, &user))
-}
-
-async fn set_active(
-    caller: Caller,
-    state: &AppState,
-    id: String,
-    if_match: IfMatch,
-    body: ReasonRequest,
-    active: bool,
-) -> Result<User, ApiError> {
-    state
-        .db
-        .write(move |conn| service::set_active(conn, &caller, &id, if_match, &body.reason, active))
-        .await
 }

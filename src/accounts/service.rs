@@ -1,6 +1,7 @@
 //! The rules of accounts, on a connection: new users, sessions and their refresh tokens (each works once;
 //! reuse revokes the family), the membership state machine, passwords set by link or changed, and
-//! deactivation. Handlers, the command line, the seed example and the tests call these.
+//! deactivation (with the server's revocation list, for the API and the console alike). Handlers, the console,
+//! the command line, the seed example and the tests call these.
 
 use chrono::Duration;
 use serde_json::json;
@@ -14,6 +15,7 @@ use crate::db::Conn;
 use crate::error::ApiError;
 use crate::http::etag::IfMatch;
 use crate::ids::{new_id, now};
+use crate::state::AppState;
 use crate::{notices, villages};
 
 /// A new user row with a hashed password; the hash is computed off the async threads. For the command
@@ -320,4 +322,27 @@ pub fn set_active(
         },
     )?;
     User::try_from(updated)
+}
+
+/// Deactivates or activates a user (admin) as [`set_active`] does, and updates this server's revocation list at
+/// once: a deactivated user's access tokens and console sessions stop now, not at the list's next refresh. The API
+/// and the console both deactivate through this.
+pub async fn change_active(
+    state: &AppState,
+    caller: Caller,
+    id: String,
+    if_match: IfMatch,
+    reason: String,
+    active: bool,
+) -> Result<User, ApiError> {
+    let user = state
+        .db
+        .write(move |conn| set_active(conn, &caller, &id, if_match, &reason, active))
+        .await?;
+    if active {
+        state.revoked.remove(&user.id);
+    } else {
+        state.revoked.insert(&user.id);
+    }
+    Ok(user)
 }

@@ -4,13 +4,11 @@ use actix_web::{HttpResponse, web};
 use actix_web::{get, post};
 
 use crate::auth::Caller;
-use crate::auth::Role;
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::{Page, PageQuery, Paginated};
 use crate::http::query::Query;
-use crate::ids::now;
 use crate::notices::model::{Notice, NoticeFilter};
-use crate::notices::repo;
+use crate::notices::{repo, service};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -48,16 +46,9 @@ pub async fn retry_notice(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Admin])?;
     let row = state
         .db
-        .write(move |conn| {
-            repo::find(conn, &id)?;
-            if !repo::requeue_failed(conn, &id, now())? {
-                return Err(ApiError::Conflict("Only a failed notice can be retried.".into()));
-            }
-            repo::find(conn, &id)
-        })
+        .write(move |conn| service::retry_failed(conn, &caller, &id))
         .await?;
     Ok(HttpResponse::Ok().json(Notice::try_from(row)?))
 }

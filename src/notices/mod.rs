@@ -8,5 +8,6 @@ pub mod model;
 pub mod outbox;
 pub mod repo;
 pub mod sealed;
+pub mod service;
 pub mod templates;
 pub mod worker;

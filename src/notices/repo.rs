@@ -10,7 +10,7 @@ use diesel::sql_types::{BigInt, Timestamp};
 use crate::auth::Caller;
 use crate::db::query::Page;
 use crate::db::schema::notices;
-use crate::db::{Conn, DbConn};
+use crate::db::{Conn, DbConn, MultiBackend};
 use crate::error::ApiError;
 use crate::notices::model::{NoticeFilter, NoticeRow, NoticeStatus};
 
@@ -121,8 +121,11 @@ pub fn find(conn: &mut Conn, id: &str) -> Result<NoticeRow, ApiError> {
     Ok(notices::table.find(id).select(NoticeRow::as_select()).first(conn)?)
 }
 
-/// Notices for the caller: admins all, everyone else their own.
-pub fn list(conn: &mut Conn, caller: &Caller, filter: &NoticeFilter, page: &Page) -> Result<Vec<NoticeRow>, ApiError> {
+/// What the notice queries select: whole rows.
+type Selected = diesel::dsl::AsSelect<NoticeRow, MultiBackend>;
+
+/// The notices the caller may see (admins all, everyone else their own), filtered.
+fn visible<'a>(caller: &Caller, filter: &NoticeFilter) -> notices::BoxedQuery<'a, MultiBackend, Selected> {
     let mut query = notices::table.select(NoticeRow::as_select()).into_boxed();
     if !caller.is_admin() {
         query = query.filter(notices::recipient_id.eq(caller.user_id.clone()));
@@ -133,5 +136,18 @@ pub fn list(conn: &mut Conn, caller: &Caller, filter: &NoticeFilter, page: &Page
     if let Some(kind) = filter.kind {
         query = query.filter(notices::kind.eq(kind));
     }
-    Ok(crate::db::query::paged!(query, notices, page).load(conn)?)
+    query
+}
+
+/// Notices for the caller: admins all, everyone else their own; paged by id.
+pub fn list(conn: &mut Conn, caller: &Caller, filter: &NoticeFilter, page: &Page) -> Result<Vec<NoticeRow>, ApiError> {
+    Ok(crate::db::query::paged!(visible(caller, filter), notices, page).load(conn)?)
+}
+
+/// The caller's `limit` newest notices, newest first (the console's list), in the same scope as [`list`].
+pub fn newest(conn: &mut Conn, caller: &Caller, filter: &NoticeFilter, limit: i64) -> Result<Vec<NoticeRow>, ApiError> {
+    Ok(visible(caller, filter)
+        .order(notices::id.desc())
+        .limit(limit)
+        .load(conn)?)
 }

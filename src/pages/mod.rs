@@ -45,6 +45,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/console_overcrowded.html"),
     ),
     ("console_ledger.html", include_str!("templates/console_ledger.html")),
+    ("console_members.html", include_str!("templates/console_members.html")),
+    ("console_notices.html", include_str!("templates/console_notices.html")),
 ];
 
 const STYLESHEET: &str = include_str!("static/anzu.css");
@@ -126,8 +128,8 @@ fn error_page(err: ApiError) -> HttpResponse {
         ApiError::Forbidden(_) => (
             "不允许",
             "Not allowed",
-            "你的账号不能使用这个页面。",
-            "Your account may not use this page.",
+            "你的账号没有这项权限。",
+            "Your account may not do this.",
         ),
         ApiError::RateLimited { .. } => (
             "查询太频繁",

@@ -806,6 +806,16 @@ pub fn parse_mail(raw: &[u8]) -> Mail {
 }
 
 impl TestApp {
+    /// Moves every queued notice's next attempt to now, as if the backoff had passed.
+    pub fn make_notices_due_now(&self) {
+        use anzu::db::schema::notices;
+        let mut conn = self.db.get().unwrap();
+        diesel::update(notices::table.filter(notices::status.eq("queued")))
+            .set(notices::next_attempt_at.eq(anzu::ids::now()))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+
     /// The notice worker, as the server runs it, with this app's mail settings.
     pub fn delivery(&self, claim_secs: i64) -> anzu::notices::worker::Delivery {
         let mut delivery =

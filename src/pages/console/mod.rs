@@ -7,6 +7,8 @@ mod home;
 mod inspect;
 mod ledger;
 mod lists;
+mod members;
+mod notices;
 mod patrol;
 mod property;
 mod record;
@@ -57,7 +59,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/ledger", web::get().to(ledger::page))
         .route("/console/ledger", web::post().to(ledger::upload))
         .route("/console/ledger.csv", web::get().to(ledger::download))
-        .route("/console/ledger/confirm", web::post().to(ledger::confirm));
+        .route("/console/ledger/confirm", web::post().to(ledger::confirm))
+        .route("/console/members", web::get().to(members::page))
+        .route("/console/users/{id}/membership", web::post().to(members::decide))
+        .route("/console/users/{id}/active", web::post().to(members::set_active))
+        .route("/console/notices", web::get().to(notices::page))
+        .route("/console/notices/{id}/retry", web::post().to(notices::retry));
 }
 
 /// A role in both languages.
@@ -126,6 +133,23 @@ async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<session::Curre
     }
 }
 
+/// The signed-in user and their form, if the form came from their own page (its token sent back); otherwise the
+/// answer to give instead: the sign-in page, or a refusal of a foreign form.
+async fn posted<T>(
+    req: &HttpRequest,
+    state: &AppState,
+    form: Result<web::Form<T>, actix_web::Error>,
+    csrf_of: impl Fn(&T) -> &str,
+) -> Result<(Current, T), HttpResponse> {
+    let current = signed_in(req, state).await?;
+    let Ok(form) = form else { return Err(foreign_form()) };
+    let form = form.into_inner();
+    if !from_own_page(req, state, csrf_of(&form), &current.session.csrf_token) {
+        return Err(foreign_form());
+    }
+    Ok((current, form))
+}
+
 /// Whether a form came from this console's own page: the browser names no other origin, and it carries the token
 /// `expected` (the session's, or before sign-in the one in the form's cookie).
 fn from_own_page(req: &HttpRequest, state: &AppState, sent: &str, expected: &str) -> bool {
@@ -142,6 +166,17 @@ fn respond(rendered: Result<String, ApiError>, status: StatusCode) -> HttpRespon
         }
         Err(err) => super::error_page(err),
     }
+}
+
+/// A refused action shown on its page above the list rather than as an error page: a conflict with the current
+/// state (409) or a stale form (412), in Chinese with the API's own message beneath. None for any other error.
+fn conflict_words(err: &ApiError) -> Option<Value> {
+    let (zh, en) = match err {
+        ApiError::Conflict(message) => ("当前状态不允许这项操作。", message),
+        ApiError::PreconditionFailed(message) => ("页面已过期：记录已被别人修改。请看最新状态后再试。", message),
+        _ => return None,
+    };
+    Some(json!({"zh": zh, "en": en}))
 }
 
 /// A form that did not come from this console's own page: another origin, or no (or a stale) CSRF token.

@@ -39,6 +39,50 @@ pub async fn form(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
     )
 }
 
+/// The grids the caller may patrol, and the properties of the chosen one (none if it is not among them).
+fn grids_and_properties(
+    conn: &mut crate::db::Conn,
+    caller: &crate::auth::Caller,
+    chosen: String,
+) -> Result<
+    (
+        Vec<crate::villages::model::GridRow>,
+        Vec<crate::registry::model::PropertyRow>,
+    ),
+    ApiError,
+> {
+    let page = Page {
+        limit: LISTED,
+        after: None,
+        updated_since: None,
+    };
+    let villages = match &caller.village_id {
+        Some(village) => vec![village.clone()],
+        None => crate::villages::repo::list(conn, &page)?
+            .into_iter()
+            .map(|v| v.id)
+            .collect(),
+    };
+    let mut grids = Vec::new();
+    for village in villages {
+        grids.extend(crate::villages::repo::list_grids(conn, &village, &page)?);
+    }
+    let properties = if grids.iter().any(|g| g.id == chosen) {
+        let filter = PropertyFilter {
+            village_id: None,
+            grid_id: Some(chosen),
+            status: None,
+            stars: None,
+            owner_id: None,
+            q: None,
+        };
+        crate::registry::repo::list_properties(conn, caller, &filter, &page, today())?
+    } else {
+        Vec::new()
+    };
+    Ok((grids, properties))
+}
+
 async fn render(
     state: &AppState,
     current: &Current,
@@ -51,38 +95,7 @@ async fn render(
     let chosen = grid.clone();
     let (grids, properties) = state
         .db
-        .read(move |conn| {
-            let page = Page {
-                limit: LISTED,
-                after: None,
-                updated_since: None,
-            };
-            let villages = match &caller.village_id {
-                Some(village) => vec![village.clone()],
-                None => crate::villages::repo::list(conn, &page)?
-                    .into_iter()
-                    .map(|v| v.id)
-                    .collect(),
-            };
-            let mut grids = Vec::new();
-            for village in villages {
-                grids.extend(crate::villages::repo::list_grids(conn, &village, &page)?);
-            }
-            let properties = if grids.iter().any(|g| g.id == chosen) {
-                let filter = PropertyFilter {
-                    village_id: None,
-                    grid_id: Some(chosen),
-                    status: None,
-                    stars: None,
-                    owner_id: None,
-                    q: None,
-                };
-                crate::registry::repo::list_properties(conn, &caller, &filter, &page, today())?
-            } else {
-                Vec::new()
-            };
-            Ok((grids, properties))
-        })
+        .read(move |conn| grids_and_properties(conn, &caller, chosen))
         .await?;
     let grids: Vec<Value> = grids
         .iter()
