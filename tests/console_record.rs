@@ -473,7 +473,127 @@ async fn an_inspector_records_a_patrol(backend: Backend) {
     assert_eq!(patrols(), 1);
 }
 
+/// What the console's script asks: the inspection preview rates as the recorded inspection then is; the
+/// declaration check names a field's problem without declaring; both for the session's own forms and objects only.
+/// The script is served under the console's policy; the public page still allows no script.
+async fn the_scripts_helpers_answer_by_the_servers_rules(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let inspector = signed_in(&s, &s.inspector).await;
+    let form = inspector.get(&format!("/console/properties/{}/inspect", s.pid())).await;
+    let policy = regex::Regex::new(r#"<script src="(/static/console-[0-9a-f]+\.js)" defer>"#).unwrap();
+    let script = policy
+        .captures(&form.body)
+        .expect("the page loads the console's script")[1]
+        .to_owned();
+    let codes: Vec<String> = regex::Regex::new(r#"name="outcome\.([A-Z]+-\d+)" value="pass""#)
+        .unwrap()
+        .captures_iter(&form.body)
+        .map(|c| c[1].to_owned())
+        .collect();
+    let form_id = regex::Regex::new(r#"name="form_id" value="([^"]+)""#)
+        .unwrap()
+        .captures(&form.body)
+        .unwrap()[1]
+        .to_owned();
+    let mut fields = act(&form.body, &[("inspected_on", &date(0)), ("form_id", &form_id)]);
+    for code in &codes {
+        let outcome = if code == "GAS-03" { "fail" } else { "pass" };
+        fields.push((format!("outcome.{code}"), outcome.to_owned()));
+    }
+    let preview_path = format!("/console/properties/{}/inspect/preview", s.pid());
+    let preview = inspector.post(&preview_path, &fields, &[]).await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    let preview: Value = serde_json::from_str(&preview.body).unwrap();
+    assert_eq!(preview["marked"], codes.len());
+    assert_eq!(s.app.count("inspections"), 0, "a preview records nothing");
+    let recorded = inspector
+        .post(&format!("/console/properties/{}/inspections", s.pid()), &fields, &[])
+        .await;
+    assert_eq!(recorded.status, 303);
+    let inspections = s
+        .app
+        .get(
+            &format!("/api/v1/properties/{}/inspections", s.pid()),
+            Some(&s.inspector.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    let inspection = &inspections.array("items")[0];
+    assert_eq!(
+        (&preview["score"], &preview["stars"]),
+        (&inspection["score"], &inspection["stars"])
+    );
+    assert!(inspector.post(&preview_path, &[("csrf", "forged")], &[]).await.status == 403);
+
+    let unit = s.app.unit(&s.landlord, s.pid(), "101", 40.0).await;
+    let check = format!("/console/units/{}/tenancies/check", unit.id());
+    let landlord = signed_in(&s, &s.landlord).await;
+    let page = landlord.get(&format!("/console/properties/{}", s.pid())).await.body;
+    let number = common::resident_id("19900101", 7);
+    let wrong = format!("{}{}", &number[..17], if number.ends_with('1') { '2' } else { '1' });
+    let typed = |id: &str| {
+        act(
+            &page,
+            &[
+                ("full_name", "陈小明"),
+                ("id_type", "resident_id"),
+                ("id_number", id),
+                ("phone", ""),
+                ("move_in_date", &date(0)),
+            ],
+        )
+    };
+    let answer: Value = serde_json::from_str(&landlord.post(&check, &typed(&wrong), &[]).await.body).unwrap();
+    assert!(answer["errors"]["id_number"].is_string(), "{answer}");
+    assert!(answer["errors"].get("full_name").is_none(), "{answer}");
+    let answer: Value = serde_json::from_str(&landlord.post(&check, &typed(&number), &[]).await.body).unwrap();
+    assert_eq!(answer["errors"], json!({}));
+    assert_eq!(s.app.count("tenancies"), 0, "a check declares nothing");
+    assert_eq!(
+        landlord.post(&check, &typed(&number)[1..].to_vec(), &[]).await.status,
+        403,
+        "no token"
+    );
+    let other = s.app.user(&s.admin, "landlord", Some(&s.village_id)).await;
+    let stranger = signed_in(&s, &other).await;
+    let own = stranger.get("/console/").await.body;
+    let foreign = act(
+        &own,
+        &[
+            ("full_name", "x"),
+            ("id_type", "resident_id"),
+            ("id_number", &number),
+            ("phone", ""),
+            ("move_in_date", &date(0)),
+        ],
+    );
+    assert_eq!(stranger.post(&check, &foreign, &[]).await.status, 404);
+
+    let asset = s.app.get(&script, None).await.expect(200);
+    assert!(asset.header("content-type").unwrap().starts_with("text/javascript"));
+    assert!(asset.header("cache-control").unwrap().contains("immutable"));
+    let console_policy = s
+        .app
+        .get("/console/login", None)
+        .await
+        .header("content-security-policy")
+        .unwrap();
+    assert!(
+        console_policy.contains("script-src 'self'") && !console_policy.contains("unsafe"),
+        "{console_policy}"
+    );
+    let public_policy = s
+        .app
+        .get(&format!("/r/{}", s.code()), None)
+        .await
+        .header("content-security-policy")
+        .unwrap();
+    assert!(!public_policy.contains("script-src"), "{public_policy}");
+}
+
 backend_tests!(
+    the_scripts_helpers_answer_by_the_servers_rules,
     an_inspector_records_a_patrol,
     the_dashboard_by_grid_and_the_property_search,
     orders_late_declarations_and_overcrowded_units,

@@ -265,7 +265,26 @@ async fn a_landlord_declares_a_tenant_and_sees_only_the_masked_number() {
     browser.click("#unit-302 summary").await;
     let number = common::resident_id("19920815", 21);
     browser.fill(&format!("#full_name-{uid}"), "陈小明").await;
+    // A check character typed wrong: the server's answer appears beside the field as it is typed.
+    let wrong = format!("{}{}", &number[..17], if number.ends_with('1') { '2' } else { '1' });
+    browser.fill(&format!("#id_number-{uid}"), &wrong).await;
+    let live = "#unit-302 [data-live=id_number]";
+    let said = browser
+        .wait_for(&format!("return document.querySelector('{live}').textContent;"))
+        .await;
+    assert!(said.is_some(), "the wrong number is named as it is typed");
+    let name_said = browser
+        .eval("return document.querySelector('#unit-302 [data-live=full_name]').textContent;")
+        .await;
+    assert_eq!(name_said, "", "the good name has no complaint");
+    browser.clear(&format!("#id_number-{uid}")).await;
     browser.fill(&format!("#id_number-{uid}"), &number).await;
+    let cleared = browser
+        .wait_for(&format!(
+            "const l = document.querySelector('{live}'); return l.dataset.ok === 'yes' ? 'ok' : null;"
+        ))
+        .await;
+    assert!(cleared.is_some(), "the right number clears the complaint");
     browser.click("#unit-302 button.declare").await;
     assert!(browser.arrives_at("?done=declared").await, "declared");
     let page = browser
@@ -312,6 +331,26 @@ async fn an_inspection_shows_on_the_public_page_at_once() {
         )
         .await;
     assert!(marked.as_u64().unwrap() >= 10, "{marked} items");
+    // Marking an item by hand previews the rating by the server's rules: a failed critical item means no stars.
+    browser.click("input[name='outcome.ESC-02'][value=fail]").await;
+    let capped = browser
+        .wait_for("const p = document.getElementById('preview'); return p.hidden || p.dataset.stars !== '0' ? null : p.dataset.score;")
+        .await;
+    assert!(
+        capped.is_some_and(|score| score.as_str().unwrap().parse::<u32>().unwrap() < 100),
+        "previewed"
+    );
+    browser.click("input[name='outcome.ESC-02'][value=pass]").await;
+    let all_pass = browser
+        .wait_for(
+            "const p = document.getElementById('preview'); return p.dataset.stars === '5' ? p.dataset.score : null;",
+        )
+        .await;
+    assert_eq!(
+        all_pass,
+        Some(serde_json::json!("100")),
+        "all passed previews 100 points, five stars"
+    );
     browser.click("#submit-inspection").await;
     assert!(browser.arrives_at("?done=inspected").await, "recorded");
     browser.save_screenshot("console-inspector-recorded-360.png").await;

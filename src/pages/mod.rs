@@ -50,8 +50,13 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 const STYLESHEET: &str = include_str!("static/anzu.css");
+const CONSOLE_SCRIPT: &str = include_str!("static/console.js");
 
-/// The policy of every page: its own stylesheet, nothing inline, no scripts, no frames, forms only to itself.
+/// The policy of the console's pages: the same, and the console's own script, which may ask this server only.
+const CONSOLE_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; \
+     connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The policy of every other page: its own stylesheet, nothing inline, no scripts, no frames, forms only to itself.
 const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -75,13 +80,53 @@ fn environment() -> &'static Environment<'static> {
     })
 }
 
-/// The stylesheet's address: its name carries a hash of its content, so it can be cached for good.
-pub fn stylesheet_url() -> &'static str {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        let digest = Sha256::digest(STYLESHEET.as_bytes());
-        format!("/static/anzu-{}.css", hex::encode(&digest[..6]))
+/// A file served under a content-addressed name (`/static/{stem}-{hash}.{extension}`), cached for good.
+struct Asset {
+    stem: &'static str,
+    extension: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+}
+
+const ASSETS: [Asset; 2] = [
+    Asset {
+        stem: "anzu",
+        extension: "css",
+        content_type: "text/css; charset=utf-8",
+        body: STYLESHEET,
+    },
+    Asset {
+        stem: "console",
+        extension: "js",
+        content_type: "text/javascript; charset=utf-8",
+        body: CONSOLE_SCRIPT,
+    },
+];
+
+/// Each asset's address: its name carries a hash of its content.
+fn asset_urls() -> &'static [String; 2] {
+    static URLS: OnceLock<[String; 2]> = OnceLock::new();
+    URLS.get_or_init(|| {
+        ASSETS.map(|asset| {
+            let digest = Sha256::digest(asset.body.as_bytes());
+            format!(
+                "/static/{}-{}.{}",
+                asset.stem,
+                hex::encode(&digest[..6]),
+                asset.extension
+            )
+        })
     })
+}
+
+/// The stylesheet's address.
+pub fn stylesheet_url() -> &'static str {
+    &asset_urls()[0]
+}
+
+/// The console's script's address.
+pub fn console_script_url() -> &'static str {
+    &asset_urls()[1]
 }
 
 /// Renders the page `name` (HTML-escaped) with `context` and the values every page uses.
@@ -90,7 +135,10 @@ fn render(name: &str, context: impl Serialize) -> Result<String, ApiError> {
     // The stylesheet's address is this module's own text, not input: it needs no escaping (which would write its
     // slashes as entities).
     let stylesheet = minijinja::Value::from_safe_string(stylesheet_url().to_owned());
-    let context = minijinja::context! { stylesheet => stylesheet, ..minijinja::Value::from_serialize(context) };
+    let script = minijinja::Value::from_safe_string(console_script_url().to_owned());
+    let context = minijinja::context! {
+        stylesheet => stylesheet, script => script, ..minijinja::Value::from_serialize(context)
+    };
     environment()
         .get_template(name)
         .map_err(fail)?
@@ -169,16 +217,17 @@ fn error_page(err: ApiError) -> HttpResponse {
     response
 }
 
-/// The stylesheet under its content-addressed name; any other name is not found.
+/// An asset under its content-addressed name; any other name is not found.
 async fn static_file(name: web::Path<String>) -> HttpResponse {
-    if format!("/static/{name}") != stylesheet_url() {
+    let path = format!("/static/{name}");
+    let Some(index) = asset_urls().iter().position(|url| *url == path) else {
         return error_page(ApiError::NotFound);
-    }
+    };
     HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
+        .content_type(ASSETS[index].content_type)
         .insert_header((
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=31536000, immutable"),
         ))
-        .body(STYLESHEET)
+        .body(ASSETS[index].body)
 }

@@ -175,6 +175,17 @@ fn item_results<'i>(
         .collect())
 }
 
+/// The rating the results marked so far would earn, recording nothing: the inspection form's preview. Every
+/// result must be of an `applicable` item.
+pub fn preview(
+    rules: &RatingRules,
+    applicable: &[ChecklistItemRow],
+    input: &CreateInspection,
+) -> Result<rating::Rating, ApiError> {
+    let results = item_results(input, applicable)?;
+    Ok(rating::rate(rules, &results, input.inspected_on))
+}
+
 /// The inspection's row, rated, and one row per result.
 fn inspection_rows(
     rules: &RatingRules,

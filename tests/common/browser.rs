@@ -152,6 +152,25 @@ impl Browser {
         assert!(self.arrives_at("/console/").await, "{email} signed in");
     }
 
+    /// Waits (up to 5 s) for `script` to return something other than null or an empty string; that value.
+    pub async fn wait_for(&self, script: &str) -> Option<Value> {
+        for _ in 0..50 {
+            let value = self.eval(script).await;
+            if !value.is_null() && value != "" {
+                return Some(value);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    }
+
+    /// Clears the field `css` selects.
+    pub async fn clear(&self, css: &str) {
+        let id = self.element(css).await;
+        self.command("POST", &format!("{}/element/{id}/clear", self.session), json!({}))
+            .await;
+    }
+
     /// Runs `script` (a function body; `return` what to read back) in the page.
     pub async fn eval(&self, script: &str) -> Value {
         self.command(

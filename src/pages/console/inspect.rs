@@ -97,6 +97,45 @@ async fn render(state: &AppState, current: &Current, property_id: String, sent: 
     )
 }
 
+/// `POST /console/properties/{id}/inspect/preview`: the score and stars the items marked so far would earn, by
+/// the rating rules, recording nothing (`{"score", "stars", "stars_text", "marked", "of"}`), for the form to show
+/// as the inspector marks items.
+pub async fn preview(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    form: Result<web::Form<HashMap<String, String>>, actix_web::Error>,
+) -> HttpResponse {
+    let current = match super::signed_in(&req, &state).await {
+        Ok(current) => current,
+        Err(answer) => return answer,
+    };
+    let Ok(form) = form else { return super::foreign_form() };
+    let values = form.into_inner();
+    let csrf = values.get("csrf").map(String::as_str).unwrap_or_default();
+    if !super::from_own_page(&req, &state, csrf, &current.session.csrf_token) {
+        return super::foreign_form();
+    }
+    let (_, items) = match applicable(&state, &current, id.into_inner()).await {
+        Ok(found) => found,
+        Err(err) => return crate::pages::error_page(err),
+    };
+    let answer = match request_of(&values, &items) {
+        Ok((request, _)) => match crate::safety::service::preview(&state.settings.rating_rules, &items, &request) {
+            Ok(rating) => {
+                let (lit, unlit) = crate::safety::public::star_glyphs(Some(i32::from(rating.stars)));
+                json!({"score": rating.score, "stars": rating.stars, "stars_text": format!("{lit}{unlit}"),
+                       "marked": request.results.len(), "of": items.len()})
+            }
+            Err(err) => return crate::pages::error_page(err),
+        },
+        Err(errors) => json!({"errors": errors}),
+    };
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(answer)
+}
+
 /// Records the inspection; on refusal the form again with every problem beside its item or field.
 pub async fn submit(
     req: HttpRequest,

@@ -55,6 +55,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/patrols/new", web::get().to(patrol::form))
         .route("/console/grids/{id}/patrols", web::post().to(patrol::submit))
         .route("/console/properties/{id}/inspect", web::get().to(inspect::form))
+        .route(
+            "/console/properties/{id}/inspect/preview",
+            web::post().to(inspect::preview),
+        )
+        .route("/console/units/{id}/tenancies/check", web::post().to(property::check))
         .route("/console/properties/{id}/inspections", web::post().to(inspect::submit))
         .route("/console/ledger", web::get().to(ledger::page))
         .route("/console/ledger", web::post().to(ledger::upload))
@@ -230,6 +235,10 @@ fn no_store(response: &mut HttpResponse) {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     headers.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(super::CONSOLE_SECURITY_POLICY),
+    );
 }
 
 /// Signs in with the API's own rule (the same throttles, the same hash); a session cookie replaces the form's.

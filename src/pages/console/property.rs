@@ -354,7 +354,8 @@ enum DeclareError {
     Page(ApiError),
 }
 
-async fn record(state: &AppState, current: &Current, unit_id: &str, form: &DeclareForm) -> Result<(), DeclareError> {
+/// The API's request from the form, checked by the API's field rules (a bad document number named with them).
+fn checked(form: &DeclareForm) -> Result<DeclareTenancy, DeclareError> {
     let request = form
         .request()
         .map_err(|errors| DeclareError::Fields(by_field(errors)))?;
@@ -370,7 +371,11 @@ async fn record(state: &AppState, current: &Current, unit_id: &str, form: &Decla
         }
         return Err(DeclareError::Fields(by_field(fields)));
     }
-    let tenant = service::prepare_tenant(&state.identity, request).map_err(refusal)?;
+    Ok(request)
+}
+
+async fn record(state: &AppState, current: &Current, unit_id: &str, form: &DeclareForm) -> Result<(), DeclareError> {
+    let tenant = service::prepare_tenant(&state.identity, checked(form)?).map_err(refusal)?;
     let (caller, settings, unit_id) = (current.caller.clone(), state.settings.clone(), unit_id.to_owned());
     state
         .db
@@ -378,6 +383,42 @@ async fn record(state: &AppState, current: &Current, unit_id: &str, form: &Decla
         .await
         .map_err(refusal)?;
     Ok(())
+}
+
+/// `POST /console/units/{id}/tenancies/check`: the declaration form as typed so far, checked by the API's rules
+/// without declaring anything; the answer names each field's problem (`{"errors": {"id_number": "…"}}`), for the
+/// page to show beside the field as the landlord types.
+pub async fn check(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    unit_id: web::Path<String>,
+    form: Result<web::Form<DeclareForm>, actix_web::Error>,
+) -> HttpResponse {
+    let current = match super::signed_in(&req, &state).await {
+        Ok(current) => current,
+        Err(answer) => return answer,
+    };
+    let Ok(form) = form else { return super::foreign_form() };
+    if !super::from_own_page(&req, &state, &form.csrf, &current.session.csrf_token) {
+        return super::foreign_form();
+    }
+    let (caller, unit_id) = (current.caller.clone(), unit_id.into_inner());
+    if let Err(err) = state
+        .db
+        .read(move |conn| repo::find_unit(conn, &caller, &unit_id))
+        .await
+    {
+        return crate::pages::error_page(err);
+    }
+    let errors =
+        match checked(&form).and_then(|request| service::prepare_tenant(&state.identity, request).map_err(refusal)) {
+            Ok(_) => HashMap::new(),
+            Err(DeclareError::Fields(errors)) => errors,
+            Err(DeclareError::Page(err)) => return crate::pages::error_page(err),
+        };
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(json!({"errors": errors}))
 }
 
 /// Where a refusal goes: field errors beside their fields, a conflict or a refusal of the role above the form,
