@@ -179,6 +179,23 @@ pub fn list_rectifications(
     Ok(paged!(query, rectifications, page).load(conn)?)
 }
 
+/// For each of `property_ids` with orders still to carry out: how many, and the earliest due date.
+pub fn next_due_by_property(
+    conn: &mut Conn,
+    property_ids: &[&str],
+) -> Result<Vec<(String, i64, Option<NaiveDate>)>, ApiError> {
+    Ok(rectifications::table
+        .filter(rectifications::property_id.eq_any(property_ids))
+        .filter(rectifications::status.eq_any(RectificationStatus::PENDING))
+        .group_by(rectifications::property_id)
+        .select((
+            rectifications::property_id,
+            diesel::dsl::count_star(),
+            diesel::dsl::min(rectifications::due_on),
+        ))
+        .load(conn)?)
+}
+
 /// Orders for review, each with its property's registration code: overdue first, then by due date. `status`
 /// none lists the pending ones (open, reported, overdue).
 pub fn rectifications_for_review(

@@ -40,16 +40,10 @@ where
     F: FnOnce(Caller, Fields) -> Fut,
     Fut: std::future::Future<Output = Result<Acted, ApiError>>,
 {
-    let current = match super::signed_in(&req, &state).await {
-        Ok(current) => current,
+    let (current, fields) = match super::posted(&req, &state, form, super::csrf_field).await {
+        Ok(posted) => posted,
         Err(answer) => return answer,
     };
-    let Ok(form) = form else { return super::foreign_form() };
-    let fields = form.into_inner();
-    let sent = fields.get("csrf").map(String::as_str).unwrap_or_default();
-    if !super::from_own_page(&req, &state, sent, &current.session.csrf_token) {
-        return super::foreign_form();
-    }
     let caller = current.caller.clone();
     let property_id = match state.db.read(move |conn| property_of(conn, &caller)).await {
         Ok(id) => id,

@@ -100,8 +100,49 @@ fn gather(conn: &mut Conn, caller: &Caller, today: NaiveDate) -> Result<Value, A
                 .collect();
             json!({"properties": rows(&due, today), "to_verify": to_verify})
         }
-        Role::Landlord => json!({"properties": rows(&list(None)?, today)}),
+        Role::Landlord => {
+            let properties = list(None)?;
+            let ids: Vec<&str> = properties.iter().map(|p| p.id.as_str()).collect();
+            let due = crate::safety::repo::next_due_by_property(conn, &ids)?;
+            let mut rows = rows(&properties, today);
+            for (row, property) in rows.iter_mut().zip(&properties) {
+                let orders = due.iter().find(|(id, _, _)| *id == property.id);
+                row["next"] = next_step(property, orders.map(|(_, n, d)| (*n, *d)), today);
+            }
+            json!({"properties": rows})
+        }
     })
+}
+
+/// What a landlord should do next about a property, in both languages: fix its orders by their date, have it
+/// inspected, or nothing until its rating runs out.
+fn next_step(property: &PropertyRow, orders: Option<(i64, Option<NaiveDate>)>, today: NaiveDate) -> Value {
+    let (zh, en, urgent) = match (orders, property.status_on(today)) {
+        (Some((n, Some(due))), _) => (
+            format!("整改 {n} 项，最早 {due} 到期"),
+            format!("Fix {n} item(s), the first by {due}"),
+            due <= today,
+        ),
+        (_, PropertyStatus::Registered | PropertyStatus::Expired) => (
+            "等待安全检查".to_owned(),
+            "Waiting for a safety inspection".to_owned(),
+            false,
+        ),
+        (_, PropertyStatus::Suspended | PropertyStatus::Delisted) => (
+            "请联系村房东协会".to_owned(),
+            "Contact the village landlord association".to_owned(),
+            true,
+        ),
+        _ => match property.rating_valid_until {
+            Some(until) => (
+                format!("无需操作，评级有效至 {until}"),
+                format!("Nothing to do; the rating is valid until {until}"),
+                false,
+            ),
+            None => ("无需操作".to_owned(), "Nothing to do".to_owned(), false),
+        },
+    };
+    json!({"zh": zh, "en": en, "urgent": urgent})
 }
 
 type Bilingual = (&'static str, &'static str);
@@ -129,7 +170,7 @@ pub(super) fn rows(properties: &[PropertyRow], today: NaiveDate) -> Vec<Value> {
             let (lit, unlit) = star_glyphs(p.stars);
             let stars_text = format!("{lit}{unlit}");
             json!({"id": p.id, "code": p.registration_code, "name": p.name, "stars_text": stars_text,
-                   "status": status_words(p.status_on(today))})
+                   "status": status_words(p.status_on(today)), "next": null})
         })
         .collect()
 }

@@ -106,16 +106,10 @@ pub async fn preview(
     id: web::Path<String>,
     form: Result<web::Form<HashMap<String, String>>, actix_web::Error>,
 ) -> HttpResponse {
-    let current = match super::signed_in(&req, &state).await {
-        Ok(current) => current,
+    let (current, values) = match super::posted(&req, &state, form, super::csrf_field).await {
+        Ok(posted) => posted,
         Err(answer) => return answer,
     };
-    let Ok(form) = form else { return super::foreign_form() };
-    let values = form.into_inner();
-    let csrf = values.get("csrf").map(String::as_str).unwrap_or_default();
-    if !super::from_own_page(&req, &state, csrf, &current.session.csrf_token) {
-        return super::foreign_form();
-    }
     let (_, items) = match applicable(&state, &current, id.into_inner()).await {
         Ok(found) => found,
         Err(err) => return crate::pages::error_page(err),
@@ -144,16 +138,10 @@ pub async fn submit(
     id: web::Path<String>,
     form: Result<web::Form<HashMap<String, String>>, actix_web::Error>,
 ) -> HttpResponse {
-    let current = match super::signed_in(&req, &state).await {
-        Ok(current) => current,
+    let (current, values) = match super::posted(&req, &state, form, super::csrf_field).await {
+        Ok(posted) => posted,
         Err(answer) => return answer,
     };
-    let Ok(form) = form else { return super::foreign_form() };
-    let values = form.into_inner();
-    let csrf = values.get("csrf").map(String::as_str).unwrap_or_default();
-    if !super::from_own_page(&req, &state, csrf, &current.session.csrf_token) {
-        return super::foreign_form();
-    }
     let property_id = id.into_inner();
     let (_, items) = match applicable(&state, &current, property_id.clone()).await {
         Ok(found) => found,

@@ -155,6 +155,11 @@ async fn posted<T>(
     Ok((current, form))
 }
 
+/// The CSRF token of a form read as a map of fields.
+fn csrf_field(fields: &std::collections::HashMap<String, String>) -> &str {
+    fields.get("csrf").map(String::as_str).unwrap_or_default()
+}
+
 /// Whether a form came from this console's own page: the browser names no other origin, and it carries the token
 /// `expected` (the session's, or before sign-in the one in the form's cookie).
 fn from_own_page(req: &HttpRequest, state: &AppState, sent: &str, expected: &str) -> bool {

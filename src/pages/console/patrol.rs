@@ -176,16 +176,10 @@ pub async fn submit(
     grid: web::Path<String>,
     form: Result<web::Form<Fields>, actix_web::Error>,
 ) -> HttpResponse {
-    let current = match super::signed_in(&req, &state).await {
-        Ok(current) => current,
+    let (current, values) = match super::posted(&req, &state, form, super::csrf_field).await {
+        Ok(posted) => posted,
         Err(answer) => return answer,
     };
-    let Ok(form) = form else { return super::foreign_form() };
-    let values = form.into_inner();
-    let csrf = values.get("csrf").map(String::as_str).unwrap_or_default();
-    if !super::from_own_page(&req, &state, csrf, &current.session.csrf_token) {
-        return super::foreign_form();
-    }
     let grid_id = grid.into_inner();
     let (body, ids) = request_of(&values);
     let recorded = match crate::http::json::parse::<CreatePatrol>(body.to_string().as_bytes()) {

@@ -74,6 +74,8 @@ fn done_words(done: &str) -> Option<(&'static str, &'static str)> {
 /// What a unit's form shows again after the server refused it.
 struct Refused {
     unit_id: String,
+    /// The refused form's one-time id, kept: it was not used.
+    form_id: String,
     values: HashMap<&'static str, String>,
     errors: HashMap<String, String>,
 }
@@ -194,6 +196,12 @@ fn with_form(mut unit: Value, refused: Option<&Refused>, today: NaiveDate) -> Va
         .chain(&["form"])
         .map(|f| ((*f).to_owned(), json!(mine.and_then(|r| r.errors.get(*f).cloned()))))
         .collect();
+    let mut form = form;
+    let form_id = mine
+        .map(|r| r.form_id.clone())
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(super::session::random_token);
+    form.insert("form_id".into(), Value::from(form_id));
     unit["form"] = Value::Object(form);
     unit["errors"] = Value::Object(errors);
     unit["open"] = json!(mine.is_some());
@@ -258,6 +266,9 @@ fn units_of(
 #[derive(Deserialize)]
 pub struct DeclareForm {
     csrf: String,
+    /// The rendered form's one-time id: a second send declares nothing more.
+    #[serde(default)]
+    form_id: String,
     full_name: String,
     id_type: String,
     id_number: String,
@@ -313,14 +324,10 @@ pub async fn declare(
     unit_id: web::Path<String>,
     form: Result<web::Form<DeclareForm>, actix_web::Error>,
 ) -> HttpResponse {
-    let current = match super::signed_in(&req, &state).await {
-        Ok(current) => current,
+    let (current, form) = match super::posted(&req, &state, form, |f: &DeclareForm| &f.csrf).await {
+        Ok(posted) => posted,
         Err(answer) => return answer,
     };
-    let Ok(form) = form else { return super::foreign_form() };
-    if !super::from_own_page(&req, &state, &form.csrf, &current.session.csrf_token) {
-        return super::foreign_form();
-    }
     let unit_id = unit_id.into_inner();
     let caller = current.caller.clone();
     let lookup = unit_id.clone();
@@ -334,6 +341,7 @@ pub async fn declare(
         Err(DeclareError::Fields(errors)) => {
             let refused = Refused {
                 unit_id,
+                form_id: form.form_id.clone(),
                 values: form.values(),
                 errors,
             };
@@ -377,9 +385,17 @@ fn checked(form: &DeclareForm) -> Result<DeclareTenancy, DeclareError> {
 async fn record(state: &AppState, current: &Current, unit_id: &str, form: &DeclareForm) -> Result<(), DeclareError> {
     let tenant = service::prepare_tenant(&state.identity, checked(form)?).map_err(refusal)?;
     let (caller, settings, unit_id) = (current.caller.clone(), state.settings.clone(), unit_id.to_owned());
+    let form_id = Some(form.form_id.clone())
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(super::session::random_token);
     state
         .db
-        .write(move |conn| service::declare_tenancy(conn, &caller, &settings, &unit_id, tenant))
+        .write(move |conn| {
+            if crate::idempotency::take_form_once(conn, &caller.user_id, &form_id, crate::ids::now())? {
+                service::declare_tenancy(conn, &caller, &settings, &unit_id, tenant)?;
+            }
+            Ok(())
+        })
         .await
         .map_err(refusal)?;
     Ok(())
@@ -394,14 +410,10 @@ pub async fn check(
     unit_id: web::Path<String>,
     form: Result<web::Form<DeclareForm>, actix_web::Error>,
 ) -> HttpResponse {
-    let current = match super::signed_in(&req, &state).await {
-        Ok(current) => current,
+    let (current, form) = match super::posted(&req, &state, form, |f: &DeclareForm| &f.csrf).await {
+        Ok(posted) => posted,
         Err(answer) => return answer,
     };
-    let Ok(form) = form else { return super::foreign_form() };
-    if !super::from_own_page(&req, &state, &form.csrf, &current.session.csrf_token) {
-        return super::foreign_form();
-    }
     let (caller, unit_id) = (current.caller.clone(), unit_id.into_inner());
     if let Err(err) = state
         .db
