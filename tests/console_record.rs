@@ -592,7 +592,22 @@ async fn the_scripts_helpers_answer_by_the_servers_rules(backend: Backend) {
     assert!(!public_policy.contains("script-src"), "{public_policy}");
 }
 
+/// An inspector's start page lists what is due: never rated, and ratings that run out within 30 days, each
+/// linked; a rating good for long is not listed.
+async fn the_inspectors_start_page_lists_expiring_ratings(backend: Backend) {
+    // Five stars are good for 12 months here: inspected 350 days ago, the rating runs out within the month.
+    let rules = r#"{"validity_months_by_stars": [0, 3, 6, 12, 12, 12]}"#;
+    let s = Scene::with(backend, &[("ANZU_RATING_RULES", rules)]).await;
+    let (_, block) = block_in_grid(&s, "南区公寓").await;
+    s.inspect_property(block.id(), &date(-350), &[]).await;
+    s.inspect(&date(0), &[]).await;
+    let inspector = signed_in(&s, &s.inspector).await;
+    let page = inspector.get("/console/").await.body;
+    assert_eq!(codes(&page), vec![block.str("registration_code").to_owned()], "{page}");
+}
+
 backend_tests!(
+    the_inspectors_start_page_lists_expiring_ratings,
     the_scripts_helpers_answer_by_the_servers_rules,
     an_inspector_records_a_patrol,
     the_dashboard_by_grid_and_the_property_search,

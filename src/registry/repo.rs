@@ -405,6 +405,28 @@ pub fn late_active_declarations(
         .load(conn)?)
 }
 
+/// Properties the caller may see whose rating runs out between `from` and `to`, the soonest first.
+pub fn ratings_expiring_seen_by(
+    conn: &mut Conn,
+    caller: &Caller,
+    from: NaiveDate,
+    to: NaiveDate,
+    limit: i64,
+) -> Result<Vec<PropertyRow>, ApiError> {
+    let query = scoped!(
+        properties::table
+            .filter(properties::status.eq(PropertyStatus::Rated))
+            .filter(properties::rating_valid_until.between(from, to))
+            .select(PropertyRow::as_select())
+            .into_boxed(),
+        caller
+    );
+    Ok(query
+        .order((properties::rating_valid_until.asc(), properties::id.asc()))
+        .limit(limit)
+        .load(conn)?)
+}
+
 /// Rated, listed properties whose rating runs out between `from` and `to`.
 pub fn ratings_expiring(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> Result<Vec<PropertyRow>, ApiError> {
     Ok(properties::table

@@ -20,6 +20,8 @@ use crate::safety::model::{RectificationFilter, RectificationStatus};
 use crate::safety::public::star_glyphs;
 use crate::state::AppState;
 
+/// An inspector's start page lists ratings that run out within this many days.
+const EXPIRING_DAYS: i64 = 30;
 /// How many rows a start page lists.
 const LISTED: i64 = 50;
 
@@ -90,13 +92,17 @@ fn gather(conn: &mut Conn, caller: &Caller, today: NaiveDate) -> Result<Value, A
         Role::Inspector => {
             let mut due = list(Some(PropertyStatus::Registered))?;
             due.extend(list(Some(PropertyStatus::Expired))?);
+            let soon = today + chrono::Duration::days(EXPIRING_DAYS);
+            due.extend(crate::registry::repo::ratings_expiring_seen_by(
+                conn, caller, today, soon, LISTED,
+            )?);
             let filter = RectificationFilter {
                 property_id: None,
                 status: Some(RectificationStatus::Reported),
             };
             let to_verify: Vec<Value> = crate::safety::repo::list_rectifications(conn, caller, &filter, &page)?
                 .iter()
-                .map(|r| json!({"item_code": r.item_code, "due_on": r.due_on}))
+                .map(|r| json!({"item_code": r.item_code, "due_on": r.due_on, "property_id": r.property_id}))
                 .collect();
             json!({"properties": rows(&due, today), "to_verify": to_verify})
         }
@@ -154,8 +160,8 @@ fn headings(role: Role) -> (Bilingual, Bilingual) {
         Role::Inspector => (
             ("今日工作", "Today's work"),
             (
-                "待检查的出租房（未评级或评级过期）",
-                "Due for inspection (never rated, or expired)",
+                "待检查的出租房（未评级、评级过期或30天内到期）",
+                "Due for inspection (never rated, expired, or expiring within 30 days)",
             ),
         ),
         Role::Landlord => (("我的出租房", "My rentals"), ("出租房", "Properties")),
