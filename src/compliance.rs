@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::accounts::model::UserRow;
 use crate::accounts::repo as accounts_repo;
 use crate::auth::{Caller, Role};
-use crate::config::Settings;
+use crate::config::{ReminderStages, Settings};
 use crate::db::{Conn, Db};
 use crate::error::{ApiError, Problem};
 use crate::ids::{local_date, now};
@@ -30,13 +30,9 @@ use crate::safety::model::RectificationRow;
 use crate::safety::{notices as safety_notices, repo as safety_repo, service as safety_service};
 use crate::state::AppState;
 
-/// Orders due within this many days get a reminder (48 hours).
-const DUE_SOON_DAYS: i64 = 2;
 /// Late declarations are notified when declared; the sweep catches up on those of this many days that
 /// were not (imported, or queued while the outbox was unavailable), not on the register's whole history.
 const LATE_DECLARATION_LOOKBACK_DAYS: i64 = 30;
-/// Ratings expiring within this many days get a reminder.
-const EXPIRING_WITHIN_DAYS: i64 = 30;
 
 /// What a sweep did.
 #[derive(Debug, Default, Clone, Serialize, ToSchema, PartialEq, Eq)]
@@ -97,27 +93,23 @@ pub fn run(conn: &mut Conn, settings: &Settings, today: NaiveDate) -> Result<Swe
             report.properties_suspended += 1;
         }
     }
-    let due = Due::find(conn, today)?;
+    let stages = &settings.reminder_stages;
+    let due = Due::find(conn, stages, today)?;
     let owners = Owners::load(conn, due.properties())?;
     let titles = item_titles(conn)?;
-    report.due_soon_notices = queue_order_notices(
-        conn,
-        NoticeKind::RectificationDueSoon,
-        &due.due_soon,
-        &owners,
-        &titles,
+    let orders = Orders {
+        owners: &owners,
+        titles: &titles,
         today,
-    )?;
-    report.overdue_notices = queue_order_notices(
-        conn,
-        NoticeKind::RectificationOverdue,
-        &due.overdue,
-        &owners,
-        &titles,
-        today,
-    )?;
+    };
+    let before =
+        |due_on: NaiveDate| ReminderStages::before(&stages.rectification_before_days, (due_on - today).num_days());
+    report.due_soon_notices = orders.queue(conn, NoticeKind::RectificationDueSoon, &due.due_soon, before)?;
+    let after =
+        |due_on: NaiveDate| ReminderStages::after(&stages.rectification_after_days, (today - due_on).num_days());
+    report.overdue_notices = orders.queue(conn, NoticeKind::RectificationOverdue, &due.overdue, after)?;
     queue_registry_notices(conn, settings, &due, &owners, today, &mut report)?;
-    report.rating_expiring_notices = queue_expiring_notices(conn, &due.expiring, &owners)?;
+    report.rating_expiring_notices = queue_expiring_notices(conn, stages, &due.expiring, &owners, today)?;
     report.notices_queued = report.due_soon_notices
         + report.overdue_notices
         + report.late_declaration_notices
@@ -174,8 +166,13 @@ struct Due {
     expiring: Vec<PropertyRow>,
 }
 
+/// The furthest stage of a list (0 when it is empty).
+fn furthest(stages: &[u32]) -> i64 {
+    stages.iter().copied().max().map_or(0, i64::from)
+}
+
 impl Due {
-    fn find(conn: &mut Conn, today: NaiveDate) -> Result<Due, ApiError> {
+    fn find(conn: &mut Conn, stages: &ReminderStages, today: NaiveDate) -> Result<Due, ApiError> {
         let since = (today - Duration::days(LATE_DECLARATION_LOOKBACK_DAYS)).and_time(NaiveTime::MIN);
         let late_sent = repo::existing_keys(conn, "declaration_late:")?;
         let late = registry_repo::late_active_declarations(conn, since)?
@@ -183,11 +180,19 @@ impl Due {
             .filter(|t| !late_sent.contains(&format!("declaration_late:{}", t.id)))
             .collect();
         Ok(Due {
-            due_soon: safety_repo::pending_due_between(conn, today, today + Duration::days(DUE_SOON_DAYS))?,
+            due_soon: safety_repo::pending_due_between(
+                conn,
+                today,
+                today + Duration::days(furthest(&stages.rectification_before_days)),
+            )?,
             overdue: safety_repo::overdue_rectifications(conn)?,
             late,
             crowded: registry_repo::overcrowded_units(conn)?,
-            expiring: registry_repo::ratings_expiring(conn, today, today + Duration::days(EXPIRING_WITHIN_DAYS))?,
+            expiring: registry_repo::ratings_expiring(
+                conn,
+                today,
+                today + Duration::days(furthest(&stages.rating_expiry_before_days)),
+            )?,
         })
     }
 
@@ -207,58 +212,78 @@ impl Due {
     }
 }
 
-/// One notice per property and due date, listing the orders due that day; how many were queued.
-fn queue_order_notices(
-    conn: &mut Conn,
-    kind: NoticeKind,
-    orders: &[RectificationRow],
-    owners: &Owners,
-    titles: &HashMap<String, (String, String)>,
+/// What order reminders are written with.
+struct Orders<'a> {
+    owners: &'a Owners,
+    titles: &'a HashMap<String, (String, String)>,
     today: NaiveDate,
-) -> Result<usize, ApiError> {
-    let mut groups: BTreeMap<(&str, NaiveDate), Vec<&RectificationRow>> = BTreeMap::new();
-    for order in orders {
-        groups
-            .entry((order.property_id.as_str(), order.due_on))
-            .or_default()
-            .push(order);
-    }
-    let mut queued = 0;
-    for ((property_id, due_on), group) in groups {
-        let Some((property, owner)) = owners.of(property_id) else {
-            continue;
-        };
-        let suspended = property.status == PropertyStatus::Suspended
-            || safety_repo::pending_rectifications(conn, property_id)?
-                .iter()
-                .any(|r| r.severity == Severity::Critical && r.due_on < today);
-        let notice = NewNotice {
-            kind,
-            recipient: owner.into(),
-            property: Some(property.into()),
-            context: json!({"items": safety_notices::describe_orders(&group, titles), "suspended": suspended}),
-            dedupe_key: Some(format!("{kind}:{property_id}:{due_on}")),
-        };
-        if outbox::queue(conn, notice)? {
-            queued += 1;
-        }
-    }
-    Ok(queued)
 }
 
-/// A reminder per property whose rating expires soon; how many were queued.
-fn queue_expiring_notices(conn: &mut Conn, expiring: &[PropertyRow], owners: &Owners) -> Result<usize, ApiError> {
+impl Orders<'_> {
+    /// One notice per property, due date and reminder stage (`stage_of` the due date: none when no stage is
+    /// reached), listing the orders due that day; how many were queued. A stage already reminded is not again.
+    fn queue(
+        &self,
+        conn: &mut Conn,
+        kind: NoticeKind,
+        orders: &[RectificationRow],
+        stage_of: impl Fn(NaiveDate) -> Option<u32>,
+    ) -> Result<usize, ApiError> {
+        let mut groups: BTreeMap<(&str, NaiveDate), Vec<&RectificationRow>> = BTreeMap::new();
+        for order in orders {
+            groups
+                .entry((order.property_id.as_str(), order.due_on))
+                .or_default()
+                .push(order);
+        }
+        let mut queued = 0;
+        for ((property_id, due_on), group) in groups {
+            let (Some((property, owner)), Some(stage)) = (self.owners.of(property_id), stage_of(due_on)) else {
+                continue;
+            };
+            let suspended = property.status == PropertyStatus::Suspended
+                || safety_repo::pending_rectifications(conn, property_id)?
+                    .iter()
+                    .any(|r| r.severity == Severity::Critical && r.due_on < self.today);
+            let notice = NewNotice {
+                kind,
+                recipient: owner.into(),
+                property: Some(property.into()),
+                context: json!({"items": safety_notices::describe_orders(&group, self.titles), "suspended": suspended,
+                                "stage_days": stage}),
+                dedupe_key: Some(format!("{kind}:{property_id}:{due_on}:{stage}d")),
+            };
+            if outbox::queue(conn, notice)? {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+}
+
+/// A reminder per property whose rating expires soon, once per stage; how many were queued.
+fn queue_expiring_notices(
+    conn: &mut Conn,
+    stages: &ReminderStages,
+    expiring: &[PropertyRow],
+    owners: &Owners,
+    today: NaiveDate,
+) -> Result<usize, ApiError> {
     let mut queued = 0;
     for property in expiring {
         let (Some((_, owner)), Some(valid_until)) = (owners.of(&property.id), property.rating_valid_until) else {
+            continue;
+        };
+        let days_left = (valid_until - today).num_days();
+        let Some(stage) = ReminderStages::before(&stages.rating_expiry_before_days, days_left) else {
             continue;
         };
         let notice = NewNotice {
             kind: NoticeKind::RatingExpiring,
             recipient: owner.into(),
             property: Some(property.into()),
-            context: json!({"valid_until": valid_until, "stars": property.stars}),
-            dedupe_key: Some(format!("rating_expiring:{}:{valid_until}", property.id)),
+            context: json!({"valid_until": valid_until, "stars": property.stars, "stage_days": stage}),
+            dedupe_key: Some(format!("rating_expiring:{}:{valid_until}:{stage}d", property.id)),
         };
         if outbox::queue(conn, notice)? {
             queued += 1;

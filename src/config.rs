@@ -49,6 +49,8 @@ pub struct Settings {
     pub declaration_deadline_days: i64,
     /// The numbers that turn inspection results into a rating.
     pub rating_rules: crate::rating::RatingRules,
+    /// When the sweep reminds owners of deadlines and expiring ratings.
+    pub reminder_stages: ReminderStages,
     /// Where the public reaches this service; door plaques link to it.
     pub public_base_url: String,
     /// Public rating look-ups allowed per address per minute.
@@ -179,6 +181,7 @@ impl Settings {
             min_area_per_person_m2: parse_number(&get, "ANZU_MIN_AREA_PER_PERSON", 5.0, 0.5..=1000.0)?,
             declaration_deadline_days: parse_number(&get, "ANZU_DECLARATION_DEADLINE_DAYS", 3, 0..=365)?,
             rating_rules: rating_rules(get("ANZU_RATING_RULES"))?,
+            reminder_stages: reminder_stages(get("ANZU_REMINDER_STAGES"))?,
             public_base_url: get("ANZU_PUBLIC_BASE_URL")
                 .unwrap_or_else(|| format!("http://{bind}"))
                 .trim_end_matches('/')
@@ -255,6 +258,83 @@ fn rating_rules(json: Option<String>) -> anyhow::Result<crate::rating::RatingRul
         .context("ANZU_RATING_RULES must be a JSON object of rating rules (see docs/rating.md)")?;
     rules.check().map_err(|e| anyhow::anyhow!("ANZU_RATING_RULES: {e}"))?;
     Ok(rules)
+}
+
+/// The days on which the sweep reminds an owner (`ANZU_REMINDER_STAGES`); each stage is reminded once.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReminderStages {
+    /// Days before a rectification order's deadline.
+    pub rectification_before_days: Vec<u32>,
+    /// Days after a missed deadline.
+    pub rectification_after_days: Vec<u32>,
+    /// Days before a rating expires.
+    pub rating_expiry_before_days: Vec<u32>,
+}
+
+impl Default for ReminderStages {
+    fn default() -> Self {
+        ReminderStages {
+            rectification_before_days: vec![3, 1],
+            rectification_after_days: vec![1],
+            rating_expiry_before_days: vec![60, 30, 7],
+        }
+    }
+}
+
+impl ReminderStages {
+    /// Every stage between 0 and 366 days, none twice in a list.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, days) in [
+            ("rectification_before_days", &self.rectification_before_days),
+            ("rectification_after_days", &self.rectification_after_days),
+            ("rating_expiry_before_days", &self.rating_expiry_before_days),
+        ] {
+            if days.iter().any(|d| *d > 366) {
+                return Err(format!("{name}: each stage must be 0 to 366 days"));
+            }
+            let unique: std::collections::BTreeSet<&u32> = days.iter().collect();
+            if unique.len() != days.len() {
+                return Err(format!("{name}: a stage is listed twice"));
+            }
+        }
+        if self.rectification_after_days.contains(&0) {
+            return Err("rectification_after_days: a deadline is missed from the day after, so 1 or more".into());
+        }
+        Ok(())
+    }
+
+    /// The stage to remind at when `days_left` days remain: the nearest stage not yet passed (3 days left → the
+    /// 3-day stage; 2 → still the 3-day one, if not sent; 1 → the 1-day stage). None when too early or past due.
+    pub fn before(stages: &[u32], days_left: i64) -> Option<u32> {
+        stages
+            .iter()
+            .copied()
+            .filter(|stage| i64::from(*stage) >= days_left && days_left >= 0)
+            .min()
+    }
+
+    /// The stage to remind at `days_late` days after a missed deadline: the latest stage reached.
+    pub fn after(stages: &[u32], days_late: i64) -> Option<u32> {
+        stages
+            .iter()
+            .copied()
+            .filter(|stage| i64::from(*stage) <= days_late)
+            .max()
+    }
+}
+
+/// `ANZU_REMINDER_STAGES`: a JSON object of reminder stages, checked; the defaults when unset.
+fn reminder_stages(json: Option<String>) -> anyhow::Result<ReminderStages> {
+    let Some(json) = json else {
+        return Ok(ReminderStages::default());
+    };
+    let stages: ReminderStages = serde_json::from_str(&json)
+        .context("ANZU_REMINDER_STAGES must be a JSON object of reminder stages (see docs/configuration.md)")?;
+    stages
+        .check()
+        .map_err(|e| anyhow::anyhow!("ANZU_REMINDER_STAGES: {e}"))?;
+    Ok(stages)
 }
 
 /// Which reverse proxies' forwarding headers to believe (`ANZU_TRUST_PROXY`).
@@ -423,6 +503,39 @@ mod tests {
                 .expect_err("must refuse");
             assert!(err.to_string().contains(name), "{name}: {err}");
         }
+    }
+
+    #[test]
+    fn reminder_stages_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("anzu.db");
+        let with = |stages: &str| {
+            Settings::from_vars(&vars(&[
+                ("ANZU_DATABASE_URL", db.to_str().unwrap()),
+                ("ANZU_REMINDER_STAGES", stages),
+            ]))
+        };
+        let set = with(r#"{"rating_expiry_before_days": [90, 7]}"#)
+            .unwrap()
+            .reminder_stages;
+        assert_eq!(set.rating_expiry_before_days, [90, 7]);
+        assert_eq!(set.rectification_before_days, [3, 1], "the rest keep their defaults");
+        for bad in [
+            r#"{"rectification_before_days": [400]}"#,
+            r#"{"rectification_before_days": [3, 3]}"#,
+            r#"{"rectification_after_days": [0]}"#,
+            r#"{"reminders": [1]}"#,
+            "[1, 2]",
+        ] {
+            let err = with(bad).unwrap_err();
+            assert!(format!("{err:#}").contains("ANZU_REMINDER_STAGES"), "{bad}: {err:#}");
+        }
+        assert_eq!(ReminderStages::before(&[3, 1], 2), Some(3));
+        assert_eq!(ReminderStages::before(&[3, 1], 0), Some(1));
+        assert_eq!(ReminderStages::before(&[3, 1], 4), None);
+        assert_eq!(ReminderStages::before(&[3, 1], -1), None);
+        assert_eq!(ReminderStages::after(&[1, 7], 3), Some(1));
+        assert_eq!(ReminderStages::after(&[1, 7], 0), None);
     }
 
     #[test]

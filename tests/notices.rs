@@ -281,6 +281,131 @@ backend_tests!(
     the_sweep_finds_overdue_work_once,
 );
 
+/// Runs the sweep as if today were `day`; the notices it queued.
+async fn sweep_on(s: &Scene, day: chrono::NaiveDate) -> u64 {
+    let settings = s.app.state.settings.clone();
+    let report = s
+        .app
+        .db
+        .write(move |conn| anzu::compliance::run(conn, &settings, day))
+        .await
+        .unwrap();
+    report.notices_queued as u64
+}
+
+/// The notices of `kind` about `property_id`.
+fn notices_about(s: &Scene, kind: &str, property_id: &str) -> i64 {
+    use anzu::db::schema::notices;
+    let mut conn = s.app.db.get().unwrap();
+    notices::table
+        .filter(notices::kind.eq(kind))
+        .filter(notices::property_id.eq(property_id))
+        .count()
+        .get_result(&mut *conn)
+        .unwrap()
+}
+
+/// A deadline is reminded 3 days and 1 day before and the day after it is missed, each stage once however often
+/// the sweep runs (two at once included); a rating 60, 30 and 7 days before it expires; a settled order is not.
+async fn each_reminder_stage_is_sent_once(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let inspection = s.inspect(&date(0), &["MGT-01"]).await;
+    let due_on: chrono::NaiveDate = inspection["rectifications"][0]["due_on"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A second block whose order is settled (reported and verified) before any stage: never reminded.
+    let village_id = s.property.str("village_id").to_owned();
+    let settled = s.app.property(&s.landlord, &village_id).await;
+    let order = s.inspect_property(settled.id(), &date(0), &["MGT-01"]).await["rectifications"][0].clone();
+    let reported = s
+        .app
+        .call(
+            "POST",
+            &format!("/api/v1/rectifications/{}/report", order.id()),
+            Some(&s.landlord.token),
+            &[],
+            Some(&json!({"note": "整改完成"})),
+        )
+        .await
+        .expect(200)
+        .body;
+    s.app
+        .call(
+            "POST",
+            &format!("/api/v1/rectifications/{}/verify", order.id()),
+            Some(&s.inspector.token),
+            &[("If-Match", &format!("\"{}\"", reported["version"]))],
+            Some(&json!({"resolved": true, "note": "好"})),
+        )
+        .await
+        .expect(200);
+    let day = |offset: i64| due_on + chrono::Duration::days(offset);
+    let mut soon = Vec::new();
+    for offset in [-20, -4, -3, -3, -2, -1, 0] {
+        sweep_on(&s, day(offset)).await;
+        soon.push(notices_about(&s, "rectification_due_soon", s.pid()));
+    }
+    assert_eq!(soon, [0, 0, 1, 1, 1, 2, 2], "3 days and 1 day before, once each");
+    let (a, b) = futures_util::future::join(sweep_on(&s, day(1)), sweep_on(&s, day(1))).await;
+    assert_eq!(a + b, 1, "the day after, once, however many sweeps at once");
+    sweep_on(&s, day(5)).await;
+    assert_eq!(notices_about(&s, "rectification_overdue", s.pid()), 1);
+    assert_eq!(
+        notices_about(&s, "rectification_due_soon", settled.id()),
+        0,
+        "settled before any stage"
+    );
+    assert_eq!(notices_about(&s, "rectification_overdue", settled.id()), 0);
+
+    // The rating of the settled block runs out in 70 days.
+    let today = anzu::ids::today();
+    {
+        use anzu::db::schema::properties;
+        let mut conn = s.app.db.get().unwrap();
+        diesel::update(properties::table.filter(properties::id.eq(settled.id())))
+            .set((
+                properties::status.eq("rated"),
+                properties::rating_valid_until.eq(today + chrono::Duration::days(70)),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let mut expiring = Vec::new();
+    for offset in [0, 10, 25, 40, 60, 63, 70, 71] {
+        sweep_on(&s, today + chrono::Duration::days(offset)).await;
+        expiring.push(notices_about(&s, "rating_expiring", settled.id()));
+    }
+    assert_eq!(
+        expiring,
+        [0, 1, 1, 2, 2, 3, 3, 3],
+        "60, 30 and 7 days before, once each"
+    );
+}
+
+/// The stages are a setting.
+async fn reminder_stages_are_a_setting(backend: Backend) {
+    let stages =
+        r#"{"rectification_before_days": [5], "rectification_after_days": [2], "rating_expiry_before_days": []}"#;
+    let s = Scene::with(backend, &[("ANZU_REMINDER_STAGES", stages)]).await;
+    let inspection = s.inspect(&date(0), &["MGT-01"]).await;
+    let due_on: chrono::NaiveDate = inspection["rectifications"][0]["due_on"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut counts = Vec::new();
+    for offset in [-6, -5, -1, 1, 2] {
+        sweep_on(&s, due_on + chrono::Duration::days(offset)).await;
+        counts.push((
+            notices_about(&s, "rectification_due_soon", s.pid()),
+            notices_about(&s, "rectification_overdue", s.pid()),
+        ));
+    }
+    assert_eq!(counts, [(0, 0), (1, 0), (1, 0), (1, 0), (1, 1)]);
+}
+
 async fn two_sweeps_at_once_queue_nothing_twice(backend: Backend) {
     let s = Scene::new(backend).await;
     s.inspect(&date(-10), &["MGT-01", "ESC-04"]).await;
@@ -497,6 +622,8 @@ async fn a_crash_during_delivery_resends_at_most_the_sends_in_flight(backend: Ba
 
 backend_tests!(
     two_sweeps_at_once_queue_nothing_twice,
+    each_reminder_stage_is_sent_once,
+    reminder_stages_are_a_setting,
     admins_retry_failed_notices,
     a_silent_mail_server_cannot_stop_delivery,
     a_crash_during_delivery_resends_at_most_the_sends_in_flight
