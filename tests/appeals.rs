@@ -291,7 +291,7 @@ async fn a_rerating_request_is_closed_by_the_next_inspection(backend: Backend) {
         ("closed", raised.id())
     );
     let results = notices_of(&s.app, "inspection_result");
-    assert!(results[0].1.contains("Dear") && !results[0].1.contains("raised"));
+    assert!(results[0].1.contains("Dear") && !results[0].1.contains("The rating was"));
     assert!(results[1].1.contains("raised from 2 to 5 stars"), "{}", results[1].1);
     assert!(results[1].1.contains("由 2 星提升至 5 星"));
 
@@ -299,6 +299,9 @@ async fn a_rerating_request_is_closed_by_the_next_inspection(backend: Backend) {
     s.inspect(&date(0), &["GAS-02"]).await;
     let results = notices_of(&s.app, "inspection_result");
     assert!(results[2].1.contains("lowered from 5 to 2 stars"), "{}", results[2].1);
+    s.inspect(&date(0), &["GAS-02"]).await;
+    let results = notices_of(&s.app, "inspection_result");
+    assert!(results[3].1.contains("unchanged at 2 stars"), "{}", results[3].1);
     assert_eq!(s.app.count("rerating_requests WHERE status = 'open'"), 0);
 }
 
