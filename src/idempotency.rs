@@ -270,6 +270,7 @@ fn resource_path(entity_type: &str, id: &str) -> Option<String> {
         "unit" => "units",
         "tenancy" => "tenancies",
         "inspection" => "inspections",
+        "appeal" => "appeals",
         "user" => "users",
         _ => return None,
     };

@@ -18,6 +18,7 @@ pub fn api(cfg: &mut ServiceConfig) {
                 .configure(villages::handlers::routes)
                 .configure(registry::handlers::routes)
                 .configure(safety::handlers::routes)
+                .configure(safety::appeals::handlers::routes)
                 .configure(notices::handlers::routes)
                 .configure(compliance::routes)
                 .configure(reports::handlers::routes)

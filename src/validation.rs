@@ -84,6 +84,11 @@ pub fn remark(value: &str) -> Result<(), ValidationError> {
     text(value, 0, 1000)
 }
 
+/// An owner's public reply beside their rating: 1 to 300 characters, on one line.
+pub fn reply(value: &str) -> Result<(), ValidationError> {
+    text(value, 1, 300)
+}
+
 /// An inspection's summary: at most 4000 characters.
 pub fn summary(value: &str) -> Result<(), ValidationError> {
     text(value, 0, 4000)
@@ -341,6 +346,8 @@ pub mod schema {
         remark, remark_or_null: 0 to 1000;
         /// [`super::summary`].
         summary, summary_or_null: 0 to 4000;
+        /// [`super::reply`].
+        reply, reply_or_null: 1 to 300;
     }
 
     fn mobile_of(nullable: bool) -> Object {

@@ -59,6 +59,13 @@ const CONTRACT: &[&str] = &[
     "POST /grids/{id}/patrols",
     "GET /grids/{id}/patrols",
     "GET /audit-events?entity_type=&entity_id=&actor_id=",
+    "POST /inspections/{id}/appeals",
+    "GET /appeals?status=&property_id=",
+    "GET /appeals/{id}",
+    "POST /appeals/{id}/decision",
+    "POST /properties/{id}/rerating-requests",
+    "GET /properties/{id}/rerating-requests",
+    "PUT /properties/{id}/reply",
     "GET /healthz",
     "GET /readyz",
 ];
@@ -337,6 +344,7 @@ fn request_types() -> Vec<(&'static str, Parse)> {
     use anzu::accounts::model as a;
     use anzu::http::json::parse;
     use anzu::registry::model as r;
+    use anzu::safety::appeals::model as ap;
     use anzu::safety::model as s;
     vec![
         ("RegisterRequest", |b| parse::<a::RegisterRequest>(b).map(drop)),
@@ -371,6 +379,10 @@ fn request_types() -> Vec<(&'static str, Parse)> {
         ("CreatePatrol", |b| {
             parse::<anzu::patrols::model::CreatePatrol>(b).map(drop)
         }),
+        ("CreateAppeal", |b| parse::<ap::CreateAppeal>(b).map(drop)),
+        ("DecideAppeal", |b| parse::<ap::DecideAppeal>(b).map(drop)),
+        ("CreateRerating", |b| parse::<ap::CreateRerating>(b).map(drop)),
+        ("SetReply", |b| parse::<ap::SetReply>(b).map(drop)),
     ]
 }
 

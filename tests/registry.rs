@@ -835,6 +835,24 @@ async fn authorization_matrix(backend: Backend) {
         .expect(201)
         .body;
     let tid = tenancy.id().to_owned();
+    // Two inspections: one already appealed (to read and decide), one to appeal.
+    let mut inspections = Vec::new();
+    for _ in 0..2 {
+        let answer = app.inspect(&inspector, &pid, "apartment", &date(0), &[]).await;
+        inspections.push(answer.expect(201).body.id().to_owned());
+    }
+    let (appealed, to_appeal) = (&inspections[0], &inspections[1]);
+    let aid = app
+        .post(
+            &format!("/api/v1/inspections/{appealed}/appeals"),
+            Some(&owner.token),
+            json!({"reason": "检查有误"}),
+        )
+        .await
+        .expect(201)
+        .body
+        .id()
+        .to_owned();
 
     let who: [(&str, &Session); 6] = [
         ("admin", &v.admin),
@@ -913,6 +931,54 @@ async fn authorization_matrix(backend: Backend) {
             Some(|_| json!({"move_out_date": "2000-01-01"})),
             [422, 422, 404, 403, 403, 404],
         ),
+        (
+            "POST",
+            format!("/api/v1/inspections/{to_appeal}/appeals"),
+            Some(|_| json!({"reason": "检查有误"})),
+            [403, 201, 404, 403, 403, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/appeals".to_owned(),
+            None,
+            [200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            format!("/api/v1/appeals/{aid}"),
+            None,
+            [200, 200, 404, 200, 200, 404],
+        ),
+        (
+            "POST",
+            format!("/api/v1/appeals/{aid}/decision"),
+            Some(|_| json!({"decision": "rejected", "reason": "复核无误"})),
+            [200, 403, 404, 403, 409, 404],
+        ),
+        (
+            "POST",
+            format!("/api/v1/properties/{pid}/rerating-requests"),
+            Some(|_| json!({})),
+            [403, 201, 404, 403, 403, 404],
+        ),
+        (
+            "GET",
+            format!("/api/v1/properties/{pid}/rerating-requests"),
+            None,
+            [200, 200, 404, 200, 200, 404],
+        ),
+        (
+            "PUT",
+            format!("/api/v1/properties/{pid}/reply"),
+            Some(|_| json!({"text": "已全部整改"})),
+            [403, 200, 404, 403, 403, 404],
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/properties/{pid}/reply"),
+            None,
+            [403, 204, 404, 403, 403, 404],
+        ),
     ];
     for (method, path, body, expected) in cases {
         for ((name, session), status) in who.iter().zip(expected) {
@@ -920,6 +986,9 @@ async fn authorization_matrix(backend: Backend) {
             let answer = app.call(method, &path, Some(&session.token), &[], body.as_ref()).await;
             assert_eq!(answer.status, status, "{name} {method} {path}: {}", answer.body);
         }
+        let body = body.map(|make| make(&next_id));
+        let anonymous = app.call(method, &path, None, &[], body.as_ref()).await;
+        assert_eq!(anonymous.status, 401, "no token {method} {path}: {}", anonymous.body);
     }
 
     // Lists only ever hold what the caller may see.

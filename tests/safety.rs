@@ -557,8 +557,18 @@ async fn the_public_rating_shows_nothing_personal(backend: Backend) {
     keys.sort();
     assert_eq!(
         keys,
-        vec!["kind", "registration_code", "stars", "status", "valid_until", "village"]
+        vec![
+            "kind",
+            "owner_reply",
+            "registration_code",
+            "stars",
+            "status",
+            "valid_until",
+            "village"
+        ]
     );
+    // Only what the owner chose to publish (tests/appeals.rs); none here.
+    assert_eq!(rating["owner_reply"], Value::Null);
     assert_eq!(rating["stars"], 5);
     assert!(rating.str("village").starts_with("Village"));
     let text = rating.to_string();

@@ -283,6 +283,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    appeals (id) {
+        id -> Text,
+        inspection_id -> Text,
+        property_id -> Text,
+        appellant_id -> Text,
+        reason -> Text,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        decision_reason -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        reinspected_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    rerating_requests (id) {
+        id -> Text,
+        property_id -> Text,
+        requested_by -> Text,
+        note -> Nullable<Text>,
+        status -> Text,
+        closed_by_inspection_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    property_replies (property_id) {
+        property_id -> Text,
+        text -> Text,
+        author_id -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(console_sessions -> users (user_id));
 diesel::joinable!(properties -> villages (village_id));
@@ -296,6 +337,9 @@ diesel::joinable!(inspection_results -> inspections (inspection_id));
 diesel::joinable!(rectifications -> properties (property_id));
 diesel::joinable!(rectifications -> inspections (inspection_id));
 diesel::joinable!(notices -> users (recipient_id));
+diesel::joinable!(appeals -> properties (property_id));
+diesel::joinable!(rerating_requests -> properties (property_id));
+diesel::joinable!(property_replies -> properties (property_id));
 diesel::joinable!(patrols -> grids (grid_id));
 diesel::joinable!(patrol_visits -> patrols (patrol_id));
 diesel::joinable!(patrol_visits -> properties (property_id));
@@ -320,4 +364,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     patrols,
     patrol_visits,
     password_tokens,
+    appeals,
+    rerating_requests,
+    property_replies,
 );

@@ -22,6 +22,8 @@ text_enum! {
         PropertyDelisted => "property_delisted",
         AccountInvitation => "account_invitation",
         PasswordReset => "password_reset",
+        AppealLodged => "appeal_lodged",
+        AppealDecided => "appeal_decided",
     }
 }
 

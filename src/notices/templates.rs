@@ -35,6 +35,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("property_delisted", include_str!("templates/property_delisted.j2")),
     ("account_invitation", include_str!("templates/account_invitation.j2")),
     ("password_reset", include_str!("templates/password_reset.j2")),
+    ("appeal_lodged", include_str!("templates/appeal_lodged.j2")),
+    ("appeal_decided", include_str!("templates/appeal_decided.j2")),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -80,6 +82,7 @@ mod tests {
             "property": {"registration_code": "HTK-000123", "name": "陈氏出租楼", "address": "中路12号"},
             "from": "active", "to": "suspended", "action": "suspend", "reason": "未按期整改",
             "inspected_on": "2026-11-28", "score": 72, "stars": 2, "valid_until": "2027-05-28",
+            "previous_stars": 4, "change": "lowered", "decision": "upheld", "appeal_reason": "灭火器当日在检修",
             "items": [{"code": "ESC-01", "title_zh": "疏散通道畅通", "title_en": "Escape routes clear",
                        "severity": "critical", "due_on": "2026-11-29"}],
             "suspended": true, "unit_label": "301", "tenant_name": "李四", "move_in_date": "2026-11-01",

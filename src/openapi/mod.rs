@@ -57,6 +57,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         (name = "registry", description = "Properties, units and tenant declarations"),
         (name = "audit", description = "The audit log"),
         (name = "safety", description = "Checklist, inspections, ratings, rectification orders, delisting"),
+        (name = "appeals", description = "Appeals against inspections, re-rating requests, the owner's public reply"),
         (name = "public", description = "The public rating, no login"),
         (name = "notices", description = "Compliance e-mail and the daily sweep"),
         (name = "reports", description = "Village summary, the ledger as CSV, ledger import"),

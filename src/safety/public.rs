@@ -17,6 +17,8 @@ use utoipa::ToSchema;
 use crate::error::{ApiError, Problem};
 use crate::ids::today;
 use crate::registry::model::{PropertyKind, PropertyStatus};
+use crate::safety::appeals::model::OwnerReply;
+use crate::safety::appeals::repo as appeals_repo;
 use crate::safety::repo;
 use crate::state::AppState;
 
@@ -62,7 +64,7 @@ impl PublicLimiter {
 /// Public answers kept for as long as clients may cache them anyway (`Cache-Control: max-age=60`): door
 /// plaques are scanned far more often than ratings change. At most [`PublicCache::MAX_ENTRIES`]; beyond
 /// that the cache evicts the least likely to be asked for again, not everything at once. A change of a
-/// property's rating or status in this process forgets its entry at once ([`PublicRatings::forget`]).
+/// property's rating, status or owner's reply in this process forgets its entry at once ([`PublicRatings::forget`]).
 pub struct PublicCache {
     entries: moka::sync::Cache<String, Arc<PublicView>>,
     /// The registration code of each cached property, by property id, to forget it by id.
@@ -123,6 +125,8 @@ pub struct PublicRating {
     pub status: PropertyStatus,
     pub stars: Option<i32>,
     pub valid_until: Option<NaiveDate>,
+    /// The owner's reply to the rating, in the owner's own words (not the association's), if they published one.
+    pub owner_reply: Option<OwnerReply>,
 }
 
 /// A public rating and what the page behind the plaque adds to it.
@@ -152,6 +156,7 @@ pub async fn load(
         .lookup(move |conn| {
             let (property, village) = repo::find_by_code(conn, &code)?;
             let last_inspected_on = repo::last_inspected_on(conn, &property.id)?;
+            let owner_reply = appeals_repo::find_reply(conn, &property.id)?.map(OwnerReply::from);
             Ok(PublicView {
                 rating: PublicRating {
                     status: property.status_on(today),
@@ -160,6 +165,7 @@ pub async fn load(
                     village,
                     stars: property.stars,
                     valid_until: property.rating_valid_until,
+                    owner_reply,
                 },
                 last_inspected_on,
                 property_id: property.id,

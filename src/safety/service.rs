@@ -151,8 +151,14 @@ pub fn record_inspection(
             at,
         )?;
     }
+    crate::safety::appeals::service::settle_after_inspection(conn, &property.id, &inspection.id, at)?;
     let status = refresh_status(conn, &property.id)?;
-    announce_inspection(conn, caller, &property, &inspection, &orders, &items, status)?;
+    let change = if latest {
+        crate::safety::appeals::service::rating_change(property.stars, inspection.stars)
+    } else {
+        None
+    };
+    announce_inspection(conn, caller, &property, &inspection, &orders, &items, (status, change))?;
     inspection_view(inspection, result_rows, orders)
 }
 
@@ -298,7 +304,7 @@ fn announce_inspection(
     inspection: &InspectionRow,
     orders: &[RectificationRow],
     items: &[ChecklistItemRow],
-    status: PropertyStatus,
+    (status, change): (PropertyStatus, Option<&str>),
 ) -> Result<(), ApiError> {
     let owner = accounts_repo::find(conn, &property.owner_id)?;
     let order_refs: Vec<&RectificationRow> = orders.iter().collect();
@@ -313,7 +319,7 @@ fn announce_inspection(
             recipient: (&owner).into(),
             property: Some(property.into()),
             context: json!({"inspected_on": inspection.inspected_on, "score": inspection.score, "stars": inspection.stars,
-                            "valid_until": inspection.valid_until,
+                            "valid_until": inspection.valid_until, "previous_stars": property.stars, "change": change,
                             "items": crate::safety::notices::describe_orders(&order_refs, &titles)}),
             dedupe_key: None,
         },

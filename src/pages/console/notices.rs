@@ -114,6 +114,8 @@ fn kind_words(kind: NoticeKind) -> Value {
         NoticeKind::PropertyDelisted => ("出租房被除名", "property delisted"),
         NoticeKind::AccountInvitation => ("账号邀请", "account invitation"),
         NoticeKind::PasswordReset => ("重设密码", "password reset"),
+        NoticeKind::AppealLodged => ("检查申诉", "appeal lodged"),
+        NoticeKind::AppealDecided => ("申诉决定", "appeal decided"),
     };
     json!({"zh": zh, "en": en})
 }
