@@ -283,6 +283,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    photos (id) {
+        id -> Text,
+        property_id -> Text,
+        inspection_id -> Text,
+        item_code -> Text,
+        rectification_id -> Nullable<Text>,
+        kind -> Text,
+        uploaded_by -> Text,
+        content_type -> Text,
+        width -> Integer,
+        height -> Integer,
+        byte_size -> Integer,
+        thumbnail_byte_size -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    photo_blobs (photo_id) {
+        photo_id -> Text,
+        image -> Binary,
+        thumbnail -> Binary,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(console_sessions -> users (user_id));
 diesel::joinable!(properties -> villages (village_id));
@@ -299,6 +325,10 @@ diesel::joinable!(notices -> users (recipient_id));
 diesel::joinable!(patrols -> grids (grid_id));
 diesel::joinable!(patrol_visits -> patrols (patrol_id));
 diesel::joinable!(patrol_visits -> properties (property_id));
+diesel::joinable!(photos -> properties (property_id));
+diesel::joinable!(photos -> inspections (inspection_id));
+diesel::joinable!(photos -> rectifications (rectification_id));
+diesel::joinable!(photo_blobs -> photos (photo_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     villages,
@@ -320,4 +350,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     patrols,
     patrol_visits,
     password_tokens,
+    photos,
+    photo_blobs,
 );
