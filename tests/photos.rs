@@ -453,3 +453,69 @@ backend_tests!(
     photos_stay_within_scope,
     an_upload_with_a_key_is_kept_once,
 );
+
+/// The figure of docs/performance.md: a 4 MB phone-sized JPEG (4000×3000) uploaded, decoded, re-encoded with its
+/// thumbnail and stored, timed end to end over HTTP. Run it alone: `cargo test --test photos upload_time --
+/// --ignored --nocapture` (with `ANZU_TEST_POSTGRES_URL` for PostgreSQL too).
+async fn upload_time(backend: Backend) {
+    const UPLOADS: usize = 10;
+    let s = Scene::new(backend).await;
+    let inspection = s.inspect(&date(0), &["MGT-01", "MGT-02"]).await;
+    let photo = DynamicImage::ImageRgb8(RgbImage::from_fn(4000, 3000, |x, y| {
+        let noise = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).rotate_left(x % 13) % 40;
+        Rgb([
+            ((x / 16 + noise) % 256) as u8,
+            ((y / 12 + noise) % 256) as u8,
+            ((x + y) / 28 % 256) as u8,
+        ])
+    }));
+    // The highest quality that makes it no larger than 4 MB.
+    let sent = (50..=95)
+        .rev()
+        .step_by(5)
+        .map(|quality| {
+            let mut out = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+                .encode_image(&photo)
+                .unwrap();
+            out
+        })
+        .find(|jpeg| jpeg.len() <= 4_000_000)
+        .unwrap();
+    assert!(sent.len() > 3_000_000, "{}", sent.len());
+    let started = std::time::Instant::now();
+    anzu::photos::image::process(&sent).unwrap();
+    let in_process = started.elapsed();
+    let mut times = Vec::new();
+    for n in 0..UPLOADS {
+        let path = item_path(&inspection, if n % 2 == 0 { "MGT-01" } else { "MGT-02" });
+        let started = std::time::Instant::now();
+        upload(&s.app, &s.inspector.token, &path, &sent).await.expect(201);
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "{backend:?}: a {:.1} MB JPEG, 4000x3000: processing alone {in_process:?}; upload (HTTP, multipart, \
+         processing, store) median {:?}, fastest {:?}, slowest {:?} of {UPLOADS}",
+        sent.len() as f64 / 1e6,
+        times[UPLOADS / 2],
+        times[0],
+        times[UPLOADS - 1]
+    );
+}
+
+mod timing {
+    #[actix_web::test]
+    #[ignore = "a measurement for docs/performance.md, not a check"]
+    async fn upload_time_sqlite() {
+        super::upload_time(anzu::db::Backend::Sqlite).await
+    }
+
+    #[actix_web::test]
+    #[ignore = "a measurement for docs/performance.md, not a check"]
+    async fn upload_time_postgres() {
+        if crate::common::postgres_url().is_some() {
+            super::upload_time(anzu::db::Backend::Postgres).await
+        }
+    }
+}

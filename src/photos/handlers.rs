@@ -29,6 +29,18 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_thumbnail);
 }
 
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> ApiError {
+        let (code, message) = match refusal {
+            Refusal::Missing => ("required", "send the photo as the form field `photo`"),
+            Refusal::NotAnImage => ("format", "a JPEG, PNG or WebP image is expected"),
+            Refusal::Corrupt => ("corrupt", "the image could not be decoded; it is damaged or incomplete"),
+            Refusal::TooManyPixels => ("dimensions", "the image may have at most 40 megapixels"),
+        };
+        ApiError::Validation(vec![FieldError::new(PHOTO_FIELD, code, message)])
+    }
+}
+
 /// Whether a path (under `/api/v1`) takes a photo upload, whose body may be larger than a JSON body.
 pub fn is_upload_path(path: &str) -> bool {
     path.starts_with("/api/v1/") && path.ends_with("/photos")
