@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "../bench/photo-bench/src/sample.rs"]
+mod sample;
 
 use std::io::Cursor;
 
@@ -461,27 +463,7 @@ async fn upload_time(backend: Backend) {
     const UPLOADS: usize = 10;
     let s = Scene::new(backend).await;
     let inspection = s.inspect(&date(0), &["MGT-01", "MGT-02"]).await;
-    let photo = DynamicImage::ImageRgb8(RgbImage::from_fn(4000, 3000, |x, y| {
-        let noise = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).rotate_left(x % 13) % 40;
-        Rgb([
-            ((x / 16 + noise) % 256) as u8,
-            ((y / 12 + noise) % 256) as u8,
-            ((x + y) / 28 % 256) as u8,
-        ])
-    }));
-    // The highest quality that makes it no larger than 4 MB.
-    let sent = (50..=95)
-        .rev()
-        .step_by(5)
-        .map(|quality| {
-            let mut out = Vec::new();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
-                .encode_image(&photo)
-                .unwrap();
-            out
-        })
-        .find(|jpeg| jpeg.len() <= 4_000_000)
-        .unwrap();
+    let sent = sample::four_megabyte_jpeg();
     assert!(sent.len() > 3_000_000, "{}", sent.len());
     let started = std::time::Instant::now();
     anzu::photos::image::process(&sent).unwrap();
