@@ -8,7 +8,7 @@ use actix_web::{get, post};
 use futures_util::StreamExt;
 
 use super::image::{self as photo_image, MAX_PHOTO_BYTES, PHOTO_FIELD, Refusal};
-use super::model::{Photo, PhotoList, PhotoRow, PhotoUpload, Rendering};
+use super::model::{JpegBytes, Photo, PhotoList, PhotoRow, PhotoUpload, Rendering};
 use super::service::{self, Subject};
 use super::store;
 use crate::auth::Caller;
@@ -214,7 +214,7 @@ fn list(rows: Vec<PhotoRow>) -> HttpResponse {
 
 /// A photo (a JPEG without metadata), for whoever may see its inspection or order.
 #[utoipa::path(tag = "photos", params(("id" = String, Path)),
-    responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 404, body = Problem)),
+    responses((status = 200, content_type = "image/jpeg", body = JpegBytes), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 #[get("/photos/{id}")]
 pub async fn get_photo(
@@ -227,7 +227,7 @@ pub async fn get_photo(
 
 /// A photo's thumbnail (at most 320 px on its longer side).
 #[utoipa::path(operation_id = "get_photo_thumbnail", tag = "photos", params(("id" = String, Path)),
-    responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 404, body = Problem)),
+    responses((status = 200, content_type = "image/jpeg", body = JpegBytes), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 #[get("/photos/{id}/thumbnail")]
 pub async fn get_thumbnail(

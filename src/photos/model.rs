@@ -98,3 +98,8 @@ pub struct PhotoUpload {
     #[schema(value_type = String, format = Binary)]
     pub photo: Vec<u8>,
 }
+
+/// A photo's bytes as served (`image/jpeg`), for the OpenAPI document.
+#[derive(Debug, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct JpegBytes(pub Vec<u8>);
