@@ -271,17 +271,20 @@ fn resource_path(entity_type: &str, id: &str) -> Option<String> {
         "tenancy" => "tenancies",
         "inspection" => "inspections",
         "appeal" => "appeals",
+        "photo" => "photos",
         "user" => "users",
         _ => return None,
     };
     Some(format!("/api/v1/{collection}/{id}"))
 }
 
-/// The largest body the route takes: the ledger import's, or every other route's. A body is refused as early
-/// with a key as without.
+/// The largest body the route takes: the ledger import's, a photo upload's, or every other route's. A body is
+/// refused as early with a key as without.
 fn body_limit(path: &str) -> usize {
     if path == crate::reports::handlers::IMPORT_PATH {
         crate::reports::handlers::MAX_IMPORT_BYTES
+    } else if crate::photos::handlers::is_upload_path(path) {
+        crate::photos::handlers::MAX_UPLOAD_BODY_BYTES
     } else {
         crate::http::json::MAX_BODY_BYTES
     }

@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod patrols;
+pub mod photos;
 pub mod private_file;
 pub mod rate_limit;
 pub mod rating;

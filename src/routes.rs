@@ -6,7 +6,9 @@ use actix_web::middleware::from_fn;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::{accounts, audit, compliance, idempotency, notices, ops, patrols, registry, reports, safety, villages};
+use crate::{
+    accounts, audit, compliance, idempotency, notices, ops, patrols, photos, registry, reports, safety, villages,
+};
 
 /// Health, the versioned API (its POSTs replayable by `Idempotency-Key`) and the public rating.
 pub fn api(cfg: &mut ServiceConfig) {
@@ -23,6 +25,7 @@ pub fn api(cfg: &mut ServiceConfig) {
                 .configure(compliance::routes)
                 .configure(reports::handlers::routes)
                 .configure(patrols::handlers::routes)
+                .configure(photos::handlers::routes)
                 .configure(audit::routes),
         )
         .service(scope("/public/v1").configure(safety::public::routes));

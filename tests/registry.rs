@@ -5,7 +5,7 @@
 mod common;
 
 use common::scene::date;
-use common::{Backend, JsonExt, Session, TestApp, resident_id};
+use common::{Backend, JsonExt, Session, TestApp, resident_id, small_jpeg};
 use serde_json::{Value, json};
 
 fn today() -> chrono::NaiveDate {
@@ -835,6 +835,27 @@ async fn authorization_matrix(backend: Backend) {
         .expect(201)
         .body;
     let tid = tenancy.id().to_owned();
+    // Photo evidence: an inspection failing one item, its order, and a photo of the item.
+    let inspection = app
+        .inspect(&inspector, &pid, "apartment", &date(0), &["MGT-01"])
+        .await
+        .expect(201)
+        .body;
+    let iid = inspection.id().to_owned();
+    let rid = inspection["rectifications"][0].id().to_owned();
+    let item_photos = format!("/api/v1/inspections/{iid}/items/MGT-01/photos");
+    let order_photos = format!("/api/v1/rectifications/{rid}/photos");
+    let photo = app
+        .upload_photo(
+            Some(&inspector.token),
+            &item_photos,
+            ("a.jpg", "image/jpeg"),
+            &small_jpeg(16, 16),
+        )
+        .await
+        .expect(201)
+        .body;
+    let photo_id = photo.id().to_owned();
     // Two inspections: one already appealed (to read and decide), one to appeal.
     let mut inspections = Vec::new();
     for _ in 0..2 {
@@ -979,6 +1000,25 @@ async fn authorization_matrix(backend: Backend) {
             None,
             [403, 204, 404, 403, 403, 404],
         ),
+        (
+            "GET",
+            format!("/api/v1/inspections/{iid}/photos"),
+            None,
+            [200, 200, 404, 200, 200, 404],
+        ),
+        ("GET", order_photos.clone(), None, [200, 200, 404, 200, 200, 404]),
+        (
+            "GET",
+            format!("/api/v1/photos/{photo_id}"),
+            None,
+            [200, 200, 404, 200, 200, 404],
+        ),
+        (
+            "GET",
+            format!("/api/v1/photos/{photo_id}/thumbnail"),
+            None,
+            [200, 200, 404, 200, 200, 404],
+        ),
     ];
     for (method, path, body, expected) in cases {
         for ((name, session), status) in who.iter().zip(expected) {
@@ -1038,6 +1078,32 @@ async fn authorization_matrix(backend: Backend) {
         .expect(200)
         .body;
     assert_eq!(near_events["items"][0]["action"], "property.registered");
+
+    // Photo uploads (a multipart body): staff photograph failed items, the owner the fix.
+    // On a property of their own: the rows above settle the first property's order.
+    let fresh = app.property(&owner, &v.id).await;
+    let inspection = app
+        .inspect(&inspector, fresh.id(), "apartment", &date(0), &["MGT-01"])
+        .await
+        .expect(201)
+        .body;
+    let item_photos = format!("/api/v1/inspections/{}/items/MGT-01/photos", inspection.id());
+    let order_photos = format!("/api/v1/rectifications/{}/photos", inspection["rectifications"][0].id());
+    for (path, expected) in [
+        (&item_photos, [201, 403, 404, 201, 201, 404]),
+        (&order_photos, [403, 201, 404, 403, 403, 404]),
+    ] {
+        for ((name, session), status) in who.iter().zip(expected) {
+            let answer = app
+                .upload_photo(Some(&session.token), path, ("a.jpg", "image/jpeg"), &small_jpeg(16, 16))
+                .await;
+            assert_eq!(answer.status, status, "{name} POST {path}: {}", answer.body);
+        }
+        app.upload_photo(None, path, ("a.jpg", "image/jpeg"), &small_jpeg(16, 16))
+            .await
+            .problem(401);
+    }
+    app.get(&format!("/api/v1/photos/{photo_id}"), None).await.problem(401);
 }
 
 /// A ciphertext decrypts only in the row and column it was made for, so copying one tenant's encrypted

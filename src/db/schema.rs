@@ -269,6 +269,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    photos (id) {
+        id -> Text,
+        property_id -> Text,
+        inspection_id -> Text,
+        item_code -> Text,
+        rectification_id -> Nullable<Text>,
+        kind -> Text,
+        uploaded_by -> Text,
+        content_type -> Text,
+        width -> Integer,
+        height -> Integer,
+        byte_size -> Integer,
+        thumbnail_byte_size -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    photo_blobs (photo_id) {
+        photo_id -> Text,
+        image -> Binary,
+        thumbnail -> Binary,
+    }
+}
+
 diesel::joinable!(grids -> villages (village_id));
 diesel::joinable!(users -> villages (village_id));
 diesel::table! {
@@ -344,6 +370,11 @@ diesel::joinable!(patrols -> grids (grid_id));
 diesel::joinable!(patrol_visits -> patrols (patrol_id));
 diesel::joinable!(patrol_visits -> properties (property_id));
 
+diesel::joinable!(photos -> properties (property_id));
+diesel::joinable!(photos -> inspections (inspection_id));
+diesel::joinable!(photos -> rectifications (rectification_id));
+diesel::joinable!(photo_blobs -> photos (photo_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     villages,
     grids,
@@ -364,6 +395,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     patrols,
     patrol_visits,
     password_tokens,
+    photos,
+    photo_blobs,
     appeals,
     rerating_requests,
     property_replies,

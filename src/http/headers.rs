@@ -1,5 +1,6 @@
 //! Response headers every answer carries: no content sniffing, no referrer sent onwards, HTML pages never
-//! framed (clickjacking), and nothing answered to an authenticated request kept by any cache.
+//! framed (clickjacking), and nothing answered to an authenticated request kept by any cache (but the browser's own
+//! where the answer says `private`).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -31,7 +32,12 @@ pub async fn secure(
             );
         }
     }
-    if authenticated {
+    // An answer for its user's browser alone may say so (a photo: `private`); every other one is kept by none.
+    let private = headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("private"));
+    if authenticated && !private {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(response)

@@ -62,6 +62,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         (name = "notices", description = "Compliance e-mail and the daily sweep"),
         (name = "reports", description = "Village summary, the ledger as CSV, ledger import"),
         (name = "patrols", description = "Grid patrols"),
+        (name = "photos", description = "Photo evidence of failed items and of their fixes"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

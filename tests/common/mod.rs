@@ -867,3 +867,40 @@ impl TestApp {
         .await
     }
 }
+
+/// A `multipart/form-data` body with one file field; its content type and bytes.
+pub fn file_form(field: &str, file_name: &str, declared_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "anzu-test-boundary-7d1f";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
+         Content-Type: {declared_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A small JPEG made with the `image` crate (a gradient, like a photo's detail).
+pub fn small_jpeg(width: u32, height: u32) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(picture)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg)
+        .unwrap();
+    out
+}
+
+impl TestApp {
+    /// Uploads `bytes` as the form field `photo`, named and typed as given.
+    pub async fn upload_photo(
+        &self,
+        token: Option<&str>,
+        path: &str,
+        (file_name, declared_type): (&str, &str),
+        bytes: &[u8],
+    ) -> Answer {
+        let (content_type, body) = file_form("photo", file_name, declared_type, bytes);
+        self.send_raw("POST", path, token, &content_type, body).await
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE photo_blobs;
+DROP TABLE photos;
