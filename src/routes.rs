@@ -6,7 +6,9 @@ use actix_web::middleware::from_fn;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::{accounts, audit, compliance, idempotency, notices, ops, patrols, registry, reports, safety, villages};
+use crate::{
+    accounts, audit, compliance, idempotency, notices, ops, patrols, planning, registry, reports, safety, villages,
+};
 
 /// Health, the versioned API (its POSTs replayable by `Idempotency-Key`) and the public rating.
 pub fn api(cfg: &mut ServiceConfig) {
@@ -17,6 +19,7 @@ pub fn api(cfg: &mut ServiceConfig) {
                 .configure(accounts::handlers::routes)
                 .configure(villages::handlers::routes)
                 .configure(registry::handlers::routes)
+                .configure(planning::handlers::routes)
                 .configure(safety::handlers::routes)
                 .configure(notices::handlers::routes)
                 .configure(compliance::routes)
