@@ -835,6 +835,16 @@ async fn authorization_matrix(backend: Backend) {
         .expect(201)
         .body;
     let tid = tenancy.id().to_owned();
+    let grid = app
+        .post(
+            &format!("/api/v1/villages/{}/grids", v.id),
+            Some(&v.admin.token),
+            json!({"name": "一组", "code": "G1"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let gid = grid.id().to_owned();
 
     let who: [(&str, &Session); 6] = [
         ("admin", &v.admin),
@@ -913,6 +923,18 @@ async fn authorization_matrix(backend: Backend) {
             Some(|_| json!({"move_out_date": "2000-01-01"})),
             [422, 422, 404, 403, 403, 404],
         ),
+        (
+            "GET",
+            format!("/api/v1/inspections/plan?village_id={}", v.id),
+            None,
+            [200, 403, 403, 200, 200, 404],
+        ),
+        (
+            "GET",
+            format!("/api/v1/grids/{gid}/patrol-plan"),
+            None,
+            [200, 403, 403, 200, 200, 404],
+        ),
     ];
     for (method, path, body, expected) in cases {
         for ((name, session), status) in who.iter().zip(expected) {
@@ -920,6 +942,13 @@ async fn authorization_matrix(backend: Backend) {
             let answer = app.call(method, &path, Some(&session.token), &[], body.as_ref()).await;
             assert_eq!(answer.status, status, "{name} {method} {path}: {}", answer.body);
         }
+    }
+
+    for path in [
+        "/api/v1/inspections/plan".to_owned(),
+        format!("/api/v1/grids/{gid}/patrol-plan"),
+    ] {
+        app.get(&path, None).await.problem(401);
     }
 
     // Lists only ever hold what the caller may see.
