@@ -9,7 +9,7 @@
 #
 #   bench/plan.sh
 #
-# Knobs: BENCH_PROPERTIES=10000 BENCH_UNITS_PER_PROPERTY=5 BENCH_TENANCIES=200000 BENCH_DURATION=10s BENCH_PORT=18082
+# Knobs: BENCH_NO_BUILD=1 (use the release binaries as they are) BENCH_PROPERTIES=10000 BENCH_UNITS_PER_PROPERTY=5 BENCH_TENANCIES=200000 BENCH_DURATION=10s BENCH_PORT=18082
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -32,8 +32,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "building release (anzu and examples/seed)"
-cargo build --release --bin anzu --example seed >&2
+if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
+  log "building release (anzu and examples/seed)"
+  cargo build --release --bin anzu --example seed >&2
+fi
 db="$work_dir/anzu.db"
 export ANZU_DATABASE_URL="$db" ANZU_DATA_DIR="$work_dir" ANZU_BIND="127.0.0.1:$port" ANZU_LOG=warn
 export ANZU_JWT_SECRET="bench-jwt-secret-bench-jwt-secret-0123456789"
@@ -103,7 +105,8 @@ reasons = {}
 for line in lines:
     for r in line["reasons"]:
         reasons[r] = reasons.get(r, 0) + 1
-print(f"first page: {len(lines)} lines, more: {page[\"next_cursor\"] is not None}, reasons {reasons}", file=sys.stderr)'
+more = page["next_cursor"] is not None
+print(f"first page: {len(lines)} lines, more: {more}, reasons {reasons}", file=sys.stderr)'
 summary=$(curl -sf -H "Authorization: Bearer $token" "$base_url/api/v1/reports/summary?village_id=$VILLAGE_ID" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["inspections_overdue"])')
 log "summary: $summary inspections overdue"
