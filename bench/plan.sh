@@ -4,8 +4,8 @@
 # straight into the file: one property in seven never rated, the others inspected once up to 360 days back at
 # 0 to 5 stars (rating, validity and status as an inspection leaves them), one in twenty holding an open critical
 # order, a thousand in a grid with patrol visits, one in ten of them finding an issue. Then `anzu serve` and wrk
-# on GET /inspections/plan (the village's first page of 50, an inspector's default) and on the grid's patrol plan,
-# with one connection and with 16. Prints requests/s, p50 and p99.
+# on GET /inspections/plan (the village's first page of 50, an inspector's default), the grid's patrol plan and the
+# village's summary, with one connection and with 16. Prints requests/s, p50 and p99.
 #
 #   bench/plan.sh
 #
@@ -112,7 +112,8 @@ summary=$(curl -sf -H "Authorization: Bearer $token" "$base_url/api/v1/reports/s
 log "summary: $summary inspections overdue"
 
 echo "inspection plan, $(git rev-parse --short HEAD), $properties properties, $tenancies tenancies (SQLite)"
-for path in "$plan_path" "$patrol_path"; do
+# The summary computes the plan too, for its count of inspections overdue.
+for path in "$plan_path" "$patrol_path" "/api/v1/reports/summary?village_id=$VILLAGE_ID"; do
   for connections in 1 16; do
     result=$(wrk -t1 -c"$connections" -d"$duration" --latency -H "Authorization: Bearer $token" "$base_url$path")
     rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$result")
