@@ -28,9 +28,27 @@ pub fn inspection_plan(
     coverage: Coverage<'_>,
     today: NaiveDate,
 ) -> Result<Vec<Keyed<PlanLine>>, ApiError> {
+    plan_lines(conn, rules, coverage, today, true)
+}
+
+/// The plan's lines; without `triggers`, the critical orders and patrol issues are not read. They make a line due
+/// today at the latest, never overdue, so the overdue lines are the same either way.
+fn plan_lines(
+    conn: &mut Conn,
+    rules: &PlanRules,
+    coverage: Coverage<'_>,
+    today: NaiveDate,
+    triggers: bool,
+) -> Result<Vec<Keyed<PlanLine>>, ApiError> {
     let last = repo::last_inspections(conn, coverage)?;
-    let critical = repo::with_critical_orders(conn, coverage)?;
-    let issues = repo::last_visits(conn, coverage, true)?;
+    let (critical, issues) = if triggers {
+        (
+            repo::with_critical_orders(conn, coverage)?,
+            repo::last_visits(conn, coverage, true)?,
+        )
+    } else {
+        Default::default()
+    };
     let horizon = today
         .checked_add_days(Days::new(u64::from(rules.horizon_days)))
         .unwrap_or(NaiveDate::MAX);
@@ -72,7 +90,7 @@ pub fn inspections_overdue(
         village_id,
         grid_id: None,
     };
-    let plan = inspection_plan(conn, rules, coverage, today)?;
+    let plan = plan_lines(conn, rules, coverage, today, false)?;
     Ok(plan.iter().filter(|l| l.line.overdue_days > 0).count() as i64)
 }
 
