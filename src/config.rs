@@ -51,6 +51,8 @@ pub struct Settings {
     pub rating_rules: crate::rating::RatingRules,
     /// When the sweep reminds owners of deadlines and expiring ratings.
     pub reminder_stages: ReminderStages,
+    /// When inspections and patrol visits fall due, by risk.
+    pub inspection_plan: crate::risk::PlanRules,
     /// Where the public reaches this service; door plaques link to it.
     pub public_base_url: String,
     /// Public rating look-ups allowed per address per minute.
@@ -182,6 +184,7 @@ impl Settings {
             declaration_deadline_days: parse_number(&get, "ANZU_DECLARATION_DEADLINE_DAYS", 3, 0..=365)?,
             rating_rules: rating_rules(get("ANZU_RATING_RULES"))?,
             reminder_stages: reminder_stages(get("ANZU_REMINDER_STAGES"))?,
+            inspection_plan: inspection_plan(get("ANZU_INSPECTION_PLAN"))?,
             public_base_url: get("ANZU_PUBLIC_BASE_URL")
                 .unwrap_or_else(|| format!("http://{bind}"))
                 .trim_end_matches('/')
@@ -335,6 +338,20 @@ fn reminder_stages(json: Option<String>) -> anyhow::Result<ReminderStages> {
         .check()
         .map_err(|e| anyhow::anyhow!("ANZU_REMINDER_STAGES: {e}"))?;
     Ok(stages)
+}
+
+/// `ANZU_INSPECTION_PLAN`: a JSON object of the inspection plan's intervals and patrol frequencies, checked; the
+/// defaults when unset.
+fn inspection_plan(json: Option<String>) -> anyhow::Result<crate::risk::PlanRules> {
+    let Some(json) = json else {
+        return Ok(Default::default());
+    };
+    let rules: crate::risk::PlanRules = serde_json::from_str(&json)
+        .context("ANZU_INSPECTION_PLAN must be a JSON object of plan rules (see docs/rating.md)")?;
+    rules
+        .check()
+        .map_err(|e| anyhow::anyhow!("ANZU_INSPECTION_PLAN: {e}"))?;
+    Ok(rules)
 }
 
 /// Which reverse proxies' forwarding headers to believe (`ANZU_TRUST_PROXY`).
@@ -562,6 +579,28 @@ mod tests {
         ] {
             let err = with(bad).expect_err("must refuse");
             assert!(format!("{err:#}").contains("ANZU_RATING_RULES"), "{err:#}");
+        }
+    }
+
+    #[test]
+    fn inspection_plan_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("anzu.db");
+        let with = |plan: &str| {
+            Settings::from_vars(&vars(&[
+                ("ANZU_DATABASE_URL", db.to_str().unwrap()),
+                ("ANZU_INSPECTION_PLAN", plan),
+            ]))
+        };
+        let plan = with(r#"{"patrol_visit_days": {"red": 3}}"#).unwrap().inspection_plan;
+        assert_eq!((plan.patrol_visit_days.red, plan.patrol_visit_days.green), (3, 90));
+        for bad in [
+            r#"{"interval_months": [1]}"#,
+            r#"{"interval_months_by_stars": [0, 1, 3, 6, 12, 0]}"#,
+            r#"{"patrol_visit_days": {"red": 0}}"#,
+        ] {
+            let err = with(bad).expect_err("must refuse");
+            assert!(format!("{err:#}").contains("ANZU_INSPECTION_PLAN"), "{err:#}");
         }
     }
 

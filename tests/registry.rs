@@ -835,6 +835,16 @@ async fn authorization_matrix(backend: Backend) {
         .expect(201)
         .body;
     let tid = tenancy.id().to_owned();
+    let grid = app
+        .post(
+            &format!("/api/v1/villages/{}/grids", v.id),
+            Some(&v.admin.token),
+            json!({"name": "一组", "code": "G1"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let gid = grid.id().to_owned();
     // Photo evidence: an inspection failing one item, its order, and a photo of the item.
     let inspection = app
         .inspect(&inspector, &pid, "apartment", &date(0), &["MGT-01"])
@@ -1018,6 +1028,18 @@ async fn authorization_matrix(backend: Backend) {
             format!("/api/v1/photos/{photo_id}/thumbnail"),
             None,
             [200, 200, 404, 200, 200, 404],
+        ),
+        (
+            "GET",
+            format!("/api/v1/inspections/plan?village_id={}", v.id),
+            None,
+            [200, 403, 403, 200, 200, 404],
+        ),
+        (
+            "GET",
+            format!("/api/v1/grids/{gid}/patrol-plan"),
+            None,
+            [200, 403, 403, 200, 200, 404],
         ),
     ];
     for (method, path, body, expected) in cases {

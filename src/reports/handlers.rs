@@ -65,13 +65,14 @@ pub async fn summary(
 ) -> Result<HttpResponse, ApiError> {
     let village = report_village(&caller, query.into_inner().village_id, true)?;
     let today = today();
+    let rules = state.settings.inspection_plan.clone();
     let summary = state
         .db
         .read(move |conn| {
             if let Some(v) = &village {
                 villages_repo::find(conn, v)?;
             }
-            repo::summary(conn, village.as_deref(), today)
+            repo::summary(conn, village.as_deref(), &rules, today)
         })
         .await?;
     Ok(HttpResponse::Ok().json(summary))

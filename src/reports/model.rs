@@ -52,6 +52,8 @@ pub struct Summary {
     pub overcrowded_units: i64,
     pub rectifications: RectificationCounts,
     pub ratings_expiring_30d: i64,
+    /// Properties overdue for inspection: the lines of `GET /inspections/plan` with `overdue_days` > 0.
+    pub inspections_overdue: i64,
     pub grids: Vec<GridPatrolGap>,
 }
 

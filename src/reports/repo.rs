@@ -25,7 +25,13 @@ macro_rules! in_village {
     };
 }
 
-pub fn summary(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Result<Summary, ApiError> {
+/// The counts of a village or the town; `inspections_overdue` as the inspection plan (`rules`) counts them.
+pub fn summary(
+    conn: &mut Conn,
+    village: Option<&str>,
+    rules: &crate::risk::PlanRules,
+    today: NaiveDate,
+) -> Result<Summary, ApiError> {
     let properties = property_counts(conn, village, today)?;
     let units: i64 =
         in_village!(units::table.inner_join(properties::table).select(count_star()), village).first(conn)?;
@@ -70,6 +76,7 @@ pub fn summary(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Resu
         overcrowded_units,
         rectifications: rectification_counts(conn, village)?,
         ratings_expiring_30d,
+        inspections_overdue: crate::planning::service::inspections_overdue(conn, rules, village, today)?,
         grids: patrol_gaps(conn, village, today)?,
     })
 }

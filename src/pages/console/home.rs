@@ -16,6 +16,7 @@ use crate::ids::today;
 use crate::pages::public::status_words;
 use crate::registry::model::{PropertyFilter, PropertyRow, PropertyStatus};
 use crate::reports::model::{GridRectifications, WeekOfDeclarations};
+use crate::risk::PlanRules;
 use crate::safety::model::{RectificationFilter, RectificationStatus};
 use crate::safety::public::star_glyphs;
 use crate::state::AppState;
@@ -35,7 +36,11 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
 async fn start_page(state: &AppState, current: Current) -> Result<String, ApiError> {
     let caller = current.caller.clone();
     let role = caller.role;
-    let data = state.db.read(move |conn| gather(conn, &caller, today())).await?;
+    let rules = state.settings.inspection_plan.clone();
+    let data = state
+        .db
+        .read(move |conn| gather(conn, &caller, &rules, today()))
+        .await?;
     let (heading, list_heading) = headings(role);
     let mut context = json!({
         "heading": {"zh": heading.0, "en": heading.1},
@@ -61,7 +66,7 @@ async fn start_page(state: &AppState, current: Current) -> Result<String, ApiErr
 }
 
 /// What a role's start page shows, read in the caller's scope.
-fn gather(conn: &mut Conn, caller: &Caller, today: NaiveDate) -> Result<Value, ApiError> {
+fn gather(conn: &mut Conn, caller: &Caller, rules: &PlanRules, today: NaiveDate) -> Result<Value, ApiError> {
     let page = Page {
         limit: LISTED,
         after: None,
@@ -84,7 +89,7 @@ fn gather(conn: &mut Conn, caller: &Caller, today: NaiveDate) -> Result<Value, A
             let village = (caller.role == Role::Auditor)
                 .then(|| caller.village_id.clone())
                 .flatten();
-            let summary = crate::reports::repo::summary(conn, village.as_deref(), today)?;
+            let summary = crate::reports::repo::summary(conn, village.as_deref(), rules, today)?;
             let weeks = crate::reports::repo::declarations_by_week(conn, village.as_deref(), today, WEEKS)?;
             let grids = crate::reports::repo::rectifications_by_grid(conn, village.as_deref())?;
             json!({"summary": summary, "weeks": columns(&weeks), "by_grid": grid_bars(&grids)})

@@ -1,0 +1,1 @@
+DROP INDEX inspections_property_date_idx;
