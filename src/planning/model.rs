@@ -98,7 +98,6 @@ pub struct PlanPageQuery {
     /// Lines per page, 1 to 200 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
-    /// The `next_cursor` of the previous page.
-    #[param(pattern = "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$")]
+    /// The `next_cursor` of the previous page (empty: the first page, as for every list).
     pub cursor: Option<String>,
 }
