@@ -157,6 +157,9 @@ async fn each_role_sees_its_start_page(backend: Backend) {
     let own_code = s.property.str("registration_code").to_owned();
     let foreign_code = foreign.str("registration_code").to_owned();
     s.inspect(&date(0), &["ESC-02"]).await;
+    // A third property rated no stars two months ago: a month past its next inspection.
+    let late = s.app.property(&s.landlord, &s.village_id).await;
+    s.inspect_property(late.id(), &date(-60), &["ESC-02"]).await;
     let order = s
         .app
         .get("/api/v1/rectifications?status=open", Some(&s.landlord.token))
@@ -224,8 +227,13 @@ async fn each_role_sees_its_start_page(backend: Backend) {
             .unwrap()
     };
     assert_eq!(number("n-properties"), summary["properties"]["total"].as_i64().unwrap());
-    assert_eq!(number("n-properties"), 2);
+    assert_eq!(number("n-properties"), 3);
     assert_eq!(number("n-open"), summary["rectifications"]["open"].as_i64().unwrap());
+    assert_eq!(
+        number("n-inspections-overdue"),
+        summary["inspections_overdue"].as_i64().unwrap()
+    );
+    assert_eq!(number("n-inspections-overdue"), 1);
     // The weekly chart: twelve weeks, the last (this one) with both declarations and the late one marked.
     let weeks = regex::Regex::new(r#"<g data-week="([0-9-]+)" data-declared="(\d+)" data-late="(\d+)">"#).unwrap();
     let columns: Vec<(String, i64, i64)> = weeks

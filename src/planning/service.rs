@@ -28,29 +28,11 @@ pub fn inspection_plan(
     coverage: Coverage<'_>,
     today: NaiveDate,
 ) -> Result<Vec<Keyed<PlanLine>>, ApiError> {
-    plan_lines(conn, rules, coverage, today, true)
-}
-
-/// The plan's lines; without `triggers`, the critical orders and patrol issues are not read. They make a line due
-/// today at the latest, never overdue, so the overdue lines are the same either way.
-fn plan_lines(
-    conn: &mut Conn,
-    rules: &PlanRules,
-    coverage: Coverage<'_>,
-    today: NaiveDate,
-    triggers: bool,
-) -> Result<Vec<Keyed<PlanLine>>, ApiError> {
     let last = repo::last_inspections(conn, coverage)?;
-    let (critical, issues, upheld, rerating) = if triggers {
-        (
-            repo::with_critical_orders(conn, coverage)?,
-            repo::last_visits(conn, coverage, true)?,
-            repo::with_upheld_appeals(conn, coverage)?,
-            repo::with_rerating_requests(conn, coverage)?,
-        )
-    } else {
-        Default::default()
-    };
+    let critical = repo::with_critical_orders(conn, coverage)?;
+    let issues = repo::last_visits(conn, coverage, true)?;
+    let upheld = repo::with_upheld_appeals(conn, coverage)?;
+    let rerating = repo::with_rerating_requests(conn, coverage)?;
     let horizon = today
         .checked_add_days(Days::new(u64::from(rules.horizon_days)))
         .unwrap_or(NaiveDate::MAX);
@@ -83,7 +65,9 @@ fn plan_lines(
     Ok(lines)
 }
 
-/// How many covered properties are overdue for inspection: the plan's lines with `overdue_days` > 0.
+/// How many covered properties are overdue for inspection: the plan's lines with `overdue_days` > 0, counted
+/// without building the plan. The plan's triggers (critical orders, patrol issues, appeals, re-rating requests) make
+/// a property due today at the latest, never overdue, so they are not read.
 pub fn inspections_overdue(
     conn: &mut Conn,
     rules: &PlanRules,
@@ -94,8 +78,23 @@ pub fn inspections_overdue(
         village_id,
         grid_id: None,
     };
-    let plan = plan_lines(conn, rules, coverage, today, false)?;
-    Ok(plan.iter().filter(|l| l.line.overdue_days > 0).count() as i64)
+    let last = repo::last_inspections(conn, coverage)?;
+    let overdue = repo::properties_in(conn, coverage)?
+        .into_iter()
+        .filter(|row| {
+            let standing = Standing {
+                stars: row.stars,
+                rating_valid_until: row.rating_valid_until,
+                last_inspected_on: last.get(&row.id).copied(),
+                critical_order_open: false,
+                appeal_upheld: false,
+                rerating_requested: false,
+                last_patrol_issue_on: None,
+            };
+            risk::next_inspection(rules, &standing, today).due_on < today
+        })
+        .count();
+    Ok(overdue as i64)
 }
 
 /// A grid's patrol plan as of `today`: its properties whose last visit is as old as their grade's frequency, or
