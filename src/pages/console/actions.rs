@@ -64,25 +64,33 @@ where
             | ApiError::MembershipInactive(_)),
         ) => {
             let status = err.status_code();
-            let view = View::failed(form_key, refusal_message(&err));
+            let view = View::failed(form_key, refusal_words(&err));
             super::respond(render(&state, &current, property_id, view).await, status)
         }
         Err(err) => crate::pages::error_page(err),
     }
 }
 
-/// A refusal in words for the page: each field's message, or the API's own.
-fn refusal_message(err: &ApiError) -> String {
-    match err {
+/// A refusal in words for the page, Chinese first: the console's own words for a conflict or a stale form, each
+/// field's message for a refused field, the API's message otherwise.
+fn refusal_words(err: &ApiError) -> Value {
+    if let Some(words) = super::conflict_words(err) {
+        return words;
+    }
+    let en = match err {
         ApiError::Validation(fields) => fields
             .iter()
             .map(|f| format!("{}: {}", f.field, f.message))
             .collect::<Vec<_>>()
             .join("; "),
-        ApiError::Conflict(m) | ApiError::PreconditionFailed(m) | ApiError::Forbidden(m) => m.clone(),
-        ApiError::MembershipInactive(m) => m.clone(),
+        ApiError::Forbidden(m) | ApiError::MembershipInactive(m) => m.clone(),
         other => other.to_string(),
-    }
+    };
+    let zh = match err {
+        ApiError::Validation(_) => "请检查填写的内容。",
+        _ => "你的账号不能做这项操作。",
+    };
+    json!({"zh": zh, "en": en})
 }
 
 /// The form's fields as the API's JSON request, read by the API's own parser and rules.

@@ -33,16 +33,16 @@ pub(super) struct View {
     done: Option<String>,
     refused: Option<Refused>,
     /// The form (its kind and the id it acts on, as `verify-<id>`) and the server's refusal.
-    failed: Option<(String, String)>,
+    failed: Option<(String, Value)>,
     /// The tenancy whose identity was read, and its document number.
     revealed: Option<(String, String)>,
 }
 
 impl View {
     /// The page with the refusal of a form (`verify-<id>`...) above that form.
-    pub(super) fn failed(form: String, message: String) -> View {
+    pub(super) fn failed(form: String, words: Value) -> View {
         View {
-            failed: Some((form, message)),
+            failed: Some((form, words)),
             ..View::default()
         }
     }
@@ -163,7 +163,7 @@ pub(super) async fn render(
                 "can_declare": can_declare,
                 "id_types": id_types,
                 "done": view.done.as_deref().and_then(|key| done_words(key).map(|(zh, en)| json!({"key": key, "zh": zh, "en": en}))),
-                "failed": view.failed.map(|(form, message)| json!({"form": form, "message": message})),
+                "failed": view.failed.map(|(form, words)| json!({"form": form, "zh": words["zh"], "en": words["en"]})),
                 "revealed": view.revealed.map(|(id, number)| json!({"tenancy_id": id, "id_number": number})),
                 "can_inspect": current.caller.role != Role::Landlord,
                 "can_reveal": matches!(current.caller.role, Role::Admin | Role::Auditor),
