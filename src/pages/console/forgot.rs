@@ -7,7 +7,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::session::{self, LOGIN_CSRF_COOKIE};
 use crate::accounts::model::ForgotPasswordRequest;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -24,16 +23,8 @@ pub async fn form(state: web::Data<AppState>) -> HttpResponse {
 }
 
 fn page(state: &AppState, status: StatusCode, login: &str, error: Option<String>, sent: bool) -> HttpResponse {
-    let csrf = session::random_token();
-    let rendered = crate::pages::render(
-        "console_forgot.html",
-        json!({"csrf": csrf, "login": login, "error": error, "sent": sent}),
-    );
-    let mut response = super::respond(rendered, status);
-    if response.status() == status {
-        let _ = response.add_cookie(&session::cookie(state, LOGIN_CSRF_COOKIE, csrf));
-    }
-    response
+    let context = json!({"login": login, "error": error, "sent": sent});
+    super::signed_out_page(state, "console_forgot.html", status, context)
 }
 
 /// `POST /console/forgot`: asks for the link; the page then says one is on its way if the account exists.
@@ -42,15 +33,9 @@ pub async fn request(
     state: web::Data<AppState>,
     form: Result<web::Form<ForgotForm>, actix_web::Error>,
 ) -> HttpResponse {
-    let expected = req
-        .cookie(LOGIN_CSRF_COOKIE)
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
-    let Ok(form) = form else { return super::foreign_form() };
-    let ForgotForm { login, csrf } = form.into_inner();
-    if !super::from_own_page(&req, &state, &csrf, &expected) {
+    let Some(ForgotForm { login, .. }) = super::signed_out_form(&req, &state, form, |f: &ForgotForm| &f.csrf) else {
         return super::foreign_form();
-    }
+    };
     let body = json!({"login": login.trim()});
     let checked: Result<ForgotPasswordRequest, ApiError> = crate::http::json::parse(body.to_string().as_bytes());
     let request = match checked {

@@ -217,13 +217,19 @@ struct SignInError {
 }
 
 fn login_page(state: &AppState, status: StatusCode, login: &str, error: Option<SignInError>) -> HttpResponse {
-    let csrf = session::random_token();
-    let context = serde_json::json!({
-        "csrf": csrf,
+    let context = json!({
         "login": login,
-        "error": error.map(|e| serde_json::json!({"zh": e.zh, "en": e.en})),
+        "error": error.map(|e| json!({"zh": e.zh, "en": e.en})),
     });
-    match super::render("console_login.html", context) {
+    signed_out_page(state, "console_login.html", status, context)
+}
+
+/// A page with a form for someone not signed in (signing in, a forgotten password): a fresh CSRF token in the
+/// form and in a cookie, which [`signed_out_form`] compares.
+fn signed_out_page(state: &AppState, template: &str, status: StatusCode, mut context: Value) -> HttpResponse {
+    let csrf = session::random_token();
+    context["csrf"] = json!(csrf);
+    match super::render(template, context) {
         Ok(body) => {
             let mut response = super::page(status, body);
             let _ = response.add_cookie(&session::cookie(state, LOGIN_CSRF_COOKIE, csrf));
@@ -232,6 +238,19 @@ fn login_page(state: &AppState, status: StatusCode, login: &str, error: Option<S
         }
         Err(err) => super::error_page(err),
     }
+}
+
+/// The form of a page for someone not signed in, if it came from that page (its origin, and the token its cookie
+/// holds); none for a form to refuse ([`foreign_form`]).
+fn signed_out_form<T>(
+    req: &HttpRequest,
+    state: &AppState,
+    form: Result<web::Form<T>, actix_web::Error>,
+    csrf_of: impl Fn(&T) -> &str,
+) -> Option<T> {
+    let expected = req.cookie(LOGIN_CSRF_COOKIE)?.value().to_owned();
+    let form = form.ok()?.into_inner();
+    from_own_page(req, state, csrf_of(&form), &expected).then_some(form)
 }
 
 /// A console page's own headers: never stored; and `Referrer-Policy: same-origin`, under which a browser names
@@ -252,15 +271,9 @@ async fn login(
     state: web::Data<AppState>,
     form: Result<web::Form<LoginForm>, actix_web::Error>,
 ) -> HttpResponse {
-    let expected = req
-        .cookie(LOGIN_CSRF_COOKIE)
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
-    let Ok(form) = form else { return foreign_form() };
-    let LoginForm { login, password, csrf } = form.into_inner();
-    if !from_own_page(&req, &state, &csrf, &expected) {
+    let Some(LoginForm { login, password, .. }) = signed_out_form(&req, &state, form, |f: &LoginForm| &f.csrf) else {
         return foreign_form();
-    }
+    };
     let address = crate::http::client_ip(&req, &state.settings.trust_proxy);
     let user = match authenticate(&state, address, login.clone(), password).await {
         Ok(user) => user,
