@@ -66,6 +66,16 @@ pub fn list_inspections(conn: &mut Conn, property_id: &str, page: &Page) -> Resu
     Ok(paged!(query, inspections, page, created_at).load(conn)?)
 }
 
+/// A property's latest `limit` inspections, the latest inspected first.
+pub fn latest_inspections(conn: &mut Conn, property_id: &str, limit: i64) -> Result<Vec<InspectionRow>, ApiError> {
+    Ok(inspections::table
+        .filter(inspections::property_id.eq(property_id))
+        .order((inspections::inspected_on.desc(), inspections::id.desc()))
+        .limit(limit)
+        .select(InspectionRow::as_select())
+        .load(conn)?)
+}
+
 pub fn results_of(conn: &mut Conn, inspection_ids: &[&str]) -> Result<Vec<ResultRow>, ApiError> {
     Ok(inspection_results::table
         .filter(inspection_results::inspection_id.eq_any(inspection_ids))

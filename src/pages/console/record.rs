@@ -22,14 +22,7 @@ const EVENTS: i64 = 50;
 
 /// The property's latest inspections, newest first, each with its failed items named.
 fn inspections_of(conn: &mut Conn, property_id: &str, title: &dyn Fn(&str) -> Value) -> Result<Vec<Value>, ApiError> {
-    let page = Page {
-        limit: 200,
-        after: None,
-        updated_since: None,
-    };
-    let mut rows = repo::list_inspections(conn, property_id, &page)?;
-    rows.sort_by(|a, b| (b.inspected_on, &b.id).cmp(&(a.inspected_on, &a.id)));
-    rows.truncate(INSPECTIONS as usize);
+    let rows = repo::latest_inspections(conn, property_id, INSPECTIONS)?;
     Ok(service::inspection_views(conn, rows)?
         .into_iter()
         .map(|i| {
