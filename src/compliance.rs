@@ -309,13 +309,19 @@ pub fn until_next(at: NaiveTime, now_utc: chrono::NaiveDateTime) -> std::time::D
     (next - local_now).to_std().unwrap_or_default()
 }
 
-/// Runs the sweep once at start-up, so a day missed while the server was down is caught up (a sweep
-/// queues nothing twice), then every day at `at`, inside the server.
+/// Runs the sweep, then the purge of expired personal data (`crate::retention`), once at start-up, so a
+/// day missed while the server was down is caught up (a sweep queues nothing twice, a purge erases nothing
+/// twice), then every day at `at`, inside the server.
 pub async fn run_daily(db: Db, settings: std::sync::Arc<Settings>, at: NaiveTime) {
     loop {
         match run_now(&db, settings.clone()).await {
             Ok(report) => tracing::info!(?report, "compliance sweep done"),
             Err(err) => tracing::error!(error = %err, "compliance sweep failed"),
+        }
+        let today = crate::ids::today();
+        match crate::retention::service::run(&db, settings.retention_days, today, false).await {
+            Ok(report) => tracing::info!(?report, "personal data purge done"),
+            Err(err) => tracing::error!(error = %err, "personal data purge failed"),
         }
         tokio::time::sleep(until_next(at, chrono::Utc::now().naive_utc())).await;
     }

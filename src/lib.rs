@@ -25,6 +25,7 @@ pub mod rate_limit;
 pub mod rating;
 pub mod registry;
 pub mod reports;
+pub mod retention;
 pub mod risk;
 pub mod routes;
 pub mod safety;

@@ -148,6 +148,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 
