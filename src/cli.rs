@@ -1,5 +1,5 @@
 //! The command-line interface: `serve` (default), `migrate`, `admin create`, `openapi`, `sweep`, `purge`,
-//! `notices send`.
+//! `backup`, `notices send`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -32,6 +32,11 @@ pub enum Command {
     Openapi,
     /// Run the compliance sweep once.
     Sweep,
+    /// Copy the live SQLite database, consistently, to a new file at PATH (while the server runs).
+    Backup {
+        /// Where the copy goes; must not exist yet.
+        path: std::path::PathBuf,
+    },
     /// Erase the personal data of tenancies that ended more than ANZU_RETENTION_DAYS ago (the daily job's
     /// work, now); prints counts by village, never personal data.
     Purge {
@@ -98,6 +103,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => create_admin(&settings, email, password, name, phone).await,
         Command::Openapi => Ok(()),
+        Command::Backup { path } => {
+            let db = Db::connect(&settings.database_url, 1)?;
+            let started = std::time::Instant::now();
+            db.backup_to(&path)
+                .map_err(ApiError::into_anyhow)
+                .context("the backup failed")?;
+            println!(
+                "backed up to {} in {:.1} s",
+                path.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Purge { dry_run } => {
             let db = job_database(&settings)?;
             let report = crate::retention::service::run(&db, settings.retention_days, crate::ids::today(), dry_run)

@@ -355,6 +355,33 @@ impl Db {
         result
     }
 
+    /// Writes a consistent copy of a live SQLite database to `path` (`VACUUM INTO`: one read transaction, so
+    /// writers go on and the copy holds exactly what was committed when it began). `path` must not exist.
+    /// PostgreSQL has its own tools (`pg_dump`, base backups): see docs/deployment.md.
+    pub fn backup_to(&self, path: &std::path::Path) -> Result<(), ApiError> {
+        if self.writer.is_none() {
+            return Err(ApiError::BadRequest(
+                "anzu backup copies an SQLite database; back up PostgreSQL with pg_dump or a base backup (docs/deployment.md)".into(),
+            ));
+        }
+        if path.exists() {
+            return Err(ApiError::Conflict(format!(
+                "{} exists already: a backup never overwrites a file",
+                path.display()
+            )));
+        }
+        let target = path.to_string_lossy().into_owned();
+        self.with_pooled(|conn| match conn {
+            DbConn::Sqlite(c) => {
+                diesel::sql_query("VACUUM INTO ?")
+                    .bind::<diesel::sql_types::Text, _>(target)
+                    .execute(c)?;
+                Ok(())
+            }
+            DbConn::Pg(_) => Ok(()),
+        })
+    }
+
     /// On SQLite, moves every page in the write-ahead log into the database file and empties the log, so
     /// that nothing overwritten lingers there (personal data erased by the purge); nothing on PostgreSQL.
     pub async fn checkpoint(&self) -> Result<(), ApiError> {
