@@ -623,7 +623,34 @@ async fn a_repeated_import_with_its_key_declares_once(backend: Backend) {
     assert_eq!(app.count("tenancies"), 1);
 }
 
+async fn the_imports_are_in_the_openapi_document(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let document = app.get("/api/openapi.json", None).await.expect(200).body;
+    for path in [
+        "/api/v1/units/{id}/tenancies/import",
+        "/api/v1/properties/{id}/tenancies/import",
+    ] {
+        let post = &document["paths"][path]["post"];
+        assert!(
+            post["requestBody"]["content"]["text/csv"].is_object(),
+            "{path}: a CSV body"
+        );
+        let parameters: Vec<&str> = post.array("parameters").iter().map(|p| p.str("name")).collect();
+        assert_eq!(
+            parameters,
+            vec!["id", "dry_run", "partial", "Idempotency-Key"],
+            "{path}"
+        );
+        let answer = &post["responses"]["200"]["content"]["application/json"]["schema"]["$ref"];
+        assert_eq!(answer, "#/components/schemas/TenancyImportReport");
+        for status in ["401", "403", "404", "413", "415", "422"] {
+            assert!(post["responses"][status].is_object(), "{path}: {status} declared");
+        }
+    }
+}
+
 backend_tests!(
+    the_imports_are_in_the_openapi_document,
     a_good_file_declares_every_worker,
     bad_lines_are_named_by_line_and_column_never_by_value,
     a_dry_run_writes_nothing,
