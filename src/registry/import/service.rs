@@ -46,8 +46,13 @@ pub const COLUMNS: Columns = &[
 ];
 
 /// Columns every file needs; a per-property file needs `unit_label` too.
-const REQUIRED: &[&str] = &["full_name", "id_number", "move_in_date"];
-const REQUIRED_PER_PROPERTY: &[&str] = &["unit_label", "full_name", "id_number", "move_in_date"];
+fn required(per_property: bool) -> &'static [&'static str] {
+    if per_property {
+        &["unit_label", "full_name", "id_number", "move_in_date"]
+    } else {
+        &["full_name", "id_number", "move_in_date"]
+    }
+}
 
 /// The column of each field of the single declaration's request.
 const FIELD_COLUMNS: &[(&str, &str)] = &[
@@ -98,8 +103,7 @@ pub struct ReadFile {
 /// Reads a file of workers by the single declaration's rules (`prepare_tenant`); a person on two lines is
 /// rejected on the second. 422 naming `body` for a file of more than [`MAX_LINES`] lines.
 pub fn read_file(cipher: &IdentityCipher, bytes: &[u8], per_property: bool) -> Result<ReadFile, ApiError> {
-    let required = if per_property { REQUIRED_PER_PROPERTY } else { REQUIRED };
-    let lines = match read_lines(bytes, COLUMNS, required) {
+    let lines = match read_lines(bytes, COLUMNS, required(per_property)) {
         Ok(lines) => lines,
         Err(rejected) => {
             return Ok(ReadFile {
@@ -144,8 +148,7 @@ fn read_line(
     line: &Line,
     per_property: bool,
 ) -> Result<Result<ReadyLine, Vec<Rejection>>, ApiError> {
-    let required = if per_property { REQUIRED_PER_PROPERTY } else { REQUIRED };
-    let mut rejected: Vec<Rejection> = required
+    let mut rejected: Vec<Rejection> = required(per_property)
         .iter()
         .filter(|key| line.get(key).is_empty())
         .map(|key| reject(line.number, key, "missing value"))
