@@ -428,6 +428,7 @@ impl Plan {
             created_at: declared_at,
             updated_at: move_out_date.map_or(declared_at, |d| d.and_time(NaiveTime::MIN) + Duration::hours(2)),
             version: if move_out_date.is_some() { 2 } else { 1 },
+            erased_at: None,
         })
     }
 }

@@ -341,6 +341,7 @@ impl PreparedTenant {
             created_at: at,
             updated_at: at,
             version: 1,
+            erased_at: None,
         }
     }
 }
@@ -608,6 +609,12 @@ pub fn read_identity(
 ) -> Result<Identity, ApiError> {
     let (tenancy, property) = repo::find_tenancy(conn, caller, id)?;
     caller.require(&[Role::Admin, Role::Auditor])?;
+    if let Some(at) = tenancy.erased_at {
+        return Err(ApiError::Conflict(format!(
+            "The tenant's personal data was erased on {} after the retention period: there is no identity to read.",
+            at.date()
+        )));
+    }
     let id_number = cipher
         .decrypt(&tenancy.id_number_encrypted, Binding::tenancy_id_number(&tenancy.id))
         .map_err(|e| {
