@@ -330,6 +330,9 @@ pub async fn run_daily(db: Db, settings: std::sync::Arc<Settings>, at: NaiveTime
             Ok(None) => tracing::info!("today's personal data purge is another process's"),
             Err(err) => tracing::error!(error = %err, "personal data purge failed"),
         }
+        if let Err(err) = crate::rate_limit::prune(&db).await {
+            tracing::warn!(error = %err, "old rate limit counts could not be forgotten");
+        }
         tokio::time::sleep(until_next(at, chrono::Utc::now().naive_utc())).await;
     }
 }

@@ -38,6 +38,7 @@ impl Shared {
     pub fn with_clock(settings: Settings, db: Db, clock: Clock) -> anyhow::Result<Self> {
         let public = web::Data::new(PublicRatings::shared_with_others(
             settings.public_rate_per_minute,
+            &db,
             &settings.database_url,
         ));
         Ok(Shared {

@@ -132,7 +132,57 @@ async fn a_rating_change_shows_on_every_process_at_once(backend: Backend) {
     eprintln!("the other process showed the change after {:?}", started.elapsed());
 }
 
+/// Sends a JSON request (or a GET without `body`) to `base` and answers the status.
+async fn status_at(app: &TestApp, base: &str, path: &str, body: Option<Value>) -> u16 {
+    let url = format!("{base}{path}");
+    let answer = match body {
+        Some(body) => app.client.post(url).send_json(&body).await,
+        None => app.client.get(url).send().await,
+    };
+    answer.unwrap().status().as_u16()
+}
+
+/// On PostgreSQL the login throttle, the public look-up limit and the account request limits are counted in
+/// the database: requests alternating between two processes use up one allowance, not one each. (SQLite serves
+/// from one process, in whose memory they are counted.)
+async fn rate_limits_hold_across_processes(backend: Backend) {
+    if backend == Backend::Sqlite {
+        return;
+    }
+    let limits = [
+        ("ANZU_LOGIN_MAX_FAILURES", "3"),
+        ("ANZU_PUBLIC_RATE_PER_MINUTE", "4"),
+        ("ANZU_ACCOUNT_REQUESTS_PER_MINUTE", "4"),
+    ];
+    let app = TestApp::start_with(backend, &limits).await;
+    let other = app.spawn_process(&limits).await;
+    let bases = [app.address.clone(), other.address.clone()];
+    let mut seen = Vec::new();
+    for n in 0..4 {
+        let guess = json!({"login": "nobody@example.cn", "password": "not-the-password-1"});
+        seen.push(status_at(&app, &bases[n % 2], "/api/v1/auth/login", Some(guess)).await);
+    }
+    assert_eq!(
+        seen,
+        [401, 401, 401, 429],
+        "three failures in all, not three per process"
+    );
+    seen.clear();
+    for n in 0..5 {
+        seen.push(status_at(&app, &bases[n % 2], "/public/v1/ratings/NOPE0001", None).await);
+    }
+    assert_eq!(seen, [404, 404, 404, 404, 429], "four look-ups a minute in all");
+    seen.clear();
+    for n in 0..5 {
+        let ask = json!({"login": "nobody@example.cn"});
+        seen.push(status_at(&app, &bases[n % 2], "/api/v1/auth/forgot-password", Some(ask)).await);
+    }
+    assert_eq!(&seen[4..], [429], "four account requests a minute in all: {seen:?}");
+    assert!(seen[..4].iter().all(|s| *s != 429), "{seen:?}");
+}
+
 backend_tests!(
+    rate_limits_hold_across_processes,
     a_daily_job_runs_once_across_processes,
     two_servers_share_the_daily_jobs,
     a_rating_change_shows_on_every_process_at_once,

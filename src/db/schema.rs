@@ -307,6 +307,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rate_limits (key) {
+        key -> Text,
+        window_start -> Timestamp,
+        count -> Integer,
+    }
+}
+
 diesel::joinable!(grids -> villages (village_id));
 diesel::joinable!(users -> villages (village_id));
 diesel::table! {
@@ -388,6 +396,7 @@ diesel::joinable!(photos -> rectifications (rectification_id));
 diesel::joinable!(photo_blobs -> photos (photo_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    rate_limits,
     daily_runs,
     villages,
     grids,

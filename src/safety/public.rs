@@ -2,14 +2,11 @@
 //! no login and nothing personal in the answer. Also the printable plaque itself, with a QR code.
 
 use actix_web::get;
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use qrcode::QrCode;
 use qrcode::render::svg;
 use serde::{Deserialize, Serialize};
@@ -17,6 +14,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
 use crate::ids::today;
+use crate::rate_limit::{RequestLimiter, SharedCounts};
 use crate::registry::model::{PropertyKind, PropertyStatus};
 use crate::safety::appeals::model::OwnerReply;
 use crate::safety::appeals::repo as appeals_repo;
@@ -29,7 +27,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// The public rating's shared state: a limit per address and the recent answers.
 pub struct PublicRatings {
-    limiter: PublicLimiter,
+    /// Look-ups per address, so that the public endpoint cannot be used to walk the register.
+    limiter: RequestLimiter,
     cache: Arc<PublicCache>,
     /// Where this process's changes go to the other processes on the database (PostgreSQL only).
     others: Option<SyncSender<String>>,
@@ -42,16 +41,18 @@ const CHANGES_QUEUED: usize = 10_000;
 impl PublicRatings {
     pub fn per_minute(requests: u32) -> Self {
         PublicRatings {
-            limiter: PublicLimiter::per_minute(requests),
+            limiter: RequestLimiter::per_minute(requests, None),
             cache: Arc::new(PublicCache::default()),
             others: None,
         }
     }
 
-    /// Like [`PublicRatings::per_minute`], and on PostgreSQL (`database_url`) tells the other processes on the
-    /// database what this one forgets, and forgets what they tell (`crate::safety::public_changes`).
-    pub fn shared_with_others(requests: u32, database_url: &str) -> Self {
+    /// Like [`PublicRatings::per_minute`], and on PostgreSQL (`database_url`) counts the look-ups in the database
+    /// (one limit across the processes), tells the other processes on the database what this one forgets, and
+    /// forgets what they tell (`crate::safety::public_changes`).
+    pub fn shared_with_others(requests: u32, db: &crate::db::Db, database_url: &str) -> Self {
         let mut ratings = Self::per_minute(requests);
+        ratings.limiter = RequestLimiter::per_minute(requests, SharedCounts::for_database(db, database_url));
         if crate::config::Backend::of_url(database_url) == crate::config::Backend::Postgres {
             let (sender, receiver) = std::sync::mpsc::sync_channel(CHANGES_QUEUED);
             let (url, cache) = (database_url.to_owned(), Arc::downgrade(&ratings.cache));
@@ -63,26 +64,6 @@ impl PublicRatings {
             ratings.others = Some(sender);
         }
         ratings
-    }
-}
-
-/// Look-ups per address, so that the public endpoint cannot be used to walk the register.
-pub struct PublicLimiter(DefaultKeyedRateLimiter<IpAddr>);
-
-impl PublicLimiter {
-    pub fn per_minute(requests: u32) -> Self {
-        let per_minute = NonZeroU32::new(requests).unwrap_or(NonZeroU32::MIN);
-        PublicLimiter(RateLimiter::keyed(Quota::per_minute(per_minute)))
-    }
-
-    fn check(&self, req: &HttpRequest, trust_proxy: &crate::config::TrustedProxies) -> Result<(), ApiError> {
-        let address = crate::http::client_ip(req, trust_proxy).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        self.0.check_key(&address).map_err(|not_until| {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-            ApiError::RateLimited {
-                retry_after_secs: wait.as_secs().max(1),
-            }
-        })
     }
 }
 
@@ -182,7 +163,8 @@ pub async fn load(
     public: &PublicRatings,
     code: String,
 ) -> Result<Arc<PublicView>, ApiError> {
-    public.limiter.check(req, &state.settings.trust_proxy)?;
+    let address = crate::http::client_ip(req, &state.settings.trust_proxy);
+    public.limiter.check("public_rating", address).await?;
     if let Some(view) = public.cache.get(&code) {
         return Ok(view);
     }
