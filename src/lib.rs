@@ -9,6 +9,7 @@ pub mod compliance;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod enterprises;
 pub mod error;
 pub mod http;
 pub mod idempotency;

@@ -85,6 +85,9 @@ pub struct PropertyRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// The enterprise the whole property is let to, and since when (`enterprises`).
+    pub enterprise_id: Option<String>,
+    pub enterprise_since: Option<NaiveDate>,
 }
 
 impl PropertyRow {
@@ -111,6 +114,8 @@ impl PropertyRow {
             created_at: at,
             updated_at: at,
             version: 1,
+            enterprise_id: None,
+            enterprise_since: None,
         }
     }
 
@@ -223,6 +228,9 @@ pub struct UnitRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// The enterprise the unit itself is let to, and since when; its property's lease applies otherwise.
+    pub enterprise_id: Option<String>,
+    pub enterprise_since: Option<NaiveDate>,
 }
 
 impl UnitRow {
@@ -243,6 +251,8 @@ impl UnitRow {
             created_at: at,
             updated_at: at,
             version: 1,
+            enterprise_id: None,
+            enterprise_since: None,
         }
     }
 }
@@ -328,6 +338,8 @@ pub struct TenancyRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// The enterprise whose lease covered the unit when the tenancy was declared.
+    pub enterprise_id: Option<String>,
 }
 
 /// A tenant as every answer but `/identity` shows them: the identity number masked.
@@ -349,7 +361,7 @@ pub struct TenantView {
 
 /// A tenant declaration.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e30", "unit_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e20", "property_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "tenant": {"full_name": "李四", "id_type": "resident_id", "id_number_masked": "110*************39", "phone_masked": "139******78", "gender": "male", "birth_year": 1990, "origin": "四川省", "employer": "晋江鞋业"}, "move_in_date": "2026-11-01", "move_out_date": null, "declared_at": "2026-11-02T09:00:00Z", "late": false, "duplicate_elsewhere": false, "created_at": "2026-11-02T09:00:00Z", "updated_at": "2026-11-02T09:00:00Z", "version": 1}))]
+#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e30", "unit_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e20", "property_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "tenant": {"full_name": "李四", "id_type": "resident_id", "id_number_masked": "110*************39", "phone_masked": "139******78", "gender": "male", "birth_year": 1990, "origin": "四川省", "employer": "晋江鞋业"}, "move_in_date": "2026-11-01", "move_out_date": null, "declared_at": "2026-11-02T09:00:00Z", "late": false, "duplicate_elsewhere": false, "enterprise_id": null, "created_at": "2026-11-02T09:00:00Z", "updated_at": "2026-11-02T09:00:00Z", "version": 1}))]
 pub struct Tenancy {
     pub id: String,
     pub unit_id: String,
@@ -364,6 +376,8 @@ pub struct Tenancy {
     /// answers: to anyone else the key is absent, so that nobody can ask where a number lives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_elsewhere: Option<bool>,
+    /// The enterprise the unit was let to when the tenant was declared (a company dormitory), else null.
+    pub enterprise_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -391,6 +405,7 @@ impl Tenancy {
             declared_at: row.declared_at.and_utc(),
             late: row.late,
             duplicate_elsewhere,
+            enterprise_id: row.enterprise_id,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
             version: row.version,
@@ -599,6 +614,9 @@ pub struct PropertyFilter {
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
     #[param(max_length = 100)]
     pub q: Option<String>,
+    /// Only properties let to this enterprise, wholly or a unit of them.
+    #[validate(custom(function = "crate::validation::uuid"))]
+    pub enterprise_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams, Validate)]
@@ -611,6 +629,9 @@ pub struct TenancyFilter {
     /// Only tenancies not yet ended (true) or only ended ones (false).
     pub active: Option<bool>,
     pub late: Option<bool>,
+    /// Only tenancies declared under this enterprise's lease.
+    #[validate(custom(function = "crate::validation::uuid"))]
+    pub enterprise_id: Option<String>,
 }
 
 impl<'a> From<&'a PropertyRow> for crate::notices::outbox::About<'a> {

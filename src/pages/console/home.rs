@@ -80,6 +80,7 @@ fn gather(conn: &mut Conn, caller: &Caller, rules: &PlanRules, today: NaiveDate)
             stars: None,
             owner_id: None,
             q: None,
+            enterprise_id: None,
         };
         crate::registry::repo::list_properties(conn, caller, &filter, &page, today)
     };
