@@ -75,6 +75,31 @@ async fn elsewhere(s: &Scene) -> Elsewhere {
     }
 }
 
+async fn end_lease(app: &TestApp, by: &Session, premises: &str, id: &str) -> Answer {
+    app.call(
+        "DELETE",
+        &format!("/api/v1/{premises}/{id}/lease"),
+        Some(&by.token),
+        &[],
+        None,
+    )
+    .await
+}
+
+/// Declares a worker (resident ID sequence `seq`) moving in `days` days from today; the tenancy.
+async fn worker(s: &Scene, unit_id: &str, seq: u32, days: i64) -> Value {
+    s.app
+        .declare(&s.landlord, unit_id, &resident_id("19900101", seq), &date(days))
+        .await
+        .expect(201)
+        .body
+}
+
+/// What `by` reads at `path` (200 expected).
+async fn read(app: &TestApp, by: &Session, path: &str) -> Value {
+    app.get(path, Some(&by.token)).await.expect(200).body
+}
+
 /// Published codes pass; every single-character change of each (each position, each other character of the
 /// alphabet) is refused, as are lower case, a wrong length and the letters I, O, S, V, Z: over HTTP a 422 naming
 /// the field, without the value.
@@ -167,31 +192,18 @@ async fn who_sees_which_enterprise(backend: Backend) {
     let get = |id: &str| format!("/api/v1/enterprises/{id}");
 
     for staff in [&s.inspector, &s.auditor] {
-        let list = s
-            .app
-            .get("/api/v1/enterprises", Some(&staff.token))
-            .await
-            .expect(200)
-            .body;
+        let list = read(&s.app, staff, "/api/v1/enterprises").await;
         assert_eq!(ids(&list), [own.id(), staffs.id()]);
         s.app.get(&get(far.id()), Some(&staff.token)).await.problem(404);
     }
-    let all = s
-        .app
-        .get("/api/v1/enterprises", Some(&s.admin.token))
-        .await
-        .expect(200)
-        .body;
+    let all = read(&s.app, &s.admin, "/api/v1/enterprises").await;
     assert_eq!(ids(&all), [own.id(), staffs.id(), far.id()]);
-    let filtered = s
-        .app
-        .get(
-            &format!("/api/v1/enterprises?village_id={}", other.village_id),
-            Some(&s.admin.token),
-        )
-        .await
-        .expect(200)
-        .body;
+    let filtered = read(
+        &s.app,
+        &s.admin,
+        &format!("/api/v1/enterprises?village_id={}", other.village_id),
+    )
+    .await;
     assert_eq!(ids(&filtered), [far.id()]);
     s.app
         .get(&get(far.id()), Some(&other.inspector.token))
@@ -203,12 +215,7 @@ async fn who_sees_which_enterprise(backend: Backend) {
         .problem(404);
 
     // The landlord: only the one they registered, until the staff's enterprise rents one of their units.
-    let list = s
-        .app
-        .get("/api/v1/enterprises", Some(&s.landlord.token))
-        .await
-        .expect(200)
-        .body;
+    let list = read(&s.app, &s.landlord, "/api/v1/enterprises").await;
     assert_eq!(ids(&list), [own.id()]);
     s.app.get(&get(staffs.id()), Some(&s.landlord.token)).await.problem(404);
     s.app.get(&get(own.id()), Some(&neighbour.token)).await.problem(404);
@@ -220,19 +227,9 @@ async fn who_sees_which_enterprise(backend: Backend) {
         .body;
     assert_eq!(lease.str("enterprise_id"), staffs.id());
     s.app.get(&get(staffs.id()), Some(&s.landlord.token)).await.expect(200);
-    let list = s
-        .app
-        .get("/api/v1/enterprises", Some(&s.landlord.token))
-        .await
-        .expect(200)
-        .body;
+    let list = read(&s.app, &s.landlord, "/api/v1/enterprises").await;
     assert_eq!(ids(&list), [own.id(), staffs.id()]);
-    let list = s
-        .app
-        .get("/api/v1/enterprises", Some(&neighbour.token))
-        .await
-        .expect(200)
-        .body;
+    let list = read(&s.app, &neighbour, "/api/v1/enterprises").await;
     assert!(ids(&list).is_empty());
     s.app.get(&get(staffs.id()), None).await.problem(401);
     s.app.get("/api/v1/enterprises", None).await.problem(401);
@@ -273,10 +270,7 @@ async fn each_role_on_each_endpoint(backend: Backend) {
         let path = format!("/api/v1/{premises}/{id}/lease");
         for outsider in [&other.landlord, &other.inspector] {
             let_to(&s.app, outsider, premises, id, lease_of(&e)).await.problem(404);
-            s.app
-                .call("DELETE", &path, Some(&outsider.token), &[], None)
-                .await
-                .problem(404);
+            end_lease(&s.app, outsider, premises, id).await.problem(404);
             s.app.get(&path, Some(&outsider.token)).await.problem(404);
         }
         let_to(&s.app, &s.auditor, premises, id, lease_of(&e))
@@ -298,33 +292,21 @@ async fn each_role_on_each_endpoint(backend: Backend) {
             assert_eq!(lease.str("enterprise_id"), e.id());
             assert_eq!(lease.str("start_date"), date(-10));
             for reader in [&s.landlord, &s.inspector, &s.auditor, &s.admin] {
-                let read = s.app.get(&path, Some(&reader.token)).await.expect(200).body;
-                assert_eq!(read, lease);
+                let answer = read(&s.app, reader, &path).await;
+                assert_eq!(answer, lease);
             }
-            s.app
-                .call("DELETE", &path, Some(&s.auditor.token), &[], None)
-                .await
-                .problem(403);
+            end_lease(&s.app, &s.auditor, premises, id).await.problem(403);
             s.app.call("DELETE", &path, None, &[], None).await.problem(401);
-            s.app
-                .call("DELETE", &path, Some(&by.token), &[], None)
-                .await
-                .expect(204);
-            s.app
-                .call("DELETE", &path, Some(&by.token), &[], None)
-                .await
-                .problem(404);
+            end_lease(&s.app, by, premises, id).await.expect(204);
+            end_lease(&s.app, by, premises, id).await.problem(404);
         }
     }
-    let events = s
-        .app
-        .get(
-            &format!("/api/v1/audit-events?entity_id={}", unit.id()),
-            Some(&s.admin.token),
-        )
-        .await
-        .expect(200)
-        .body;
+    let events = read(
+        &s.app,
+        &s.admin,
+        &format!("/api/v1/audit-events?entity_id={}", unit.id()),
+    )
+    .await;
     let actions: Vec<&str> = events.array("items").iter().map(|e| e.str("action")).collect();
     assert_eq!(
         actions.iter().filter(|a| **a == "lease.started").count(),
@@ -390,28 +372,27 @@ async fn tenancies_in_a_let_unit_carry_the_enterprise(backend: Backend) {
     let dorm = s.app.unit(&s.landlord, s.pid(), "D-1", 60.0).await;
     let room = s.app.unit(&s.landlord, s.pid(), "R-1", 20.0).await;
 
-    let before = s
-        .app
-        .declare(&s.landlord, dorm.id(), &resident_id("19900101", 11), &date(0))
-        .await
-        .expect(201);
-    assert_eq!(before.body["enterprise_id"], Value::Null);
-    let far_lease = let_to(&s.app, &s.admin, "units", dorm.id(), lease_of(&far)).await;
-    assert_eq!(far_lease.error_fields(), ["enterprise_id"]);
-    far_lease.problem(422);
-    let unseen = let_to(&s.app, &s.landlord, "units", dorm.id(), lease_of(&e)).await;
-    assert_eq!(unseen.error_fields(), ["enterprise_id"]);
-    let neither = let_to(&s.app, &s.landlord, "units", dorm.id(), json!({"start_date": date(0)})).await;
-    assert_eq!(neither.error_fields(), ["enterprise_id"]);
-    let bad_date = let_to(
-        &s.app,
-        &s.inspector,
-        "units",
-        dorm.id(),
-        json!({"enterprise_id": e.id(), "start_date": "1800-01-01"}),
-    )
-    .await;
-    assert_eq!(bad_date.error_fields(), ["start_date"]);
+    assert_eq!(worker(&s, dorm.id(), 11, 0).await["enterprise_id"], Value::Null);
+    let refusals = [
+        (&s.admin, lease_of(&far), "enterprise_id"),
+        (&s.landlord, lease_of(&e), "enterprise_id"),
+        (&s.landlord, json!({"start_date": date(0)}), "enterprise_id"),
+        (
+            &s.landlord,
+            json!({"unified_social_credit_code": VALID_CODES[2], "start_date": date(0)}),
+            "unified_social_credit_code",
+        ),
+        (
+            &s.inspector,
+            json!({"enterprise_id": e.id(), "start_date": "1800-01-01"}),
+            "start_date",
+        ),
+    ];
+    for (by, body, field) in refusals {
+        let refused = let_to(&s.app, by, "units", dorm.id(), body).await;
+        assert_eq!(refused.error_fields(), [field]);
+        refused.problem(422);
+    }
 
     let_to(&s.app, &s.inspector, "units", dorm.id(), lease_of(&e))
         .await
@@ -419,69 +400,17 @@ async fn tenancies_in_a_let_unit_carry_the_enterprise(backend: Backend) {
     let_to(&s.app, &s.inspector, "properties", s.pid(), lease_of(&f))
         .await
         .expect(200);
-    let in_dorm = s
-        .app
-        .declare(&s.landlord, dorm.id(), &resident_id("19900101", 21), &date(0))
-        .await
-        .expect(201);
-    assert_eq!(in_dorm.body.str("enterprise_id"), e.id());
-    let in_room = s
-        .app
-        .declare(&s.landlord, room.id(), &resident_id("19900101", 31), &date(0))
-        .await
-        .expect(201);
-    assert_eq!(in_room.body.str("enterprise_id"), f.id());
-    let read = s
-        .app
-        .get(
-            &format!("/api/v1/tenancies/{}", in_dorm.body.id()),
-            Some(&s.auditor.token),
-        )
-        .await
-        .expect(200);
-    assert_eq!(read.body.str("enterprise_id"), e.id());
+    let in_dorm = worker(&s, dorm.id(), 21, 0).await;
+    assert_eq!(in_dorm.str("enterprise_id"), e.id());
+    assert_eq!(worker(&s, room.id(), 31, 0).await.str("enterprise_id"), f.id());
+    let path = format!("/api/v1/tenancies/{}", in_dorm.id());
+    assert_eq!(read(&s.app, &s.auditor, &path).await.str("enterprise_id"), e.id());
 
-    s.app
-        .call(
-            "DELETE",
-            &format!("/api/v1/units/{}/lease", dorm.id()),
-            Some(&s.landlord.token),
-            &[],
-            None,
-        )
-        .await
-        .expect(204);
-    let under_property = s
-        .app
-        .declare(&s.landlord, dorm.id(), &resident_id("19900101", 41), &date(0))
-        .await
-        .expect(201);
-    assert_eq!(under_property.body.str("enterprise_id"), f.id());
-    s.app
-        .call(
-            "DELETE",
-            &format!("/api/v1/properties/{}/lease", s.pid()),
-            Some(&s.landlord.token),
-            &[],
-            None,
-        )
-        .await
-        .expect(204);
-    let after = s
-        .app
-        .declare(&s.landlord, dorm.id(), &resident_id("19900101", 51), &date(0))
-        .await
-        .expect(201);
-    assert_eq!(after.body["enterprise_id"], Value::Null);
-    let kept = s
-        .app
-        .get(
-            &format!("/api/v1/tenancies/{}", in_dorm.body.id()),
-            Some(&s.landlord.token),
-        )
-        .await
-        .expect(200);
-    assert_eq!(kept.body.str("enterprise_id"), e.id());
+    end_lease(&s.app, &s.landlord, "units", dorm.id()).await.expect(204);
+    assert_eq!(worker(&s, dorm.id(), 41, 0).await.str("enterprise_id"), f.id());
+    end_lease(&s.app, &s.landlord, "properties", s.pid()).await.expect(204);
+    assert_eq!(worker(&s, dorm.id(), 51, 0).await["enterprise_id"], Value::Null);
+    assert_eq!(read(&s.app, &s.landlord, &path).await.str("enterprise_id"), e.id());
 }
 
 /// `enterprise_id` on the tenancies and properties lists, the ledger and the summary returns only what is let to
@@ -497,40 +426,17 @@ async fn filters_by_enterprise(backend: Backend) {
     let_to(&s.app, &s.inspector, "units", dorm.id(), lease_of(&e))
         .await
         .expect(200);
-    let worker = s
-        .app
-        .declare(&s.landlord, dorm.id(), &resident_id("19950101", 11), &date(-10))
-        .await
-        .expect(201)
-        .body;
-    s.app
-        .declare(&s.landlord, room.id(), &resident_id("19950101", 21), &date(0))
-        .await
-        .expect(201);
+    let late_worker = worker(&s, dorm.id(), 11, -10).await;
+    worker(&s, room.id(), 21, 0).await;
 
     let q = format!("enterprise_id={}", e.id());
     for reader in [&s.landlord, &s.auditor, &s.admin] {
-        let tenancies = s
-            .app
-            .get(&format!("/api/v1/tenancies?{q}"), Some(&reader.token))
-            .await
-            .expect(200)
-            .body;
-        assert_eq!(ids(&tenancies), [worker.id()]);
-        let properties = s
-            .app
-            .get(&format!("/api/v1/properties?{q}"), Some(&reader.token))
-            .await
-            .expect(200)
-            .body;
+        let tenancies = read(&s.app, reader, &format!("/api/v1/tenancies?{q}")).await;
+        assert_eq!(ids(&tenancies), [late_worker.id()]);
+        let properties = read(&s.app, reader, &format!("/api/v1/properties?{q}")).await;
         assert_eq!(ids(&properties), [s.pid()]);
     }
-    let all = s
-        .app
-        .get("/api/v1/properties", Some(&s.admin.token))
-        .await
-        .expect(200)
-        .body;
+    let all = read(&s.app, &s.admin, "/api/v1/properties").await;
     assert_eq!(ids(&all), [s.pid(), second.id()]);
 
     let ledger = s
@@ -543,22 +449,12 @@ async fn filters_by_enterprise(backend: Backend) {
         .expect(200)
         .text();
     assert!(ledger.contains("E-101") && !ledger.contains("X-102"), "{ledger}");
-    let summary = s
-        .app
-        .get(&format!("/api/v1/reports/summary?{q}"), Some(&s.auditor.token))
-        .await
-        .expect(200)
-        .body;
+    let summary = read(&s.app, &s.auditor, &format!("/api/v1/reports/summary?{q}")).await;
     assert_eq!(summary["properties"]["total"], 1, "{summary}");
     assert_eq!(summary["units"], 1, "{summary}");
     assert_eq!(summary["active_tenancies"], 1, "{summary}");
     assert_eq!(summary["late_declarations"], 1, "{summary}");
-    let whole = s
-        .app
-        .get("/api/v1/reports/summary", Some(&s.auditor.token))
-        .await
-        .expect(200)
-        .body;
+    let whole = read(&s.app, &s.auditor, "/api/v1/reports/summary").await;
     assert_eq!(whole["properties"]["total"], 2);
     assert_eq!(whole["active_tenancies"], 2);
 
@@ -567,37 +463,17 @@ async fn filters_by_enterprise(backend: Backend) {
     let_to(&s.app, &s.landlord, "properties", second.id(), lease_of(&e))
         .await
         .expect(200);
-    let summary = s
-        .app
-        .get(&format!("/api/v1/reports/summary?{q}"), Some(&s.admin.token))
-        .await
-        .expect(200)
-        .body;
+    let summary = read(&s.app, &s.admin, &format!("/api/v1/reports/summary?{q}")).await;
     assert_eq!(summary["properties"]["total"], 2, "{summary}");
     assert_eq!(summary["units"], 2, "{summary}");
 
     // Another village's enterprise: nothing in this village's scope.
     let fq = format!("enterprise_id={}", far.id());
-    let none = s
-        .app
-        .get(&format!("/api/v1/tenancies?{fq}"), Some(&s.auditor.token))
-        .await
-        .expect(200)
-        .body;
+    let none = read(&s.app, &s.auditor, &format!("/api/v1/tenancies?{fq}")).await;
     assert!(ids(&none).is_empty());
-    let none = s
-        .app
-        .get(&format!("/api/v1/properties?{fq}"), Some(&s.landlord.token))
-        .await
-        .expect(200)
-        .body;
+    let none = read(&s.app, &s.landlord, &format!("/api/v1/properties?{fq}")).await;
     assert!(ids(&none).is_empty());
-    let summary = s
-        .app
-        .get(&format!("/api/v1/reports/summary?{fq}"), Some(&s.auditor.token))
-        .await
-        .expect(200)
-        .body;
+    let summary = read(&s.app, &s.auditor, &format!("/api/v1/reports/summary?{fq}")).await;
     assert_eq!(summary["properties"]["total"], 0);
     assert_eq!(summary["active_tenancies"], 0);
     let ledger = s

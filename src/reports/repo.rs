@@ -321,7 +321,20 @@ pub fn rectifications_by_grid(conn: &mut Conn, village: Option<&str>) -> Result<
     Ok(by_grid.into_values().collect())
 }
 
-/// Per grid, the properties nobody visited on patrol in the last 30 days.
+/// The grids of a village or the town: `(id, code, name)` in id order.
+fn grids_of(conn: &mut Conn, village: Option<&str>) -> Result<Vec<(String, String, String)>, ApiError> {
+    let mut query = grids::table
+        .select((grids::id, grids::code, grids::name))
+        .order(grids::id.asc())
+        .into_boxed();
+    if let Some(v) = village {
+        query = query.filter(grids::village_id.eq(v.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Per grid, the properties nobody visited on patrol in the last 30 days (of those let to `enterprise`, when one
+/// is named).
 fn patrol_gaps(
     conn: &mut Conn,
     village: Option<&str>,
@@ -329,14 +342,7 @@ fn patrol_gaps(
     today: NaiveDate,
 ) -> Result<Vec<GridPatrolGap>, ApiError> {
     let since = today - Duration::days(30);
-    let mut grid_query = grids::table
-        .select((grids::id, grids::code, grids::name))
-        .order(grids::id.asc())
-        .into_boxed();
-    if let Some(v) = village {
-        grid_query = grid_query.filter(grids::village_id.eq(v.to_owned()));
-    }
-    let all_grids: Vec<(String, String, String)> = grid_query.load(conn)?;
+    let all_grids = grids_of(conn, village)?;
     let totals: Vec<(Option<String>, i64)> = let_to!(
         in_village!(
             properties::table
