@@ -400,6 +400,15 @@ async fn tenancies_in_a_let_unit_carry_the_enterprise(backend: Backend) {
     let_to(&s.app, &s.inspector, "properties", s.pid(), lease_of(&f))
         .await
         .expect(200);
+    let unit = read(&s.app, &s.landlord, &format!("/api/v1/units/{}", dorm.id())).await;
+    assert_eq!(
+        (unit.str("enterprise_id"), unit.str("enterprise_since")),
+        (e.id(), date(-10).as_str())
+    );
+    let property = read(&s.app, &s.inspector, &format!("/api/v1/properties/{}", s.pid())).await;
+    assert_eq!(property.str("enterprise_id"), f.id());
+    let unit = read(&s.app, &s.landlord, &format!("/api/v1/units/{}", room.id())).await;
+    assert_eq!(unit["enterprise_id"], Value::Null);
     let in_dorm = worker(&s, dorm.id(), 21, 0).await;
     assert_eq!(in_dorm.str("enterprise_id"), e.id());
     assert_eq!(worker(&s, room.id(), 31, 0).await.str("enterprise_id"), f.id());

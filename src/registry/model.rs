@@ -153,7 +153,7 @@ impl PropertyRow {
 
 /// A registered rental premises.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "registration_code": "DONGHU-000001", "owner_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e01", "village_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e0f", "grid_id": null, "name": "陈氏出租楼", "address": "东湖村中路12号", "kind": "apartment", "floors": 5, "floor_area_m2": 600.0, "mixed_use_residence": false, "status": "rated", "stars": 4, "score": 86, "rating_valid_until": "2027-11-20", "active_tenants": 12, "capacity": 30, "created_at": "2026-11-01T08:00:00Z", "updated_at": "2026-11-20T10:30:00Z", "version": 3}))]
+#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "registration_code": "DONGHU-000001", "owner_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e01", "village_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e0f", "grid_id": null, "name": "陈氏出租楼", "address": "东湖村中路12号", "kind": "apartment", "floors": 5, "floor_area_m2": 600.0, "mixed_use_residence": false, "status": "rated", "stars": 4, "score": 86, "rating_valid_until": "2027-11-20", "active_tenants": 12, "capacity": 30, "enterprise_id": null, "enterprise_since": null, "created_at": "2026-11-01T08:00:00Z", "updated_at": "2026-11-20T10:30:00Z", "version": 3}))]
 pub struct Property {
     pub id: String,
     /// Village code, a dash and a six-digit sequence, as on the door plaque (`HTK-000123`).
@@ -175,6 +175,10 @@ pub struct Property {
     pub active_tenants: i32,
     /// The sum of its units' `max_occupants`.
     pub capacity: i32,
+    /// The enterprise the whole property is let to (`PUT /properties/{id}/lease`), else null.
+    pub enterprise_id: Option<String>,
+    /// The day that lease began.
+    pub enterprise_since: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -200,6 +204,8 @@ impl Property {
             rating_valid_until: row.rating_valid_until,
             active_tenants: row.active_tenants,
             capacity: row.capacity,
+            enterprise_id: row.enterprise_id,
+            enterprise_since: row.enterprise_since,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
             version: row.version,
@@ -261,7 +267,7 @@ impl UnitRow {
 /// type of its own in Kotlin and Swift.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(as = RentalUnit)]
-#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e20", "property_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "label": "301", "floor": 3, "area_m2": 18.5, "kind": "room", "max_occupants": 2, "active_tenants": 1, "overcrowded": false, "created_at": "2026-11-01T08:05:00Z", "updated_at": "2026-11-02T09:00:00Z", "version": 2}))]
+#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e20", "property_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "label": "301", "floor": 3, "area_m2": 18.5, "kind": "room", "max_occupants": 2, "active_tenants": 1, "overcrowded": false, "enterprise_id": null, "enterprise_since": null, "created_at": "2026-11-01T08:05:00Z", "updated_at": "2026-11-02T09:00:00Z", "version": 2}))]
 pub struct Unit {
     pub id: String,
     pub property_id: String,
@@ -273,6 +279,11 @@ pub struct Unit {
     pub active_tenants: i32,
     /// More active tenants than `max_occupants`.
     pub overcrowded: bool,
+    /// The enterprise the unit itself is let to (`PUT /units/{id}/lease`), else null; a unit with no lease of
+    /// its own is let with its property.
+    pub enterprise_id: Option<String>,
+    /// The day that lease began.
+    pub enterprise_since: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -291,6 +302,8 @@ impl TryFrom<UnitRow> for Unit {
             area_m2: row.area_m2,
             max_occupants: row.max_occupants,
             active_tenants: row.active_tenants,
+            enterprise_id: row.enterprise_id,
+            enterprise_since: row.enterprise_since,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
             version: row.version,
