@@ -433,6 +433,7 @@ impl Plan {
             updated_at: move_out_date.map_or(declared_at, |d| d.and_time(NaiveTime::MIN) + Duration::hours(2)),
             version: if move_out_date.is_some() { 2 } else { 1 },
             enterprise_id: None,
+            erased_at: None,
         })
     }
 }

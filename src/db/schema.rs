@@ -153,6 +153,7 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> Integer,
         enterprise_id -> Nullable<Text>,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 
@@ -316,6 +317,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    daily_runs (job, day) {
+        job -> Text,
+        day -> Date,
+        runner -> Text,
+        claimed_until -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        report -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(grids -> villages (village_id));
 diesel::joinable!(users -> villages (village_id));
 diesel::table! {
@@ -397,6 +409,7 @@ diesel::joinable!(photos -> rectifications (rectification_id));
 diesel::joinable!(photo_blobs -> photos (photo_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    daily_runs,
     villages,
     grids,
     users,

@@ -353,6 +353,8 @@ pub struct TenancyRow {
     pub version: i32,
     /// The enterprise whose lease covered the unit when the tenancy was declared.
     pub enterprise_id: Option<String>,
+    /// When the personal data was erased after the retention period (`crate::retention`).
+    pub erased_at: Option<NaiveDateTime>,
 }
 
 /// A tenant as every answer but `/identity` shows them: the identity number masked.
@@ -374,7 +376,7 @@ pub struct TenantView {
 
 /// A tenant declaration.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e30", "unit_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e20", "property_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "tenant": {"full_name": "李四", "id_type": "resident_id", "id_number_masked": "110*************39", "phone_masked": "139******78", "gender": "male", "birth_year": 1990, "origin": "四川省", "employer": "晋江鞋业"}, "move_in_date": "2026-11-01", "move_out_date": null, "declared_at": "2026-11-02T09:00:00Z", "late": false, "duplicate_elsewhere": false, "enterprise_id": null, "created_at": "2026-11-02T09:00:00Z", "updated_at": "2026-11-02T09:00:00Z", "version": 1}))]
+#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e30", "unit_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e20", "property_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "tenant": {"full_name": "李四", "id_type": "resident_id", "id_number_masked": "110*************39", "phone_masked": "139******78", "gender": "male", "birth_year": 1990, "origin": "四川省", "employer": "晋江鞋业"}, "move_in_date": "2026-11-01", "move_out_date": null, "declared_at": "2026-11-02T09:00:00Z", "late": false, "duplicate_elsewhere": false, "enterprise_id": null, "created_at": "2026-11-02T09:00:00Z", "updated_at": "2026-11-02T09:00:00Z", "version": 1, "erased_at": null}))]
 pub struct Tenancy {
     pub id: String,
     pub unit_id: String,
@@ -394,6 +396,10 @@ pub struct Tenancy {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    /// When the tenant's personal data was erased, the tenancy having ended more than the retention period
+    /// ago (`ANZU_RETENTION_DAYS`): `full_name` and `id_number_masked` are then empty and the phone and
+    /// employer null; the birth year, gender, origin and dates stay for the statistics. Null until then.
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl Tenancy {
@@ -422,6 +428,7 @@ impl Tenancy {
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
             version: row.version,
+            erased_at: row.erased_at.map(|at| at.and_utc()),
         })
     }
 }

@@ -530,6 +530,7 @@ pub fn outdated_identity_ciphertexts(
 ) -> Result<Vec<(String, String, Option<String>)>, ApiError> {
     let current = format!("{}%", crate::crypto::VERSION_PREFIX);
     Ok(tenancies::table
+        .filter(tenancies::erased_at.is_null())
         .filter(
             tenancies::id_number_encrypted
                 .not_like(current.clone())

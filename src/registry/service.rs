@@ -338,6 +338,7 @@ impl PreparedTenant {
             updated_at: at,
             version: 1,
             enterprise_id: unit.enterprise_id.clone().or_else(|| property.enterprise_id.clone()),
+            erased_at: None,
         }
     }
 }
@@ -556,6 +557,12 @@ pub fn read_identity(
 ) -> Result<Identity, ApiError> {
     let (tenancy, property) = repo::find_tenancy(conn, caller, id)?;
     caller.require(&[Role::Admin, Role::Auditor])?;
+    if let Some(at) = tenancy.erased_at {
+        return Err(ApiError::Conflict(format!(
+            "The tenant's personal data was erased on {} after the retention period: there is no identity to read.",
+            at.date()
+        )));
+    }
     let id_number = cipher
         .decrypt(&tenancy.id_number_encrypted, Binding::tenancy_id_number(&tenancy.id))
         .map_err(|e| {
