@@ -508,7 +508,38 @@ async fn filters_by_enterprise(backend: Backend) {
     }
 }
 
+/// A registration repeated with its `Idempotency-Key` answers the first 201 again and registers once; the answer
+/// carries its version as an `ETag`.
+async fn a_repeated_registration_is_replayed(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let body = enterprise_body(VALID_CODES[0]);
+    let headers = [("Idempotency-Key", "enterprise-1")];
+    let send = || {
+        s.app.call(
+            "POST",
+            "/api/v1/enterprises",
+            Some(&s.landlord.token),
+            &headers,
+            Some(&body),
+        )
+    };
+    let first = send().await.expect(201);
+    let again = send().await.expect(201);
+    assert_eq!(first.body, again.body);
+    assert_eq!(first.header("etag").as_deref(), Some("\"1\""));
+    assert_eq!(s.app.count("enterprises"), 1);
+    let read = s
+        .app
+        .get(
+            &format!("/api/v1/enterprises/{}", first.body.id()),
+            Some(&s.landlord.token),
+        )
+        .await;
+    assert_eq!(read.expect(200).header("etag").as_deref(), Some("\"1\""));
+}
+
 backend_tests!(
+    a_repeated_registration_is_replayed,
     the_credit_code_and_its_check_character,
     one_code_per_village,
     who_sees_which_enterprise,
