@@ -103,19 +103,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => create_admin(&settings, email, password, name, phone).await,
         Command::Openapi => Ok(()),
-        Command::Backup { path } => {
-            let db = Db::connect(&settings.database_url, 1)?;
-            let started = std::time::Instant::now();
-            db.backup_to(&path)
-                .map_err(ApiError::into_anyhow)
-                .context("the backup failed")?;
-            println!(
-                "backed up to {} in {:.1} s",
-                path.display(),
-                started.elapsed().as_secs_f64()
-            );
-            Ok(())
-        }
+        Command::Backup { path } => backup(&settings, &path),
         Command::Purge { dry_run } => {
             let db = job_database(&settings)?;
             let report = crate::retention::service::run(&db, settings.retention_days, crate::ids::today(), dry_run)
@@ -144,6 +132,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print_json(&report)
         }
     }
+}
+
+/// `anzu backup PATH`.
+fn backup(settings: &Settings, path: &std::path::Path) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database_url, 1)?;
+    let started = std::time::Instant::now();
+    db.backup_to(path)
+        .map_err(ApiError::into_anyhow)
+        .context("the backup failed")?;
+    println!(
+        "backed up to {} in {:.1} s",
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// The database of a one-off job, migrated.

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod compliance;
 pub mod config;
 pub mod crypto;
+pub mod csv_import;
 pub mod daily;
 pub mod db;
 pub mod enterprises;

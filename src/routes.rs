@@ -20,6 +20,7 @@ pub fn api(cfg: &mut ServiceConfig) {
                 .configure(accounts::handlers::routes)
                 .configure(villages::handlers::routes)
                 .configure(registry::handlers::routes)
+                .configure(registry::import::handlers::routes)
                 .configure(enterprises::handlers::routes)
                 .configure(planning::handlers::routes)
                 .configure(safety::handlers::routes)

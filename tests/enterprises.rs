@@ -538,8 +538,43 @@ async fn a_repeated_registration_is_replayed(backend: Backend) {
     assert_eq!(read.expect(200).header("etag").as_deref(), Some("\"1\""));
 }
 
+/// Workers declared in bulk (a CSV to `/units/{id}/tenancies/import`) in a let unit carry the enterprise as a
+/// single declaration does, and the enterprise's tenancies list shows them.
+async fn a_bulk_declaration_carries_the_enterprise(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let e = enterprise(&s.app, &s.landlord, VALID_CODES[0]).await;
+    let dorm = s.app.unit(&s.landlord, s.pid(), "宿舍A", 200.0).await;
+    let_to(&s.app, &s.landlord, "units", dorm.id(), lease_of(&e))
+        .await
+        .expect(200);
+    let mut csv = String::from("full_name,id_number,move_in_date\n");
+    for seq in 0..3 {
+        csv.push_str(&format!(
+            "工人{seq},{},{}\n",
+            resident_id("19980303", 100 + seq),
+            date(-1)
+        ));
+    }
+    let path = format!("/api/v1/units/{}/tenancies/import", dorm.id());
+    let report = s
+        .app
+        .send_raw("POST", &path, Some(&s.landlord.token), "text/csv", csv.into_bytes())
+        .await;
+    assert_eq!(report.expect(200).body["accepted"], 3);
+    let list = read(
+        &s.app,
+        &s.landlord,
+        &format!("/api/v1/tenancies?enterprise_id={}", e.id()),
+    )
+    .await;
+    let items = list.array("items");
+    assert_eq!(items.len(), 3);
+    assert!(items.iter().all(|t| t.str("enterprise_id") == e.id()), "{list}");
+}
+
 backend_tests!(
     a_repeated_registration_is_replayed,
+    a_bulk_declaration_carries_the_enterprise,
     the_credit_code_and_its_check_character,
     one_code_per_village,
     who_sees_which_enterprise,

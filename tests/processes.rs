@@ -11,6 +11,7 @@ use std::time::Duration;
 use anzu::daily;
 use anzu::db::Db;
 use anzu::error::ApiError;
+use common::scene::{Scene, date};
 use common::{Backend, TestApp};
 use serde_json::{Value, json};
 
@@ -98,4 +99,41 @@ async fn two_servers_share_the_daily_jobs(backend: Backend) {
     panic!("the daily jobs did not finish within 30 s");
 }
 
-backend_tests!(a_daily_job_runs_once_across_processes, two_servers_share_the_daily_jobs);
+/// A process that cached a property's public answer shows its new rating at once when another process on the
+/// database records an inspection (PostgreSQL `LISTEN/NOTIFY`), not after its 60-second cache runs out. SQLite
+/// serves from one process: nothing to share there.
+async fn a_rating_change_shows_on_every_process_at_once(backend: Backend) {
+    if backend == Backend::Sqlite {
+        return;
+    }
+    let s = Scene::new(backend).await;
+    s.inspect(&date(-1), &[]).await;
+    let other = s.app.spawn_process(&[]).await;
+    let public = format!("{}/public/v1/ratings/{}", other.address, s.code());
+    let stars_there = async || -> i64 {
+        let mut answer = s.app.client.get(public.as_str()).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+        let body: Value = serde_json::from_slice(&answer.body().await.unwrap()).unwrap();
+        body["stars"].as_i64().unwrap()
+    };
+    assert_eq!(stars_there().await, 5, "now cached in the other process");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lowered = s.inspect(&date(0), &["GAS-02"]).await;
+    let stars = lowered["stars"].as_i64().unwrap();
+    assert!(stars < 5);
+    let started = std::time::Instant::now();
+    while stars_there().await != stars {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the other process still shows 5 stars"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    eprintln!("the other process showed the change after {:?}", started.elapsed());
+}
+
+backend_tests!(
+    a_daily_job_runs_once_across_processes,
+    two_servers_share_the_daily_jobs,
+    a_rating_change_shows_on_every_process_at_once,
+);

@@ -26,36 +26,38 @@ fn runner() -> &'static str {
     RUNNER.get_or_init(|| format!("pid {} ({})", std::process::id(), new_id()))
 }
 
-/// Claims `job` for `day` for this process: true when it is this process's to run.
+/// Claims `job` for `day` for this process: true when it is this process's to run. Each step is one write
+/// statement first in its transaction (no read before it), so on SQLite it waits for the write lock instead of
+/// failing to upgrade a read.
 pub async fn claim(db: &Db, job: &'static str, day: NaiveDate) -> Result<bool, ApiError> {
-    let claimed = db
+    let first = db
         .write(move |conn| {
-            let at = now();
-            let until = at + Duration::minutes(CLAIM_MINUTES);
-            match repo::find(conn, job, day)? {
-                None => repo::insert(
-                    conn,
-                    &DailyRunRow {
-                        job: job.to_owned(),
-                        day,
-                        runner: runner().to_owned(),
-                        claimed_until: until,
-                        finished_at: None,
-                        report: None,
-                    },
-                )
-                .map(|()| true),
-                Some(run) if run.finished_at.is_none() && run.claimed_until < at => {
-                    repo::take_over(conn, job, day, run.claimed_until, runner(), until)
-                }
-                Some(_) => Ok(false),
-            }
+            let until = now() + Duration::minutes(CLAIM_MINUTES);
+            repo::insert(
+                conn,
+                &DailyRunRow {
+                    job: job.to_owned(),
+                    day,
+                    runner: runner().to_owned(),
+                    claimed_until: until,
+                    finished_at: None,
+                    report: None,
+                },
+            )
         })
         .await;
-    match claimed {
-        // Another process inserted the same claim between our look and our insert.
-        Err(ApiError::Conflict(_)) => Ok(false),
-        other => other,
+    match first {
+        Ok(()) => Ok(true),
+        // Claimed already (by another process, or by this one on an earlier day's timer): take it over only
+        // when that claim ran out unfinished.
+        Err(ApiError::Conflict(_)) => {
+            db.write(move |conn| {
+                let at = now();
+                repo::take_over_expired(conn, job, day, at, runner(), at + Duration::minutes(CLAIM_MINUTES))
+            })
+            .await
+        }
+        Err(err) => Err(err),
     }
 }
 

@@ -36,12 +36,13 @@ pub fn insert(conn: &mut Conn, row: &DailyRunRow) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Takes over a claim that ran out at `expired` unfinished; false when someone else took it first.
-pub fn take_over(
+/// Takes over a claim that ran out before `at` unfinished; false when there is none (it is finished, still
+/// held, or someone else took it first).
+pub fn take_over_expired(
     conn: &mut Conn,
     job: &str,
     day: NaiveDate,
-    expired: NaiveDateTime,
+    at: NaiveDateTime,
     runner: &str,
     until: NaiveDateTime,
 ) -> Result<bool, ApiError> {
@@ -49,7 +50,7 @@ pub fn take_over(
         daily_runs::table
             .find((job, day))
             .filter(daily_runs::finished_at.is_null())
-            .filter(daily_runs::claimed_until.eq(expired)),
+            .filter(daily_runs::claimed_until.lt(at)),
     )
     .set((daily_runs::runner.eq(runner), daily_runs::claimed_until.eq(until)))
     .execute(conn)?;

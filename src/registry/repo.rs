@@ -189,6 +189,14 @@ pub fn list_units(conn: &mut Conn, property_id: &str, page: &Page) -> Result<Vec
     Ok(paged!(query, units, page).load(conn)?)
 }
 
+/// Every unit of a property (a bulk declaration finds its lines' units among them by label).
+pub fn units_of_property(conn: &mut Conn, property_id: &str) -> Result<Vec<UnitRow>, ApiError> {
+    Ok(units::table
+        .filter(units::property_id.eq(property_id))
+        .select(UnitRow::as_select())
+        .load(conn)?)
+}
+
 /// Writes a changed unit if it is still at `expected_version`; 412 otherwise.
 pub fn update_unit(conn: &mut Conn, row: &UnitRow, expected_version: i32) -> Result<(), ApiError> {
     let updated = diesel::update(units::table.find(&row.id).filter(units::version.eq(expected_version)))

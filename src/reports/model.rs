@@ -83,15 +83,7 @@ pub struct ImportQuery {
     pub partial: bool,
 }
 
-/// A row the import refused, and why.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-pub struct Rejection {
-    /// The line in the file (the header is line 1).
-    pub line: u64,
-    /// The column's English name.
-    pub column: String,
-    pub reason: String,
-}
+pub use crate::csv_import::Rejection;
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct Created {
