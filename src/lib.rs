@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod csv_import;
 pub mod daily;
 pub mod db;
+pub mod enterprises;
 pub mod error;
 pub mod http;
 pub mod idempotency;

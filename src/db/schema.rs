@@ -105,6 +105,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        enterprise_id -> Nullable<Text>,
+        enterprise_since -> Nullable<Date>,
     }
 }
 
@@ -122,6 +124,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        enterprise_id -> Nullable<Text>,
+        enterprise_since -> Nullable<Date>,
     }
 }
 
@@ -148,6 +152,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        enterprise_id -> Nullable<Text>,
         erased_at -> Nullable<Timestamp>,
     }
 }
@@ -297,6 +302,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    enterprises (id) {
+        id -> Text,
+        village_id -> Text,
+        name -> Text,
+        unified_social_credit_code -> Text,
+        contact_name -> Text,
+        contact_phone_encrypted -> Text,
+        contact_phone_masked -> Text,
+        registered_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
     daily_runs (job, day) {
         job -> Text,
         day -> Date,
@@ -422,4 +443,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     appeals,
     rerating_requests,
     property_replies,
+    enterprises,
 );

@@ -55,6 +55,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         (name = "users", description = "Users and membership"),
         (name = "villages", description = "Villages and grids"),
         (name = "registry", description = "Properties, units and tenant declarations"),
+        (name = "enterprises", description = "Enterprises (unified social credit code) and units or properties let to them"),
         (name = "audit", description = "The audit log"),
         (name = "safety", description = "Checklist, inspections, ratings, rectification orders, delisting"),
         (name = "appeals", description = "Appeals against inspections, re-rating requests, the owner's public reply"),

@@ -81,7 +81,31 @@ pub fn list_properties(
                 .or(lower(properties::address).like(pattern).escape('\\')),
         );
     }
+    if let Some(enterprise_id) = &filter.enterprise_id {
+        query = query.filter(property_let_to(enterprise_id.clone()));
+    }
     Ok(paged!(query, properties, page).load(conn)?)
+}
+
+/// Whether a property is let to the enterprise, wholly or a unit of it (a condition on `properties`).
+#[diesel::dsl::auto_type(no_type_alias)]
+pub fn property_let_to(enterprise_id: String) -> _ {
+    let unit_of: String = enterprise_id.clone();
+    properties::enterprise_id.eq(enterprise_id).or(properties::id.eq_any(
+        units::table
+            .filter(units::enterprise_id.eq(unit_of))
+            .select(units::property_id),
+    ))
+}
+
+/// Whether a unit is let to the enterprise: by its own lease, or by its property's when it has none (a condition
+/// on `units` joined to `properties`).
+#[diesel::dsl::auto_type(no_type_alias)]
+pub fn unit_let_to(enterprise_id: String) -> _ {
+    let whole: String = enterprise_id.clone();
+    units::enterprise_id
+        .eq(enterprise_id)
+        .or(units::enterprise_id.is_null().and(properties::enterprise_id.eq(whole)))
 }
 
 diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -262,6 +286,9 @@ pub fn list_tenancies(
     }
     if let Some(late) = filter.late {
         query = query.filter(tenancies::late.eq(late));
+    }
+    if let Some(enterprise_id) = &filter.enterprise_id {
+        query = query.filter(tenancies::enterprise_id.eq(enterprise_id.clone()));
     }
     Ok(paged!(query, tenancies, page).load(conn)?)
 }

@@ -317,7 +317,8 @@ impl PreparedTenant {
         &self.id_lookup
     }
 
-    /// The tenancy this declaration records in `unit`.
+    /// The tenancy this declaration records in `unit`, under the unit's current lease (its own, else its
+    /// property's): every declaration path builds its row here.
     fn into_row(self, unit: &UnitRow, property: &PropertyRow, late: bool, at: NaiveDateTime) -> TenancyRow {
         TenancyRow {
             id: self.id,
@@ -341,6 +342,7 @@ impl PreparedTenant {
             created_at: at,
             updated_at: at,
             version: 1,
+            enterprise_id: unit.enterprise_id.clone().or_else(|| property.enterprise_id.clone()),
             erased_at: None,
         }
     }

@@ -63,6 +63,10 @@ pub struct VillageQuery {
     /// Required for auditors (their own village); admins may omit it for the whole town.
     #[validate(custom(function = "crate::validation::uuid"))]
     pub village_id: Option<String>,
+    /// Only what is let to this enterprise: properties with a unit let to it, its units, the tenancies declared
+    /// under its leases (an enterprise outside the village: nothing).
+    #[validate(custom(function = "crate::validation::uuid"))]
+    pub enterprise_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams, Validate)]
