@@ -77,8 +77,14 @@ pub fn summary(
         rectifications: rectification_counts(conn, village)?,
         ratings_expiring_30d,
         inspections_overdue: crate::planning::service::inspections_overdue(conn, rules, village, today)?,
+        landlord_training: training_counts(conn, village, today)?,
         grids: patrol_gaps(conn, village, today)?,
     })
+}
+
+fn training_counts(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Result<TrainingCounts, ApiError> {
+    let (untrained, lapsed) = crate::accounts::training::repo::untrained_and_lapsed(conn, village, today)?;
+    Ok(TrainingCounts { untrained, lapsed })
 }
 
 /// Declarations per week for the `weeks` weeks ending with the current one (China-local weeks from Monday), oldest

@@ -59,8 +59,29 @@ async fn applicable(
         .await
 }
 
+/// The checklist item whose answer the owner's training record informs.
+const TRAINING_ITEM: &str = "MGT-02";
+
+/// The owner's training as the form shows it beside [`TRAINING_ITEM`]: valid until a date, lapsed on one, or never.
+async fn owner_training(state: &AppState, owner_id: String) -> Result<Value, ApiError> {
+    let until = state
+        .db
+        .read(move |conn| {
+            Ok(crate::accounts::training::repo::valid_until_of(conn, &[owner_id.as_str()])?.remove(&owner_id))
+        })
+        .await?;
+    Ok(match until {
+        Some(until) if until >= today() => json!({"standing": "valid", "zh": format!("房东培训有效至 {until}"),
+                                                  "en": format!("Owner's training valid until {until}")}),
+        Some(until) => json!({"standing": "lapsed", "zh": format!("房东培训已于 {until} 过期"),
+                              "en": format!("Owner's training lapsed on {until}")}),
+        None => json!({"standing": "untrained", "zh": "房东未参加过培训", "en": "Owner never trained"}),
+    })
+}
+
 async fn render(state: &AppState, current: &Current, property_id: String, sent: Sent) -> Result<String, ApiError> {
     let (property, items) = applicable(state, current, property_id).await?;
+    let training = owner_training(state, property.owner_id.clone()).await?;
     let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
     for item in items {
         let shown = json!({
@@ -68,6 +89,7 @@ async fn render(state: &AppState, current: &Current, property_id: String, sent: 
             "outcome": sent.values.get(&format!("outcome.{}", item.code)).cloned().unwrap_or_default(),
             "note": sent.values.get(&format!("note.{}", item.code)).cloned().unwrap_or_default(),
             "error": sent.errors.get(&item.code),
+            "training": (item.code == TRAINING_ITEM).then_some(&training),
         });
         match groups.last_mut() {
             Some((category, list)) if *category == item.category => list.push(shown),
