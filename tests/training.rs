@@ -411,7 +411,52 @@ async fn the_inspection_form_shows_the_owners_training(backend: Backend) {
     assert!(form.body.contains(&format!("training valid until {until}")));
 }
 
+/// The API's inspection form of a property carries the owner's training beside MGT-02, for staff of the village.
+async fn the_api_inspection_form_carries_the_owners_training(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let other = s.app.village(&s.admin).await;
+    let foreign_inspector = s.app.user(&s.admin, "inspector", Some(other.id())).await;
+    let path = format!("/api/v1/properties/{}/inspection-form", s.pid());
+    let form = s.app.get(&path, Some(&s.inspector.token)).await.expect(200).body;
+    assert_eq!(form["training_item"], "MGT-02");
+    assert!(form.array("items").iter().any(|i| i["code"] == "MGT-02"));
+    let applicable = s.results(&[]).await.len();
+    assert_eq!(
+        form.array("items").len(),
+        applicable,
+        "the items that apply to the property"
+    );
+    assert_eq!(
+        form["owner_training"],
+        json!({"owner_id": s.landlord.id(), "standing": "untrained", "valid_until": null})
+    );
+
+    let session = record(&s, &s.inspector, &date(-800), &[&s.landlord.id()])
+        .await
+        .expect(201)
+        .body;
+    let form = s.app.get(&path, Some(&s.auditor.token)).await.expect(200).body;
+    assert_eq!(form["owner_training"]["standing"], "lapsed");
+    assert_eq!(form["owner_training"]["valid_until"], session["valid_until"]);
+    record(&s, &s.inspector, &date(-1), &[&s.landlord.id()])
+        .await
+        .expect(201);
+    let form = s.app.get(&path, Some(&s.admin.token)).await.expect(200).body;
+    assert_eq!(form["owner_training"]["standing"], "valid");
+    assert_eq!(
+        form["owner_training"]["valid_until"],
+        plus_months(&date(-1), 24).as_str()
+    );
+
+    s.app.get(&path, Some(&s.landlord.token)).await.problem(403);
+    s.app.get(&path, Some(&foreign_inspector.token)).await.problem(404);
+    s.app.get(&path, None).await.problem(401);
+    let nowhere = "/api/v1/properties/01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e0f/inspection-form";
+    s.app.get(nowhere, Some(&s.inspector.token)).await.problem(404);
+}
+
 backend_tests!(
+    the_api_inspection_form_carries_the_owners_training,
     attendance_sets_training_valid_until,
     untrained_and_lapsed_are_counted_and_listed,
     the_reminder_is_sent_once_per_stage_until_renewed,

@@ -19,6 +19,34 @@ text_enum! {
     }
 }
 
+/// The checklist item a landlord's training record informs.
+pub const TRAINING_ITEM: &str = "MGT-02";
+
+/// A property owner's training as an inspection form shows it beside [`TRAINING_ITEM`].
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct OwnerTraining {
+    pub owner_id: String,
+    pub standing: TrainingStanding,
+    /// Until when it counts (or counted, when lapsed); null when never trained.
+    pub valid_until: Option<NaiveDate>,
+}
+
+impl OwnerTraining {
+    /// The standing on `today` of training valid until `valid_until`.
+    pub fn of(owner_id: String, valid_until: Option<NaiveDate>, today: NaiveDate) -> OwnerTraining {
+        let standing = match valid_until {
+            None => TrainingStanding::Untrained,
+            Some(until) if until < today => TrainingStanding::Lapsed,
+            Some(_) => TrainingStanding::Valid,
+        };
+        OwnerTraining {
+            owner_id,
+            standing,
+            valid_until,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = training_sessions)]
 pub struct SessionRow {

@@ -7,7 +7,7 @@ use diesel::dsl::{count_star, max, not};
 use diesel::prelude::*;
 
 use crate::accounts::model::MembershipStatus;
-use crate::accounts::training::model::{AttendanceRow, SessionFilter, SessionRow};
+use crate::accounts::training::model::{AttendanceRow, OwnerTraining, SessionFilter, SessionRow};
 use crate::auth::{Caller, Role};
 use crate::db::Conn;
 use crate::db::query::{Page, paged};
@@ -109,6 +109,12 @@ pub fn valid_until_of(conn: &mut Conn, user_ids: &[&str]) -> Result<HashMap<Stri
         ))
         .load(conn)?;
     Ok(rows.into_iter().filter_map(|(id, until)| Some((id, until?))).collect())
+}
+
+/// A property owner's training standing on `today`.
+pub fn owner_training(conn: &mut Conn, owner_id: &str, today: NaiveDate) -> Result<OwnerTraining, ApiError> {
+    let until = valid_until_of(conn, &[owner_id])?.remove(owner_id);
+    Ok(OwnerTraining::of(owner_id.to_owned(), until, today))
 }
 
 /// Landlords holding an attendance valid until `from` or later whose latest one lapses by `to`: the training

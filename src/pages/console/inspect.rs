@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use validator::Validate;
 
 use super::session::{self, Current};
+use crate::accounts::training::model::{TRAINING_ITEM, TrainingStanding};
 use crate::error::{ApiError, FieldError};
 use crate::ids::today;
 use crate::rating::Outcome;
@@ -59,24 +60,25 @@ async fn applicable(
         .await
 }
 
-/// The checklist item whose answer the owner's training record informs.
-const TRAINING_ITEM: &str = "MGT-02";
-
 /// The owner's training as the form shows it beside [`TRAINING_ITEM`]: valid until a date, lapsed on one, or never.
 async fn owner_training(state: &AppState, owner_id: String) -> Result<Value, ApiError> {
-    let until = state
+    let today = today();
+    let training = state
         .db
-        .read(move |conn| {
-            Ok(crate::accounts::training::repo::valid_until_of(conn, &[owner_id.as_str()])?.remove(&owner_id))
-        })
+        .read(move |conn| crate::accounts::training::repo::owner_training(conn, &owner_id, today))
         .await?;
-    Ok(match until {
-        Some(until) if until >= today() => json!({"standing": "valid", "zh": format!("房东培训有效至 {until}"),
-                                                  "en": format!("Owner's training valid until {until}")}),
-        Some(until) => json!({"standing": "lapsed", "zh": format!("房东培训已于 {until} 过期"),
-                              "en": format!("Owner's training lapsed on {until}")}),
-        None => json!({"standing": "untrained", "zh": "房东未参加过培训", "en": "Owner never trained"}),
-    })
+    let (zh, en) = match training.valid_until {
+        None => ("房东未参加过培训".to_owned(), "Owner never trained".to_owned()),
+        Some(until) if training.standing == TrainingStanding::Lapsed => (
+            format!("房东培训已于 {until} 过期"),
+            format!("Owner's training lapsed on {until}"),
+        ),
+        Some(until) => (
+            format!("房东培训有效至 {until}"),
+            format!("Owner's training valid until {until}"),
+        ),
+    };
+    Ok(json!({"standing": training.standing, "zh": zh, "en": en}))
 }
 
 async fn render(state: &AppState, current: &Current, property_id: String, sent: Sent) -> Result<String, ApiError> {
