@@ -288,6 +288,20 @@ async fn bad_input_is_named(backend: Backend) {
     assert_eq!(answer.error_fields(), ["landlord_ids[0]"]);
     answer.problem(422);
     assert_eq!(s.app.count("training_attendances"), 0);
+
+    // A retried POST with its Idempotency-Key records the session once.
+    let key = [("Idempotency-Key", "training-session-1")];
+    let token = Some(s.inspector.token.as_str());
+    let first = s
+        .app
+        .call("POST", SESSIONS, token, &key, Some(&good))
+        .await
+        .expect(201)
+        .body;
+    let again = s.app.call("POST", SESSIONS, token, &key, Some(&good)).await.expect(201);
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(again.body.id(), first.id());
+    assert_eq!(s.app.count("training_sessions"), 2);
 }
 
 /// Who may do what: admins and inspectors of the village record; auditors read; landlords nothing; staff of
@@ -464,3 +478,80 @@ backend_tests!(
     each_role_may_do_what_it_should,
     the_inspection_form_shows_the_owners_training,
 );
+
+/// The figure of docs/training.md: the summary's training counts over 10,000 landlords of one village, half of them
+/// trained (a quarter lapsed), timed in the database and over HTTP. Run it alone: `cargo test --test training
+/// summary_time -- --ignored --nocapture` (with `ANZU_TEST_POSTGRES_URL` for PostgreSQL too).
+async fn summary_time(backend: Backend) {
+    const LANDLORDS: usize = 10_000;
+    const RUNS: usize = 20;
+    let s = Scene::new(backend).await;
+    let session = record(&s, &s.inspector, &date(-1), &[]).await.expect(201).body;
+    let old = record(&s, &s.inspector, &date(-800), &[]).await.expect(201).body;
+    let mut conn = s.app.db.get().unwrap();
+    for chunk in 0..LANDLORDS / 500 {
+        let mut users = Vec::new();
+        let mut attendances = Vec::new();
+        for n in chunk * 500..(chunk + 1) * 500 {
+            let id = format!("01934b2e-0000-7000-8000-{n:012}");
+            users.push(format!(
+                "('{id}', 'L{n}', 'l{n}@example.cn', NULL, 'x', 'landlord', '{}', 'active', \
+                 '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1, TRUE)",
+                s.village_id
+            ));
+            let (from, until) = match n % 4 {
+                0 => (&session, "2099-01-01"),
+                1 => (&old, "2020-01-01"),
+                _ => continue,
+            };
+            attendances.push(format!("('{}', '{id}', '{until}')", from.id()));
+        }
+        diesel::sql_query(format!("INSERT INTO users VALUES {}", users.join(", ")))
+            .execute(&mut *conn)
+            .unwrap();
+        diesel::sql_query(format!(
+            "INSERT INTO training_attendances (session_id, landlord_id, valid_until) VALUES {}",
+            attendances.join(", ")
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+    }
+    let village = s.village_id.clone();
+    let today = anzu::ids::today();
+    let started = std::time::Instant::now();
+    for _ in 0..RUNS {
+        anzu::accounts::training::repo::untrained_and_lapsed(&mut conn, Some(&village), today).unwrap();
+    }
+    let counts_alone = started.elapsed() / RUNS as u32;
+    drop(conn);
+    let mut times = Vec::new();
+    for _ in 0..RUNS {
+        let started = std::time::Instant::now();
+        let summary = s.summary().await;
+        times.push(started.elapsed());
+        assert_eq!(summary["landlord_training"], json!({"untrained": 5001, "lapsed": 2500}));
+    }
+    times.sort();
+    println!(
+        "{backend:?}: {LANDLORDS} landlords: training counts alone {counts_alone:?}; GET /reports/summary median {:?}, \
+         slowest {:?} of {RUNS}",
+        times[RUNS / 2],
+        times[RUNS - 1]
+    );
+}
+
+mod timing {
+    #[actix_web::test]
+    #[ignore = "a measurement for docs/training.md, not a check"]
+    async fn summary_time_sqlite() {
+        super::summary_time(anzu::db::Backend::Sqlite).await
+    }
+
+    #[actix_web::test]
+    #[ignore = "a measurement for docs/training.md, not a check"]
+    async fn summary_time_postgres() {
+        if crate::common::postgres_url().is_some() {
+            super::summary_time(anzu::db::Backend::Postgres).await
+        }
+    }
+}
