@@ -4,6 +4,8 @@
 //! - `bench_jobs notices --count 10000 --smtp smtp://127.0.0.1:2525`: queues COUNT notices, then times
 //!   their delivery through the pooled SMTP transport (the same worker the server runs).
 //! - `bench_jobs sweep`: times one compliance sweep over everything in the database.
+//! - `bench_jobs purge --end-all`: ends every tenancy, then times the dry run and the purge of their personal
+//!   data (`anzu purge`'s work).
 //!
 //! Run with `cargo run --release --example bench_jobs -- …`; see docs/performance.md.
 
@@ -36,6 +38,14 @@ enum Job {
     },
     /// Run the compliance sweep once.
     Sweep,
+    /// Time the purge of expired personal data; `--end-all` first ends every active tenancy on its move-in
+    /// date, so that everything seeded is an ended tenancy (the purge's figure is over ended tenancies).
+    Purge {
+        #[arg(long, default_value_t = 30)]
+        retention_days: i64,
+        #[arg(long)]
+        end_all: bool,
+    },
 }
 
 #[actix_web::main]
@@ -94,6 +104,44 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("sweep took {:.2} s: {report:?}", started.elapsed().as_secs_f64());
         }
+        Job::Purge {
+            retention_days,
+            end_all,
+        } => purge(&db, retention_days, end_all).await?,
     }
+    Ok(())
+}
+
+async fn purge(db: &Db, retention_days: i64, end_all: bool) -> anyhow::Result<()> {
+    use anzu::db::schema::tenancies;
+    let today = anzu::ids::today();
+    if end_all {
+        let mut conn = db.get()?;
+        let ended = diesel::update(tenancies::table.filter(tenancies::move_out_date.is_null()))
+            .set(tenancies::move_out_date.eq(tenancies::move_in_date.nullable()))
+            .execute(&mut *conn)?;
+        println!("ended {ended} active tenancies on their move-in date");
+    }
+    let started = Instant::now();
+    let due = anzu::retention::service::run(db, retention_days, today, true)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "dry run took {:.2} s: {} tenancies due in {} villages",
+        started.elapsed().as_secs_f64(),
+        due.tenancies,
+        due.villages.len()
+    );
+    let started = Instant::now();
+    let done = anzu::retention::service::run(db, retention_days, today, false)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "purge took {secs:.2} s: {} tenancies erased ({:.0}/s), {} notices",
+        done.tenancies,
+        done.tenancies as f64 / secs,
+        done.notices
+    );
     Ok(())
 }

@@ -349,6 +349,8 @@ impl Plan {
             created_at: self.at,
             updated_at: self.at,
             version: 1,
+            enterprise_id: None,
+            enterprise_since: None,
         }
     }
 
@@ -367,6 +369,8 @@ impl Plan {
             created_at: self.at,
             updated_at: self.at,
             version: 1,
+            enterprise_id: None,
+            enterprise_since: None,
         }
     }
 
@@ -428,6 +432,8 @@ impl Plan {
             created_at: declared_at,
             updated_at: move_out_date.map_or(declared_at, |d| d.and_time(NaiveTime::MIN) + Duration::hours(2)),
             version: if move_out_date.is_some() { 2 } else { 1 },
+            enterprise_id: None,
+            erased_at: None,
         })
     }
 }

@@ -1,4 +1,5 @@
-//! The command-line interface: `serve` (default), `migrate`, `admin create`, `openapi`.
+//! The command-line interface: `serve` (default), `migrate`, `admin create`, `openapi`, `sweep`, `purge`,
+//! `backup`, `notices send`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -31,6 +32,18 @@ pub enum Command {
     Openapi,
     /// Run the compliance sweep once.
     Sweep,
+    /// Copy the live SQLite database, consistently, to a new file at PATH (while the server runs).
+    Backup {
+        /// Where the copy goes; must not exist yet.
+        path: std::path::PathBuf,
+    },
+    /// Erase the personal data of tenancies that ended more than ANZU_RETENTION_DAYS ago (the daily job's
+    /// work, now); prints counts by village, never personal data.
+    Purge {
+        /// Count what would be erased, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Work with the notice outbox.
     Notices {
         #[command(subcommand)]
@@ -90,31 +103,63 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => create_admin(&settings, email, password, name, phone).await,
         Command::Openapi => Ok(()),
+        Command::Backup { path } => backup(&settings, &path),
+        Command::Purge { dry_run } => {
+            let db = job_database(&settings)?;
+            let report = crate::retention::service::run(&db, settings.retention_days, crate::ids::today(), dry_run)
+                .await
+                .map_err(ApiError::into_anyhow)
+                .context("the purge failed")?;
+            print_json(&report)
+        }
         Command::Sweep => {
-            let db = Db::connect(&settings.database_url, 2)?;
-            db.migrate()?;
+            let db = job_database(&settings)?;
             let report = crate::compliance::run_now(&db, std::sync::Arc::new(settings))
                 .await
                 .map_err(ApiError::into_anyhow)
                 .context("the compliance sweep failed")?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
-            Ok(())
+            print_json(&report)
         }
         Command::Notices {
             command: NoticesCommand::Send,
         } => {
-            let db = Db::connect(&settings.database_url, 2)?;
-            db.migrate()?;
-            let delivery = crate::notices::worker::Delivery::from_settings(db, &settings)?;
+            let delivery = crate::notices::worker::Delivery::from_settings(job_database(&settings)?, &settings)?;
             let report = delivery
                 .drain()
                 .await
                 .map_err(ApiError::into_anyhow)
                 .context("sending the notices failed")?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
-            Ok(())
+            print_json(&report)
         }
     }
+}
+
+/// `anzu backup PATH`.
+fn backup(settings: &Settings, path: &std::path::Path) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database_url, 1)?;
+    let started = std::time::Instant::now();
+    db.backup_to(path)
+        .map_err(ApiError::into_anyhow)
+        .context("the backup failed")?;
+    println!(
+        "backed up to {} in {:.1} s",
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The database of a one-off job, migrated.
+fn job_database(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database_url, 2)?;
+    db.migrate()?;
+    Ok(db)
+}
+
+/// A job's report on standard output.
+fn print_json(report: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(report)?);
+    Ok(())
 }
 
 async fn create_admin(

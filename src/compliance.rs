@@ -352,13 +352,29 @@ pub fn until_next(at: NaiveTime, now_utc: chrono::NaiveDateTime) -> std::time::D
     (next - local_now).to_std().unwrap_or_default()
 }
 
-/// Runs the sweep once at start-up, so a day missed while the server was down is caught up (a sweep
-/// queues nothing twice), then every day at `at`, inside the server.
+/// Runs the sweep, then the purge of expired personal data (`crate::retention`), at start-up, so a day
+/// missed while the server was down is caught up, then every day at `at`, inside the server; each once a
+/// day across every process on the database (`crate::daily`; were both to run twice, a sweep queues nothing
+/// twice and a purge erases nothing twice).
 pub async fn run_daily(db: Db, settings: std::sync::Arc<Settings>, at: NaiveTime) {
     loop {
-        match run_now(&db, settings.clone()).await {
-            Ok(report) => tracing::info!(?report, "compliance sweep done"),
+        let today = crate::ids::today();
+        let sweep = crate::daily::once(&db, "compliance_sweep", today, || run_now(&db, settings.clone()));
+        match sweep.await {
+            Ok(Some(report)) => tracing::info!(?report, "compliance sweep done"),
+            Ok(None) => tracing::info!("today's compliance sweep is another process's"),
             Err(err) => tracing::error!(error = %err, "compliance sweep failed"),
+        }
+        let purge = crate::daily::once(&db, "personal_data_purge", today, || {
+            crate::retention::service::run(&db, settings.retention_days, today, false)
+        });
+        match purge.await {
+            Ok(Some(report)) => tracing::info!(?report, "personal data purge done"),
+            Ok(None) => tracing::info!("today's personal data purge is another process's"),
+            Err(err) => tracing::error!(error = %err, "personal data purge failed"),
+        }
+        if let Err(err) = crate::rate_limit::prune(&db).await {
+            tracing::warn!(error = %err, "old rate limit counts could not be forgotten");
         }
         tokio::time::sleep(until_next(at, chrono::Utc::now().naive_utc())).await;
     }

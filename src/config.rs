@@ -49,6 +49,8 @@ pub struct Settings {
     pub declaration_deadline_days: i64,
     /// Months a landlord's training counts for, from the date of the session attended.
     pub training_valid_months: u32,
+    /// Days after a tenancy ends that its tenant's personal data is kept; the daily purge erases it then.
+    pub retention_days: i64,
     /// The numbers that turn inspection results into a rating.
     pub rating_rules: crate::rating::RatingRules,
     /// When the sweep reminds owners of deadlines and expiring ratings.
@@ -185,6 +187,7 @@ impl Settings {
             min_area_per_person_m2: parse_number(&get, "ANZU_MIN_AREA_PER_PERSON", 5.0, 0.5..=1000.0)?,
             declaration_deadline_days: parse_number(&get, "ANZU_DECLARATION_DEADLINE_DAYS", 3, 0..=365)?,
             training_valid_months: parse_number(&get, "ANZU_TRAINING_VALID_MONTHS", 24, 1..=120)?,
+            retention_days: parse_number(&get, "ANZU_RETENTION_DAYS", 730, 30..=36_500)?,
             rating_rules: rating_rules(get("ANZU_RATING_RULES"))?,
             reminder_stages: reminder_stages(get("ANZU_REMINDER_STAGES"))?,
             inspection_plan: inspection_plan(get("ANZU_INSPECTION_PLAN"))?,

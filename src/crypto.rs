@@ -55,6 +55,15 @@ impl<'a> Binding<'a> {
         }
     }
 
+    /// Where an enterprise's encrypted contact phone lives.
+    pub fn enterprise_contact_phone(enterprise_id: &'a str) -> Self {
+        Binding {
+            table: "enterprises",
+            column: "contact_phone_encrypted",
+            row_id: enterprise_id,
+        }
+    }
+
     /// `anzu-identity-v2`, table, column and row id, each ended by NUL (no part contains one).
     fn associated_data(&self) -> Vec<u8> {
         [

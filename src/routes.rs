@@ -7,8 +7,8 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
-    accounts, audit, compliance, idempotency, notices, ops, patrols, photos, planning, registry, reports, safety,
-    villages,
+    accounts, audit, compliance, enterprises, idempotency, notices, ops, patrols, photos, planning, registry, reports,
+    safety, villages,
 };
 
 /// Health, the versioned API (its POSTs replayable by `Idempotency-Key`) and the public rating.
@@ -21,6 +21,8 @@ pub fn api(cfg: &mut ServiceConfig) {
                 .configure(accounts::training::handlers::routes)
                 .configure(villages::handlers::routes)
                 .configure(registry::handlers::routes)
+                .configure(registry::import::handlers::routes)
+                .configure(enterprises::handlers::routes)
                 .configure(planning::handlers::routes)
                 .configure(safety::handlers::routes)
                 .configure(safety::appeals::handlers::routes)

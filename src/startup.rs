@@ -36,7 +36,11 @@ impl Shared {
 
     /// The state of an app that reads time from `clock` (a test's, which it can move ahead).
     pub fn with_clock(settings: Settings, db: Db, clock: Clock) -> anyhow::Result<Self> {
-        let public = web::Data::new(PublicRatings::per_minute(settings.public_rate_per_minute));
+        let public = web::Data::new(PublicRatings::shared_with_others(
+            settings.public_rate_per_minute,
+            &db,
+            &settings.database_url,
+        ));
         Ok(Shared {
             state: web::Data::new(AppState::new(settings, db, clock)?),
             public,

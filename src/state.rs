@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::IdentityCipher;
 use crate::db::Db;
-use crate::rate_limit::{FailureLimiter, RequestLimiter};
+use crate::rate_limit::{FailureLimiter, RequestLimiter, SharedCounts};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -39,13 +39,14 @@ pub struct AppState {
 impl AppState {
     pub fn new(settings: Settings, db: Db, clock: Clock) -> anyhow::Result<Self> {
         let window = Duration::from_secs(settings.login_window_secs);
+        let shared = SharedCounts::for_database(&db, &settings.database_url);
         let mut cursor_key = settings.jwt_secret.clone();
         cursor_key.extend_from_slice(b"/cursor");
         Ok(AppState {
             tokens: TokenKeys::new(&settings.jwt_secret, settings.access_token_ttl_secs)?.with_clock(clock.clone()),
-            login_limiter: FailureLimiter::new(settings.login_max_failures, window),
-            address_limiter: FailureLimiter::new(settings.login_address_max_failures, window),
-            account_limiter: RequestLimiter::per_minute(settings.account_requests_per_minute),
+            login_limiter: FailureLimiter::new(settings.login_max_failures, window, shared.clone()),
+            address_limiter: FailureLimiter::new(settings.login_address_max_failures, window, shared.clone()),
+            account_limiter: RequestLimiter::per_minute(settings.account_requests_per_minute, shared),
             hashing: HashGate::new(settings.password_hash_concurrency),
             revoked: Arc::default(),
             cursor_key,

@@ -153,6 +153,12 @@ async fn who_decides_and_a_rejection(backend: Backend) {
     );
     assert_eq!(decided["version"], 2);
     decide(&s, &s.admin, &decided, rejected).await.problem(409);
+    // A rejected appeal is final: the same inspection is not appealed again, even inside the window.
+    let again = appeal(&s, &s.landlord, inspection.id(), "再申诉一次")
+        .await
+        .problem(409);
+    assert!(again.str("detail").contains("rejected"), "{again}");
+    assert_eq!(s.app.count("appeals"), 1);
 
     let told = notices_of(&s.app, "appeal_decided");
     let mut recipients: Vec<&str> = told.iter().map(|(r, _)| r.as_str()).collect();
@@ -259,14 +265,27 @@ async fn request_rerating(s: &Scene, by: &Session, body: Value) -> Answer {
         .await
 }
 
-/// One open re-rating request per property; the next inspection closes it, and its notice says whether the
-/// stars went up or down.
+/// A re-rating is requested once every order is reported fixed; one open request per property; the next
+/// inspection closes it, and its notice says whether the stars went up or down.
 async fn a_rerating_request_is_closed_by_the_next_inspection(backend: Backend) {
     let s = Scene::new(backend).await;
-    s.inspect(&date(-10), &["GAS-02"]).await;
+    let failed = s.inspect(&date(-10), &["GAS-02"]).await;
     request_rerating(&s, &s.inspector, json!({})).await.problem(403);
     let bad = request_rerating(&s, &s.landlord, json!({"note": "已整改\u{0007}"})).await;
     assert_eq!(bad.error_fields(), vec!["note"]);
+    let unfixed = request_rerating(&s, &s.landlord, json!({})).await.problem(409);
+    assert!(unfixed.str("detail").contains("1 rectification order"), "{unfixed}");
+    assert_eq!(s.app.count("rerating_requests"), 0);
+    s.app
+        .call(
+            "POST",
+            &format!("/api/v1/rectifications/{}/report", failed["rectifications"][0].id()),
+            Some(&s.landlord.token),
+            &[],
+            Some(&json!({"note": "燃气管已更换"})),
+        )
+        .await
+        .expect(200);
     let request = request_rerating(&s, &s.landlord, json!({"note": "燃气管已更换"}))
         .await
         .expect(201)

@@ -389,6 +389,12 @@ fn request_types() -> Vec<(&'static str, Parse)> {
         ("SetAttendees", |b| {
             parse::<anzu::accounts::training::model::SetAttendees>(b).map(drop)
         }),
+        ("CreateEnterprise", |b| {
+            parse::<anzu::enterprises::model::CreateEnterprise>(b).map(drop)
+        }),
+        ("LetRequest", |b| {
+            parse::<anzu::enterprises::model::LetRequest>(b).map(drop)
+        }),
     ]
 }
 

@@ -10,7 +10,8 @@ mod sample;
 use std::io::Cursor;
 
 use common::scene::{Scene, date};
-use common::{Answer, Backend, JsonExt, TestApp, file_form};
+use common::{Answer, Backend, JsonExt, TestApp, file_form, small_jpeg};
+use futures_util::future::join_all;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use serde_json::Value;
 
@@ -447,7 +448,31 @@ async fn an_upload_with_a_key_is_kept_once(backend: Backend) {
     assert_eq!(photos_kept(&s.app), (1, 1));
 }
 
+/// Uploads racing for an item's last places: each is counted under the item's lock, so exactly as many land
+/// as there is room for, and the rest are refused naming the field.
+async fn uploads_at_once_keep_the_limit(backend: Backend) {
+    let s = Scene::new(backend).await;
+    let inspection = failed_inspection(&s).await;
+    let path = item_path(&inspection, "MGT-01");
+    for n in 0..6 {
+        upload(&s.app, &s.inspector.token, &path, &small_jpeg(200 + n, 150))
+            .await
+            .expect(201);
+    }
+    let pictures: Vec<Vec<u8>> = (0..3).map(|n| small_jpeg(1200 + n, 900)).collect();
+    let racing = pictures
+        .iter()
+        .map(|bytes| upload(&s.app, &s.inspector.token, &path, bytes));
+    let mut statuses: Vec<u16> = join_all(racing).await.into_iter().map(|a| a.status).collect();
+    statuses.sort();
+    assert_eq!(statuses, [201, 201, 422]);
+    assert_eq!(photos_kept(&s.app), (8, 8));
+    let refused = upload(&s.app, &s.inspector.token, &path, &pictures[0]).await;
+    assert_eq!(refused.error_fields(), vec!["photo"]);
+}
+
 backend_tests!(
+    uploads_at_once_keep_the_limit,
     an_inspector_photographs_a_failed_item,
     the_gps_position_is_not_kept,
     the_owner_shows_the_fix_and_the_verifier_sees_both,

@@ -63,7 +63,8 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     state
         .account_limiter
-        .check("register", crate::http::client_ip(&req, &state.settings.trust_proxy))?;
+        .check("register", crate::http::client_ip(&req, &state.settings.trust_proxy))
+        .await?;
     let body = body.into_inner();
     check_new_user(&state, &body.email, &body.phone, Some(&body.village_id)).await?;
     let password_hash = state.hashing.hash(body.password).await?;
@@ -273,10 +274,13 @@ pub async fn set_password(
     state: web::Data<AppState>,
     body: Json<SetPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.account_limiter.check(
-        "set_password",
-        crate::http::client_ip(&req, &state.settings.trust_proxy),
-    )?;
+    state
+        .account_limiter
+        .check(
+            "set_password",
+            crate::http::client_ip(&req, &state.settings.trust_proxy),
+        )
+        .await?;
     let SetPasswordRequest {
         token,
         password: password_text,
@@ -313,7 +317,7 @@ pub async fn forgot_password(
     body: Json<ForgotPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let address = crate::http::client_ip(&req, &state.settings.trust_proxy);
-    crate::accounts::login::request_reset(state.into_inner(), address, body.into_inner().login)?;
+    crate::accounts::login::request_reset(state.into_inner(), address, body.into_inner().login).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -337,7 +341,7 @@ pub async fn change_password(
     let user_id = caller.user_id.clone();
     let row = state.db.lookup(move |conn| repo::find(conn, &user_id)).await?;
     let account_key = format!("user:{}", row.id);
-    let attempt = state.login_limiter.reserve(&account_key)?;
+    let attempt = state.login_limiter.reserve(&account_key).await?;
     if !state
         .hashing
         .verify(current_password, Some(row.password_hash.clone()))
@@ -351,7 +355,7 @@ pub async fn change_password(
         ));
     }
     drop(attempt);
-    state.login_limiter.clear(&account_key);
+    state.login_limiter.clear(&account_key).await?;
     let password_hash = state.hashing.hash(new_password).await?;
     state
         .db

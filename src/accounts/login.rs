@@ -21,7 +21,7 @@ pub async fn authenticate(
     password: String,
 ) -> Result<UserRow, ApiError> {
     let address_key = format!("addr:{}", address.map(|a| a.to_string()).unwrap_or_default());
-    let address_attempt = state.address_limiter.reserve(&address_key)?;
+    let address_attempt = state.address_limiter.reserve(&address_key).await?;
     let lookup = login.clone();
     let user = state.db.lookup(move |conn| repo::find_by_login(conn, &lookup)).await?;
     // One counter per account, whichever of its logins is typed; unknown logins count per login.
@@ -29,7 +29,7 @@ pub async fn authenticate(
         Some(user) => format!("user:{}", user.id),
         None => format!("login:{}", login.trim().to_lowercase()),
     };
-    let account_attempt = state.login_limiter.reserve(&account_key)?;
+    let account_attempt = state.login_limiter.reserve(&account_key).await?;
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let valid = state.hashing.verify(password, stored_hash).await?;
     let Some(user) = user.filter(|u| valid && u.active) else {
@@ -38,7 +38,7 @@ pub async fn authenticate(
         return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
     };
     drop(account_attempt);
-    state.login_limiter.clear(&account_key);
+    state.login_limiter.clear(&account_key).await?;
     drop(address_attempt);
     Ok(user)
 }
@@ -47,8 +47,12 @@ pub async fn authenticate(
 /// limited per client address; for an active user whose login this is, a one-time link is e-mailed (at most one
 /// per ten minutes). The caller answers at once, the same whether or not the login exists: the look-up runs
 /// after, so its timing says nothing about the login.
-pub fn request_reset(state: std::sync::Arc<AppState>, address: Option<IpAddr>, login: String) -> Result<(), ApiError> {
-    state.account_limiter.check("forgot_password", address)?;
+pub async fn request_reset(
+    state: std::sync::Arc<AppState>,
+    address: Option<IpAddr>,
+    login: String,
+) -> Result<(), ApiError> {
+    state.account_limiter.check("forgot_password", address).await?;
     actix_web::rt::spawn(async move {
         let settings = state.settings.clone();
         let queued = state

@@ -65,12 +65,13 @@ pub type Conn = DbConn;
 
 pub use crate::config::Backend;
 
-/// A new SQLite connection with the settings every connection needs.
+/// A new SQLite connection with the settings every connection needs; `secure_delete` overwrites with zeros
+/// what a change frees, so that erased personal data does not linger in free pages.
 fn open_sqlite(url: &str) -> Result<DbConn, r2d2::Error> {
     let mut conn = SqliteConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
     conn.batch_execute(&format!(
         "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
-         PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+         PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;"
     ))
     .map_err(r2d2::Error::QueryError)?;
     Ok(DbConn::Sqlite(conn))
@@ -352,6 +353,52 @@ impl Db {
             Err(_) => {}
         }
         result
+    }
+
+    /// Writes a consistent copy of a live SQLite database to `path` (`VACUUM INTO`: one read transaction, so
+    /// writers go on and the copy holds exactly what was committed when it began). `path` must not exist.
+    /// PostgreSQL has its own tools (`pg_dump`, base backups): see docs/deployment.md.
+    pub fn backup_to(&self, path: &std::path::Path) -> Result<(), ApiError> {
+        if self.writer.is_none() {
+            return Err(ApiError::BadRequest(
+                "anzu backup copies an SQLite database; back up PostgreSQL with pg_dump or a base backup (docs/deployment.md)".into(),
+            ));
+        }
+        if path.exists() {
+            return Err(ApiError::Conflict(format!(
+                "{} exists already: a backup never overwrites a file",
+                path.display()
+            )));
+        }
+        let target = path.to_string_lossy().into_owned();
+        self.with_pooled(|conn| match conn {
+            DbConn::Sqlite(c) => {
+                diesel::sql_query("VACUUM INTO ?")
+                    .bind::<diesel::sql_types::Text, _>(target)
+                    .execute(c)?;
+                Ok(())
+            }
+            DbConn::Pg(_) => Ok(()),
+        })
+    }
+
+    /// On SQLite, moves every page in the write-ahead log into the database file and empties the log, so
+    /// that nothing overwritten lingers there (personal data erased by the purge); nothing on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<(), ApiError> {
+        if self.writer.is_none() {
+            return Ok(());
+        }
+        let _turn = turn(&self.write_turns).await?;
+        let db = self.clone();
+        actix_web::web::block(move || {
+            db.with_writer(|conn| {
+                if let DbConn::Sqlite(c) = conn {
+                    c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
+                }
+                Ok(())
+            })
+        })
+        .await?
     }
 
     /// Whether a write failed for want of storage lately, with no write working since.

@@ -105,6 +105,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        enterprise_id -> Nullable<Text>,
+        enterprise_since -> Nullable<Date>,
     }
 }
 
@@ -122,6 +124,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        enterprise_id -> Nullable<Text>,
+        enterprise_since -> Nullable<Date>,
     }
 }
 
@@ -148,6 +152,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        enterprise_id -> Nullable<Text>,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 
@@ -296,6 +302,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    enterprises (id) {
+        id -> Text,
+        village_id -> Text,
+        name -> Text,
+        unified_social_credit_code -> Text,
+        contact_name -> Text,
+        contact_phone_encrypted -> Text,
+        contact_phone_masked -> Text,
+        registered_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    daily_runs (job, day) {
+        job -> Text,
+        day -> Date,
+        runner -> Text,
+        claimed_until -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        report -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    rate_limits (key) {
+        key -> Text,
+        window_start -> Timestamp,
+        count -> Integer,
+    }
+}
+
+diesel::table! {
     training_sessions (id) {
         id -> Text,
         village_id -> Text,
@@ -401,6 +442,8 @@ diesel::joinable!(training_attendances -> training_sessions (session_id));
 diesel::joinable!(training_attendances -> users (landlord_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    rate_limits,
+    daily_runs,
     villages,
     grids,
     users,
@@ -427,4 +470,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     property_replies,
     training_sessions,
     training_attendances,
+    enterprises,
 );

@@ -63,7 +63,7 @@ impl FromRequest for CsvBody {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !is_csv {
-                return Err(ApiError::UnsupportedMediaType("Send the ledger as text/csv.".into()));
+                return Err(ApiError::UnsupportedMediaType("Send the file as text/csv.".into()));
             }
             body.await.map(CsvBody).map_err(payload_error)
         })

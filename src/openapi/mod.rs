@@ -56,6 +56,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         (name = "training", description = "Landlord training sessions and who attended"),
         (name = "villages", description = "Villages and grids"),
         (name = "registry", description = "Properties, units and tenant declarations"),
+        (name = "enterprises", description = "Enterprises (unified social credit code) and units or properties let to them"),
         (name = "audit", description = "The audit log"),
         (name = "safety", description = "Checklist, inspections, ratings, rectification orders, delisting"),
         (name = "appeals", description = "Appeals against inspections, re-rating requests, the owner's public reply"),

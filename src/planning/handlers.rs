@@ -75,6 +75,7 @@ pub async fn inspection_plan(
             let coverage = Coverage {
                 village_id: village_id.as_deref(),
                 grid_id: grid_id.as_deref(),
+                enterprise_id: None,
             };
             Ok(page_of(&page, service::inspection_plan(conn, &rules, coverage, today)?))
         })

@@ -19,11 +19,13 @@ use crate::rating::Severity;
 use crate::registry::model::PropertyStatus;
 use crate::safety::model::RectificationStatus;
 
-/// Which properties a plan covers: a village or the whole town, optionally one grid.
+/// Which properties a plan covers: a village or the whole town, optionally one grid, optionally only those let to
+/// an enterprise (wholly or a unit of them).
 #[derive(Debug, Clone, Copy)]
 pub struct Coverage<'a> {
     pub village_id: Option<&'a str>,
     pub grid_id: Option<&'a str>,
+    pub enterprise_id: Option<&'a str>,
 }
 
 /// Narrows a query joined to `properties` to the coverage.
@@ -36,6 +38,9 @@ macro_rules! covered {
         }
         if let Some(g) = coverage.grid_id {
             query = query.filter(properties::grid_id.eq(g.to_owned()));
+        }
+        if let Some(e) = coverage.enterprise_id {
+            query = query.filter(crate::registry::repo::property_let_to(e.to_owned()));
         }
         query
     }};

@@ -71,13 +71,9 @@ pub fn inspection_plan(
 pub fn inspections_overdue(
     conn: &mut Conn,
     rules: &PlanRules,
-    village_id: Option<&str>,
+    coverage: Coverage<'_>,
     today: NaiveDate,
 ) -> Result<i64, ApiError> {
-    let coverage = Coverage {
-        village_id,
-        grid_id: None,
-    };
     let last = repo::last_inspections(conn, coverage)?;
     let overdue = repo::properties_in(conn, coverage)?
         .into_iter()
@@ -108,6 +104,7 @@ pub fn patrol_plan(
     let coverage = Coverage {
         village_id: None,
         grid_id: Some(grid_id),
+        enterprise_id: None,
     };
     let visits = repo::last_visits(conn, coverage, false)?;
     let mut lines: Vec<Keyed<PatrolLine>> = repo::properties_in(conn, coverage)?

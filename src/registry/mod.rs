@@ -3,6 +3,7 @@
 
 pub mod handlers;
 pub mod identity;
+pub mod import;
 pub mod model;
 pub mod notices;
 pub mod repo;

@@ -85,6 +85,9 @@ pub struct PropertyRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// The enterprise the whole property is let to, and since when (`enterprises`).
+    pub enterprise_id: Option<String>,
+    pub enterprise_since: Option<NaiveDate>,
 }
 
 impl PropertyRow {
@@ -111,6 +114,8 @@ impl PropertyRow {
             created_at: at,
             updated_at: at,
             version: 1,
+            enterprise_id: None,
+            enterprise_since: None,
         }
     }
 
@@ -148,7 +153,7 @@ impl PropertyRow {
 
 /// A registered rental premises.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "registration_code": "DONGHU-000001", "owner_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e01", "village_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e0f", "grid_id": null, "name": "陈氏出租楼", "address": "东湖村中路12号", "kind": "apartment", "floors": 5, "floor_area_m2": 600.0, "mixed_use_residence": false, "status": "rated", "stars": 4, "score": 86, "rating_valid_until": "2027-11-20", "active_tenants": 12, "capacity": 30, "created_at": "2026-11-01T08:00:00Z", "updated_at": "2026-11-20T10:30:00Z", "version": 3}))]
+#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "registration_code": "DONGHU-000001", "owner_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e01", "village_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e0f", "grid_id": null, "name": "陈氏出租楼", "address": "东湖村中路12号", "kind": "apartment", "floors": 5, "floor_area_m2": 600.0, "mixed_use_residence": false, "status": "rated", "stars": 4, "score": 86, "rating_valid_until": "2027-11-20", "active_tenants": 12, "capacity": 30, "enterprise_id": null, "enterprise_since": null, "created_at": "2026-11-01T08:00:00Z", "updated_at": "2026-11-20T10:30:00Z", "version": 3}))]
 pub struct Property {
     pub id: String,
     /// Village code, a dash and a six-digit sequence, as on the door plaque (`HTK-000123`).
@@ -170,6 +175,10 @@ pub struct Property {
     pub active_tenants: i32,
     /// The sum of its units' `max_occupants`.
     pub capacity: i32,
+    /// The enterprise the whole property is let to (`PUT /properties/{id}/lease`), else null.
+    pub enterprise_id: Option<String>,
+    /// The day that lease began.
+    pub enterprise_since: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -195,6 +204,8 @@ impl Property {
             rating_valid_until: row.rating_valid_until,
             active_tenants: row.active_tenants,
             capacity: row.capacity,
+            enterprise_id: row.enterprise_id,
+            enterprise_since: row.enterprise_since,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
             version: row.version,
@@ -223,6 +234,9 @@ pub struct UnitRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// The enterprise the unit itself is let to, and since when; its property's lease applies otherwise.
+    pub enterprise_id: Option<String>,
+    pub enterprise_since: Option<NaiveDate>,
 }
 
 impl UnitRow {
@@ -243,6 +257,8 @@ impl UnitRow {
             created_at: at,
             updated_at: at,
             version: 1,
+            enterprise_id: None,
+            enterprise_since: None,
         }
     }
 }
@@ -251,7 +267,7 @@ impl UnitRow {
 /// type of its own in Kotlin and Swift.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(as = RentalUnit)]
-#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e20", "property_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "label": "301", "floor": 3, "area_m2": 18.5, "kind": "room", "max_occupants": 2, "active_tenants": 1, "overcrowded": false, "created_at": "2026-11-01T08:05:00Z", "updated_at": "2026-11-02T09:00:00Z", "version": 2}))]
+#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e20", "property_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "label": "301", "floor": 3, "area_m2": 18.5, "kind": "room", "max_occupants": 2, "active_tenants": 1, "overcrowded": false, "enterprise_id": null, "enterprise_since": null, "created_at": "2026-11-01T08:05:00Z", "updated_at": "2026-11-02T09:00:00Z", "version": 2}))]
 pub struct Unit {
     pub id: String,
     pub property_id: String,
@@ -263,6 +279,11 @@ pub struct Unit {
     pub active_tenants: i32,
     /// More active tenants than `max_occupants`.
     pub overcrowded: bool,
+    /// The enterprise the unit itself is let to (`PUT /units/{id}/lease`), else null; a unit with no lease of
+    /// its own is let with its property.
+    pub enterprise_id: Option<String>,
+    /// The day that lease began.
+    pub enterprise_since: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -281,6 +302,8 @@ impl TryFrom<UnitRow> for Unit {
             area_m2: row.area_m2,
             max_occupants: row.max_occupants,
             active_tenants: row.active_tenants,
+            enterprise_id: row.enterprise_id,
+            enterprise_since: row.enterprise_since,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
             version: row.version,
@@ -328,6 +351,10 @@ pub struct TenancyRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// The enterprise whose lease covered the unit when the tenancy was declared.
+    pub enterprise_id: Option<String>,
+    /// When the personal data was erased after the retention period (`crate::retention`).
+    pub erased_at: Option<NaiveDateTime>,
 }
 
 /// A tenant as every answer but `/identity` shows them: the identity number masked.
@@ -349,7 +376,7 @@ pub struct TenantView {
 
 /// A tenant declaration.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e30", "unit_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e20", "property_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "tenant": {"full_name": "李四", "id_type": "resident_id", "id_number_masked": "110*************39", "phone_masked": "139******78", "gender": "male", "birth_year": 1990, "origin": "四川省", "employer": "晋江鞋业"}, "move_in_date": "2026-11-01", "move_out_date": null, "declared_at": "2026-11-02T09:00:00Z", "late": false, "duplicate_elsewhere": false, "created_at": "2026-11-02T09:00:00Z", "updated_at": "2026-11-02T09:00:00Z", "version": 1}))]
+#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e30", "unit_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e20", "property_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e10", "tenant": {"full_name": "李四", "id_type": "resident_id", "id_number_masked": "110*************39", "phone_masked": "139******78", "gender": "male", "birth_year": 1990, "origin": "四川省", "employer": "晋江鞋业"}, "move_in_date": "2026-11-01", "move_out_date": null, "declared_at": "2026-11-02T09:00:00Z", "late": false, "duplicate_elsewhere": false, "enterprise_id": null, "created_at": "2026-11-02T09:00:00Z", "updated_at": "2026-11-02T09:00:00Z", "version": 1, "erased_at": null}))]
 pub struct Tenancy {
     pub id: String,
     pub unit_id: String,
@@ -364,9 +391,15 @@ pub struct Tenancy {
     /// answers: to anyone else the key is absent, so that nobody can ask where a number lives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_elsewhere: Option<bool>,
+    /// The enterprise the unit was let to when the tenant was declared (a company dormitory), else null.
+    pub enterprise_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    /// When the tenant's personal data was erased, the tenancy having ended more than the retention period
+    /// ago (`ANZU_RETENTION_DAYS`): `full_name` and `id_number_masked` are then empty and the phone and
+    /// employer null; the birth year, gender, origin and dates stay for the statistics. Null until then.
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl Tenancy {
@@ -391,9 +424,11 @@ impl Tenancy {
             declared_at: row.declared_at.and_utc(),
             late: row.late,
             duplicate_elsewhere,
+            enterprise_id: row.enterprise_id,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
             version: row.version,
+            erased_at: row.erased_at.map(|at| at.and_utc()),
         })
     }
 }
@@ -599,6 +634,9 @@ pub struct PropertyFilter {
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
     #[param(max_length = 100)]
     pub q: Option<String>,
+    /// Only properties let to this enterprise, wholly or a unit of them.
+    #[validate(custom(function = "crate::validation::uuid"))]
+    pub enterprise_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams, Validate)]
@@ -611,6 +649,9 @@ pub struct TenancyFilter {
     /// Only tenancies not yet ended (true) or only ended ones (false).
     pub active: Option<bool>,
     pub late: Option<bool>,
+    /// Only tenancies declared under this enterprise's lease.
+    #[validate(custom(function = "crate::validation::uuid"))]
+    pub enterprise_id: Option<String>,
 }
 
 impl<'a> From<&'a PropertyRow> for crate::notices::outbox::About<'a> {

@@ -55,7 +55,12 @@ pub fn queue_declaration_late(
             property: Some(property.into()),
             context: json!({"unit_label": unit_label, "tenant_name": tenant_name, "move_in_date": move_in_date,
                             "declared_on": declared_on, "deadline_days": settings.declaration_deadline_days}),
-            dedupe_key: Some(format!("declaration_late:{tenancy_id}")),
+            dedupe_key: Some(declaration_late_key(tenancy_id)),
         },
     )
+}
+
+/// The dedupe key of a tenancy's late-declaration notice, by which the purge also finds it.
+pub fn declaration_late_key(tenancy_id: &str) -> String {
+    format!("declaration_late:{tenancy_id}")
 }

@@ -81,7 +81,31 @@ pub fn list_properties(
                 .or(lower(properties::address).like(pattern).escape('\\')),
         );
     }
+    if let Some(enterprise_id) = &filter.enterprise_id {
+        query = query.filter(property_let_to(enterprise_id.clone()));
+    }
     Ok(paged!(query, properties, page).load(conn)?)
+}
+
+/// Whether a property is let to the enterprise, wholly or a unit of it (a condition on `properties`).
+#[diesel::dsl::auto_type(no_type_alias)]
+pub fn property_let_to(enterprise_id: String) -> _ {
+    let unit_of: String = enterprise_id.clone();
+    properties::enterprise_id.eq(enterprise_id).or(properties::id.eq_any(
+        units::table
+            .filter(units::enterprise_id.eq(unit_of))
+            .select(units::property_id),
+    ))
+}
+
+/// Whether a unit is let to the enterprise: by its own lease, or by its property's when it has none (a condition
+/// on `units` joined to `properties`).
+#[diesel::dsl::auto_type(no_type_alias)]
+pub fn unit_let_to(enterprise_id: String) -> _ {
+    let whole: String = enterprise_id.clone();
+    units::enterprise_id
+        .eq(enterprise_id)
+        .or(units::enterprise_id.is_null().and(properties::enterprise_id.eq(whole)))
 }
 
 diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -163,6 +187,14 @@ pub fn list_units(conn: &mut Conn, property_id: &str, page: &Page) -> Result<Vec
         .select(UnitRow::as_select())
         .into_boxed();
     Ok(paged!(query, units, page).load(conn)?)
+}
+
+/// Every unit of a property (a bulk declaration finds its lines' units among them by label).
+pub fn units_of_property(conn: &mut Conn, property_id: &str) -> Result<Vec<UnitRow>, ApiError> {
+    Ok(units::table
+        .filter(units::property_id.eq(property_id))
+        .select(UnitRow::as_select())
+        .load(conn)?)
 }
 
 /// Writes a changed unit if it is still at `expected_version`; 412 otherwise.
@@ -254,6 +286,9 @@ pub fn list_tenancies(
     }
     if let Some(late) = filter.late {
         query = query.filter(tenancies::late.eq(late));
+    }
+    if let Some(enterprise_id) = &filter.enterprise_id {
+        query = query.filter(tenancies::enterprise_id.eq(enterprise_id.clone()));
     }
     Ok(paged!(query, tenancies, page).load(conn)?)
 }
@@ -503,6 +538,7 @@ pub fn outdated_identity_ciphertexts(
 ) -> Result<Vec<(String, String, Option<String>)>, ApiError> {
     let current = format!("{}%", crate::crypto::VERSION_PREFIX);
     Ok(tenancies::table
+        .filter(tenancies::erased_at.is_null())
         .filter(
             tenancies::id_number_encrypted
                 .not_like(current.clone())

@@ -312,7 +312,13 @@ pub struct PreparedTenant {
 }
 
 impl PreparedTenant {
-    /// The tenancy this declaration records in `unit`.
+    /// The keyed hash of the person's document: the same person, whatever the declaration.
+    pub fn lookup(&self) -> &str {
+        &self.id_lookup
+    }
+
+    /// The tenancy this declaration records in `unit`, under the unit's current lease (its own, else its
+    /// property's): every declaration path builds its row here.
     fn into_row(self, unit: &UnitRow, property: &PropertyRow, late: bool, at: NaiveDateTime) -> TenancyRow {
         TenancyRow {
             id: self.id,
@@ -336,6 +342,8 @@ impl PreparedTenant {
             created_at: at,
             updated_at: at,
             version: 1,
+            enterprise_id: unit.enterprise_id.clone().or_else(|| property.enterprise_id.clone()),
+            erased_at: None,
         }
     }
 }
@@ -424,24 +432,15 @@ pub fn declare_tenancy(
     unit_id: &str,
     tenant: PreparedTenant,
 ) -> Result<(TenancyRow, Option<bool>), ApiError> {
-    let (unit, property) = repo::find_unit(conn, caller, unit_id)?;
-    require_owner_or_admin(caller, &property)?;
-    require_membership(conn, caller, KEEPS_RECORDS)?;
-    if repo::is_active_in_unit(conn, &unit.id, &tenant.id_lookup)? {
+    let (unit, property) = declarable_unit(conn, caller, unit_id)?;
+    let Ok(declared) = record_declaration(conn, settings, unit, &property, tenant)? else {
         return Err(repo::already_living_here());
-    }
-    let at = now();
-    let late = crate::ids::local_date(at) - tenant.move_in_date > Duration::days(settings.declaration_deadline_days);
-    let row = tenant.into_row(&unit, &property, late, at);
-    repo::insert_tenancy(conn, &row)?;
-    repo::adjust_unit_tenants(conn, &unit.id, 1, at)?;
-    repo::adjust_property_counts(conn, &property.id, 1, 0, at)?;
-    let unit_now = UnitRow {
-        active_tenants: unit.active_tenants + 1,
-        ..unit
     };
-    let overcrowded = unit_now.active_tenants > unit_now.max_occupants;
-    notify_declaration(conn, settings, &property, &unit_now, &row, overcrowded)?;
+    let Declared {
+        tenancy: row,
+        unit: unit_now,
+        overcrowded,
+    } = declared;
     audit::record(
         conn,
         Some(caller),
@@ -450,7 +449,7 @@ pub fn declare_tenancy(
             entity_type: "tenancy",
             entity_id: &row.id,
             village_id: Some(&property.village_id),
-            detail: json!({"unit_id": unit_now.id, "late": late, "overcrowded": overcrowded,
+            detail: json!({"unit_id": unit_now.id, "late": row.late, "overcrowded": overcrowded,
                            "property_delisted": property.status == PropertyStatus::Delisted,
                            "id_number_masked": row.id_number_masked}),
         },
@@ -461,6 +460,64 @@ pub fn declare_tenancy(
         None
     };
     Ok((row, duplicate))
+}
+
+/// Refuses a caller who may not declare tenants in a property they can see (only its owner, with a
+/// membership that keeps records, and admins may).
+pub fn require_declarer(conn: &mut Conn, caller: &Caller, property: &PropertyRow) -> Result<(), ApiError> {
+    require_owner_or_admin(caller, property)?;
+    require_membership(conn, caller, KEEPS_RECORDS)
+}
+
+/// A unit the caller may declare tenants in, with its property: 404 outside the caller's scope, 403 for
+/// a caller who sees it but may not declare.
+pub fn declarable_unit(conn: &mut Conn, caller: &Caller, unit_id: &str) -> Result<(UnitRow, PropertyRow), ApiError> {
+    let (unit, property) = repo::find_unit(conn, caller, unit_id)?;
+    require_declarer(conn, caller, &property)?;
+    Ok((unit, property))
+}
+
+/// A declaration stored: the tenancy, its unit as it is now (with the new tenant counted), and whether
+/// the unit is now overcrowded.
+pub struct Declared {
+    pub tenancy: TenancyRow,
+    pub unit: UnitRow,
+    pub overcrowded: bool,
+}
+
+/// The person of a declaration already lives in the unit.
+pub struct AlreadyLivingHere;
+
+/// Stores a declaration in `unit` (as it is now) by the rules every declaration follows, single or
+/// imported: a person already living in the unit is refused; lateness is flagged; the counters move; the
+/// owner is notified of a late declaration or an overcrowded unit. The caller audits.
+pub fn record_declaration(
+    conn: &mut Conn,
+    settings: &Settings,
+    unit: UnitRow,
+    property: &PropertyRow,
+    tenant: PreparedTenant,
+) -> Result<Result<Declared, AlreadyLivingHere>, ApiError> {
+    if repo::is_active_in_unit(conn, &unit.id, &tenant.id_lookup)? {
+        return Ok(Err(AlreadyLivingHere));
+    }
+    let at = now();
+    let late = crate::ids::local_date(at) - tenant.move_in_date > Duration::days(settings.declaration_deadline_days);
+    let row = tenant.into_row(&unit, property, late, at);
+    repo::insert_tenancy(conn, &row)?;
+    repo::adjust_unit_tenants(conn, &unit.id, 1, at)?;
+    repo::adjust_property_counts(conn, &property.id, 1, 0, at)?;
+    let unit_now = UnitRow {
+        active_tenants: unit.active_tenants + 1,
+        ..unit
+    };
+    let overcrowded = unit_now.active_tenants > unit_now.max_occupants;
+    notify_declaration(conn, settings, property, &unit_now, &row, overcrowded)?;
+    Ok(Ok(Declared {
+        tenancy: row,
+        unit: unit_now,
+        overcrowded,
+    }))
 }
 
 /// Reality is recorded, and what is wrong with it notified to the owner: a late declaration, an overcrowded
@@ -554,6 +611,12 @@ pub fn read_identity(
 ) -> Result<Identity, ApiError> {
     let (tenancy, property) = repo::find_tenancy(conn, caller, id)?;
     caller.require(&[Role::Admin, Role::Auditor])?;
+    if let Some(at) = tenancy.erased_at {
+        return Err(ApiError::Conflict(format!(
+            "The tenant's personal data was erased on {} after the retention period: there is no identity to read.",
+            at.date()
+        )));
+    }
     let id_number = cipher
         .decrypt(&tenancy.id_number_encrypted, Binding::tenancy_id_number(&tenancy.id))
         .map_err(|e| {

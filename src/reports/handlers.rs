@@ -63,7 +63,11 @@ pub async fn summary(
     state: web::Data<AppState>,
     query: Query<VillageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let village = report_village(&caller, query.into_inner().village_id, true)?;
+    let VillageQuery {
+        village_id,
+        enterprise_id,
+    } = query.into_inner();
+    let village = report_village(&caller, village_id, true)?;
     let today = today();
     let rules = state.settings.inspection_plan.clone();
     let summary = state
@@ -72,7 +76,7 @@ pub async fn summary(
             if let Some(v) = &village {
                 villages_repo::find(conn, v)?;
             }
-            repo::summary(conn, village.as_deref(), &rules, today)
+            repo::summary(conn, village.as_deref(), enterprise_id.as_deref(), &rules, today)
         })
         .await?;
     Ok(HttpResponse::Ok().json(summary))
@@ -89,13 +93,21 @@ pub async fn ledger_csv(
     state: web::Data<AppState>,
     query: Query<VillageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let village = report_village(&caller, query.into_inner().village_id, true)?;
-    ledger_download(state, village).await
+    let VillageQuery {
+        village_id,
+        enterprise_id,
+    } = query.into_inner();
+    let village = report_village(&caller, village_id, true)?;
+    ledger_download(state, village, enterprise_id).await
 }
 
 /// The ledger of a village (of the whole town for `None`) as a CSV download, streamed page by page: the API's
-/// export and the console's download.
-pub async fn ledger_download(state: web::Data<AppState>, village: Option<String>) -> Result<HttpResponse, ApiError> {
+/// export and the console's download. Only the units let to `enterprise` when one is named.
+pub async fn ledger_download(
+    state: web::Data<AppState>,
+    village: Option<String>,
+    enterprise: Option<String>,
+) -> Result<HttpResponse, ApiError> {
     if let Some(v) = village.clone() {
         state.db.read(move |conn| villages_repo::find(conn, &v)).await?;
     }
@@ -105,12 +117,19 @@ pub async fn ledger_download(state: web::Data<AppState>, village: Option<String>
     let pages = stream::unfold(Some(None::<String>), move |cursor| {
         let state = state.clone();
         let village = village.clone();
+        let enterprise = enterprise.clone();
         async move {
             let after = cursor?;
             let page = state
                 .db
                 .read(move |conn| {
-                    let rows = repo::ledger_page(conn, village.as_deref(), after.as_deref(), EXPORT_PAGE)?;
+                    let rows = repo::ledger_page(
+                        conn,
+                        village.as_deref(),
+                        enterprise.as_deref(),
+                        after.as_deref(),
+                        EXPORT_PAGE,
+                    )?;
                     let ids: Vec<&str> = rows.iter().map(|(_, p, _, _)| p.id.as_str()).collect();
                     let open: HashMap<String, i64> =
                         repo::pending_orders_by_property(conn, &ids)?.into_iter().collect();

@@ -1,7 +1,6 @@
 //! The ledger (台账) as CSV: exported a row per unit, streamed in pages so a town-sized export never sits
 //! in memory, and imported from the same layout so spreadsheets kept so far are not lost.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -13,17 +12,17 @@ use crate::accounts::model::{MembershipStatus, UserRow};
 use crate::accounts::repo as accounts_repo;
 use crate::auth::Role;
 use crate::config::Settings;
+use crate::csv_import::{
+    Line, Rejection, add_new_columns, allowed, guard_formula, read_lines, reject, rule_rejections, settle, typed,
+};
 use crate::db::Conn;
 use crate::error::ApiError;
 use crate::ids::{new_id, now};
 use crate::registry::model::*;
 use crate::registry::repo as registry_repo;
-use crate::reports::model::{Created, ImportReport, Rejection};
+use crate::reports::model::{Created, ImportReport};
 use crate::reports::repo::LedgerRow;
 use crate::villages::model::VillageRow;
-
-/// The byte-order mark that makes spreadsheet programs read the file as UTF-8.
-pub const BOM: &str = "\u{feff}";
 
 /// The ledger's columns: English key and Chinese name; headers read `中文(english)`.
 pub const COLUMNS: &[(&str, &str)] = &[
@@ -67,32 +66,8 @@ const REQUIRED: &[&str] = &[
     "unit_kind",
 ];
 
-/// What makes a spreadsheet read a cell as a formula (or, for a tab or carriage return, hides one).
-const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
-
-/// A text cell as exported: one that begins with a formula trigger gets a leading `'`, so that a property
-/// named `=HYPERLINK(..)` is shown as text, never run. Numeric columns are written as plain numbers and
-/// never guarded: the export formats them from numbers itself, and a number such as a basement's floor
-/// `-1` is not a formula.
-fn guard_formula(text: &str) -> Cow<'_, str> {
-    if text.starts_with(FORMULA_TRIGGERS) {
-        Cow::Owned(format!("'{text}"))
-    } else {
-        Cow::Borrowed(text)
-    }
-}
-
-/// A cell as imported: the export's `'` guard removed again. A `'` before anything but a formula trigger
-/// is the cell's own text and stays. Applied to every column, so a number some tool guarded reads too.
-fn unguard_formula(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_TRIGGERS) => rest,
-        _ => cell,
-    }
-}
-
 pub fn header_line() -> Result<Vec<u8>, ApiError> {
-    let mut writer = csv::Writer::from_writer(BOM.as_bytes().to_vec());
+    let mut writer = csv::Writer::from_writer(crate::csv_import::BOM.as_bytes().to_vec());
     writer
         .write_record(COLUMNS.iter().map(|(en, zh)| format!("{zh}({en})")))
         .map_err(ApiError::internal)?;
@@ -144,95 +119,6 @@ pub fn write_rows(
     writer.into_inner().map_err(|e| ApiError::internal(e.into_error()))
 }
 
-/// One data line of an imported file, by column key.
-struct Line {
-    number: u64,
-    fields: HashMap<&'static str, String>,
-}
-
-impl Line {
-    fn get(&self, key: &str) -> &str {
-        self.fields.get(key).map(|s| unguard_formula(s).trim()).unwrap_or("")
-    }
-}
-
-fn reject(line: u64, column: &str, reason: impl Into<String>) -> Rejection {
-    Rejection {
-        line,
-        column: column.into(),
-        reason: reason.into(),
-    }
-}
-
-/// Finds each column's position from the header: `中文(english)`, the English key or the Chinese name.
-fn column_positions(header: &csv::StringRecord) -> HashMap<&'static str, usize> {
-    let mut positions = HashMap::new();
-    for (index, title) in header.iter().enumerate() {
-        let title = title.trim().trim_start_matches('\u{feff}').trim();
-        let inner = title
-            .rsplit_once(['(', '（'])
-            .map(|(_, rest)| rest.trim_end_matches([')', '）']).trim())
-            .unwrap_or(title);
-        if let Some((key, _)) = COLUMNS
-            .iter()
-            .find(|(en, zh)| *en == inner || *en == title || *zh == title)
-        {
-            positions.insert(*key, index);
-        }
-    }
-    positions
-}
-
-/// Parses the file into lines, or rejects it whole when columns are missing.
-fn read_lines(bytes: &[u8]) -> Result<Vec<Line>, Vec<Rejection>> {
-    let text = String::from_utf8_lossy(bytes);
-    let text = text.trim_start_matches('\u{feff}');
-    let first_line = text.lines().next().unwrap_or("");
-    let delimiter = if first_line.contains('\t') { b'\t' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let header = reader
-        .headers()
-        .map_err(|e| vec![reject(1, "header", format!("unreadable header: {e}"))])?
-        .clone();
-    let positions = column_positions(&header);
-    let missing: Vec<Rejection> = REQUIRED
-        .iter()
-        .filter(|c| !positions.contains_key(*c))
-        .map(|c| reject(1, c, "the header lacks this column"))
-        .collect();
-    if !missing.is_empty() {
-        return Err(missing);
-    }
-    let mut lines = Vec::new();
-    let mut rejections = Vec::new();
-    for record in reader.records() {
-        match record {
-            Ok(record) => {
-                let number = record.position().map(|p| p.line()).unwrap_or(0);
-                let mut fields = HashMap::new();
-                for (key, index) in &positions {
-                    if let Some(value) = record.get(*index) {
-                        fields.insert(*key, value.to_owned());
-                    }
-                }
-                lines.push(Line { number, fields });
-            }
-            Err(e) => {
-                let number = e.position().map(|p| p.line()).unwrap_or(0);
-                rejections.push(reject(number, "row", format!("unreadable row: {e}")));
-            }
-        }
-    }
-    if rejections.is_empty() {
-        Ok(lines)
-    } else {
-        Err(rejections)
-    }
-}
-
 /// A landlord as a ledger line names them, checked by the same field rules as a user the API registers.
 #[derive(Debug, Clone, Validate)]
 struct LedgerOwner {
@@ -269,44 +155,6 @@ const FIELD_COLUMNS: &[(&str, &str)] = &[
     ("unit.max_occupants", "max_occupants"),
 ];
 
-fn column_of(part: &str, field: &str) -> &'static str {
-    let key = format!("{part}.{field}");
-    FIELD_COLUMNS
-        .iter()
-        .find(|(f, _)| *f == key)
-        .map(|(_, column)| *column)
-        .unwrap_or("row")
-}
-
-/// The rejections of a request type's `validator` rules, by ledger column; the messages name what is
-/// expected, never the value.
-fn rule_rejections(line: u64, part: &str, checked: Result<(), validator::ValidationErrors>) -> Vec<Rejection> {
-    let Err(errors) = checked else {
-        return Vec::new();
-    };
-    match ApiError::from(errors) {
-        ApiError::Validation(fields) => fields
-            .into_iter()
-            .map(|f| reject(line, column_of(part, &f.field), f.message))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Reads one cell as a typed value; a cell that does not parse is rejected with what was expected.
-fn typed<T: std::str::FromStr>(
-    line: &Line,
-    key: &'static str,
-    expected: &str,
-    rejected: &mut Vec<Rejection>,
-) -> Option<T> {
-    let parsed = line.get(key).parse().ok();
-    if parsed.is_none() {
-        rejected.push(reject(line.number, key, expected.to_owned()));
-    }
-    parsed
-}
-
 /// A number as JSON can carry it: `NaN` and infinities, which Rust reads from text, are not numbers here.
 struct Finite(f64);
 
@@ -319,11 +167,6 @@ impl std::str::FromStr for Finite {
     fn from_str(text: &str) -> Result<Self, ()> {
         text.parse::<f64>().ok().filter(|v| v.is_finite()).map(Finite).ok_or(())
     }
-}
-
-fn allowed<T: std::fmt::Display>(all: &[T]) -> String {
-    let names: Vec<String> = all.iter().map(ToString::to_string).collect();
-    format!("must be one of: {}", names.join(", "))
 }
 
 /// Reads a line into the API's request types and checks them with the API's rules: every bad cell is
@@ -343,17 +186,15 @@ fn parse_line(line: &Line, village: &VillageRow, grids: &HashMap<String, String>
     let cells = Cells::read(line, &missing, &mut rejected);
     let parsed = cells.into_parsed(line, village, registration_code, grid_id);
     // The API's rules; a cell already rejected (missing, or not of its type) is not named twice.
+    let rules = |part: &str, checked: Result<(), validator::ValidationErrors>| {
+        rule_rejections(line.number, part, checked.map_err(ApiError::from), FIELD_COLUMNS)
+    };
     for found in [
-        rule_rejections(line.number, "property", parsed.property.validate()),
-        rule_rejections(line.number, "owner", parsed.owner.validate()),
-        rule_rejections(line.number, "unit", parsed.unit.validate()),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        if !rejected.iter().any(|r| r.column == found.column) {
-            rejected.push(found);
-        }
+        rules("property", parsed.property.validate()),
+        rules("owner", parsed.owner.validate()),
+        rules("unit", parsed.unit.validate()),
+    ] {
+        add_new_columns(&mut rejected, found);
     }
     if rejected.is_empty() { Ok(parsed) } else { Err(rejected) }
 }
@@ -486,7 +327,7 @@ pub fn import(
             committed: false,
         },
     };
-    let lines = match read_lines(bytes) {
+    let lines = match read_lines(bytes, COLUMNS, REQUIRED) {
         Ok(lines) => lines,
         Err(rejections) => {
             import.report.rejected = rejections;
@@ -500,9 +341,8 @@ pub fn import(
         }
     }
     let mut report = import.report;
-    let keep = !dry_run && (partial || report.rejected.is_empty());
+    let keep = settle(&mut report.rejected, dry_run, partial);
     report.committed = keep;
-    report.rejected.sort_by_key(|r| r.line);
     if keep {
         crate::audit::record_by(
             conn,
@@ -677,22 +517,4 @@ fn find_or_create_property(
     registry_repo::insert_property(conn, &row)?;
     created.properties += 1;
     Ok(row)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formula_cells_are_guarded_and_unguarded() {
-        for text in ["=1+1", "+86", "-2", "@SUM(A1)", "\tx", "\rx"] {
-            let guarded = guard_formula(text);
-            assert_eq!(guarded, format!("'{text}"));
-            assert_eq!(unguard_formula(&guarded), text);
-        }
-        for text in ["陈氏出租楼", "'quoted", "a=b", "", "1"] {
-            assert_eq!(guard_formula(text), text);
-            assert_eq!(unguard_formula(text), text);
-        }
-    }
 }

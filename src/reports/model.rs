@@ -74,6 +74,10 @@ pub struct VillageQuery {
     /// Required for auditors (their own village); admins may omit it for the whole town.
     #[validate(custom(function = "crate::validation::uuid"))]
     pub village_id: Option<String>,
+    /// Only what is let to this enterprise: properties with a unit let to it, its units, the tenancies declared
+    /// under its leases (an enterprise outside the village: nothing).
+    #[validate(custom(function = "crate::validation::uuid"))]
+    pub enterprise_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams, Validate)]
@@ -90,15 +94,7 @@ pub struct ImportQuery {
     pub partial: bool,
 }
 
-/// A row the import refused, and why.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-pub struct Rejection {
-    /// The line in the file (the header is line 1).
-    pub line: u64,
-    /// The column's English name.
-    pub column: String,
-    pub reason: String,
-}
+pub use crate::csv_import::Rejection;
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct Created {

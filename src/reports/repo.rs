@@ -13,6 +13,7 @@ use crate::db::Conn;
 use crate::db::schema::{grids, patrol_visits, patrols, properties, rectifications, tenancies, units, users};
 use crate::error::ApiError;
 use crate::registry::model::{PropertyRow, PropertyStatus, UnitRow};
+use crate::registry::repo::{property_let_to, unit_let_to};
 use crate::reports::model::*;
 
 /// Narrows a query on `properties` to a village when one is named.
@@ -25,61 +26,124 @@ macro_rules! in_village {
     };
 }
 
-/// The counts of a village or the town; `inspections_overdue` as the inspection plan (`rules`) counts them.
+/// Narrows a boxed query on `properties` (or joined to it) to the properties let to an enterprise, wholly or a
+/// unit of them, when one is named.
+macro_rules! let_to {
+    ($query:expr, $enterprise:expr) => {
+        match $enterprise {
+            Some(e) => $query.filter(property_let_to(e.to_owned())),
+            None => $query,
+        }
+    };
+}
+
+/// Narrows a boxed query on `units` joined to `properties` to the units let to an enterprise, when one is named.
+macro_rules! units_let_to {
+    ($query:expr, $enterprise:expr) => {
+        match $enterprise {
+            Some(e) => $query.filter(unit_let_to(e.to_owned())),
+            None => $query,
+        }
+    };
+}
+
+/// The counts of a village or the town, or (`enterprise`) of what is let to an enterprise there: the properties
+/// with a unit let to it, its units, and the tenancies declared under its leases; `inspections_overdue` as the
+/// inspection plan (`rules`) counts them.
 pub fn summary(
     conn: &mut Conn,
     village: Option<&str>,
+    enterprise: Option<&str>,
     rules: &crate::risk::PlanRules,
     today: NaiveDate,
 ) -> Result<Summary, ApiError> {
-    let properties = property_counts(conn, village, today)?;
-    let units: i64 =
-        in_village!(units::table.inner_join(properties::table).select(count_star()), village).first(conn)?;
-    let overcrowded_units: i64 = in_village!(
-        units::table
+    let properties = property_counts(conn, village, enterprise, today)?;
+    let units: i64 = units_let_to!(
+        in_village!(units::table.inner_join(properties::table).select(count_star()), village),
+        enterprise
+    )
+    .first(conn)?;
+    let overcrowded_units: i64 = units_let_to!(
+        in_village!(
+            units::table
+                .inner_join(properties::table)
+                .filter(units::active_tenants.gt(units::max_occupants))
+                .select(count_star()),
+            village
+        ),
+        enterprise
+    )
+    .first(conn)?;
+    let ratings_expiring_30d: i64 = let_to!(
+        in_village!(
+            properties::table
+                .filter(properties::status.eq(PropertyStatus::Rated))
+                .filter(properties::rating_valid_until.between(today, today + Duration::days(30)))
+                .select(count_star()),
+            village
+        ),
+        enterprise
+    )
+    .first(conn)?;
+    let coverage = crate::planning::repo::Coverage {
+        village_id: village,
+        grid_id: None,
+        enterprise_id: enterprise,
+    };
+    Ok(Summary {
+        village_id: village.map(str::to_owned),
+        properties,
+        units,
+        active_tenancies: active_tenancies(conn, village, enterprise)?,
+        late_declarations: late_declarations(conn, village, enterprise)?,
+        overcrowded_units,
+        rectifications: rectification_counts(conn, village, enterprise)?,
+        ratings_expiring_30d,
+        inspections_overdue: crate::planning::service::inspections_overdue(conn, rules, coverage, today)?,
+        // Landlords are the village's whatever the enterprise: the enterprise filter leaves these counts alone.
+        landlord_training: training_counts(conn, village, today)?,
+        grids: patrol_gaps(conn, village, enterprise, today)?,
+    })
+}
+
+/// Active tenancies: of a village or the town, or declared under an enterprise's leases.
+fn active_tenancies(conn: &mut Conn, village: Option<&str>, enterprise: Option<&str>) -> Result<i64, ApiError> {
+    let Some(enterprise) = enterprise else {
+        // The properties keep their active tenants counted; summing them avoids reading every tenancy.
+        let sum: Option<i64> = in_village!(
+            properties::table.select(diesel::dsl::sum(properties::active_tenants)),
+            village
+        )
+        .first(conn)?;
+        return Ok(sum.unwrap_or(0));
+    };
+    Ok(in_village!(
+        tenancies::table
             .inner_join(properties::table)
-            .filter(units::active_tenants.gt(units::max_occupants))
+            .filter(tenancies::enterprise_id.eq(enterprise.to_owned()))
+            .filter(tenancies::move_out_date.is_null())
             .select(count_star()),
         village
     )
-    .first(conn)?;
-    // The properties keep their active tenants counted; summing them avoids reading every tenancy.
-    let active_tenancies: Option<i64> = in_village!(
-        properties::table.select(diesel::dsl::sum(properties::active_tenants)),
-        village
-    )
-    .first(conn)?;
+    .first(conn)?)
+}
+
+/// Active tenancies declared late: of a village or the town, or declared under an enterprise's leases.
+fn late_declarations(conn: &mut Conn, village: Option<&str>, enterprise: Option<&str>) -> Result<i64, ApiError> {
     // Written to match the partial index on late, active tenancies (literal conditions, no binds).
-    let late_declarations: i64 = in_village!(
+    let query = in_village!(
         tenancies::table
             .inner_join(properties::table)
             .filter(tenancies::late)
             .filter(tenancies::move_out_date.is_null())
             .select(count_star()),
         village
-    )
-    .first(conn)?;
-    let ratings_expiring_30d: i64 = in_village!(
-        properties::table
-            .filter(properties::status.eq(PropertyStatus::Rated))
-            .filter(properties::rating_valid_until.between(today, today + Duration::days(30)))
-            .select(count_star()),
-        village
-    )
-    .first(conn)?;
-    Ok(Summary {
-        village_id: village.map(str::to_owned),
-        properties,
-        units,
-        active_tenancies: active_tenancies.unwrap_or(0),
-        late_declarations,
-        overcrowded_units,
-        rectifications: rectification_counts(conn, village)?,
-        ratings_expiring_30d,
-        inspections_overdue: crate::planning::service::inspections_overdue(conn, rules, village, today)?,
-        landlord_training: training_counts(conn, village, today)?,
-        grids: patrol_gaps(conn, village, today)?,
-    })
+    );
+    Ok(match enterprise {
+        Some(e) => query.filter(tenancies::enterprise_id.eq(e.to_owned())),
+        None => query,
+    }
+    .first(conn)?)
 }
 
 fn training_counts(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Result<TrainingCounts, ApiError> {
@@ -131,20 +195,31 @@ pub fn declarations_by_week(
 }
 
 /// Properties by status (a rated one past its validity counted as `expired`) and by stars.
-fn property_counts(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Result<PropertyCounts, ApiError> {
-    let statuses: Vec<(String, i64)> = in_village!(
-        properties::table
-            .group_by(properties::status)
-            .select((properties::status, count_star())),
-        village
+fn property_counts(
+    conn: &mut Conn,
+    village: Option<&str>,
+    enterprise: Option<&str>,
+    today: NaiveDate,
+) -> Result<PropertyCounts, ApiError> {
+    let statuses: Vec<(String, i64)> = let_to!(
+        in_village!(
+            properties::table
+                .group_by(properties::status)
+                .select((properties::status, count_star())),
+            village
+        ),
+        enterprise
     )
     .load(conn)?;
-    let expired: i64 = in_village!(
-        properties::table
-            .filter(properties::status.eq(PropertyStatus::Rated))
-            .filter(properties::rating_valid_until.lt(today))
-            .select(count_star()),
-        village
+    let expired: i64 = let_to!(
+        in_village!(
+            properties::table
+                .filter(properties::status.eq(PropertyStatus::Rated))
+                .filter(properties::rating_valid_until.lt(today))
+                .select(count_star()),
+            village
+        ),
+        enterprise
     )
     .first(conn)?;
     let mut by_status: BTreeMap<String, i64> = statuses.into_iter().collect();
@@ -152,11 +227,14 @@ fn property_counts(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> 
         *by_status.entry(PropertyStatus::Rated.to_string()).or_default() -= expired;
         by_status.insert(PropertyStatus::Expired.to_string(), expired);
     }
-    let stars: Vec<(Option<i32>, i64)> = in_village!(
-        properties::table
-            .group_by(properties::stars)
-            .select((properties::stars, count_star())),
-        village
+    let stars: Vec<(Option<i32>, i64)> = let_to!(
+        in_village!(
+            properties::table
+                .group_by(properties::stars)
+                .select((properties::stars, count_star())),
+            village
+        ),
+        enterprise
     )
     .load(conn)?;
     let by_stars = stars
@@ -171,14 +249,21 @@ fn property_counts(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> 
 }
 
 /// Orders still to carry out: open (or reported) and overdue.
-fn rectification_counts(conn: &mut Conn, village: Option<&str>) -> Result<RectificationCounts, ApiError> {
-    let orders: Vec<(RectificationStatus, i64)> = in_village!(
-        rectifications::table
-            .inner_join(properties::table)
-            .filter(rectifications::status.eq_any(RectificationStatus::PENDING))
-            .group_by(rectifications::status)
-            .select((rectifications::status, count_star())),
-        village
+fn rectification_counts(
+    conn: &mut Conn,
+    village: Option<&str>,
+    enterprise: Option<&str>,
+) -> Result<RectificationCounts, ApiError> {
+    let orders: Vec<(RectificationStatus, i64)> = let_to!(
+        in_village!(
+            rectifications::table
+                .inner_join(properties::table)
+                .filter(rectifications::status.eq_any(RectificationStatus::PENDING))
+                .group_by(rectifications::status)
+                .select((rectifications::status, count_star())),
+            village
+        ),
+        enterprise
     )
     .load(conn)?;
     Ok(RectificationCounts {
@@ -243,39 +328,56 @@ pub fn rectifications_by_grid(conn: &mut Conn, village: Option<&str>) -> Result<
     Ok(by_grid.into_values().collect())
 }
 
-/// Per grid, the properties nobody visited on patrol in the last 30 days.
-fn patrol_gaps(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Result<Vec<GridPatrolGap>, ApiError> {
-    let since = today - Duration::days(30);
-    let mut grid_query = grids::table
+/// The grids of a village or the town: `(id, code, name)` in id order.
+fn grids_of(conn: &mut Conn, village: Option<&str>) -> Result<Vec<(String, String, String)>, ApiError> {
+    let mut query = grids::table
         .select((grids::id, grids::code, grids::name))
         .order(grids::id.asc())
         .into_boxed();
     if let Some(v) = village {
-        grid_query = grid_query.filter(grids::village_id.eq(v.to_owned()));
+        query = query.filter(grids::village_id.eq(v.to_owned()));
     }
-    let all_grids: Vec<(String, String, String)> = grid_query.load(conn)?;
-    let totals: Vec<(Option<String>, i64)> = in_village!(
-        properties::table
-            .filter(properties::grid_id.is_not_null())
-            .group_by(properties::grid_id)
-            .select((properties::grid_id, count_star())),
-        village
+    Ok(query.load(conn)?)
+}
+
+/// Per grid, the properties nobody visited on patrol in the last 30 days (of those let to `enterprise`, when one
+/// is named).
+fn patrol_gaps(
+    conn: &mut Conn,
+    village: Option<&str>,
+    enterprise: Option<&str>,
+    today: NaiveDate,
+) -> Result<Vec<GridPatrolGap>, ApiError> {
+    let since = today - Duration::days(30);
+    let all_grids = grids_of(conn, village)?;
+    let totals: Vec<(Option<String>, i64)> = let_to!(
+        in_village!(
+            properties::table
+                .filter(properties::grid_id.is_not_null())
+                .group_by(properties::grid_id)
+                .select((properties::grid_id, count_star())),
+            village
+        ),
+        enterprise
     )
     .load(conn)?;
-    let visited: Vec<(Option<String>, i64)> = in_village!(
-        properties::table
-            .filter(properties::grid_id.is_not_null())
-            .filter(
-                properties::id.eq_any(
-                    patrol_visits::table
-                        .inner_join(patrols::table)
-                        .filter(patrols::patrolled_on.ge(since))
-                        .select(patrol_visits::property_id),
-                ),
-            )
-            .group_by(properties::grid_id)
-            .select((properties::grid_id, count_star())),
-        village
+    let visited: Vec<(Option<String>, i64)> = let_to!(
+        in_village!(
+            properties::table
+                .filter(properties::grid_id.is_not_null())
+                .filter(
+                    properties::id.eq_any(
+                        patrol_visits::table
+                            .inner_join(patrols::table)
+                            .filter(patrols::patrolled_on.ge(since))
+                            .select(patrol_visits::property_id),
+                    ),
+                )
+                .group_by(properties::grid_id)
+                .select((properties::grid_id, count_star())),
+            village
+        ),
+        enterprise
     )
     .load(conn)?;
     let count_of = |list: &[(Option<String>, i64)], id: &str| {
@@ -298,10 +400,12 @@ fn patrol_gaps(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Resu
 /// One ledger row: a unit with its property, the property's grid code and owner, and open orders.
 pub type LedgerRow = (UnitRow, PropertyRow, Option<String>, UserRow);
 
-/// The next `limit` units of a village's ledger after the unit id `after`, in unit id order.
+/// The next `limit` units of a village's ledger after the unit id `after`, in unit id order; only those let to
+/// `enterprise` when one is named.
 pub fn ledger_page(
     conn: &mut Conn,
     village: Option<&str>,
+    enterprise: Option<&str>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<LedgerRow>, ApiError> {
@@ -321,6 +425,9 @@ pub fn ledger_page(
     }
     if let Some(after) = after {
         query = query.filter(units::id.gt(after.to_owned()));
+    }
+    if let Some(e) = enterprise {
+        query = query.filter(unit_let_to(e.to_owned()));
     }
     Ok(query.load(conn)?)
 }

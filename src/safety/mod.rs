@@ -6,5 +6,6 @@ pub mod handlers;
 pub mod model;
 pub mod notices;
 pub mod public;
+pub mod public_changes;
 pub mod repo;
 pub mod service;

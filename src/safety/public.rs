@@ -2,13 +2,11 @@
 //! no login and nothing personal in the answer. Also the printable plaque itself, with a QR code.
 
 use actix_web::get;
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use qrcode::QrCode;
 use qrcode::render::svg;
 use serde::{Deserialize, Serialize};
@@ -16,6 +14,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
 use crate::ids::today;
+use crate::rate_limit::{RequestLimiter, SharedCounts};
 use crate::registry::model::{PropertyKind, PropertyStatus};
 use crate::safety::appeals::model::OwnerReply;
 use crate::safety::appeals::repo as appeals_repo;
@@ -28,43 +27,51 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// The public rating's shared state: a limit per address and the recent answers.
 pub struct PublicRatings {
-    limiter: PublicLimiter,
-    cache: PublicCache,
+    /// Look-ups per address, so that the public endpoint cannot be used to walk the register.
+    limiter: RequestLimiter,
+    cache: Arc<PublicCache>,
+    /// Where this process's changes go to the other processes on the database (PostgreSQL only).
+    others: Option<SyncSender<String>>,
 }
+
+/// Changes waiting for the listener's connection; beyond this they are dropped (with a warning), and the
+/// other processes' entries run out by their TTL instead.
+const CHANGES_QUEUED: usize = 10_000;
 
 impl PublicRatings {
     pub fn per_minute(requests: u32) -> Self {
         PublicRatings {
-            limiter: PublicLimiter::per_minute(requests),
-            cache: PublicCache::default(),
+            limiter: RequestLimiter::per_minute(requests, None),
+            cache: Arc::new(PublicCache::default()),
+            others: None,
         }
     }
-}
 
-/// Look-ups per address, so that the public endpoint cannot be used to walk the register.
-pub struct PublicLimiter(DefaultKeyedRateLimiter<IpAddr>);
-
-impl PublicLimiter {
-    pub fn per_minute(requests: u32) -> Self {
-        let per_minute = NonZeroU32::new(requests).unwrap_or(NonZeroU32::MIN);
-        PublicLimiter(RateLimiter::keyed(Quota::per_minute(per_minute)))
-    }
-
-    fn check(&self, req: &HttpRequest, trust_proxy: &crate::config::TrustedProxies) -> Result<(), ApiError> {
-        let address = crate::http::client_ip(req, trust_proxy).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        self.0.check_key(&address).map_err(|not_until| {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-            ApiError::RateLimited {
-                retry_after_secs: wait.as_secs().max(1),
-            }
-        })
+    /// Like [`PublicRatings::per_minute`], and on PostgreSQL (`database_url`) counts the look-ups in the database
+    /// (one limit across the processes), tells the other processes on the database what this one forgets, and
+    /// forgets what they tell (`crate::safety::public_changes`).
+    pub fn shared_with_others(requests: u32, db: &crate::db::Db, database_url: &str) -> Self {
+        let mut ratings = Self::per_minute(requests);
+        ratings.limiter = RequestLimiter::per_minute(requests, SharedCounts::for_database(db, database_url));
+        if crate::config::Backend::of_url(database_url) == crate::config::Backend::Postgres {
+            let (sender, receiver) = std::sync::mpsc::sync_channel(CHANGES_QUEUED);
+            let (url, cache) = (database_url.to_owned(), Arc::downgrade(&ratings.cache));
+            std::thread::Builder::new()
+                .name("public-changes".into())
+                .spawn(move || super::public_changes::listen(url, cache, receiver))
+                .map_err(|e| tracing::error!(error = %e, "cannot start the public rating changes listener"))
+                .ok();
+            ratings.others = Some(sender);
+        }
+        ratings
     }
 }
 
 /// Public answers kept for as long as clients may cache them anyway (`Cache-Control: max-age=60`): door
 /// plaques are scanned far more often than ratings change. At most [`PublicCache::MAX_ENTRIES`]; beyond
 /// that the cache evicts the least likely to be asked for again, not everything at once. A change of a
-/// property's rating, status or owner's reply in this process forgets its entry at once ([`PublicRatings::forget`]).
+/// property's rating, status or owner's reply in this process forgets its entry at once ([`PublicRatings::forget`]),
+/// and on PostgreSQL in every other process on the database too (`crate::safety::public_changes`).
 pub struct PublicCache {
     entries: moka::sync::Cache<String, Arc<PublicView>>,
     /// The registration code of each cached property, by property id, to forget it by id.
@@ -100,10 +107,15 @@ impl PublicCache {
         self.entries.insert(code, view.clone());
     }
 
-    fn forget(&self, property_id: &str) {
+    pub(super) fn forget(&self, property_id: &str) {
         if let Some(code) = self.codes.remove(property_id) {
             self.entries.invalidate(&code);
         }
+    }
+
+    pub(super) fn forget_all(&self) {
+        self.entries.invalidate_all();
+        self.codes.invalidate_all();
     }
 }
 
@@ -112,6 +124,11 @@ impl PublicRatings {
     /// answer (the page, the plaque the landlord prints right after an inspection) shows the change.
     pub fn forget(&self, property_id: &str) {
         self.cache.forget(property_id);
+        if let Some(others) = &self.others
+            && others.try_send(property_id.to_owned()).is_err()
+        {
+            tracing::warn!("public rating changes: the queue to the other processes is full or closed");
+        }
     }
 }
 
@@ -146,7 +163,8 @@ pub async fn load(
     public: &PublicRatings,
     code: String,
 ) -> Result<Arc<PublicView>, ApiError> {
-    public.limiter.check(req, &state.settings.trust_proxy)?;
+    let address = crate::http::client_ip(req, &state.settings.trust_proxy);
+    public.limiter.check("public_rating", address).await?;
     if let Some(view) = public.cache.get(&code) {
         return Ok(view);
     }

@@ -469,23 +469,12 @@ impl TestApp {
     /// until it answers. Extra `ANZU_*` settings as given.
     pub async fn spawn_process(&self, extra: &[(&str, &str)]) -> ServerProcess {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let work = self.work_dir.path();
-        let log = std::fs::File::create(work.join(format!("process-{port}.log"))).unwrap();
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_anzu"));
+        let log = std::fs::File::create(self.work_dir.path().join(format!("process-{port}.log"))).unwrap();
+        let mut command = self.anzu_command(&["serve"], extra);
         command
-            .arg("serve")
-            .env("ANZU_DATABASE_URL", &self.state.settings.database_url)
-            .env("ANZU_JWT_SECRET", JWT_SECRET)
-            .env("ANZU_DATA_KEY", DATA_KEY)
             .env("ANZU_BIND", format!("127.0.0.1:{port}"))
-            .env("ANZU_MAIL_DIR", work.join("outbox"))
-            .env("ANZU_DATA_DIR", work)
-            .env("ANZU_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .stderr(log);
-        for (name, value) in extra {
-            command.env(name, value);
-        }
         let child = command.spawn().expect("anzu starts");
         let process = ServerProcess {
             child,
@@ -500,6 +489,26 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         panic!("the second anzu process did not answer within 30 s");
+    }
+}
+
+impl TestApp {
+    /// The `anzu` binary with `args`, set up for this app's database and secrets, plus `extra` settings.
+    pub fn anzu_command(&self, args: &[&str], extra: &[(&str, &str)]) -> std::process::Command {
+        let work = self.work_dir.path();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_anzu"));
+        command
+            .args(args)
+            .env("ANZU_DATABASE_URL", &self.state.settings.database_url)
+            .env("ANZU_JWT_SECRET", JWT_SECRET)
+            .env("ANZU_DATA_KEY", DATA_KEY)
+            .env("ANZU_MAIL_DIR", work.join("outbox"))
+            .env("ANZU_DATA_DIR", work)
+            .env("ANZU_LOG", "warn");
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        command
     }
 }
 

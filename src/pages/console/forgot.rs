@@ -47,7 +47,7 @@ pub async fn request(
         Err(err) => return crate::pages::error_page(err),
     };
     let address = crate::http::client_ip(&req, &state.settings.trust_proxy);
-    match crate::accounts::login::request_reset(state.clone().into_inner(), address, request.login) {
+    match crate::accounts::login::request_reset(state.clone().into_inner(), address, request.login).await {
         Ok(()) => page(&state, StatusCode::OK, "", None, true),
         Err(err) => crate::pages::error_page(err),
     }

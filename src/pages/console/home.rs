@@ -80,6 +80,7 @@ fn gather(conn: &mut Conn, caller: &Caller, rules: &PlanRules, today: NaiveDate)
             stars: None,
             owner_id: None,
             q: None,
+            enterprise_id: None,
         };
         crate::registry::repo::list_properties(conn, caller, &filter, &page, today)
     };
@@ -89,7 +90,7 @@ fn gather(conn: &mut Conn, caller: &Caller, rules: &PlanRules, today: NaiveDate)
             let village = (caller.role == Role::Auditor)
                 .then(|| caller.village_id.clone())
                 .flatten();
-            let summary = crate::reports::repo::summary(conn, village.as_deref(), rules, today)?;
+            let summary = crate::reports::repo::summary(conn, village.as_deref(), None, rules, today)?;
             let weeks = crate::reports::repo::declarations_by_week(conn, village.as_deref(), today, WEEKS)?;
             let grids = crate::reports::repo::rectifications_by_grid(conn, village.as_deref())?;
             json!({"summary": summary, "weeks": columns(&weeks), "by_grid": grid_bars(&grids)})

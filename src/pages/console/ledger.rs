@@ -150,7 +150,7 @@ async fn export(
 ) -> Result<HttpResponse, HttpResponse> {
     let current = super::signed_in(req, &state).await?;
     let village = report_village(&current.caller, requested, true).map_err(error_page)?;
-    let mut response = ledger_download(state, village).await.map_err(error_page)?;
+    let mut response = ledger_download(state, village, None).await.map_err(error_page)?;
     // Landlords' names and phones: kept by no cache.
     let no_store = header::HeaderValue::from_static("no-store");
     response.headers_mut().insert(header::CACHE_CONTROL, no_store);

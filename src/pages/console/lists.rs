@@ -57,6 +57,7 @@ impl PropertySearch {
             stars,
             owner_id: None,
             q: chosen(&self.q),
+            enterprise_id: None,
         };
         if let Err(invalid) = filter.validate()
             && let ApiError::Validation(mut fields) = ApiError::from(invalid)
@@ -272,6 +273,7 @@ pub async fn late_declarations(req: HttpRequest, state: web::Data<AppState>) -> 
                 unit_id: None,
                 active: Some(true),
                 late: Some(true),
+                enterprise_id: None,
             };
             let page = Page {
                 limit: LIST_ROWS,

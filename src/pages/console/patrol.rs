@@ -75,6 +75,7 @@ fn grids_and_properties(
             stars: None,
             owner_id: None,
             q: None,
+            enterprise_id: None,
         };
         crate::registry::repo::list_properties(conn, caller, &filter, &page, today())?
     } else {

@@ -236,6 +236,7 @@ fn units_of(
         unit_id: None,
         active: Some(true),
         late: None,
+        enterprise_id: None,
     };
     let tenancies = repo::list_tenancies(conn, caller, &filter, &page)?;
     let units = repo::list_units(conn, &property.id, &page)?;

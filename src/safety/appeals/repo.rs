@@ -19,14 +19,14 @@ pub fn insert_appeal(conn: &mut Conn, row: &AppealRow) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Whether the inspection has an appeal still to decide.
-pub fn has_open_appeal(conn: &mut Conn, inspection_id: &str) -> Result<bool, ApiError> {
-    let open: i64 = appeals::table
+/// The status of the inspection's appeal, if it has one (an inspection is appealed once).
+pub fn appeal_of(conn: &mut Conn, inspection_id: &str) -> Result<Option<AppealStatus>, ApiError> {
+    Ok(appeals::table
         .filter(appeals::inspection_id.eq(inspection_id))
-        .filter(appeals::status.eq(AppealStatus::Open))
-        .count()
-        .get_result(conn)?;
-    Ok(open > 0)
+        .select(appeals::status)
+        .order(appeals::created_at.desc())
+        .first(conn)
+        .optional()?)
 }
 
 /// An appeal on a property the caller may see.

@@ -17,7 +17,7 @@ use crate::registry::repo as registry_repo;
 use crate::registry::service as registry_service;
 use crate::safety::appeals::model::*;
 use crate::safety::appeals::repo;
-use crate::safety::model::InspectionRow;
+use crate::safety::model::{InspectionRow, RectificationStatus};
 use crate::safety::repo as safety_repo;
 
 /// Refuses anyone but the property's owner (403), and an owner whose membership keeps no records.
@@ -55,10 +55,18 @@ pub fn lodge_appeal(
             "The appeal window closed on {last_day}: an inspection may be appealed within {APPEAL_WINDOW_DAYS} days of its date."
         )));
     }
-    if repo::has_open_appeal(conn, &inspection.id)? {
-        return Err(ApiError::Conflict(
-            "This inspection already has an appeal waiting for a decision.".into(),
-        ));
+    match repo::appeal_of(conn, &inspection.id)? {
+        None => {}
+        Some(AppealStatus::Open) => {
+            return Err(ApiError::Conflict(
+                "This inspection already has an appeal waiting for a decision.".into(),
+            ));
+        }
+        Some(decided) => {
+            return Err(ApiError::Conflict(format!(
+                "This inspection's appeal was {decided}: an inspection is appealed once; after fixing what failed, request a re-rating."
+            )));
+        }
     }
     let at = now();
     let row = AppealRow {
@@ -173,6 +181,15 @@ pub fn request_rerating(
 ) -> Result<ReratingRow, ApiError> {
     let property = registry_repo::find_property(conn, caller, property_id)?;
     require_owner(conn, caller, &property, "requests a re-rating")?;
+    let unreported = safety_repo::pending_rectifications(conn, &property.id)?
+        .iter()
+        .filter(|order| order.status != RectificationStatus::Reported)
+        .count();
+    if unreported > 0 {
+        return Err(ApiError::Conflict(format!(
+            "{unreported} rectification order(s) of this property are not yet reported fixed: report each fix first, then request the re-rating."
+        )));
+    }
     if repo::open_rerating(conn, &property.id)?.is_some() {
         return Err(ApiError::Conflict(
             "The property already has an open re-rating request.".into(),

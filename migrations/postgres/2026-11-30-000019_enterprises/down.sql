@@ -1,0 +1,11 @@
+DROP INDEX tenancies_enterprise_idx;
+ALTER TABLE tenancies DROP COLUMN enterprise_id;
+DROP INDEX properties_enterprise_idx;
+DROP INDEX units_enterprise_idx;
+ALTER TABLE properties DROP COLUMN enterprise_since;
+ALTER TABLE properties DROP COLUMN enterprise_id;
+ALTER TABLE units DROP COLUMN enterprise_since;
+ALTER TABLE units DROP COLUMN enterprise_id;
+DROP INDEX enterprises_registered_by_idx;
+DROP INDEX enterprises_village_code_idx;
+DROP TABLE enterprises;

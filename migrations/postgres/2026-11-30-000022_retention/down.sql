@@ -1,0 +1,2 @@
+DROP INDEX tenancies_retention_idx;
+ALTER TABLE tenancies DROP COLUMN erased_at;
