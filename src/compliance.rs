@@ -12,8 +12,9 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::accounts::model::UserRow;
+use crate::accounts::model::{MembershipStatus, UserRow};
 use crate::accounts::repo as accounts_repo;
+use crate::accounts::training::repo as training_repo;
 use crate::auth::{Caller, Role};
 use crate::config::{ReminderStages, Settings};
 use crate::db::{Conn, Db};
@@ -45,6 +46,7 @@ pub struct SweepReport {
     pub late_declaration_notices: usize,
     pub overcrowding_notices: usize,
     pub rating_expiring_notices: usize,
+    pub training_expiring_notices: usize,
 }
 
 /// Properties and their owners, loaded once for a whole sweep.
@@ -110,11 +112,13 @@ pub fn run(conn: &mut Conn, settings: &Settings, today: NaiveDate) -> Result<Swe
     report.overdue_notices = orders.queue(conn, NoticeKind::RectificationOverdue, &due.overdue, after)?;
     queue_registry_notices(conn, settings, &due, &owners, today, &mut report)?;
     report.rating_expiring_notices = queue_expiring_notices(conn, stages, &due.expiring, &owners, today)?;
+    report.training_expiring_notices = queue_training_notices(conn, stages, today)?;
     report.notices_queued = report.due_soon_notices
         + report.overdue_notices
         + report.late_declaration_notices
         + report.overcrowding_notices
-        + report.rating_expiring_notices;
+        + report.rating_expiring_notices
+        + report.training_expiring_notices;
     Ok(report)
 }
 
@@ -284,6 +288,45 @@ fn queue_expiring_notices(
             property: Some(property.into()),
             context: json!({"valid_until": valid_until, "stars": property.stars, "stage_days": stage}),
             dedupe_key: Some(format!("rating_expiring:{}:{valid_until}:{stage}d", property.id)),
+        };
+        if outbox::queue(conn, notice)? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// A reminder to each landlord whose training lapses soon, once per stage and validity date (a new attendance
+/// moves the date, and with it the key); how many were queued. Expelled members and deactivated accounts are left
+/// alone.
+fn queue_training_notices(conn: &mut Conn, stages: &ReminderStages, today: NaiveDate) -> Result<usize, ApiError> {
+    let until = today + Duration::days(furthest(&stages.training_expiry_before_days));
+    let lapsing = training_repo::lapsing_between(conn, today, until)?;
+    let ids: Vec<&str> = lapsing.iter().map(|(id, _)| id.as_str()).collect();
+    let landlords: HashMap<String, UserRow> = accounts_repo::find_many(conn, &ids)?
+        .into_iter()
+        .filter(|u| u.active && u.membership_status != MembershipStatus::Expelled)
+        .map(|u| (u.id.clone(), u))
+        .collect();
+    let mut queued = 0;
+    for (landlord_id, valid_until) in &lapsing {
+        let Some(landlord) = landlords.get(landlord_id) else {
+            continue;
+        };
+        let days_left = (*valid_until - today).num_days();
+        let Some(stage) = ReminderStages::before(&stages.training_expiry_before_days, days_left) else {
+            continue;
+        };
+        let Some(session) = training_repo::latest_session_of(conn, landlord_id)? else {
+            continue;
+        };
+        let notice = NewNotice {
+            kind: NoticeKind::TrainingExpiring,
+            recipient: landlord.into(),
+            property: None,
+            context: json!({"valid_until": valid_until, "held_on": session.held_on, "title": session.title,
+                            "stage_days": stage}),
+            dedupe_key: Some(format!("training_expiring:{landlord_id}:{valid_until}:{stage}d")),
         };
         if outbox::queue(conn, notice)? {
             queued += 1;

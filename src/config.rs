@@ -47,6 +47,8 @@ pub struct Settings {
     pub min_area_per_person_m2: f64,
     /// Days after moving in within which a tenant must be declared.
     pub declaration_deadline_days: i64,
+    /// Months a landlord's training counts for, from the date of the session attended.
+    pub training_valid_months: u32,
     /// Days after a tenancy ends that its tenant's personal data is kept; the daily purge erases it then.
     pub retention_days: i64,
     /// The numbers that turn inspection results into a rating.
@@ -184,6 +186,7 @@ impl Settings {
             revocation_refresh_secs: parse_number(&get, "ANZU_REVOCATION_REFRESH_SECS", 5, 1..=10)?,
             min_area_per_person_m2: parse_number(&get, "ANZU_MIN_AREA_PER_PERSON", 5.0, 0.5..=1000.0)?,
             declaration_deadline_days: parse_number(&get, "ANZU_DECLARATION_DEADLINE_DAYS", 3, 0..=365)?,
+            training_valid_months: parse_number(&get, "ANZU_TRAINING_VALID_MONTHS", 24, 1..=120)?,
             retention_days: parse_number(&get, "ANZU_RETENTION_DAYS", 730, 30..=36_500)?,
             rating_rules: rating_rules(get("ANZU_RATING_RULES"))?,
             reminder_stages: reminder_stages(get("ANZU_REMINDER_STAGES"))?,
@@ -276,6 +279,8 @@ pub struct ReminderStages {
     pub rectification_after_days: Vec<u32>,
     /// Days before a rating expires.
     pub rating_expiry_before_days: Vec<u32>,
+    /// Days before a landlord's training lapses.
+    pub training_expiry_before_days: Vec<u32>,
 }
 
 impl Default for ReminderStages {
@@ -284,6 +289,7 @@ impl Default for ReminderStages {
             rectification_before_days: vec![3, 1],
             rectification_after_days: vec![1],
             rating_expiry_before_days: vec![60, 30, 7],
+            training_expiry_before_days: vec![30],
         }
     }
 }
@@ -295,6 +301,7 @@ impl ReminderStages {
             ("rectification_before_days", &self.rectification_before_days),
             ("rectification_after_days", &self.rectification_after_days),
             ("rating_expiry_before_days", &self.rating_expiry_before_days),
+            ("training_expiry_before_days", &self.training_expiry_before_days),
         ] {
             if days.iter().any(|d| *d > 366) {
                 return Err(format!("{name}: each stage must be 0 to 366 days"));

@@ -273,6 +273,7 @@ fn resource_path(entity_type: &str, id: &str) -> Option<String> {
         "appeal" => "appeals",
         "photo" => "photos",
         "user" => "users",
+        "training_session" => "training-sessions",
         _ => return None,
     };
     Some(format!("/api/v1/{collection}/{id}"))

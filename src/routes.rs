@@ -18,6 +18,7 @@ pub fn api(cfg: &mut ServiceConfig) {
             scope("/api/v1")
                 .wrap(from_fn(idempotency::replay_or_record))
                 .configure(accounts::handlers::routes)
+                .configure(accounts::training::handlers::routes)
                 .configure(villages::handlers::routes)
                 .configure(registry::handlers::routes)
                 .configure(registry::import::handlers::routes)

@@ -383,6 +383,12 @@ fn request_types() -> Vec<(&'static str, Parse)> {
         ("DecideAppeal", |b| parse::<ap::DecideAppeal>(b).map(drop)),
         ("CreateRerating", |b| parse::<ap::CreateRerating>(b).map(drop)),
         ("SetReply", |b| parse::<ap::SetReply>(b).map(drop)),
+        ("CreateSession", |b| {
+            parse::<anzu::accounts::training::model::CreateSession>(b).map(drop)
+        }),
+        ("SetAttendees", |b| {
+            parse::<anzu::accounts::training::model::SetAttendees>(b).map(drop)
+        }),
         ("CreateEnterprise", |b| {
             parse::<anzu::enterprises::model::CreateEnterprise>(b).map(drop)
         }),

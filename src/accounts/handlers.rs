@@ -145,8 +145,14 @@ pub async fn logout(
     responses((status = 200, body = User), (status = 401, body = Problem)), security(("bearer" = [])))]
 #[get("/me")]
 pub async fn me(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let row = state.db.lookup(move |conn| repo::find(conn, &caller.user_id)).await?;
-    Ok(versioned(StatusCode::OK, &User::try_from(row)?))
+    let user = state
+        .db
+        .lookup(move |conn| {
+            let row = repo::find(conn, &caller.user_id)?;
+            service::answer(conn, row)
+        })
+        .await?;
+    Ok(versioned(StatusCode::OK, &user))
 }
 
 /// Create a user of any role (admin). A landlord made so is `active`; staff need a village.
@@ -201,7 +207,18 @@ pub async fn list_users(
         .db
         .read(move |conn| {
             let rows = repo::list(conn, &caller, &filter, &page)?;
-            page.finish_try(rows, |r| &r.id, User::try_from)
+            let trained = service::training_of(conn, &rows)?;
+            page.finish_try(
+                rows,
+                |r| &r.id,
+                |r| {
+                    let until = trained.get(&r.id).copied();
+                    User::try_from(r).map(|user| User {
+                        training_valid_until: until,
+                        ..user
+                    })
+                },
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(result))
@@ -216,11 +233,14 @@ pub async fn get_user(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = state
+    let user = state
         .db
-        .lookup(move |conn| repo::find_visible(conn, &caller, &id))
+        .lookup(move |conn| {
+            let row = repo::find_visible(conn, &caller, &id)?;
+            service::answer(conn, row)
+        })
         .await?;
-    Ok(versioned(StatusCode::OK, &User::try_from(row)?))
+    Ok(versioned(StatusCode::OK, &user))
 }
 
 /// Approve, suspend, reinstate or expel a landlord (admin). Moves the status does not allow answer 409.

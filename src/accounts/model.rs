@@ -1,6 +1,6 @@
 //! Users as stored and as answered, and the requests that create and change them.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -67,7 +67,7 @@ pub struct UserRow {
 
 /// A user as the API shows it (never the password hash).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e01", "full_name": "陈建国", "email": "chen@example.cn", "phone": "13812345678", "role": "landlord", "village_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e0f", "membership_status": "active", "active": true, "created_at": "2026-10-30T08:00:00Z", "updated_at": "2026-10-31T08:00:00Z", "version": 2}))]
+#[schema(example = json!({"id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e01", "full_name": "陈建国", "email": "chen@example.cn", "phone": "13812345678", "role": "landlord", "village_id": "01934b2e-8f3a-7c41-9d2e-5b6a7c8d9e0f", "membership_status": "active", "active": true, "training_valid_until": "2028-11-20", "created_at": "2026-10-30T08:00:00Z", "updated_at": "2026-10-31T08:00:00Z", "version": 2}))]
 pub struct User {
     pub id: String,
     pub full_name: String,
@@ -78,6 +78,9 @@ pub struct User {
     pub membership_status: MembershipStatus,
     /// False for a deactivated account.
     pub active: bool,
+    /// Until when the landlord's training counts: the latest session attended plus `ANZU_TRAINING_VALID_MONTHS`;
+    /// null when never trained (and for staff).
+    pub training_valid_until: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -101,6 +104,7 @@ impl TryFrom<UserRow> for User {
             phone: row.phone,
             village_id: row.village_id,
             active: row.active,
+            training_valid_until: None,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
             version: row.version,
@@ -247,6 +251,8 @@ pub struct UserFilter {
     pub membership_status: Option<MembershipStatus>,
     #[validate(custom(function = "crate::validation::uuid"))]
     pub village_id: Option<String>,
+    /// Landlords whose training, today, is `untrained` (never), `lapsed` or `valid`.
+    pub training: Option<crate::accounts::training::model::TrainingStanding>,
 }
 
 impl<'a> From<&'a UserRow> for crate::notices::outbox::Recipient<'a> {

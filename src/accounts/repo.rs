@@ -4,11 +4,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::accounts::model::{ConsoleSessionRow, MembershipStatus, UserFilter, UserRow};
+use crate::accounts::training::model::TrainingStanding;
 use crate::auth::Caller;
 use crate::auth::Role;
 use crate::db::Conn;
 use crate::db::query::{Page, paged};
-use crate::db::schema::{console_sessions, password_tokens, refresh_tokens, users};
+use crate::db::schema::{console_sessions, password_tokens, refresh_tokens, training_attendances, users};
 use crate::error::{ApiError, ConflictOnDuplicate};
 
 pub const DUPLICATE_CONTACT: &str = "A user with this e-mail or phone already exists.";
@@ -66,6 +67,20 @@ pub fn list(conn: &mut Conn, caller: &Caller, filter: &UserFilter, page: &Page) 
     }
     if let Some(village_id) = &filter.village_id {
         query = query.filter(users::village_id.eq(village_id));
+    }
+    if let Some(standing) = filter.training {
+        let valid = training_attendances::table
+            .filter(training_attendances::valid_until.ge(crate::ids::today()))
+            .select(training_attendances::landlord_id);
+        let any = training_attendances::table.select(training_attendances::landlord_id);
+        query = query.filter(users::role.eq(Role::Landlord));
+        query = match standing {
+            TrainingStanding::Valid => query.filter(users::id.eq_any(valid)),
+            TrainingStanding::Lapsed => query
+                .filter(users::id.eq_any(any))
+                .filter(diesel::dsl::not(users::id.eq_any(valid))),
+            TrainingStanding::Untrained => query.filter(diesel::dsl::not(users::id.eq_any(any))),
+        };
     }
     Ok(paged!(query, users, page).load(conn)?)
 }

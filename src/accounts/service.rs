@@ -3,11 +3,14 @@
 //! deactivation (with the server's revocation list, for the API and the console alike). Handlers, the console,
 //! the command line, the seed example and the tests call these.
 
-use chrono::Duration;
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDate};
 use serde_json::json;
 
 use crate::accounts::model::*;
 use crate::accounts::repo::{self, hash_token};
+use crate::accounts::training::repo as training_repo;
 use crate::audit::{self, Event};
 use crate::auth::tokens::TokenKeys;
 use crate::auth::{Caller, Role, password};
@@ -107,6 +110,21 @@ pub fn insert_user_audited(
     User::try_from(row.clone())
 }
 
+/// The user as answered, with their training's validity read from the database.
+pub fn answer(conn: &mut Conn, row: UserRow) -> Result<User, ApiError> {
+    let until = training_repo::valid_until_of(conn, &[row.id.as_str()])?.remove(&row.id);
+    Ok(User {
+        training_valid_until: until,
+        ..User::try_from(row)?
+    })
+}
+
+/// Each of these users' training validity (absent: never trained), in one read, for a list of answers.
+pub fn training_of(conn: &mut Conn, rows: &[UserRow]) -> Result<HashMap<String, NaiveDate>, ApiError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    training_repo::valid_until_of(conn, &ids)
+}
+
 /// What issuing a session needs: the token keys and how long a refresh token lives.
 pub struct SessionKeys<'a> {
     pub tokens: &'a TokenKeys,
@@ -132,7 +150,7 @@ pub fn issue_session(
         token_type: "Bearer".into(),
         expires_in: keys.tokens.ttl_secs(),
         refresh_token,
-        user: user.try_into()?,
+        user: answer(conn, user)?,
     })
 }
 
@@ -237,7 +255,7 @@ pub fn change_membership(
             detail,
         },
     )?;
-    User::try_from(updated)
+    answer(conn, updated)
 }
 
 /// Uses a one-time link to set a password (already hashed); every session of its user is revoked. `false`
@@ -321,7 +339,7 @@ pub fn set_active(
             detail: json!({"reason": reason, "sessions_revoked": revoked}),
         },
     )?;
-    User::try_from(updated)
+    answer(conn, updated)
 }
 
 /// Deactivates or activates a user (admin) as [`set_active`] does, and updates this server's revocation list at

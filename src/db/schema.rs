@@ -336,6 +336,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    training_sessions (id) {
+        id -> Text,
+        village_id -> Text,
+        title -> Text,
+        held_on -> Date,
+        trainer -> Text,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    training_attendances (session_id, landlord_id) {
+        session_id -> Text,
+        landlord_id -> Text,
+        valid_until -> Date,
+    }
+}
+
 diesel::joinable!(grids -> villages (village_id));
 diesel::joinable!(users -> villages (village_id));
 diesel::table! {
@@ -415,6 +437,9 @@ diesel::joinable!(photos -> properties (property_id));
 diesel::joinable!(photos -> inspections (inspection_id));
 diesel::joinable!(photos -> rectifications (rectification_id));
 diesel::joinable!(photo_blobs -> photos (photo_id));
+diesel::joinable!(training_sessions -> villages (village_id));
+diesel::joinable!(training_attendances -> training_sessions (session_id));
+diesel::joinable!(training_attendances -> users (landlord_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     rate_limits,
@@ -443,5 +468,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     appeals,
     rerating_requests,
     property_replies,
+    training_sessions,
+    training_attendances,
     enterprises,
 );

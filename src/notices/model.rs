@@ -24,6 +24,7 @@ text_enum! {
         PasswordReset => "password_reset",
         AppealLodged => "appeal_lodged",
         AppealDecided => "appeal_decided",
+        TrainingExpiring => "training_expiring",
     }
 }
 

@@ -37,6 +37,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("password_reset", include_str!("templates/password_reset.j2")),
     ("appeal_lodged", include_str!("templates/appeal_lodged.j2")),
     ("appeal_decided", include_str!("templates/appeal_decided.j2")),
+    ("training_expiring", include_str!("templates/training_expiring.j2")),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -88,6 +89,7 @@ mod tests {
             "suspended": true, "unit_label": "301", "tenant_name": "李四", "move_in_date": "2026-11-01",
             "declared_on": "2026-11-20", "deadline_days": 3, "area_m2": 6.0, "active_tenants": 3, "max_occupants": 1,
             "link": "https://anzu.example/set-password?token=abc", "expires_on": "2026-12-06", "expires_at": "2026-12-06 10:30 (UTC+8)",
+            "held_on": "2024-12-28", "title": "出租房消防安全培训",
         })
     }
 
@@ -119,7 +121,10 @@ mod tests {
             assert!(rendered.html.contains("陈房东"), "{kind}");
             let property_kind = !matches!(
                 kind,
-                NoticeKind::MembershipChanged | NoticeKind::AccountInvitation | NoticeKind::PasswordReset
+                NoticeKind::MembershipChanged
+                    | NoticeKind::AccountInvitation
+                    | NoticeKind::PasswordReset
+                    | NoticeKind::TrainingExpiring
             );
             assert_eq!(
                 rendered.subject.starts_with("[HTK-000123] "),

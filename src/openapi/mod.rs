@@ -53,6 +53,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     tags(
         (name = "auth", description = "Registration, login and tokens"),
         (name = "users", description = "Users and membership"),
+        (name = "training", description = "Landlord training sessions and who attended"),
         (name = "villages", description = "Villages and grids"),
         (name = "registry", description = "Properties, units and tenant declarations"),
         (name = "enterprises", description = "Enterprises (unified social credit code) and units or properties let to them"),

@@ -31,6 +31,15 @@ pub struct GridRectifications {
     pub overdue: i64,
 }
 
+/// Approved members (active landlords) whose training does not count today.
+#[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct TrainingCounts {
+    /// Never attended a training session.
+    pub untrained: i64,
+    /// Trained, but the latest training's validity has passed.
+    pub lapsed: i64,
+}
+
 /// A grid and how many of its properties nobody visited on patrol in the last 30 days.
 #[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct GridPatrolGap {
@@ -54,6 +63,8 @@ pub struct Summary {
     pub ratings_expiring_30d: i64,
     /// Properties overdue for inspection: the lines of `GET /inspections/plan` with `overdue_days` > 0.
     pub inspections_overdue: i64,
+    /// Approved members whose training is missing or lapsed (`GET /users?training=untrained|lapsed` lists them).
+    pub landlord_training: TrainingCounts,
     pub grids: Vec<GridPatrolGap>,
 }
 

@@ -100,6 +100,8 @@ pub fn summary(
         rectifications: rectification_counts(conn, village, enterprise)?,
         ratings_expiring_30d,
         inspections_overdue: crate::planning::service::inspections_overdue(conn, rules, coverage, today)?,
+        // Landlords are the village's whatever the enterprise: the enterprise filter leaves these counts alone.
+        landlord_training: training_counts(conn, village, today)?,
         grids: patrol_gaps(conn, village, enterprise, today)?,
     })
 }
@@ -142,6 +144,11 @@ fn late_declarations(conn: &mut Conn, village: Option<&str>, enterprise: Option<
         None => query,
     }
     .first(conn)?)
+}
+
+fn training_counts(conn: &mut Conn, village: Option<&str>, today: NaiveDate) -> Result<TrainingCounts, ApiError> {
+    let (untrained, lapsed) = crate::accounts::training::repo::untrained_and_lapsed(conn, village, today)?;
+    Ok(TrainingCounts { untrained, lapsed })
 }
 
 /// Declarations per week for the `weeks` weeks ending with the current one (China-local weeks from Monday), oldest

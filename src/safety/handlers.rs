@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use actix_web::{get, post};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Role};
 use crate::error::{ApiError, Problem};
 use crate::http::etag::{IfMatch, versioned};
 use crate::http::json::Json;
@@ -19,6 +19,7 @@ use crate::state::AppState;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_checklist)
+        .service(get_inspection_form)
         .service(create_inspection)
         .service(list_inspections)
         .service(get_inspection)
@@ -40,6 +41,27 @@ pub async fn get_checklist(_caller: Caller, state: web::Data<AppState>) -> Resul
         .read(move |conn| service::checklist(conn, &settings.rating_rules))
         .await?;
     Ok(HttpResponse::Ok().json(checklist))
+}
+
+/// The inspection form of a property (inspectors and auditors of its village, admins): the checklist items that
+/// apply to it, and the owner's training record beside MGT-02.
+#[utoipa::path(tag = "safety", params(("id" = String, Path)),
+    responses((status = 200, body = InspectionForm), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+#[get("/properties/{id}/inspection-form")]
+pub async fn get_inspection_form(
+    caller: Caller,
+    state: web::Data<AppState>,
+    property_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Inspector, Role::Auditor, Role::Admin])?;
+    let today = crate::ids::today();
+    let form = state
+        .db
+        .read(move |conn| service::inspection_form(conn, &caller, &property_id, today))
+        .await?;
+    Ok(HttpResponse::Ok().json(form))
 }
 
 /// Record an inspection (inspectors and auditors of the village, admins): rates the property and opens

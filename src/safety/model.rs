@@ -98,6 +98,18 @@ pub struct Checklist {
     pub rules: RatingRules,
 }
 
+/// What an inspector fills in for one property: the checklist items that apply to it, and beside
+/// `training_item` (MGT-02) the owner's training record.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct InspectionForm {
+    pub property_id: String,
+    pub checklist_version: i32,
+    pub items: Vec<ChecklistItem>,
+    /// The item the owner's training informs: `MGT-02`.
+    pub training_item: String,
+    pub owner_training: crate::accounts::training::model::OwnerTraining,
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = inspections)]
 pub struct InspectionRow {

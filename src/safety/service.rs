@@ -39,6 +39,30 @@ pub fn checklist(conn: &mut Conn, rules: &RatingRules) -> Result<Checklist, ApiE
     })
 }
 
+/// The inspection form of a property in the caller's scope: the items that apply to its kind, in checklist order,
+/// and the owner's training on `today`.
+pub fn inspection_form(
+    conn: &mut Conn,
+    caller: &Caller,
+    property_id: &str,
+    today: NaiveDate,
+) -> Result<InspectionForm, ApiError> {
+    let property = registry_repo::find_property(conn, caller, property_id)?;
+    let (version, rows) = repo::current_checklist(conn)?;
+    let items = rows
+        .into_iter()
+        .filter(|i| i.applies(property.kind, property.mixed_use_residence))
+        .map(ChecklistItem::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(InspectionForm {
+        property_id: property.id,
+        checklist_version: version,
+        items,
+        training_item: crate::accounts::training::model::TRAINING_ITEM.to_owned(),
+        owner_training: crate::accounts::training::repo::owner_training(conn, &property.owner_id, today)?,
+    })
+}
+
 /// The status a property's rating and orders give it, `today`. `expired` is derived when read.
 pub fn derive_status(property: &PropertyRow, pending: &[RectificationRow], today: NaiveDate) -> PropertyStatus {
     let pending_critical: Vec<&RectificationRow> =

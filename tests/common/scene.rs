@@ -107,4 +107,26 @@ impl Scene {
             .body;
         body.array("items").clone()
     }
+
+    /// The village's summary, as its auditor reads it.
+    pub async fn summary(&self) -> Value {
+        self.app
+            .get(
+                &format!("/api/v1/reports/summary?village_id={}", self.village_id),
+                Some(&self.auditor.token),
+            )
+            .await
+            .expect(200)
+            .body
+    }
+
+    /// Runs the compliance sweep as if today were `day`; what it did.
+    pub async fn sweep_on(&self, day: chrono::NaiveDate) -> anzu::compliance::SweepReport {
+        let settings = self.app.state.settings.clone();
+        self.app
+            .db
+            .write(move |conn| anzu::compliance::run(conn, &settings, day))
+            .await
+            .unwrap()
+    }
 }

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use validator::Validate;
 
 use super::session::{self, Current};
+use crate::accounts::training::model::{TRAINING_ITEM, TrainingStanding};
 use crate::error::{ApiError, FieldError};
 use crate::ids::today;
 use crate::rating::Outcome;
@@ -59,8 +60,30 @@ async fn applicable(
         .await
 }
 
+/// The owner's training as the form shows it beside [`TRAINING_ITEM`]: valid until a date, lapsed on one, or never.
+async fn owner_training(state: &AppState, owner_id: String) -> Result<Value, ApiError> {
+    let today = today();
+    let training = state
+        .db
+        .read(move |conn| crate::accounts::training::repo::owner_training(conn, &owner_id, today))
+        .await?;
+    let (zh, en) = match training.valid_until {
+        None => ("房东未参加过培训".to_owned(), "Owner never trained".to_owned()),
+        Some(until) if training.standing == TrainingStanding::Lapsed => (
+            format!("房东培训已于 {until} 过期"),
+            format!("Owner's training lapsed on {until}"),
+        ),
+        Some(until) => (
+            format!("房东培训有效至 {until}"),
+            format!("Owner's training valid until {until}"),
+        ),
+    };
+    Ok(json!({"standing": training.standing, "zh": zh, "en": en}))
+}
+
 async fn render(state: &AppState, current: &Current, property_id: String, sent: Sent) -> Result<String, ApiError> {
     let (property, items) = applicable(state, current, property_id).await?;
+    let training = owner_training(state, property.owner_id.clone()).await?;
     let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
     for item in items {
         let shown = json!({
@@ -68,6 +91,7 @@ async fn render(state: &AppState, current: &Current, property_id: String, sent: 
             "outcome": sent.values.get(&format!("outcome.{}", item.code)).cloned().unwrap_or_default(),
             "note": sent.values.get(&format!("note.{}", item.code)).cloned().unwrap_or_default(),
             "error": sent.errors.get(&item.code),
+            "training": (item.code == TRAINING_ITEM).then_some(&training),
         });
         match groups.last_mut() {
             Some((category, list)) if *category == item.category => list.push(shown),

@@ -61,6 +61,7 @@ fn filter_of(query: &MembersQuery) -> UserFilter {
         role: query.role.parse().ok(),
         membership_status: query.status.parse().ok(),
         village_id: None,
+        training: None,
     }
 }
 
@@ -136,6 +137,7 @@ fn members(conn: &mut Conn, caller: &Caller, filter: &UserFilter) -> Result<List
             role: Some(Role::Landlord),
             membership_status: Some(MembershipStatus::Pending),
             village_id: None,
+            training: None,
         };
         users = repo::list(conn, caller, &pending, &page)?;
     }

@@ -116,6 +116,7 @@ fn kind_words(kind: NoticeKind) -> Value {
         NoticeKind::PasswordReset => ("重设密码", "password reset"),
         NoticeKind::AppealLodged => ("检查申诉", "appeal lodged"),
         NoticeKind::AppealDecided => ("申诉决定", "appeal decided"),
+        NoticeKind::TrainingExpiring => ("培训即将到期", "training lapsing"),
     };
     json!({"zh": zh, "en": en})
 }
