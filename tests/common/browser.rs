@@ -152,9 +152,9 @@ impl Browser {
         assert!(self.arrives_at("/console/").await, "{email} signed in");
     }
 
-    /// Waits (up to 5 s) for `script` to return something other than null or an empty string; that value.
+    /// Waits (up to 15 s) for `script` to return something other than null or an empty string; that value.
     pub async fn wait_for(&self, script: &str) -> Option<Value> {
-        for _ in 0..50 {
+        for _ in 0..150 {
             let value = self.eval(script).await;
             if !value.is_null() && value != "" {
                 return Some(value);
