@@ -381,15 +381,18 @@ fn claim(
     let Some((hash, status, content_type, headers, body, claimed_at, committed_at, resource_type, resource_id)) =
         existing
     else {
-        diesel::insert_into(keys::table)
+        // Another request (or one whose process just died with its commit on the wire) may claim the same key
+        // between the look above and this insert: then nothing is inserted, and the key is in progress.
+        let inserted = crate::per_backend!(conn, |c| diesel::insert_into(keys::table)
             .values((
                 keys::user_id.eq(user_id),
                 keys::idempotency_key.eq(key),
                 keys::request_hash.eq(request_hash),
                 keys::created_at.eq(now),
             ))
-            .execute(conn)?;
-        return Ok(Claim::New);
+            .on_conflict_do_nothing()
+            .execute(c))?;
+        return Ok(if inserted == 1 { Claim::New } else { Claim::InProgress });
     };
     Ok(match (status, committed_at) {
         _ if hash != request_hash => Claim::Mismatch,

@@ -798,7 +798,21 @@ async fn idempotency_keys_survive_a_crash(backend: Backend) {
     app.advance_clock(chrono::Duration::seconds(3));
     let mut outcomes = std::collections::BTreeMap::new();
     for seq in 1..=DECLARATIONS {
-        let (status, location, json) = send(app.address.clone(), seq).await.unwrap();
+        let mut retried = send(app.address.clone(), seq).await.unwrap();
+        // The killed process's last claim may still be committing on the server's side: "in progress", retry.
+        for _ in 0..20 {
+            if retried.0 != 409
+                || !retried.2["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("still being processed")
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            retried = send(app.address.clone(), seq).await.unwrap();
+        }
+        let (status, location, json) = retried;
         let named = match status {
             201 => json["id"].as_str().map(str::to_owned),
             303 => location.and_then(|l| l.strip_prefix("/api/v1/tenancies/").map(str::to_owned)),
