@@ -352,19 +352,11 @@ type StoredKey = (
     Option<String>,
 );
 
-fn claim(
-    conn: &mut Conn,
-    user_id: &str,
-    key: &str,
-    request_hash: &str,
-    lease: Duration,
-    now: chrono::NaiveDateTime,
-) -> Result<Claim, ApiError> {
-    diesel::delete(keys::table.filter(keys::created_at.lt(now - Duration::hours(KEY_TTL_HOURS)))).execute(conn)?;
-    let this_key = keys::table
+/// What is kept of the user's key, if anything.
+fn stored_key(conn: &mut Conn, user_id: &str, key: &str) -> Result<Option<StoredKey>, ApiError> {
+    Ok(keys::table
         .filter(keys::user_id.eq(user_id))
-        .filter(keys::idempotency_key.eq(key));
-    let existing: Option<StoredKey> = this_key
+        .filter(keys::idempotency_key.eq(key))
         .select((
             keys::request_hash,
             keys::status_code,
@@ -377,7 +369,22 @@ fn claim(
             keys::resource_id,
         ))
         .first(conn)
-        .optional()?;
+        .optional()?)
+}
+
+fn claim(
+    conn: &mut Conn,
+    user_id: &str,
+    key: &str,
+    request_hash: &str,
+    lease: Duration,
+    now: chrono::NaiveDateTime,
+) -> Result<Claim, ApiError> {
+    diesel::delete(keys::table.filter(keys::created_at.lt(now - Duration::hours(KEY_TTL_HOURS)))).execute(conn)?;
+    let this_key = keys::table
+        .filter(keys::user_id.eq(user_id))
+        .filter(keys::idempotency_key.eq(key));
+    let existing = stored_key(conn, user_id, key)?;
     let Some((hash, status, content_type, headers, body, claimed_at, committed_at, resource_type, resource_id)) =
         existing
     else {
