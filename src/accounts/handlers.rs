@@ -354,7 +354,7 @@ pub async fn change_password(
             "is not the current password",
         ));
     }
-    drop(attempt);
+    attempt.give_back().await;
     state.login_limiter.clear(&account_key).await?;
     let password_hash = state.hashing.hash(new_password).await?;
     state

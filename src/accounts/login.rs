@@ -37,9 +37,9 @@ pub async fn authenticate(
         account_attempt.keep();
         return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
     };
-    drop(account_attempt);
+    account_attempt.give_back().await;
     state.login_limiter.clear(&account_key).await?;
-    drop(address_attempt);
+    address_attempt.give_back().await;
     Ok(user)
 }
 

@@ -105,6 +105,17 @@ impl Reservation<'_> {
     pub fn keep(mut self) {
         self.kept = true;
     }
+
+    /// The attempt did not fail: its count is given back before this returns (dropping it gives it back too,
+    /// but in the database only a moment later, which the next attempt might not see).
+    pub async fn give_back(mut self) {
+        self.kept = true;
+        match (&self.started, &self.limiter.shared) {
+            (Window::Local(started), _) => self.limiter.release(&self.key, *started),
+            (Window::Shared(started), Some(shared)) => shared.give_back(self.key.clone(), *started).await,
+            (Window::Shared(_), None) => {}
+        }
+    }
 }
 
 impl Drop for Reservation<'_> {
