@@ -10,7 +10,12 @@ pub struct Browser {
     client: awc::Client,
     session: String,
     driver: Child,
+    /// One browser at a time: on this 2-core machine two headless Chromiums and their servers slow each other's
+    /// pages down.
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
+
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Browser {
     /// A headless Chromium that lays pages out as a phone `width` CSS pixels wide. `None` when Chromium or its
@@ -28,6 +33,8 @@ impl Browser {
             eprintln!("Chromium or chromedriver is not installed: browser test not run");
             return None;
         }
+        // Each test runs on its own thread: waiting here holds up only this test.
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -59,6 +66,7 @@ impl Browser {
             client,
             session: String::new(),
             driver,
+            _turn: turn,
         };
         let created = browser.command("POST", &format!("{base}/session"), capabilities).await;
         browser.session = format!("{base}/session/{}", created["sessionId"].as_str().expect("a session"));
@@ -121,6 +129,13 @@ impl Browser {
 
     /// Clicks what `css` selects (and waits for the page it opens).
     pub async fn click(&self, css: &str) {
+        // WebDriver scrolls an element only until it shows at the bottom edge, where a fixed bar (the inspection
+        // form's preview) may cover it and take the click: bring it to the middle first.
+        let selector = serde_json::to_string(css).unwrap();
+        self.eval(&format!(
+            "document.querySelector({selector}).scrollIntoView({{block: 'center'}}); return true;"
+        ))
+        .await;
         let id = self.element(css).await;
         self.command("POST", &format!("{}/element/{id}/click", self.session), json!({}))
             .await;

@@ -31,9 +31,12 @@ function debounced(work, ms) {
 function previewInspection(form) {
   const out = document.getElementById("preview");
   if (!out) return;
+  let latest = 0;
   const update = debounced(async () => {
+    // Answers may arrive out of order (the first request of a page is often the slowest): only the newest counts.
+    const asked = ++latest;
     const answer = await ask(form.dataset.preview, form);
-    if (!answer || answer.score === undefined) return;
+    if (asked !== latest || !answer || answer.score === undefined) return;
     out.hidden = false;
     out.querySelector("[data-score]").textContent = answer.score;
     out.querySelector("[data-stars]").textContent = answer.stars_text;
@@ -47,9 +50,11 @@ function previewInspection(form) {
 
 function checkDeclaration(form) {
   const touched = new Set();
+  let latest = 0;
   const update = debounced(async () => {
+    const asked = ++latest;
     const answer = await ask(form.dataset.check, form);
-    if (!answer || !answer.errors) return;
+    if (asked !== latest || !answer || !answer.errors) return;
     for (const live of form.querySelectorAll("[data-live]")) {
       const field = live.dataset.live;
       live.textContent = touched.has(field) ? answer.errors[field] || "" : "";
