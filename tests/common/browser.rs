@@ -10,12 +10,7 @@ pub struct Browser {
     client: awc::Client,
     session: String,
     driver: Child,
-    /// One browser at a time: on this 2-core machine two headless Chromiums and their servers slow each other's
-    /// pages down.
-    _turn: std::sync::MutexGuard<'static, ()>,
 }
-
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Browser {
     /// A headless Chromium that lays pages out as a phone `width` CSS pixels wide. `None` when Chromium or its
@@ -33,8 +28,6 @@ impl Browser {
             eprintln!("Chromium or chromedriver is not installed: browser test not run");
             return None;
         }
-        // Each test runs on its own thread: waiting here holds up only this test.
-        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -66,7 +59,6 @@ impl Browser {
             client,
             session: String::new(),
             driver,
-            _turn: turn,
         };
         let created = browser.command("POST", &format!("{base}/session"), capabilities).await;
         browser.session = format!("{base}/session/{}", created["sessionId"].as_str().expect("a session"));
