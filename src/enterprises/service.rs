@@ -43,16 +43,21 @@ fn enterprise_village(caller: &Caller, requested: Option<String>) -> Result<Stri
     }
 }
 
-/// Checks a registration and encrypts the contact phone: done before the transaction, as it needs no database.
-pub fn prepare(cipher: &IdentityCipher, caller: &Caller, input: CreateEnterprise) -> Result<EnterpriseRow, ApiError> {
-    caller.require(LETTERS)?;
-    let code = CreditCode::parse(&input.unified_social_credit_code).map_err(|e| {
+/// A unified social credit code as typed, checked; a 422 naming `unified_social_credit_code` otherwise.
+fn credit_code(text: &str) -> Result<CreditCode, ApiError> {
+    CreditCode::parse(text).map_err(|e| {
         ApiError::Validation(vec![FieldError::new(
             "unified_social_credit_code",
             e.code(),
             e.message(),
         )])
-    })?;
+    })
+}
+
+/// Checks a registration and encrypts the contact phone: done before the transaction, as it needs no database.
+pub fn prepare(cipher: &IdentityCipher, caller: &Caller, input: CreateEnterprise) -> Result<EnterpriseRow, ApiError> {
+    caller.require(LETTERS)?;
+    let code = credit_code(&input.unified_social_credit_code)?;
     let village_id = enterprise_village(caller, input.village_id)?;
     let id = new_id();
     let at = now();
@@ -181,13 +186,7 @@ fn enterprise_named(
             Err(other) => Err(other),
         },
         (None, Some(code)) => {
-            let code = CreditCode::parse(code).map_err(|e| {
-                ApiError::Validation(vec![FieldError::new(
-                    "unified_social_credit_code",
-                    e.code(),
-                    e.message(),
-                )])
-            })?;
+            let code = credit_code(code)?;
             repo::find_by_code(conn, village_id, code.as_str())?.ok_or_else(|| {
                 ApiError::invalid(
                     "unified_social_credit_code",

@@ -26,22 +26,16 @@ macro_rules! in_village {
     };
 }
 
-/// Narrows a boxed query on `properties` (or joined to it) to the properties let to an enterprise, wholly or a
-/// unit of them, when one is named.
+/// Narrows a boxed query to what is let to an enterprise, when one is named: by default the properties (on
+/// `properties` or joined to it) with a unit let to it, wholly or in part; with `unit_let_to`, the units (on
+/// `units` joined to `properties`).
 macro_rules! let_to {
     ($query:expr, $enterprise:expr) => {
-        match $enterprise {
-            Some(e) => $query.filter(property_let_to(e.to_owned())),
-            None => $query,
-        }
+        let_to!($query, $enterprise, property_let_to)
     };
-}
-
-/// Narrows a boxed query on `units` joined to `properties` to the units let to an enterprise, when one is named.
-macro_rules! units_let_to {
-    ($query:expr, $enterprise:expr) => {
+    ($query:expr, $enterprise:expr, $predicate:ident) => {
         match $enterprise {
-            Some(e) => $query.filter(unit_let_to(e.to_owned())),
+            Some(e) => $query.filter($predicate(e.to_owned())),
             None => $query,
         }
     };
@@ -58,12 +52,13 @@ pub fn summary(
     today: NaiveDate,
 ) -> Result<Summary, ApiError> {
     let properties = property_counts(conn, village, enterprise, today)?;
-    let units: i64 = units_let_to!(
+    let units: i64 = let_to!(
         in_village!(units::table.inner_join(properties::table).select(count_star()), village),
-        enterprise
+        enterprise,
+        unit_let_to
     )
     .first(conn)?;
-    let overcrowded_units: i64 = units_let_to!(
+    let overcrowded_units: i64 = let_to!(
         in_village!(
             units::table
                 .inner_join(properties::table)
@@ -71,7 +66,8 @@ pub fn summary(
                 .select(count_star()),
             village
         ),
-        enterprise
+        enterprise,
+        unit_let_to
     )
     .first(conn)?;
     let ratings_expiring_30d: i64 = let_to!(

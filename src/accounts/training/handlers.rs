@@ -28,7 +28,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// Record a training session held in a village, and who attended if known (inspectors of the village, admins).
 /// Attendees must be landlords of that village (422 naming `landlord_ids[i]`).
-#[utoipa::path(tag = "training", request_body = CreateSession,
+#[utoipa::path(operation_id = "create_training_session", tag = "training", request_body = CreateSession,
     responses((status = 201, body = TrainingSession), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -48,7 +48,7 @@ pub async fn create_session(
 }
 
 /// Training sessions: staff of a village theirs, admins any village's or all (auditors read only).
-#[utoipa::path(tag = "training", params(SessionFilter, PageQuery),
+#[utoipa::path(operation_id = "list_training_sessions", tag = "training", params(SessionFilter, PageQuery),
     responses((status = 200, body = Paginated<TrainingSession>), (status = 403, body = Problem),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -83,7 +83,7 @@ pub async fn list_sessions(
 }
 
 /// One training session (staff of its village, admins).
-#[utoipa::path(tag = "training", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "get_training_session", tag = "training", params(("id" = String, Path)),
     responses((status = 200, body = TrainingSession), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 #[get("/training-sessions/{id}")]
@@ -106,7 +106,7 @@ pub async fn get_session(
 
 /// Set who attended a session, replacing the list recorded before (inspectors of the village, admins). Takes
 /// `If-Match`. A landlord removed from the list loses what the attendance counted for.
-#[utoipa::path(tag = "training", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "set_training_attendees", tag = "training", params(("id" = String, Path)),
     request_body = SetAttendees,
     responses((status = 200, body = TrainingSession), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 412, body = Problem), (status = 422, body = Problem)),
