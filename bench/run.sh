@@ -6,7 +6,9 @@
 # Steps: build release (`anzu` and `examples/seed.rs`); make a fresh database (SQLite: a file in a temp folder;
 # PostgreSQL: database anzu_bench_<timestamp> on $BENCH_PG_URL, dropped at the end); seed it; start `anzu serve` on
 # 127.0.0.1:$BENCH_PORT and wait until its start-up work (the compliance sweep, notice delivery) is done; log in
-# as the seeded landlord and admin; run wrk against each scenario (a short warm-up, then the measured run); print requests/s, p50 and p99 per scenario with the CPU the server and the whole machine
+# as the seeded landlord and admin; on PostgreSQL, measure the database's own point-read limit with
+# `pgbench -S -M prepared` (select-only, 32 clients, 2 threads, the same duration, in a database of its own);
+# run wrk against each scenario (a short warm-up, then the measured run); print requests/s, p50 and p99 per scenario with the CPU the server and the whole machine
 # used; stop the server and clean up.
 #
 # Every request goes to 127.0.0.1 only, every wrk run is bounded by its duration, and every wait loop by a count.
@@ -18,6 +20,7 @@
 #   BENCH_DURATION=15s BENCH_WARMUP=3s BENCH_THREADS=2 BENCH_CONNECTIONS=32     wrk
 #   BENCH_PORT=18080  BENCH_PG_URL=postgres://postgres@127.0.0.1:5432           server, PostgreSQL server
 #   BENCH_BUILD_JOBS (cargo -j; unset: cargo's default)  CARGO_TARGET_DIR (as cargo reads it)
+#   BENCH_PGBENCH_SCALE=10 (postgres only: pgbench's scale, 100,000 accounts each)
 #   BENCH_RESULTS (a file to which the summary is appended as well)
 set -euo pipefail
 
@@ -53,13 +56,16 @@ for tool in curl cargo; do
   command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
 done
 if [[ "$backend" == postgres ]]; then
-  command -v psql >/dev/null || { echo "psql is needed for the postgres run" >&2; exit 1; }
+  for tool in psql pgbench; do
+    command -v "$tool" >/dev/null || { echo "$tool is needed for the postgres run" >&2; exit 1; }
+  done
 fi
 
 # --- clean-up, whatever happens ------------------------------------------------------------------------------
 work_dir="$(mktemp -d -t anzu-bench.XXXXXX)"
 server_pid=""
 pg_db=""
+pgbench_db=""
 cleanup() {
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid" 2>/dev/null || true
@@ -69,6 +75,10 @@ cleanup() {
   if [[ -n "$pg_db" ]]; then
     psql "$pg_server_url/postgres" -qAtc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 \
       || log "could not drop database $pg_db; drop it by hand"
+  fi
+  if [[ -n "$pgbench_db" ]]; then
+    psql "$pg_server_url/postgres" -qAtc "DROP DATABASE IF EXISTS $pgbench_db WITH (FORCE)" >/dev/null 2>&1 \
+      || log "could not drop database $pgbench_db; drop it by hand"
   fi
   rm -rf "$work_dir"
 }
@@ -212,6 +222,22 @@ warmup_args=() measure_args=()
 run "GET /healthz" "$base_url/healthz"
 run "GET /properties/{id}" "$base_url/api/v1/properties/$PROPERTY_ID" \
   -H "Authorization: Bearer $landlord_token"
+# PostgreSQL's own limit for a point read on this machine, measured in the same run while the server idles.
+pgbench_tps=""
+if [[ "$backend" == postgres ]]; then
+  pgbench_db="${pg_db}_pgbench"
+  psql "$pg_server_url/postgres" -qAtc "CREATE DATABASE $pgbench_db" >/dev/null
+  log "pgbench: initialising scale ${BENCH_PGBENCH_SCALE:-10}"
+  pgbench -i -q -s "${BENCH_PGBENCH_SCALE:-10}" "$pg_server_url/$pgbench_db" >"$work_dir/pgbench-init.txt" 2>&1
+  log "pgbench -S -M prepared: warm-up $warmup, then $duration"
+  pgbench -S -M prepared -c "$connections" -j "$threads" -T "${warmup%s}" "$pg_server_url/$pgbench_db" >/dev/null 2>&1
+  pgbench -S -M prepared -c "$connections" -j "$threads" -T "${duration%s}" "$pg_server_url/$pgbench_db" \
+    >"$work_dir/pgbench.txt" 2>&1
+  cat "$work_dir/pgbench.txt" >&2
+  pgbench_tps=$(awk '/^tps = / {printf "%.0f", $3}' "$work_dir/pgbench.txt")
+  psql "$pg_server_url/postgres" -qAtc "DROP DATABASE IF EXISTS $pgbench_db WITH (FORCE)" >/dev/null
+  pgbench_db=""
+fi
 run "GET /properties?village_id (landlord)" "$base_url/api/v1/properties?village_id=$VILLAGE_ID" \
   -H "Authorization: Bearer $landlord_token"
 run "GET /properties?village_id (admin)" "$base_url/api/v1/properties?village_id=$VILLAGE_ID" \
@@ -252,6 +278,10 @@ done
   hello=$(cut -d'|' -f2 <<<"${results[0]}")
   get=$(cut -d'|' -f2 <<<"${results[1]}")
   awk -v g="$get" -v h="$hello" 'BEGIN {printf "GET /properties/{id} / healthz ceiling: %.1f%%\n", g / h * 100}'
+  if [[ -n "$pgbench_tps" ]]; then
+    awk -v g="$get" -v p="$pgbench_tps" -v c="$connections" -v j="$threads" \
+      'BEGIN {printf "pgbench -S -M prepared (-c%s -j%s): %s tps; GET /properties/{id} / pgbench: %.1f%%\n", c, j, p, g / p * 100}'
+  fi
   echo "(srv CPU: the anzu process, wrk CPU: wrk, each 100% = one core; all CPU: the whole machine incl. PostgreSQL,"
   echo " $(nproc) cores = 100%)"
   if [[ $valid == 1 ]]; then echo "valid run: no non-2xx responses, no socket errors"; else echo "INVALID RUN: see non-2xx / sockerr"; fi

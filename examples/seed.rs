@@ -5,11 +5,18 @@
 //! ```
 //!
 //! It reads the same `ANZU_*` settings as the server (the database URL and the data key), applies the
-//! migrations, and creates an admin, the village `BENCH`, one active landlord who owns every property, the
-//! properties (`BENCH-000001`, ...), their units and tenancies with valid, encrypted resident ID numbers. The
-//! denormalised counters (`units.active_tenants`, `properties.active_tenants`, `properties.capacity`) and the
-//! village's next registration number agree with the rows, so the server can go on from here. Rows go in with
-//! multi-row INSERTs inside large transactions. At the end it writes a shell file of ids for the load script.
+//! migrations, and creates an admin, the village `BENCH`, one active landlord who owns every property, an
+//! auditor of the village, the properties (`BENCH-000001`, ...), their units and tenancies with valid,
+//! encrypted resident ID numbers. The denormalised counters (`units.active_tenants`,
+//! `properties.active_tenants`, `properties.capacity`) and each village's next registration number agree with
+//! the rows, so the server can go on from here. Rows go in with multi-row INSERTs inside large transactions. At
+//! the end it writes a shell file of ids for the load script.
+//!
+//! A town (`bench/city.sh`): `--villages 100 --landlords-per-village 100 --properties 100000 --tenancies 2000000
+//! --ended-every 2 --rated`. The first village (`BENCH`) then holds a tenth of the properties (a large village,
+//! for the export), the others (`BENCHAAB`, `BENCHAAC`, ...) share the rest evenly; each village's properties
+//! go round its landlords in turn, and seven in ten properties carry a rating (0 to 5 stars, some expired; no
+//! inspection rows behind them). The load scripts' landlord is the first village's first landlord.
 
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -23,7 +30,7 @@ use clap::Parser;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-use anzu::accounts::model::MembershipStatus;
+use anzu::accounts::model::{MembershipStatus, UserRow};
 use anzu::accounts::service::{insert_user_audited, new_user_row};
 use anzu::auth::Role;
 use anzu::config::Settings;
@@ -41,6 +48,11 @@ use anzu::villages::model::VillageRow;
 const VILLAGE_CODE: &str = "BENCH";
 const ADMIN_EMAIL: &str = "bench-admin@example.cn";
 const LANDLORD_EMAIL: &str = "bench-landlord@example.cn";
+const AUDITOR_EMAIL: &str = "bench-auditor@example.cn";
+/// Village codes are two to eight capital letters: `BENCH`, then `BENCH` and three more letters.
+const MAX_VILLAGES: usize = 26 * 26 * 26;
+/// Users a transaction when creating landlords.
+const USERS_PER_TRANSACTION: usize = 5_000;
 
 /// Rows per INSERT. Tenancies bind 21 values a row, so 1,000 rows stay well under SQLite's limit of 32,766
 /// bound parameters per statement (and PostgreSQL's 65,535).
@@ -57,8 +69,6 @@ const MAX_UNITS_PER_PROPERTY: usize = 999;
 const SEED_REGION: &str = "350524";
 const IDS_PER_BIRTH_DATE: usize = 1_000;
 const FIRST_BIRTH_DATE: (i32, u32, u32) = (1960, 1, 1);
-/// Every tenth seeded tenant has moved out, so the register has history as well as current tenants.
-const MOVED_OUT_EVERY: usize = 10;
 /// One declaration in fifty came after the deadline.
 const LATE_EVERY: usize = 50;
 /// One unit in fifty is a small room for one person.
@@ -73,7 +83,7 @@ const ORIGINS: &[&str] = &["四川", "贵州", "江西", "湖南", "河南", "�
 #[derive(Parser)]
 #[command(about = "Seed a database for load tests, with the same ANZU_* settings as the server")]
 struct Args {
-    /// Properties to register, all owned by one landlord in the village BENCH.
+    /// Properties to register (all in the village BENCH, owned by one landlord, unless said below).
     #[arg(long, default_value_t = 10_000)]
     properties: usize,
     /// Units in each property.
@@ -82,6 +92,18 @@ struct Args {
     /// Tenancies, spread evenly over all units.
     #[arg(long, default_value_t = 200_000)]
     tenancies: usize,
+    /// Villages; with more than one, the first holds a tenth of the properties and the rest share the others.
+    #[arg(long, default_value_t = 1)]
+    villages: usize,
+    /// Landlords in each village; a village's properties go round them in turn.
+    #[arg(long, default_value_t = 1)]
+    landlords_per_village: usize,
+    /// One tenancy in this many has ended (the tenant moved out), so the register has history.
+    #[arg(long, default_value_t = 10)]
+    ended_every: usize,
+    /// Give seven properties in ten a rating (0 to 5 stars, some of them expired); without it none is rated.
+    #[arg(long)]
+    rated: bool,
     /// Password of the admin and the landlord.
     #[arg(long, default_value = "bench-password-1")]
     password: String,
@@ -113,6 +135,16 @@ async fn seed(args: Args) -> anyhow::Result<()> {
         (1..=MAX_UNITS_PER_PROPERTY).contains(&args.units_per_property),
         "--units-per-property must be 1 to {MAX_UNITS_PER_PROPERTY}"
     );
+    ensure!(
+        (1..=MAX_VILLAGES.min(args.properties)).contains(&args.villages),
+        "--villages must be 1 to {} (and at most --properties)",
+        MAX_VILLAGES
+    );
+    ensure!(
+        args.landlords_per_village >= 1,
+        "--landlords-per-village must be at least 1"
+    );
+    ensure!(args.ended_every >= 1, "--ended-every must be at least 1");
     anzu::validation::password(&args.password)
         .map_err(|e| anyhow::anyhow!("--password {}", e.message.unwrap_or_default()))?;
     let settings = Settings::from_env()?;
@@ -149,14 +181,22 @@ async fn seed(args: Args) -> anyhow::Result<()> {
     }
 
     let step = Instant::now();
-    let village = VillageRow {
-        id: new_id(),
-        name: "压测村".into(),
-        code: VILLAGE_CODE.into(),
-        created_at: now(),
-        updated_at: now(),
-        version: 1,
-    };
+    let sizes = village_sizes(args.properties, args.villages);
+    let villages: Vec<VillageRow> = (0..args.villages)
+        .map(|v| VillageRow {
+            id: new_id(),
+            name: if v == 0 {
+                "压测村".into()
+            } else {
+                format!("压测村 {}", v + 1)
+            },
+            code: village_code(v),
+            created_at: now(),
+            updated_at: now(),
+            version: 1,
+        })
+        .collect();
+    let village = &villages[0];
     let admin = new_user_row(
         "压测管理员",
         ADMIN_EMAIL,
@@ -167,7 +207,18 @@ async fn seed(args: Args) -> anyhow::Result<()> {
         MembershipStatus::Active,
     )
     .await?;
-    let landlord = new_user_row(
+    let auditor = new_user_row(
+        "压测审计员",
+        AUDITOR_EMAIL,
+        None,
+        args.password.clone(),
+        Role::Auditor,
+        Some(village.id.clone()),
+        MembershipStatus::Active,
+    )
+    .await?;
+    // One password hash for every landlord: hashing is slow on purpose, and they share the password.
+    let first_landlord = new_user_row(
         "压测房东",
         LANDLORD_EMAIL,
         None,
@@ -177,25 +228,60 @@ async fn seed(args: Args) -> anyhow::Result<()> {
         MembershipStatus::Active,
     )
     .await?;
+    let landlords: Vec<Vec<UserRow>> = villages
+        .iter()
+        .enumerate()
+        .map(|(v, row)| {
+            (0..args.landlords_per_village)
+                .map(|k| {
+                    if v == 0 && k == 0 {
+                        return first_landlord.clone();
+                    }
+                    UserRow {
+                        id: new_id(),
+                        full_name: format!("压测房东 {}-{}", v + 1, k + 1),
+                        email: format!("bench-landlord-{}-{}@example.cn", v + 1, k + 1),
+                        village_id: Some(row.id.clone()),
+                        ..first_landlord.clone()
+                    }
+                })
+                .collect()
+        })
+        .collect();
     db.write_blocking(|conn| {
-        anzu::villages::repo::insert(conn, &village)?;
-        // The village hands out the codes after the seeded ones.
-        diesel::update(villages::table.find(&village.id))
-            .set(villages::next_registration_seq.eq(args.properties as i32 + 1))
-            .execute(conn)?;
+        for (row, size) in villages.iter().zip(&sizes) {
+            anzu::villages::repo::insert(conn, row)?;
+            // The village hands out the codes after the seeded ones.
+            diesel::update(villages::table.find(&row.id))
+                .set(villages::next_registration_seq.eq(size.count as i32 + 1))
+                .execute(conn)?;
+        }
         insert_user_audited(conn, None, &admin, "user.created")?;
-        insert_user_audited(conn, None, &landlord, "user.created")?;
+        insert_user_audited(conn, None, &auditor, "user.created")?;
         Ok(())
     })
-    .with_context(|| format!("cannot create the village {VILLAGE_CODE} and the bench users"))?;
+    .context("cannot create the villages and the bench admin and auditor")?;
+    let all_landlords: Vec<&UserRow> = landlords.iter().flatten().collect();
+    for batch in all_landlords.chunks(USERS_PER_TRANSACTION) {
+        db.write_blocking(|conn| {
+            for landlord in batch {
+                insert_user_audited(conn, None, landlord, "user.created")?;
+            }
+            Ok(())
+        })
+        .context("cannot create the bench landlords")?;
+    }
     println!(
-        "village {VILLAGE_CODE} ({}), admin {ADMIN_EMAIL}, landlord {LANDLORD_EMAIL} ({}) in {:.1?}",
+        "{} village(s) ({VILLAGE_CODE}: {}), admin {ADMIN_EMAIL}, auditor {AUDITOR_EMAIL}, {} landlord(s) \
+         ({LANDLORD_EMAIL}: {}) in {:.1?}",
+        villages.len(),
         village.id,
-        landlord.id,
+        all_landlords.len(),
+        first_landlord.id,
         step.elapsed()
     );
 
-    let plan = Plan::new(&args, &settings, today, birth_dates);
+    let plan = Plan::new(&args, &settings, today, birth_dates, sizes);
     let cipher = IdentityCipher::new(&settings.data_key);
 
     let step = Instant::now();
@@ -205,7 +291,7 @@ async fn seed(args: Args) -> anyhow::Result<()> {
         args.properties,
         |range| {
             Ok(range
-                .map(|i| plan.property(i, &property_ids[i], &village.id, &landlord.id))
+                .map(|i| plan.property(i, &property_ids[i], &villages, &landlords))
                 .collect())
         },
         insert_properties,
@@ -241,14 +327,32 @@ async fn seed(args: Args) -> anyhow::Result<()> {
     );
 
     // Fresh tables have no planner statistics until autovacuum (PostgreSQL) or an ANALYZE (SQLite) gathers
-    // them; a live register would have them, so gather them now.
+    // them, and on PostgreSQL no visibility map (index-only scans would visit every row) until a vacuum; a live
+    // register would have both, so make them now.
     let step = Instant::now();
-    db.get()?.batch_execute("ANALYZE")?;
-    println!("ANALYZE in {:.1?}", step.elapsed());
+    let gather = match anzu::config::Backend::of_url(&settings.database_url) {
+        anzu::config::Backend::Postgres => "VACUUM ANALYZE",
+        anzu::config::Backend::Sqlite => "ANALYZE",
+    };
+    db.get()?.batch_execute(gather)?;
+    println!("{gather} in {:.1?}", step.elapsed());
 
-    let sample_units = sample_evenly(&unit_ids, args.sample_units);
-    let sample_property = &property_ids[args.properties / 2];
+    // The load scripts act as the first landlord: sample their properties' units only.
+    let own: Vec<usize> = (0..args.properties).filter(|&i| plan.owner_of(i) == (0, 0)).collect();
+    let own_units: Vec<String> = own
+        .iter()
+        .flat_map(|&i| i * args.units_per_property..(i + 1) * args.units_per_property)
+        .map(|u| unit_ids[u].clone())
+        .collect();
+    let sample_units = sample_evenly(&own_units, args.sample_units);
+    let sample_property = &property_ids[own[own.len() / 2]];
     write_outputs(&args.out, &village.id, sample_property, &sample_units)?;
+    if let [first, second, ..] = plan.villages.as_slice() {
+        println!(
+            "village {VILLAGE_CODE} holds {} properties, {} the next {}",
+            first.count, villages[1].code, second.count
+        );
+    }
     println!(
         "seeded in {:.1?}; ids for the load script in {}",
         started.elapsed(),
@@ -261,6 +365,10 @@ async fn seed(args: Args) -> anyhow::Result<()> {
 /// counters are known without counting rows.
 struct Plan {
     units_per_property: usize,
+    villages: Vec<VillageSize>,
+    landlords_per_village: usize,
+    ended_every: usize,
+    rated: bool,
     units: usize,
     tenancies: usize,
     min_area_per_person_m2: f64,
@@ -271,9 +379,19 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(args: &Args, settings: &Settings, today: NaiveDate, first_birth_date: NaiveDate) -> Self {
+    fn new(
+        args: &Args,
+        settings: &Settings,
+        today: NaiveDate,
+        first_birth_date: NaiveDate,
+        villages: Vec<VillageSize>,
+    ) -> Self {
         Plan {
             units_per_property: args.units_per_property,
+            villages,
+            landlords_per_village: args.landlords_per_village,
+            ended_every: args.ended_every,
+            rated: args.rated,
             units: args.properties * args.units_per_property,
             tenancies: args.tenancies,
             min_area_per_person_m2: settings.min_area_per_person_m2,
@@ -289,10 +407,22 @@ impl Plan {
         t % self.units
     }
 
-    /// One tenancy in `MOVED_OUT_EVERY` has ended; mixing in the unit's round (`t / units`) spreads them over
+    /// One tenancy in `ended_every` has ended; mixing in the unit's round (`t / units`) spreads them over
     /// the units rather than emptying whole units.
     fn is_moved_out(&self, t: usize) -> bool {
-        (t + t / self.units) % MOVED_OUT_EVERY == MOVED_OUT_EVERY - 1
+        (t + t / self.units) % self.ended_every == self.ended_every - 1
+    }
+
+    /// The village of property `i`, and its place among the village's properties.
+    fn village_of(&self, i: usize) -> (usize, usize) {
+        let v = self.villages.partition_point(|size| size.start + size.count <= i);
+        (v, i - self.villages[v].start)
+    }
+
+    /// The village and the landlord (within it) owning property `i`.
+    fn owner_of(&self, i: usize) -> (usize, usize) {
+        let (v, place) = self.village_of(i);
+        (v, place % self.landlords_per_village)
     }
 
     /// Active tenancies `t` with `t % units == u`, counted arithmetically: tenancies `u`, `u + units`, ...
@@ -325,14 +455,17 @@ impl Plan {
         default_max_occupants(Self::unit_area_m2(u), self.min_area_per_person_m2)
     }
 
-    fn property(&self, i: usize, id: &str, village_id: &str, owner_id: &str) -> PropertyRow {
+    fn property(&self, i: usize, id: &str, villages: &[VillageRow], landlords: &[Vec<UserRow>]) -> PropertyRow {
         let units = i * self.units_per_property..(i + 1) * self.units_per_property;
         let kinds = PropertyKind::ALL;
+        let (v, place) = self.village_of(i);
+        let (_, owner) = self.owner_of(i);
+        let (status, stars, score, rating_valid_until) = self.rating(i);
         PropertyRow {
             id: id.to_owned(),
-            registration_code: format!("{VILLAGE_CODE}-{:06}", i + 1),
-            owner_id: owner_id.to_owned(),
-            village_id: village_id.to_owned(),
+            registration_code: format!("{}-{:06}", villages[v].code, place + 1),
+            owner_id: landlords[v][owner].id.clone(),
+            village_id: villages[v].id.clone(),
             grid_id: None,
             name: format!("压测楼 {}", i + 1),
             address: format!("压测村 {} 号", i + 1),
@@ -340,10 +473,10 @@ impl Plan {
             floors: self.units_per_property.div_ceil(10).max(2 + i % 5) as i32,
             floor_area_m2: 80.0 + (i % 40) as f64 * 10.0,
             mixed_use_residence: false,
-            status: PropertyStatus::Registered,
-            stars: None,
-            score: None,
-            rating_valid_until: None,
+            status,
+            stars,
+            score,
+            rating_valid_until,
             active_tenants: units.clone().map(|u| self.active_in_unit(u)).sum(),
             capacity: units.map(|u| self.unit_max_occupants(u)).sum(),
             created_at: self.at,
@@ -352,6 +485,22 @@ impl Plan {
             enterprise_id: None,
             enterprise_since: None,
         }
+    }
+
+    /// With `--rated`, seven properties in ten rated: 0 to 5 stars in turn, valid for two years from a day in
+    /// the last two years and two months (so about one in seven has expired); the rest registered only.
+    fn rating(&self, i: usize) -> (PropertyStatus, Option<i32>, Option<i32>, Option<NaiveDate>) {
+        if !self.rated || i % 10 >= 7 {
+            return (PropertyStatus::Registered, None, None, None);
+        }
+        let stars = (i % 6) as i32;
+        let valid_until = self.today + Duration::days(730 - 60 - (i % 790) as i64);
+        (
+            PropertyStatus::Rated,
+            Some(stars),
+            Some(40 + stars * 12),
+            Some(valid_until),
+        )
     }
 
     fn unit(&self, u: usize, id: &str, property_ids: &[String]) -> UnitRow {
@@ -436,6 +585,44 @@ impl Plan {
             erased_at: None,
         })
     }
+}
+
+/// The properties of one village: `start..start + count` of all properties.
+struct VillageSize {
+    start: usize,
+    count: usize,
+}
+
+/// One village holds everything; with more, the first holds a tenth and the rest share the others evenly.
+fn village_sizes(properties: usize, villages: usize) -> Vec<VillageSize> {
+    let counts: Vec<usize> = if villages == 1 {
+        vec![properties]
+    } else {
+        let first = (properties / 10).max(1);
+        let rest = properties - first;
+        let others = villages - 1;
+        std::iter::once(first)
+            .chain((0..others).map(|k| rest / others + usize::from(k < rest % others)))
+            .collect()
+    };
+    let mut start = 0;
+    counts
+        .into_iter()
+        .map(|count| {
+            let size = VillageSize { start, count };
+            start += count;
+            size
+        })
+        .collect()
+}
+
+/// `BENCH` for the first village, then `BENCHAAB`, `BENCHAAC`, ... (codes are capital letters only).
+fn village_code(v: usize) -> String {
+    if v == 0 {
+        return VILLAGE_CODE.into();
+    }
+    let letter = |k: usize| char::from(b'A' + (k % 26) as u8);
+    format!("{VILLAGE_CODE}{}{}{}", letter(v / 676), letter(v / 26), letter(v))
 }
 
 fn first_birth_date() -> anyhow::Result<NaiveDate> {
@@ -595,6 +782,7 @@ fn write_outputs(out: &Path, village_id: &str, property_id: &str, unit_ids: &[&s
         ("UNIT_IDS_FILE", &units_path.display().to_string()),
         ("ADMIN_EMAIL", ADMIN_EMAIL),
         ("LANDLORD_EMAIL", LANDLORD_EMAIL),
+        ("AUDITOR_EMAIL", AUDITOR_EMAIL),
     ] {
         writeln!(env, "{name}='{value}'")?;
     }

@@ -3,10 +3,11 @@
 
 pub mod query;
 pub mod schema;
+mod writer;
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -26,9 +27,9 @@ const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres
 /// How long a request waits for a database connection before it is answered 503.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Writes let through to the SQLite writer at a time: the one writing and the next, already waiting for it,
-/// so the writer never idles between two writes while the rest wait their turn in order.
-const SQLITE_QUEUED_WRITES: usize = 2;
+/// Writes let through to the SQLite writer at a time: a group being committed and the next one queueing
+/// behind it (group commit, `writer.rs`); the rest wait their turn in order.
+const SQLITE_QUEUED_WRITES: usize = 2 * writer::GROUP_MAX;
 
 /// How long an SQLite connection waits for a lock held by another process before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
@@ -124,13 +125,14 @@ impl ManageConnection for Manager {
 /// One connection per thread that asked for one, opened on first use.
 type PerThread = ThreadLocal<RefCell<Option<DbConn>>>;
 
-/// The pool plus, on SQLite, the one writer connection: writes take turns on it, so concurrent writes
-/// never fail as "locked", and its page cache and prepared statements stay warm between transactions.
+/// The pool plus, on SQLite, the one writer connection: writes queue for it and are committed in groups
+/// (`writer.rs`), so concurrent writes never fail as "locked", many share a commit, and its page cache and
+/// prepared statements stay warm between transactions.
 /// On SQLite each server thread also keeps a read connection of its own for [`Db::lookup`].
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<Manager>,
-    writer: Option<Arc<Mutex<Option<DbConn>>>>,
+    writer: Option<Arc<writer::Writer>>,
     readers: Option<Arc<PerThread>>,
     /// Turns at the pool, one per connection, handed out in the order requests asked: a request waits here,
     /// not on the pool, whose waiters wake in no particular order (under load some waited seconds).
@@ -188,7 +190,7 @@ impl Db {
         let pool_turns = Arc::new(Semaphore::new(max_connections as usize));
         Ok(Db {
             pool,
-            writer: sqlite.then(|| Arc::new(Mutex::new(None))),
+            writer: sqlite.then(|| Arc::new(writer::Writer::default())),
             readers: sqlite.then(|| Arc::new(PerThread::new())),
             write_turns: if sqlite {
                 Arc::new(Semaphore::new(SQLITE_QUEUED_WRITES))
@@ -299,19 +301,15 @@ impl Db {
         self.in_slot(&mut slot, work)
     }
 
-    /// Runs `work` in one transaction (all or nothing); on SQLite writers take turns.
+    /// Runs `work` in one transaction (all or nothing), answered once it is committed; on SQLite writes queue
+    /// for the one writer and share commits (each in a savepoint of its own).
     pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
     {
-        let _turn = turn(&self.write_turns).await?;
-        let db = self.clone();
-        let hook = commit_hook();
-        actix_web::web::block(move || {
-            db.with_writer(|conn| transaction(conn, hook.as_deref(), |c| work(c).map(|value| (value, true))))
-        })
-        .await?
+        self.write_or_rollback(move |c| work(c).map(|value| (value, true)))
+            .await
     }
 
     /// Like [`Db::write`], but `work` decides whether its changes are kept: `(value, false)` rolls back
@@ -322,9 +320,51 @@ impl Db {
         F: FnOnce(&mut Conn) -> Result<(T, bool), ApiError> + Send + 'static,
     {
         let _turn = turn(&self.write_turns).await?;
-        let db = self.clone();
         let hook = commit_hook();
-        actix_web::web::block(move || db.with_writer(|conn| transaction(conn, hook.as_deref(), work))).await?
+        let db = self.clone();
+        let Some(writer) = &self.writer else {
+            return actix_web::web::block(move || db.with_writer(|conn| transaction(conn, hook.as_deref(), work)))
+                .await?;
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        writer.push(writer::job(hook, work, reply));
+        actix_web::web::block(move || db.serve_writes()).await?;
+        // No answer: the group could not begin (the database could not be opened), and nothing was written.
+        answer
+            .await
+            .unwrap_or_else(|_| Err(ApiError::Unavailable(crate::error::DATABASE_UNAVAILABLE.into())))
+    }
+
+    /// Commits queued writes in groups until none is left, unless another thread holds the writer connection:
+    /// that thread serves them. Looks at the queue again after letting go, for writes queued meanwhile.
+    fn serve_writes(&self) {
+        let Some(writer) = &self.writer else { return };
+        loop {
+            let Some(mut slot) = writer.try_conn() else {
+                return;
+            };
+            loop {
+                let group = writer.next_group();
+                if group.is_empty() {
+                    break;
+                }
+                let outcome = self.in_slot(&mut slot, |conn| Ok(writer.commit_group(conn, group)));
+                self.note_write_outcome(match &outcome {
+                    Ok(None) => Ok(()),
+                    Ok(Some(err)) | Err(err) => Err(err),
+                });
+            }
+            drop(slot);
+            if writer.queue_is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Groups committed on the SQLite writer and the writes they held, since the start (`(0, 0)` on
+    /// PostgreSQL, which commits each write by itself).
+    pub fn group_commit_stats(&self) -> (u64, u64) {
+        self.writer.as_ref().map_or((0, 0), |w| w.stats())
     }
 
     /// The blocking form of [`Db::write`], for the command line and background workers.
@@ -341,18 +381,25 @@ impl Db {
         let result = match &self.writer {
             None => self.with_pooled(work),
             Some(writer) => {
-                let mut slot = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                self.in_slot(&mut slot, work)
+                let result = self.in_slot(&mut writer.conn(), work);
+                // Writes queued while this one held the connection found it busy: serve them.
+                self.serve_writes();
+                result
             }
         };
-        match &result {
+        self.note_write_outcome(result.as_ref().map(|_| ()));
+        result
+    }
+
+    /// Keeps readiness's view of storage: full since a write failed for want of it, until a write works.
+    fn note_write_outcome(&self, outcome: Result<(), &ApiError>) {
+        match outcome {
             Err(ApiError::StorageFull) => self
                 .storage_full_at
                 .store(chrono::Utc::now().timestamp(), Ordering::Relaxed),
-            Ok(_) => self.storage_full_at.store(0, Ordering::Relaxed),
+            Ok(()) => self.storage_full_at.store(0, Ordering::Relaxed),
             Err(_) => {}
         }
-        result
     }
 
     /// Writes a consistent copy of a live SQLite database to `path` (`VACUUM INTO`: one read transaction, so
@@ -539,6 +586,8 @@ async fn turn(turns: &Semaphore) -> Result<SemaphorePermit<'_>, ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use diesel::dsl::sql;
     use diesel::sql_types::{Integer, Text};
 
@@ -621,5 +670,93 @@ mod tests {
         let other = db.clone();
         let elsewhere = std::thread::spawn(move || marked(&other)).join().unwrap();
         assert_eq!(elsewhere.unwrap(), (false, 2));
+    }
+
+    fn rows(db: &Db) -> Vec<i32> {
+        let mut conn = db.get().unwrap();
+        diesel::sql_query("SELECT x FROM t ORDER BY x")
+            .load::<Row>(&mut *conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.x)
+            .collect()
+    }
+
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Integer)]
+        x: i32,
+    }
+
+    /// Runs `writes` (value to insert, or the error the work answers instead) while another thread holds the
+    /// writer connection, so that all of them queue and go into the groups after it; answers in their order.
+    fn queued_while_busy(db: &Db, writes: Vec<Result<i32, ApiError>>) -> Vec<Result<(), ApiError>> {
+        let holder = db.clone();
+        let busy = std::thread::spawn(move || {
+            holder.write_blocking(|_| {
+                std::thread::sleep(Duration::from_millis(300));
+                Ok(())
+            })
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let answers =
+            actix_web::rt::System::new().block_on(futures_util::future::join_all(writes.into_iter().map(|write| {
+                db.write(move |c| {
+                    let x = write?;
+                    c.batch_execute(&format!("INSERT INTO t VALUES ({x})"))?;
+                    Ok(())
+                })
+            })));
+        busy.join().unwrap().unwrap();
+        answers
+    }
+
+    fn table_t(dir: &tempfile::TempDir) -> Db {
+        let db = sqlite_db(dir);
+        db.write_blocking(|c| Ok(c.batch_execute("CREATE TABLE t (x INTEGER UNIQUE)")?))
+            .unwrap();
+        db
+    }
+
+    #[test]
+    fn queued_writes_share_one_commit_and_each_is_answered_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = table_t(&dir);
+        let answers = queued_while_busy(&db, (1..=10).map(Ok).collect());
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        assert_eq!(rows(&db), (1..=10).collect::<Vec<_>>());
+        assert_eq!(
+            db.group_commit_stats(),
+            (1, 10),
+            "ten writes queued behind a busy writer, one commit"
+        );
+    }
+
+    #[test]
+    fn a_refused_write_rolls_back_alone_within_its_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = table_t(&dir);
+        // The second is refused by the work, the third meets the unique index: only they are rolled back.
+        let answers = queued_while_busy(&db, vec![Ok(1), Err(ApiError::Conflict("no".into())), Ok(1), Ok(4)]);
+        assert!(answers[0].is_ok() && answers[3].is_ok(), "{answers:?}");
+        assert!(matches!(answers[1], Err(ApiError::Conflict(_))), "{answers:?}");
+        assert!(matches!(answers[2], Err(ApiError::Conflict(_))), "{answers:?}");
+        assert_eq!(rows(&db), vec![1, 4]);
+        assert_eq!(db.group_commit_stats(), (1, 4));
+    }
+
+    #[test]
+    fn a_write_that_may_have_ended_the_transaction_rolls_back_its_group_and_the_rest_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = table_t(&dir);
+        let answers = queued_while_busy(&db, vec![Ok(1), Ok(2), Err(ApiError::StorageFull), Ok(4), Ok(5)]);
+        // The two before it were rolled back with it, and say so (nothing of theirs was kept); the two after
+        // it went into the next group.
+        assert!(matches!(answers[0], Err(ApiError::StorageFull)), "{answers:?}");
+        assert!(matches!(answers[1], Err(ApiError::StorageFull)), "{answers:?}");
+        assert!(matches!(answers[2], Err(ApiError::StorageFull)), "{answers:?}");
+        assert!(answers[3].is_ok() && answers[4].is_ok(), "{answers:?}");
+        assert_eq!(rows(&db), vec![4, 5]);
+        assert_eq!(db.group_commit_stats(), (2, 5));
     }
 }

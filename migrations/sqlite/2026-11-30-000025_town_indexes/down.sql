@@ -1,0 +1,1 @@
+DROP INDEX units_overcrowded_idx;
