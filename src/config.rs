@@ -14,6 +14,9 @@ use rand::Rng;
 pub struct Settings {
     pub database_url: String,
     pub db_max_connections: u32,
+    /// Server threads (actix workers): each answers many connections, and each keeps a database connection
+    /// of its own for look-ups (`Db::lookup`).
+    pub workers: usize,
     /// How long an `Idempotency-Key` claimed by a request that never committed keeps a retry waiting (409).
     pub idempotency_lease_secs: i64,
     /// How long a request's body may take to arrive.
@@ -158,6 +161,7 @@ impl Settings {
 
         let settings = Settings {
             db_max_connections: parse_number(&get, "ANZU_DB_MAX_CONNECTIONS", 10, 1..=1000)?,
+            workers: parse_number(&get, "ANZU_WORKERS", default_workers(), 1..=256)?,
             db_wait_secs: parse_number(&get, "ANZU_DB_WAIT_SECS", 30, 0..=3600)?,
             body_timeout_secs: parse_number(&get, "ANZU_BODY_TIMEOUT_SECS", 60, 1..=3600)?,
             idempotency_lease_secs: parse_number(&get, "ANZU_IDEMPOTENCY_LEASE_SECS", 60, 1..=86_400)?,
@@ -395,6 +399,11 @@ impl TrustedProxies {
             ),
         })
     }
+}
+
+/// One server thread per core the process may use.
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
 }
 
 fn parse_number<T>(

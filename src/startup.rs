@@ -121,6 +121,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     })
     .await??;
     let bind = settings.bind;
+    let workers = settings.workers;
     let delivery = notices::worker::Delivery::from_settings(db.clone(), &settings)?;
     let poll = Duration::from_secs(settings.notice_poll_secs);
     let sweep_at = settings.sweep_at;
@@ -134,6 +135,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     web::block(crate::auth::password::warm_up).await?;
     let server = HttpServer::new(move || build_app(shared.clone(), metrics.clone()))
         .shutdown_timeout(30)
+        .workers(workers)
         .bind(bind)?
         .run();
     tracing::info!(%bind, startup_ms = started.elapsed().as_millis() as u64, "anzu is serving");

@@ -39,6 +39,10 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 /// hold a request, a readiness probe or the start-up.
 const PG_CONNECT_TIMEOUT_SECS: u32 = 5;
 
+/// How long data sent to PostgreSQL may stay unacknowledged before the connection counts as dead (libpq's
+/// `tcp_user_timeout`, in milliseconds).
+const PG_TCP_USER_TIMEOUT_MS: u32 = 10_000;
+
 /// Pauses between attempts to reach the database at start-up: doubling from the first to the last.
 const STARTUP_RETRY_FIRST: Duration = Duration::from_millis(250);
 const STARTUP_RETRY_MAX: Duration = Duration::from_secs(4);
@@ -128,7 +132,7 @@ type PerThread = ThreadLocal<RefCell<Option<DbConn>>>;
 /// The pool plus, on SQLite, the one writer connection: writes queue for it and are committed in groups
 /// (`writer.rs`), so concurrent writes never fail as "locked", many share a commit, and its page cache and
 /// prepared statements stay warm between transactions.
-/// On SQLite each server thread also keeps a read connection of its own for [`Db::lookup`].
+/// Each server thread also keeps a read connection of its own for [`Db::lookup`].
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<Manager>,
@@ -191,7 +195,7 @@ impl Db {
         Ok(Db {
             pool,
             writer: sqlite.then(|| Arc::new(writer::Writer::default())),
-            readers: sqlite.then(|| Arc::new(PerThread::new())),
+            readers: Some(Arc::new(PerThread::new())),
             write_turns: if sqlite {
                 Arc::new(Semaphore::new(SQLITE_QUEUED_WRITES))
             } else {
@@ -281,10 +285,12 @@ impl Db {
         actix_web::web::block(move || db.with_pooled(work)).await?
     }
 
-    /// Runs a short read-only look-up, such as one row by its key: on SQLite right here, on this thread's own
-    /// connection, because handing work to the blocking pool and back costs several times more than the
-    /// look-up itself; on PostgreSQL (a round trip to the server) like [`Db::read`]. Only for work whose
-    /// cost is bounded by an index, never for lists or scans: it holds up the thread it runs on.
+    /// Runs a short read-only look-up, such as one row by its key, right here on this thread's own connection:
+    /// handing work to the blocking pool and back costs several times more than the look-up itself (on
+    /// PostgreSQL, most of a point read's CPU went to the threads' hand-offs). Only for work whose cost is
+    /// bounded by an index, never for lists or scans: it holds up the thread it runs on. On PostgreSQL the
+    /// thread's connection is opened on the blocking pool (a slow connect never holds up this thread), and
+    /// one that failed is closed, so the next look-up opens another.
     pub async fn lookup<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
@@ -294,11 +300,28 @@ impl Db {
             return self.read(work).await;
         };
         let cell = readers.get_or(|| RefCell::new(None));
+        if self.backend == Backend::Postgres && cell.try_borrow().is_ok_and(|slot| slot.is_none()) {
+            let db = self.clone();
+            let opened = actix_web::web::block(move || db.open()).await??;
+            // Back on this thread (a request's future stays on its worker): keep it, unless another request
+            // of this thread kept one meanwhile.
+            if let Ok(mut slot) = cell.try_borrow_mut() {
+                slot.get_or_insert(opened);
+            }
+        }
         let Ok(mut slot) = cell.try_borrow_mut() else {
             // Not reachable (`work` cannot call back in), but a pooled connection would do.
             return self.read(work).await;
         };
-        self.in_slot(&mut slot, work)
+        if self.backend == Backend::Postgres && slot.is_none() {
+            drop(slot);
+            return self.read(work).await;
+        }
+        let result = self.in_slot(&mut slot, work);
+        if matches!(result, Err(ApiError::Unavailable(_))) {
+            *slot = None;
+        }
+        result
     }
 
     /// Runs `work` in one transaction (all or nothing), answered once it is committed; on SQLite writes queue
@@ -564,13 +587,21 @@ impl r2d2::HandleError<r2d2::Error> for QuietPoolErrors {
     }
 }
 
-/// A PostgreSQL URL with libpq's `connect_timeout`, unless it names one itself.
+/// A PostgreSQL URL with libpq's `connect_timeout` and `tcp_user_timeout`, unless it names them itself: a server
+/// that stops answering mid-request (a network that drops everything) fails the request after that long, rather
+/// than holding its thread — a server thread itself, for [`Db::lookup`].
 fn with_connect_timeout(url: &str) -> String {
-    if url.contains("connect_timeout=") {
-        return url.to_owned();
+    let mut url = url.to_owned();
+    for (name, value) in [
+        ("connect_timeout", PG_CONNECT_TIMEOUT_SECS.to_string()),
+        ("tcp_user_timeout", PG_TCP_USER_TIMEOUT_MS.to_string()),
+    ] {
+        if !url.contains(&format!("{name}=")) {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            url = format!("{url}{separator}{name}={value}");
+        }
     }
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}connect_timeout={PG_CONNECT_TIMEOUT_SECS}")
+    url
 }
 
 /// Waits for a turn, as long as the pool would wait for a connection (then 503).
