@@ -549,9 +549,107 @@ async fn patrols_are_recorded_by_village_inspectors(backend: Backend) {
     app.get(&path, Some(&far_inspector.token)).await.problem(404);
 }
 
+/// An export longer than a page (2,000 units) holds every unit of the village once and no other, property by
+/// property and each property's units by label, whatever order their ids were made in: the pages follow one
+/// another by (property, label), and the other village's properties sit between the village's in id order.
+async fn a_ledger_of_many_pages_holds_each_unit_once(backend: Backend) {
+    use anzu::registry::model::{PropertyKind, PropertyRow, PropertyStatus, UnitKind, UnitRow};
+    const PROPERTIES: usize = 430;
+    const UNITS: usize = 7;
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let other = app.village(&v.admin).await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let at = chrono::Utc::now().naive_utc();
+    let property = |n: usize, village: &str| PropertyRow {
+        id: anzu::ids::new_id(),
+        registration_code: format!(
+            "{}-{:06}",
+            if village == v.id { &v.code } else { other.str("code") },
+            n + 1
+        ),
+        owner_id: landlord.id().to_owned(),
+        village_id: village.to_owned(),
+        grid_id: None,
+        name: format!("楼 {n}"),
+        address: format!("路 {n} 号"),
+        kind: PropertyKind::ALL[0],
+        floors: 3,
+        floor_area_m2: 300.0,
+        mixed_use_residence: false,
+        status: PropertyStatus::Registered,
+        stars: None,
+        score: None,
+        rating_valid_until: None,
+        active_tenants: 0,
+        capacity: 4 * UNITS as i32,
+        created_at: at,
+        updated_at: at,
+        version: 1,
+        enterprise_id: None,
+        enterprise_since: None,
+    };
+    // Units made last label first, so that their ids run against their labels.
+    let unit = |property_id: &str, j: usize| UnitRow {
+        id: anzu::ids::new_id(),
+        property_id: property_id.to_owned(),
+        label: format!("{}", 101 + j),
+        floor: 1,
+        area_m2: 20.0,
+        kind: UnitKind::Room,
+        max_occupants: 4,
+        max_occupants_fixed: false,
+        active_tenants: 0,
+        created_at: at,
+        updated_at: at,
+        version: 1,
+        enterprise_id: None,
+        enterprise_since: None,
+    };
+    let (village_id, other_id) = (v.id.clone(), other.id().to_owned());
+    let expected: Vec<(String, String)> = app
+        .db
+        .write_blocking(move |conn| {
+            let mut expected = Vec::new();
+            for n in 0..PROPERTIES {
+                let (mine, theirs) = (property(n, &village_id), property(n, &other_id));
+                for row in [&mine, &theirs] {
+                    anzu::registry::repo::insert_property(conn, row)?;
+                    for j in (0..UNITS).rev() {
+                        anzu::registry::repo::insert_unit(conn, &unit(&row.id, j))?;
+                    }
+                }
+                for j in 0..UNITS {
+                    expected.push((mine.registration_code.clone(), format!("{}", 101 + j)));
+                }
+            }
+            Ok(expected)
+        })
+        .unwrap();
+    let export = app
+        .get(
+            &format!("/api/v1/reports/ledger.csv?village_id={}", v.id),
+            Some(&v.admin.token),
+        )
+        .await
+        .expect(200);
+    let (header, rows) = csv_rows(&export.bytes);
+    let column = |name: &str| header.iter().position(|h| h.ends_with(&format!("({name})"))).unwrap();
+    let (code, label) = (column("registration_code"), column("unit_label"));
+    let exported: Vec<(String, String)> = rows.iter().map(|r| (r[code].clone(), r[label].clone())).collect();
+    assert_eq!(
+        exported.len(),
+        PROPERTIES * UNITS,
+        "every unit of the village, over two pages"
+    );
+    // Property ids are made in order, so the village's properties come in the order they were made.
+    assert_eq!(exported, expected);
+}
+
 backend_tests!(
     the_summary_matches_counts_taken_independently,
     the_ledger_exports_and_imports_back_the_same,
+    a_ledger_of_many_pages_holds_each_unit_once,
     bad_rows_are_named_and_nothing_is_written,
     patrols_are_recorded_by_village_inspectors,
 );

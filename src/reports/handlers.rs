@@ -114,7 +114,7 @@ pub async fn ledger_download(
     let header = ledger::header_line()?;
     let today = today();
     // Each step reads one page after the last unit written; memory stays flat whatever the size.
-    let pages = stream::unfold(Some(None::<String>), move |cursor| {
+    let pages = stream::unfold(Some(None::<repo::LedgerCursor>), move |cursor| {
         let state = state.clone();
         let village = village.clone();
         let enterprise = enterprise.clone();
@@ -127,13 +127,16 @@ pub async fn ledger_download(
                         conn,
                         village.as_deref(),
                         enterprise.as_deref(),
-                        after.as_deref(),
+                        after.as_ref(),
                         EXPORT_PAGE,
                     )?;
                     let ids: Vec<&str> = rows.iter().map(|(_, p, _, _)| p.id.as_str()).collect();
                     let open: HashMap<String, i64> =
                         repo::pending_orders_by_property(conn, &ids)?.into_iter().collect();
-                    let last = rows.last().map(|(u, _, _, _)| u.id.clone());
+                    let last = rows.last().map(|(u, _, _, _)| repo::LedgerCursor {
+                        property_id: u.property_id.clone(),
+                        label: u.label.clone(),
+                    });
                     let more = rows.len() as i64 == EXPORT_PAGE;
                     Ok((ledger::write_rows(&rows, &open, today)?, last.filter(|_| more)))
                 })

@@ -402,9 +402,12 @@ pub fn ledger_page(
     conn: &mut Conn,
     village: Option<&str>,
     enterprise: Option<&str>,
-    after: Option<&str>,
+    after: Option<&LedgerCursor>,
     limit: i64,
 ) -> Result<Vec<LedgerRow>, ApiError> {
+    // Property by property (a village's through its index on (village_id, id)), each property's units by label
+    // (their unique index): every page starts where the last ended and reads only its own rows. In unit-id order,
+    // a village's pages read the town's other units too (1.1 s for one page of a town of 500,000 units).
     let mut query = units::table
         .inner_join(properties::table.inner_join(users::table).left_join(grids::table))
         .select((
@@ -413,19 +416,34 @@ pub fn ledger_page(
             grids::code.nullable(),
             UserRow::as_select(),
         ))
-        .order(units::id.asc())
+        .order((units::property_id.asc(), units::label.asc()))
         .limit(limit)
         .into_boxed();
     if let Some(v) = village {
         query = query.filter(properties::village_id.eq(v.to_owned()));
     }
-    if let Some(after) = after {
-        query = query.filter(units::id.gt(after.to_owned()));
+    if let Some(LedgerCursor { property_id, label }) = after {
+        // The first condition is implied by the second; spelt out for both tables, it bounds their index scans.
+        query = query
+            .filter(properties::id.ge(property_id.clone()))
+            .filter(units::property_id.ge(property_id.clone()))
+            .filter(
+                units::property_id
+                    .gt(property_id.clone())
+                    .or(units::label.gt(label.clone())),
+            );
     }
     if let Some(e) = enterprise {
         query = query.filter(unit_let_to(e.to_owned()));
     }
     Ok(query.load(conn)?)
+}
+
+/// Where a ledger page ends: its last unit's property and label.
+#[derive(Clone, Debug)]
+pub struct LedgerCursor {
+    pub property_id: String,
+    pub label: String,
 }
 
 /// Pending orders per property, for the given properties.
