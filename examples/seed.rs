@@ -197,37 +197,21 @@ async fn seed(args: Args) -> anyhow::Result<()> {
         })
         .collect();
     let village = &villages[0];
-    let admin = new_user_row(
-        "压测管理员",
-        ADMIN_EMAIL,
-        None,
-        args.password.clone(),
-        Role::Admin,
-        None,
-        MembershipStatus::Active,
-    )
-    .await?;
-    let auditor = new_user_row(
-        "压测审计员",
-        AUDITOR_EMAIL,
-        None,
-        args.password.clone(),
-        Role::Auditor,
-        Some(village.id.clone()),
-        MembershipStatus::Active,
-    )
-    .await?;
+    let user = |name: &'static str, email: &'static str, role: Role, village: Option<String>| {
+        new_user_row(
+            name,
+            email,
+            None,
+            args.password.clone(),
+            role,
+            village,
+            MembershipStatus::Active,
+        )
+    };
+    let admin = user("压测管理员", ADMIN_EMAIL, Role::Admin, None).await?;
+    let auditor = user("压测审计员", AUDITOR_EMAIL, Role::Auditor, Some(village.id.clone())).await?;
     // One password hash for every landlord: hashing is slow on purpose, and they share the password.
-    let first_landlord = new_user_row(
-        "压测房东",
-        LANDLORD_EMAIL,
-        None,
-        args.password.clone(),
-        Role::Landlord,
-        Some(village.id.clone()),
-        MembershipStatus::Active,
-    )
-    .await?;
+    let first_landlord = user("压测房东", LANDLORD_EMAIL, Role::Landlord, Some(village.id.clone())).await?;
     let landlords: Vec<Vec<UserRow>> = villages
         .iter()
         .enumerate()

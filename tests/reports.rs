@@ -216,6 +216,22 @@ fn csv_rows(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
+/// The village's ledger as its admin exports it.
+async fn exported_ledger(app: &TestApp, v: &common::Village) -> Vec<u8> {
+    app.get(
+        &format!("/api/v1/reports/ledger.csv?village_id={}", v.id),
+        Some(&v.admin.token),
+    )
+    .await
+    .expect(200)
+    .bytes
+}
+
+/// Where the ledger's column for `key` is (headers read `单元(unit_label)`).
+fn column(header: &[String], key: &str) -> usize {
+    header.iter().position(|h| h.ends_with(&format!("({key})"))).unwrap()
+}
+
 async fn the_ledger_exports_and_imports_back_the_same(backend: Backend) {
     let app = TestApp::start(backend).await;
     let (v, auditor, _, _) = seeded_village(&app).await;
@@ -553,7 +569,7 @@ async fn patrols_are_recorded_by_village_inspectors(backend: Backend) {
 /// property and each property's units by label, whatever order their ids were made in: the pages follow one
 /// another by (property, label), and the other village's properties sit between the village's in id order.
 async fn a_ledger_of_many_pages_holds_each_unit_once(backend: Backend) {
-    use anzu::registry::model::{PropertyKind, PropertyRow, PropertyStatus, UnitKind, UnitRow};
+    use anzu::registry::model::{CreateProperty, CreateUnit, PropertyRow, UnitRow};
     const PROPERTIES: usize = 430;
     const UNITS: usize = 7;
     let app = TestApp::start(backend).await;
@@ -561,50 +577,19 @@ async fn a_ledger_of_many_pages_holds_each_unit_once(backend: Backend) {
     let other = app.village(&v.admin).await;
     let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
     let at = chrono::Utc::now().naive_utc();
-    let property = |n: usize, village: &str| PropertyRow {
-        id: anzu::ids::new_id(),
-        registration_code: format!(
-            "{}-{:06}",
-            if village == v.id { &v.code } else { other.str("code") },
-            n + 1
-        ),
-        owner_id: landlord.id().to_owned(),
-        village_id: village.to_owned(),
-        grid_id: None,
-        name: format!("楼 {n}"),
-        address: format!("路 {n} 号"),
-        kind: PropertyKind::ALL[0],
-        floors: 3,
-        floor_area_m2: 300.0,
-        mixed_use_residence: false,
-        status: PropertyStatus::Registered,
-        stars: None,
-        score: None,
-        rating_valid_until: None,
-        active_tenants: 0,
-        capacity: 4 * UNITS as i32,
-        created_at: at,
-        updated_at: at,
-        version: 1,
-        enterprise_id: None,
-        enterprise_since: None,
+    let property = |n: usize, village: &str| {
+        let input: CreateProperty = serde_json::from_value(json!({"village_id": village, "name": format!("楼 {n}"),
+            "address": format!("路 {n} 号"), "kind": "apartment", "floors": 3, "floor_area_m2": 300.0}))
+        .unwrap();
+        let code = if village == v.id { &v.code } else { other.str("code") };
+        PropertyRow::registered(input, format!("{code}-{:06}", n + 1), landlord.id(), at)
     };
-    // Units made last label first, so that their ids run against their labels.
-    let unit = |property_id: &str, j: usize| UnitRow {
-        id: anzu::ids::new_id(),
-        property_id: property_id.to_owned(),
-        label: format!("{}", 101 + j),
-        floor: 1,
-        area_m2: 20.0,
-        kind: UnitKind::Room,
-        max_occupants: 4,
-        max_occupants_fixed: false,
-        active_tenants: 0,
-        created_at: at,
-        updated_at: at,
-        version: 1,
-        enterprise_id: None,
-        enterprise_since: None,
+    let unit = |property_id: &str, j: usize| {
+        let input: CreateUnit = serde_json::from_value(
+            json!({"label": format!("{}", 101 + j), "floor": 1, "area_m2": 20.0, "kind": "room"}),
+        )
+        .unwrap();
+        UnitRow::new(property_id, input, 5.0, at)
     };
     let (village_id, other_id) = (v.id.clone(), other.id().to_owned());
     let expected: Vec<(String, String)> = app
@@ -626,16 +611,8 @@ async fn a_ledger_of_many_pages_holds_each_unit_once(backend: Backend) {
             Ok(expected)
         })
         .unwrap();
-    let export = app
-        .get(
-            &format!("/api/v1/reports/ledger.csv?village_id={}", v.id),
-            Some(&v.admin.token),
-        )
-        .await
-        .expect(200);
-    let (header, rows) = csv_rows(&export.bytes);
-    let column = |name: &str| header.iter().position(|h| h.ends_with(&format!("({name})"))).unwrap();
-    let (code, label) = (column("registration_code"), column("unit_label"));
+    let (header, rows) = csv_rows(&exported_ledger(&app, &v).await);
+    let (code, label) = (column(&header, "registration_code"), column(&header, "unit_label"));
     let exported: Vec<(String, String)> = rows.iter().map(|r| (r[code].clone(), r[label].clone())).collect();
     assert_eq!(
         exported.len(),
@@ -682,16 +659,10 @@ async fn ledger_cells_never_run_as_formulas(backend: Backend) {
     .await
     .expect(201);
 
-    let export = app
-        .get(
-            &format!("/api/v1/reports/ledger.csv?village_id={}", v.id),
-            Some(&v.admin.token),
-        )
-        .await
-        .expect(200);
-    let (header, rows) = csv_rows(&export.bytes);
+    let export = exported_ledger(&app, &v).await;
+    let (header, rows) = csv_rows(&export);
     let cell = |key: &str| {
-        let at = header.iter().position(|h| h.ends_with(&format!("({key})"))).unwrap();
+        let at = column(&header, key);
         rows[0][at].clone()
     };
     assert_eq!(cell("property_name"), format!("'{FORMULA_NAME}"));
@@ -726,7 +697,7 @@ async fn ledger_cells_never_run_as_formulas(backend: Backend) {
             &format!("/api/v1/imports/ledger?village_id={vid}"),
             Some(&admin.token),
             "text/csv",
-            export.bytes.clone(),
+            export.clone(),
         )
         .await
         .expect(200)

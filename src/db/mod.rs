@@ -309,14 +309,15 @@ impl Db {
                 slot.get_or_insert(opened);
             }
         }
-        let Ok(mut slot) = cell.try_borrow_mut() else {
-            // Not reachable (`work` cannot call back in), but a pooled connection would do.
-            return self.read(work).await;
-        };
-        if self.backend == Backend::Postgres && slot.is_none() {
-            drop(slot);
+        // No connection of this thread's to use (borrowed: not reachable, as `work` cannot call back in; or,
+        // on PostgreSQL, none kept): a pooled connection does.
+        let usable = cell
+            .try_borrow()
+            .is_ok_and(|slot| slot.is_some() || self.backend == Backend::Sqlite);
+        if !usable {
             return self.read(work).await;
         }
+        let mut slot = cell.borrow_mut();
         let result = self.in_slot(&mut slot, work);
         if matches!(result, Err(ApiError::Unavailable(_))) {
             *slot = None;

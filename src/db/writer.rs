@@ -28,8 +28,11 @@ pub(super) struct Ran {
     /// The work failed in a way that may have ended the whole transaction (storage full, a broken connection,
     /// an internal error): the group stops and rolls back, and this is what the others are told.
     stops_group: Option<ApiError>,
-    answer: Box<dyn FnOnce(Option<&ApiError>) + Send>,
+    answer: Answer,
 }
+
+/// Sends a queued write its answer, given why its group did not commit (`None`: it did).
+type Answer = Box<dyn FnOnce(Option<&ApiError>) + Send>;
 
 /// A write for the queue: `work` decides whether its changes are kept (as in [`super::Db::write_or_rollback`]);
 /// the answer goes to `reply` after the group's commit (or its failure).
