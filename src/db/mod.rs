@@ -137,7 +137,7 @@ type PerThread = ThreadLocal<RefCell<Option<DbConn>>>;
 pub struct Db {
     pool: Pool<Manager>,
     writer: Option<Arc<writer::Writer>>,
-    readers: Option<Arc<PerThread>>,
+    readers: Arc<PerThread>,
     /// Turns at the pool, one per connection, handed out in the order requests asked: a request waits here,
     /// not on the pool, whose waiters wake in no particular order (under load some waited seconds).
     pool_turns: Arc<Semaphore>,
@@ -176,7 +176,7 @@ impl Db {
             make_sqlite_files_private(url)?;
         }
         let url: &str = &match backend {
-            Backend::Postgres => with_connect_timeout(url),
+            Backend::Postgres => with_timeouts(url),
             Backend::Sqlite => url.to_owned(),
         };
         let pool = Pool::builder()
@@ -195,7 +195,7 @@ impl Db {
         Ok(Db {
             pool,
             writer: sqlite.then(|| Arc::new(writer::Writer::default())),
-            readers: Some(Arc::new(PerThread::new())),
+            readers: Arc::new(PerThread::new()),
             write_turns: if sqlite {
                 Arc::new(Semaphore::new(SQLITE_QUEUED_WRITES))
             } else {
@@ -296,10 +296,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
     {
-        let Some(readers) = &self.readers else {
-            return self.read(work).await;
-        };
-        let cell = readers.get_or(|| RefCell::new(None));
+        let cell = self.readers.get_or(|| RefCell::new(None));
         if self.backend == Backend::Postgres && cell.try_borrow().is_ok_and(|slot| slot.is_none()) {
             let db = self.clone();
             let opened = actix_web::web::block(move || db.open()).await??;
@@ -591,7 +588,7 @@ impl r2d2::HandleError<r2d2::Error> for QuietPoolErrors {
 /// A PostgreSQL URL with libpq's `connect_timeout` and `tcp_user_timeout`, unless it names them itself: a server
 /// that stops answering mid-request (a network that drops everything) fails the request after that long, rather
 /// than holding its thread — a server thread itself, for [`Db::lookup`].
-fn with_connect_timeout(url: &str) -> String {
+fn with_timeouts(url: &str) -> String {
     let mut url = url.to_owned();
     for (name, value) in [
         ("connect_timeout", PG_CONNECT_TIMEOUT_SECS.to_string()),
