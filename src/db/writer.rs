@@ -3,13 +3,14 @@
 //! SQLite has one writer at a time, and each commit costs the same whatever it holds (the log's frames and
 //! header). So writes that queue up while a transaction runs go into the next one together: each in a savepoint
 //! of its own (one write's failure rolls back only that write), all committed at once, and each answered only
-//! after that commit — nothing is acknowledged before it is in the database. Whoever holds the connection serves
-//! the queue; a write that finds the connection busy leaves its work queued for the holder, who looks at the
-//! queue again after letting go of the connection, so no queued write is left behind.
+//! after that commit — nothing is acknowledged before it is in the database. One thread at a time serves the
+//! queue: the write that finds nobody serving starts it, the others only queue their work (no hand-off to another
+//! thread each); the server stops when it finds the queue empty, and that check and the next write's look at
+//! whether anybody serves are made under the queue's one lock, so no queued write is left behind.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use diesel::Connection;
 
@@ -79,11 +80,18 @@ fn group_failed(cause: &ApiError) -> ApiError {
     }
 }
 
+/// The writes waiting, and whether a thread is serving them.
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    serving: bool,
+}
+
 /// The writer connection and the writes waiting for it.
 #[derive(Default)]
 pub(super) struct Writer {
     conn: Mutex<Option<DbConn>>,
-    queue: Mutex<VecDeque<Job>>,
+    queue: Mutex<Queue>,
     groups: AtomicU64,
     grouped_writes: AtomicU64,
 }
@@ -92,17 +100,13 @@ pub(super) struct Writer {
 pub(super) type GroupOutcome = Option<ApiError>;
 
 impl Writer {
-    pub(super) fn push(&self, job: Job) {
-        lock(&self.queue).push_back(job);
-    }
-
-    /// The connection, unless another thread holds it (then that thread serves the queue).
-    pub(super) fn try_conn(&self) -> Option<MutexGuard<'_, Option<DbConn>>> {
-        match self.conn.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
+    /// Queues `job`. True when nobody was serving the queue: the caller now does, and must serve it until
+    /// [`Writer::next_group`] finds it empty.
+    #[must_use]
+    pub(super) fn push(&self, job: Job) -> bool {
+        let mut queue = lock(&self.queue);
+        queue.jobs.push_back(job);
+        !std::mem::replace(&mut queue.serving, true)
     }
 
     /// The connection, waiting for it.
@@ -110,22 +114,22 @@ impl Writer {
         lock(&self.conn)
     }
 
-    /// Up to [`GROUP_MAX`] queued writes, oldest first.
+    /// Up to [`GROUP_MAX`] queued writes, oldest first, for the serving thread. None when the queue is empty:
+    /// the serving thread stops then, and the next write queued starts serving again.
     pub(super) fn next_group(&self) -> Vec<Job> {
         let mut queue = lock(&self.queue);
-        let count = queue.len().min(GROUP_MAX);
-        queue.drain(..count).collect()
-    }
-
-    pub(super) fn queue_is_empty(&self) -> bool {
-        lock(&self.queue).is_empty()
+        let count = queue.jobs.len().min(GROUP_MAX);
+        if count == 0 {
+            queue.serving = false;
+        }
+        queue.jobs.drain(..count).collect()
     }
 
     /// Puts writes a stopped group did not run back at the head of the queue, in their order.
     fn requeue(&self, jobs: Vec<Job>) {
         let mut queue = lock(&self.queue);
         for job in jobs.into_iter().rev() {
-            queue.push_front(job);
+            queue.jobs.push_front(job);
         }
     }
 
