@@ -48,7 +48,7 @@ impl MembershipStatus {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct UserRow {
     pub id: String,
     pub full_name: String,
@@ -296,7 +296,7 @@ mod tests {
 
 /// A signed-in session of the web console. The cookie holds the token; the row holds its hash.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = console_sessions)]
+#[diesel(table_name = console_sessions, treat_none_as_default_value = false)]
 pub struct ConsoleSessionRow {
     pub id: String,
     pub user_id: String,

@@ -9,7 +9,7 @@ use crate::error::{ApiError, ConflictOnDuplicate};
 
 /// A job's claim on a day, as stored.
 #[derive(Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = daily_runs)]
+#[diesel(table_name = daily_runs, treat_none_as_default_value = false)]
 pub struct DailyRunRow {
     pub job: String,
     pub day: NaiveDate,

@@ -10,7 +10,7 @@ use crate::db::schema::enterprises;
 use crate::http::etag::Versioned;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = enterprises)]
+#[diesel(table_name = enterprises, treat_none_as_default_value = false)]
 pub struct EnterpriseRow {
     pub id: String,
     pub village_id: String,

@@ -39,7 +39,7 @@ text_enum! {
 }
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
-#[diesel(table_name = notices)]
+#[diesel(table_name = notices, treat_none_as_default_value = false)]
 pub struct NoticeRow {
     pub id: String,
     pub kind: NoticeKind,

@@ -18,7 +18,7 @@ text_enum! {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = patrols)]
+#[diesel(table_name = patrols, treat_none_as_default_value = false)]
 pub struct PatrolRow {
     pub id: String,
     pub grid_id: String,
@@ -28,7 +28,7 @@ pub struct PatrolRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = patrol_visits)]
+#[diesel(table_name = patrol_visits, treat_none_as_default_value = false)]
 pub struct VisitRow {
     pub patrol_id: String,
     pub property_id: String,

@@ -21,7 +21,7 @@ text_enum! {
 pub const MAX_PHOTOS_PER_SUBJECT: i64 = 8;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = photos)]
+#[diesel(table_name = photos, treat_none_as_default_value = false)]
 pub struct PhotoRow {
     pub id: String,
     pub property_id: String,

@@ -63,7 +63,7 @@ text_enum! {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = properties)]
+#[diesel(table_name = properties, treat_none_as_default_value = false)]
 pub struct PropertyRow {
     pub id: String,
     pub registration_code: String,
@@ -220,7 +220,7 @@ impl Versioned for Property {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = units)]
+#[diesel(table_name = units, treat_none_as_default_value = false)]
 pub struct UnitRow {
     pub id: String,
     pub property_id: String,
@@ -328,7 +328,7 @@ pub fn default_max_occupants(area_m2: f64, min_area_per_person_m2: f64) -> i32 {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = tenancies)]
+#[diesel(table_name = tenancies, treat_none_as_default_value = false)]
 pub struct TenancyRow {
     pub id: String,
     pub unit_id: String,

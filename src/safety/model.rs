@@ -111,7 +111,7 @@ pub struct InspectionForm {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = inspections)]
+#[diesel(table_name = inspections, treat_none_as_default_value = false)]
 pub struct InspectionRow {
     pub id: String,
     pub property_id: String,
@@ -127,7 +127,7 @@ pub struct InspectionRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = inspection_results)]
+#[diesel(table_name = inspection_results, treat_none_as_default_value = false)]
 pub struct ResultRow {
     pub inspection_id: String,
     pub item_code: String,
@@ -137,7 +137,7 @@ pub struct ResultRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = rectifications)]
+#[diesel(table_name = rectifications, treat_none_as_default_value = false)]
 pub struct RectificationRow {
     pub id: String,
     pub property_id: String,

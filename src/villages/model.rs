@@ -10,7 +10,7 @@ use crate::db::schema::{grids, villages};
 use crate::http::etag::Versioned;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = villages)]
+#[diesel(table_name = villages, treat_none_as_default_value = false)]
 pub struct VillageRow {
     pub id: String,
     pub name: String,
@@ -52,7 +52,7 @@ impl Versioned for Village {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = grids)]
+#[diesel(table_name = grids, treat_none_as_default_value = false)]
 pub struct GridRow {
     pub id: String,
     pub village_id: String,

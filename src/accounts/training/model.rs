@@ -48,7 +48,7 @@ impl OwnerTraining {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = training_sessions)]
+#[diesel(table_name = training_sessions, treat_none_as_default_value = false)]
 pub struct SessionRow {
     pub id: String,
     pub village_id: String,
@@ -62,7 +62,7 @@ pub struct SessionRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = training_attendances)]
+#[diesel(table_name = training_attendances, treat_none_as_default_value = false)]
 pub struct AttendanceRow {
     pub session_id: String,
     pub landlord_id: String,

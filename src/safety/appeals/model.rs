@@ -39,7 +39,7 @@ text_enum! {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = appeals)]
+#[diesel(table_name = appeals, treat_none_as_default_value = false)]
 pub struct AppealRow {
     pub id: String,
     pub inspection_id: String,
@@ -133,7 +133,7 @@ pub struct AppealFilter {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = rerating_requests)]
+#[diesel(table_name = rerating_requests, treat_none_as_default_value = false)]
 pub struct ReratingRow {
     pub id: String,
     pub property_id: String,
@@ -186,7 +186,7 @@ pub struct CreateRerating {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = property_replies)]
+#[diesel(table_name = property_replies, treat_none_as_default_value = false)]
 pub struct ReplyRow {
     pub property_id: String,
     pub text: String,
