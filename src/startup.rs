@@ -82,7 +82,7 @@ pub fn build_app(
         .wrap(from_fn(headers::secure))
         .wrap(from_fn(request_id::propagate))
         .wrap(from_fn(request_metrics::record))
-        .wrap(TracingLogger::default())
+        .wrap(TracingLogger::<crate::http::root_span::RootSpan>::new())
         .route("/metrics", web::get().to(request_metrics::export))
         .configure(crate::openapi::routes)
         .configure(crate::pages::routes)

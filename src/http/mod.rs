@@ -12,5 +12,6 @@ pub mod nul;
 pub mod pagination;
 pub mod query;
 pub mod request_id;
+pub mod root_span;
 
 pub use client_addr::client_ip;
