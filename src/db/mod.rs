@@ -806,19 +806,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = table_t(&dir);
         let started = std::time::Instant::now();
-        let insert = |x: i32, pause_ms: u64| {
+        let insert = |x: i32, pause_ms: u64, running: Option<tokio::sync::oneshot::Sender<()>>| {
             db.write(move |c| {
+                if let Some(running) = running {
+                    let _ = running.send(());
+                }
                 std::thread::sleep(Duration::from_millis(pause_ms));
                 c.batch_execute(&format!("INSERT INTO t VALUES ({x})"))?;
                 Ok(started.elapsed())
             })
         };
+        let (running, first_runs) = tokio::sync::oneshot::channel();
         let (first, others) = actix_web::rt::System::new().block_on(async {
-            let first = async { insert(1, 200).await.map(|_| started.elapsed()) };
+            let first = async { insert(1, 200, Some(running)).await.map(|_| started.elapsed()) };
             let others = async {
-                // Queued while the first one's group runs: the next group, 10 x 30 ms.
-                actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-                futures_util::future::join_all((2..=11).map(|x| insert(x, 30))).await
+                // Queued once the first one's group runs: the next group, 10 x 30 ms.
+                first_runs.await.unwrap();
+                futures_util::future::join_all((2..=11).map(|x| insert(x, 30, None))).await
             };
             futures_util::future::join(first, others).await
         });
