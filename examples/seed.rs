@@ -8,7 +8,7 @@
 //! migrations, and creates an admin, the village `BENCH`, one active landlord who owns every property, an
 //! auditor of the village, the properties (`BENCH-000001`, ...), their units and tenancies with valid,
 //! encrypted resident ID numbers. The denormalised counters (`units.active_tenants`,
-//! `properties.active_tenants`, `properties.capacity`) and each village's next registration number agree with
+//! `properties.active_tenants`, `properties.capacity`, `properties.unit_count`) and each village's next registration number agree with
 //! the rows, so the server can go on from here. Rows go in with multi-row INSERTs inside large transactions. At
 //! the end it writes a shell file of ids for the load script.
 //!
@@ -462,7 +462,8 @@ impl Plan {
             score,
             rating_valid_until,
             active_tenants: units.clone().map(|u| self.active_in_unit(u)).sum(),
-            capacity: units.map(|u| self.unit_max_occupants(u)).sum(),
+            capacity: units.clone().map(|u| self.unit_max_occupants(u)).sum(),
+            unit_count: units.len() as i32,
             created_at: self.at,
             updated_at: self.at,
             version: 1,
@@ -666,6 +667,7 @@ fn insert_properties(conn: &mut DbConn, rows: &[PropertyRow]) -> Result<(), ApiE
                     properties::rating_valid_until.eq(r.rating_valid_until),
                     properties::active_tenants.eq(r.active_tenants),
                     properties::capacity.eq(r.capacity),
+                    properties::unit_count.eq(r.unit_count),
                     properties::created_at.eq(r.created_at),
                     properties::updated_at.eq(r.updated_at),
                     properties::version.eq(r.version),

@@ -316,6 +316,12 @@ async fn the_ledger_exports_and_imports_back_the_same(backend: Backend) {
         "re-import creates nothing"
     );
     assert_eq!(again["accepted"], 10);
+    let summary = fresh
+        .get(&format!("/api/v1/reports/summary?village_id={vid}"), Some(&admin.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(summary["units"], 10, "the imported units counted once each: {summary}");
 
     let re_export = fresh
         .get(
@@ -623,7 +629,75 @@ async fn a_ledger_of_many_pages_holds_each_unit_once(backend: Backend) {
     assert_eq!(exported, expected);
 }
 
+async fn summary_units(app: &TestApp, auditor: &Session, village_id: &str) -> Value {
+    app.get(
+        &format!("/api/v1/reports/summary?village_id={village_id}"),
+        Some(&auditor.token),
+    )
+    .await
+    .expect(200)
+    .body["units"]
+        .clone()
+}
+
+/// The summary sums the units each property counts; the migration that added the counter counted the units
+/// already registered (reverted and run again here over a village with units).
+async fn the_unit_counter_migration_counts_existing_units(backend: Backend) {
+    use diesel::migration::MigrationSource;
+    use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+    let app = TestApp::start(backend).await;
+    let (v, auditor, _, _) = seeded_village(&app).await;
+    let counted = sql_count(
+        &app,
+        &format!(
+            "SELECT COUNT(*) AS n FROM units u JOIN properties p ON p.id = u.property_id WHERE p.village_id = '{}'",
+            v.id
+        ),
+    );
+    assert_eq!(counted, 10);
+    assert_eq!(
+        summary_units(&app, &auditor, &v.id).await,
+        counted,
+        "kept by the registry as units are added"
+    );
+    {
+        let folder = match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        let migrations =
+            FileBasedMigrations::from_path(format!("{}/migrations/{folder}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        // Back to before the counter (and whatever came after it), then forward again.
+        fn redo<C: MigrationHarness<B>, B: diesel::backend::Backend>(c: &mut C, migrations: FileBasedMigrations)
+        where
+            FileBasedMigrations: MigrationSource<B>,
+        {
+            let counter = MigrationSource::<B>::migrations(&migrations)
+                .unwrap()
+                .into_iter()
+                .find(|m| m.name().to_string().ends_with("_property_unit_counts"))
+                .unwrap()
+                .name()
+                .version()
+                .as_owned();
+            while c.revert_last_migration(migrations.clone()).unwrap() != counter {}
+            c.run_pending_migrations(migrations).unwrap();
+        }
+        let mut conn = app.db.get().unwrap();
+        match &mut *conn {
+            anzu::db::DbConn::Pg(c) => redo(c, migrations),
+            anzu::db::DbConn::Sqlite(c) => redo(c, migrations),
+        }
+    }
+    assert_eq!(
+        summary_units(&app, &auditor, &v.id).await,
+        counted,
+        "counted again by the migration"
+    );
+}
+
 backend_tests!(
+    the_unit_counter_migration_counts_existing_units,
     the_summary_matches_counts_taken_independently,
     the_ledger_exports_and_imports_back_the_same,
     a_ledger_of_many_pages_holds_each_unit_once,

@@ -107,6 +107,7 @@ diesel::table! {
         version -> Integer,
         enterprise_id -> Nullable<Text>,
         enterprise_since -> Nullable<Date>,
+        unit_count -> Integer,
     }
 }
 

@@ -88,6 +88,8 @@ pub struct PropertyRow {
     /// The enterprise the whole property is let to, and since when (`enterprises`).
     pub enterprise_id: Option<String>,
     pub enterprise_since: Option<NaiveDate>,
+    /// Its units, counted as they are registered (units are never deleted), beside `capacity`.
+    pub unit_count: i32,
 }
 
 impl PropertyRow {
@@ -116,6 +118,7 @@ impl PropertyRow {
             version: 1,
             enterprise_id: None,
             enterprise_since: None,
+            unit_count: 0,
         }
     }
 

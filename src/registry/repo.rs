@@ -142,18 +142,53 @@ pub fn update_property(conn: &mut Conn, row: &PropertyRow, expected_version: i32
     Ok(())
 }
 
-/// Adds to a property's tenant and capacity counters, which answers read without counting.
+/// A change to a property's counters, which answers and summaries read without counting.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CountChange {
+    pub tenants: i32,
+    pub capacity: i32,
+    pub units: i32,
+}
+
+impl CountChange {
+    /// Tenants moved in (positive) or out (negative).
+    pub fn tenants(delta: i32) -> Self {
+        CountChange {
+            tenants: delta,
+            ..Default::default()
+        }
+    }
+
+    /// A unit's maximum occupancy changed by `delta`.
+    pub fn capacity(delta: i32) -> Self {
+        CountChange {
+            capacity: delta,
+            ..Default::default()
+        }
+    }
+
+    /// A unit registered, for `max_occupants` people.
+    pub fn unit_added(max_occupants: i32) -> Self {
+        CountChange {
+            capacity: max_occupants,
+            units: 1,
+            ..Default::default()
+        }
+    }
+}
+
+/// Applies `change` to a property's counters.
 pub fn adjust_property_counts(
     conn: &mut Conn,
     property_id: &str,
-    tenants_delta: i32,
-    capacity_delta: i32,
+    change: CountChange,
     now: NaiveDateTime,
 ) -> Result<(), ApiError> {
     diesel::update(properties::table.find(property_id))
         .set((
-            properties::active_tenants.eq(properties::active_tenants + tenants_delta),
-            properties::capacity.eq(properties::capacity + capacity_delta),
+            properties::active_tenants.eq(properties::active_tenants + change.tenants),
+            properties::capacity.eq(properties::capacity + change.capacity),
+            properties::unit_count.eq(properties::unit_count + change.units),
             properties::updated_at.eq(now),
             properties::version.eq(properties::version + 1),
         ))
@@ -220,7 +255,7 @@ pub fn update_unit(conn: &mut Conn, row: &UnitRow, expected_version: i32) -> Res
     Ok(())
 }
 
-pub fn adjust_unit_tenants(conn: &mut Conn, unit_id: &str, delta: i32, now: NaiveDateTime) -> Result<(), ApiError> {
+fn adjust_unit_tenants(conn: &mut Conn, unit_id: &str, delta: i32, now: NaiveDateTime) -> Result<(), ApiError> {
     diesel::update(units::table.find(unit_id))
         .set((
             units::active_tenants.eq(units::active_tenants + delta),
@@ -229,6 +264,35 @@ pub fn adjust_unit_tenants(conn: &mut Conn, unit_id: &str, delta: i32, now: Naiv
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Moves the tenant counters of a unit and of its property by `delta`. On PostgreSQL one statement (the
+/// unit's update in a `WITH`), as every statement there is a round trip to the server and a declaration's
+/// cost is mostly its round trips; on SQLite, where a statement is a function call, the two updates above.
+pub fn adjust_tenant_counts(
+    conn: &mut Conn,
+    unit_id: &str,
+    property_id: &str,
+    delta: i32,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    use diesel::sql_types::{Integer, Text, Timestamp};
+    if let crate::db::DbConn::Pg(pg) = conn {
+        diesel::sql_query(
+            "WITH unit AS (UPDATE units SET active_tenants = active_tenants + $1, updated_at = $2, \
+             version = version + 1 WHERE id = $3) \
+             UPDATE properties SET active_tenants = active_tenants + $1, updated_at = $2, version = version + 1 \
+             WHERE id = $4",
+        )
+        .bind::<Integer, _>(delta)
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(unit_id)
+        .bind::<Text, _>(property_id)
+        .execute(pg)?;
+        return Ok(());
+    }
+    adjust_unit_tenants(conn, unit_id, delta, now)?;
+    adjust_property_counts(conn, property_id, CountChange::tenants(delta), now)
 }
 
 /// Stores a declaration. The unique index on (unit, person) among active tenancies refuses a second active
@@ -242,11 +306,6 @@ pub fn insert_tenancy(conn: &mut Conn, row: &TenancyRow) -> Result<(), ApiError>
 }
 
 const LIVING_HERE: &str = "This person is already declared as living in this unit.";
-
-/// The conflict of declaring a person who already lives in the unit.
-pub fn already_living_here() -> ApiError {
-    ApiError::Conflict(LIVING_HERE.into())
-}
 
 /// A tenancy and its property, if the caller may see them.
 pub fn find_tenancy(conn: &mut Conn, caller: &Caller, id: &str) -> Result<(TenancyRow, PropertyRow), ApiError> {

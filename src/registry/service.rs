@@ -18,7 +18,7 @@ use crate::ids::{new_id, now, today};
 use crate::registry::identity::{self, DocumentNumber};
 use crate::registry::model::*;
 use crate::registry::notices;
-use crate::registry::repo;
+use crate::registry::repo::{self, CountChange};
 use crate::villages::repo as villages_repo;
 
 /// How far ahead a move-in may be declared.
@@ -225,7 +225,7 @@ pub fn add_unit(
     let at = now();
     let row = UnitRow::new(&property.id, input, settings.min_area_per_person_m2, at);
     repo::insert_unit(conn, &row)?;
-    repo::adjust_property_counts(conn, &property.id, 0, row.max_occupants, at)?;
+    repo::adjust_property_counts(conn, &property.id, CountChange::unit_added(row.max_occupants), at)?;
     audit::record(
         conn,
         Some(caller),
@@ -276,7 +276,12 @@ pub fn change_unit(
     repo::update_unit(conn, &row, previous_version)?;
     row.version = previous_version + 1;
     if row.max_occupants != old_max {
-        repo::adjust_property_counts(conn, &property.id, 0, row.max_occupants - old_max, row.updated_at)?;
+        repo::adjust_property_counts(
+            conn,
+            &property.id,
+            CountChange::capacity(row.max_occupants - old_max),
+            row.updated_at,
+        )?;
     }
     audit::record(
         conn,
@@ -433,14 +438,11 @@ pub fn declare_tenancy(
     tenant: PreparedTenant,
 ) -> Result<(TenancyRow, Option<bool>), ApiError> {
     let (unit, property) = declarable_unit(conn, caller, unit_id)?;
-    let Ok(declared) = record_declaration(conn, settings, unit, &property, tenant)? else {
-        return Err(repo::already_living_here());
-    };
     let Declared {
         tenancy: row,
         unit: unit_now,
         overcrowded,
-    } = declared;
+    } = record_declaration(conn, settings, unit, &property, tenant)?;
     audit::record(
         conn,
         Some(caller),
@@ -485,39 +487,34 @@ pub struct Declared {
     pub overcrowded: bool,
 }
 
-/// The person of a declaration already lives in the unit.
-pub struct AlreadyLivingHere;
-
 /// Stores a declaration in `unit` (as it is now) by the rules every declaration follows, single or
-/// imported: a person already living in the unit is refused; lateness is flagged; the counters move; the
-/// owner is notified of a late declaration or an overcrowded unit. The caller audits.
+/// imported: a person already living in the unit is refused (409, by the unique index on active tenants,
+/// with no look-up before: one round trip less on PostgreSQL; an import checks each line first); lateness is
+/// flagged; the counters move; the owner is notified of a late declaration or an overcrowded unit. The caller
+/// audits.
 pub fn record_declaration(
     conn: &mut Conn,
     settings: &Settings,
     unit: UnitRow,
     property: &PropertyRow,
     tenant: PreparedTenant,
-) -> Result<Result<Declared, AlreadyLivingHere>, ApiError> {
-    if repo::is_active_in_unit(conn, &unit.id, &tenant.id_lookup)? {
-        return Ok(Err(AlreadyLivingHere));
-    }
+) -> Result<Declared, ApiError> {
     let at = now();
     let late = crate::ids::local_date(at) - tenant.move_in_date > Duration::days(settings.declaration_deadline_days);
     let row = tenant.into_row(&unit, property, late, at);
     repo::insert_tenancy(conn, &row)?;
-    repo::adjust_unit_tenants(conn, &unit.id, 1, at)?;
-    repo::adjust_property_counts(conn, &property.id, 1, 0, at)?;
+    repo::adjust_tenant_counts(conn, &unit.id, &property.id, 1, at)?;
     let unit_now = UnitRow {
         active_tenants: unit.active_tenants + 1,
         ..unit
     };
     let overcrowded = unit_now.active_tenants > unit_now.max_occupants;
     notify_declaration(conn, settings, property, &unit_now, &row, overcrowded)?;
-    Ok(Ok(Declared {
+    Ok(Declared {
         tenancy: row,
         unit: unit_now,
         overcrowded,
-    }))
+    })
 }
 
 /// Reality is recorded, and what is wrong with it notified to the owner: a late declaration, an overcrowded
@@ -586,8 +583,7 @@ pub fn move_out(
     if !repo::move_out(conn, &tenancy.id, date, at)? {
         return Err(ApiError::Conflict("This tenant has already moved out.".into()));
     }
-    repo::adjust_unit_tenants(conn, &tenancy.unit_id, -1, at)?;
-    repo::adjust_property_counts(conn, &property.id, -1, 0, at)?;
+    repo::adjust_tenant_counts(conn, &tenancy.unit_id, &property.id, -1, at)?;
     audit::record(
         conn,
         Some(caller),

@@ -409,7 +409,12 @@ impl Import<'_> {
             let at = now();
             let unit = UnitRow::new(&property.id, parsed.unit, self.settings.min_area_per_person_m2, at);
             registry_repo::insert_unit(conn, &unit)?;
-            registry_repo::adjust_property_counts(conn, &property.id, 0, unit.max_occupants, at)?;
+            registry_repo::adjust_property_counts(
+                conn,
+                &property.id,
+                registry_repo::CountChange::unit_added(unit.max_occupants),
+                at,
+            )?;
             self.report.created.units += 1;
         }
         self.report.accepted += 1;

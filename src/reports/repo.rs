@@ -52,12 +52,13 @@ pub fn summary(
     today: NaiveDate,
 ) -> Result<Summary, ApiError> {
     let properties = property_counts(conn, village, enterprise, today)?;
-    let units: i64 = let_to!(
-        in_village!(units::table.inner_join(properties::table).select(count_star()), village),
-        enterprise,
-        unit_let_to
-    )
-    .first(conn)?;
+    let (units, active_tenancies) = match enterprise {
+        None => counted_by_properties(conn, village)?,
+        Some(e) => (
+            units_let_to(conn, village, e)?,
+            active_tenancies_let_to(conn, village, e)?,
+        ),
+    };
     let overcrowded_units: i64 = let_to!(
         in_village!(
             units::table
@@ -90,7 +91,7 @@ pub fn summary(
         village_id: village.map(str::to_owned),
         properties,
         units,
-        active_tenancies: active_tenancies(conn, village, enterprise)?,
+        active_tenancies,
         late_declarations: late_declarations(conn, village, enterprise)?,
         overcrowded_units,
         rectifications: rectification_counts(conn, village, enterprise)?,
@@ -102,17 +103,31 @@ pub fn summary(
     })
 }
 
-/// Active tenancies: of a village or the town, or declared under an enterprise's leases.
-fn active_tenancies(conn: &mut Conn, village: Option<&str>, enterprise: Option<&str>) -> Result<i64, ApiError> {
-    let Some(enterprise) = enterprise else {
-        // The properties keep their active tenants counted; summing them avoids reading every tenancy.
-        let sum: Option<i64> = in_village!(
-            properties::table.select(diesel::dsl::sum(properties::active_tenants)),
-            village
-        )
-        .first(conn)?;
-        return Ok(sum.unwrap_or(0));
-    };
+/// Units and active tenancies of a village or the town: the properties keep both counted, so summing them
+/// reads one row per property, not every unit and tenancy.
+fn counted_by_properties(conn: &mut Conn, village: Option<&str>) -> Result<(i64, i64), ApiError> {
+    let (units, tenants): (Option<i64>, Option<i64>) = in_village!(
+        properties::table.select((
+            diesel::dsl::sum(properties::unit_count),
+            diesel::dsl::sum(properties::active_tenants)
+        )),
+        village
+    )
+    .first(conn)?;
+    Ok((units.unwrap_or(0), tenants.unwrap_or(0)))
+}
+
+/// Units let to an enterprise (wholly or with their property), of a village or the town.
+fn units_let_to(conn: &mut Conn, village: Option<&str>, enterprise: &str) -> Result<i64, ApiError> {
+    Ok(
+        in_village!(units::table.inner_join(properties::table).select(count_star()), village)
+            .filter(unit_let_to(enterprise.to_owned()))
+            .first(conn)?,
+    )
+}
+
+/// Active tenancies declared under an enterprise's leases, of a village or the town.
+fn active_tenancies_let_to(conn: &mut Conn, village: Option<&str>, enterprise: &str) -> Result<i64, ApiError> {
     Ok(in_village!(
         tenancies::table
             .inner_join(properties::table)

@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::registry::import::model::{DeclarationsCreated, TenancyImportQuery, TenancyImportReport};
 use crate::registry::model::{DeclareTenancy, IdType, PropertyRow, TenancyRow, TenantInput, UnitRow};
 use crate::registry::repo;
-use crate::registry::service::{self, AlreadyLivingHere, PreparedTenant};
+use crate::registry::service::{self, PreparedTenant};
 use crate::validation::to_nfc;
 
 /// Most data lines in one file: a dormitory of a few hundred workers fits many times over, and a file
@@ -287,20 +287,20 @@ pub fn declare_all(
             ));
             continue;
         };
-        match service::record_declaration(conn, settings, unit, &place.property, line.tenant)? {
-            Ok(done) => {
-                declared.push((line.number, done.tenancy));
-                touched.insert(label.clone());
-                place.units.insert(label, done.unit);
-            }
-            Err(AlreadyLivingHere) => {
-                rejected.push(reject(
-                    line.number,
-                    "id_number",
-                    "this person already lives in this unit",
-                ));
-            }
+        // Checked first, line by line: the unique index would refuse the insert too, but on PostgreSQL that
+        // failure ends the whole import's transaction.
+        if repo::is_active_in_unit(conn, &unit.id, line.tenant.lookup())? {
+            rejected.push(reject(
+                line.number,
+                "id_number",
+                "this person already lives in this unit",
+            ));
+            continue;
         }
+        let done = service::record_declaration(conn, settings, unit, &place.property, line.tenant)?;
+        declared.push((line.number, done.tenancy));
+        touched.insert(label.clone());
+        place.units.insert(label, done.unit);
     }
     let keep = crate::csv_import::settle(&mut rejected, mode.dry_run, mode.partial);
     let report = TenancyImportReport {
