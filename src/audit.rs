@@ -49,18 +49,20 @@ pub fn record_by(conn: &mut Conn, actor_id: Option<&str>, event: Event<'_>) -> R
             *first = Some((event.entity_type.to_owned(), event.entity_id.to_owned()));
         }
     });
-    diesel::insert_into(audit_events::table)
-        .values((
-            audit_events::id.eq(crate::ids::new_id()),
-            audit_events::actor_id.eq(actor_id),
-            audit_events::action.eq(event.action),
-            audit_events::entity_type.eq(event.entity_type),
-            audit_events::entity_id.eq(event.entity_id),
-            audit_events::village_id.eq(event.village_id),
-            audit_events::at.eq(crate::ids::now()),
-            audit_events::detail.eq(event.detail.to_string()),
-        ))
-        .execute(conn)?;
+    let row = (
+        audit_events::id.eq(crate::ids::new_id()),
+        audit_events::actor_id.eq(actor_id),
+        audit_events::action.eq(event.action),
+        audit_events::entity_type.eq(event.entity_type),
+        audit_events::entity_id.eq(event.entity_id),
+        audit_events::village_id.eq(event.village_id),
+        audit_events::at.eq(crate::ids::now()),
+        audit_events::detail.eq(event.detail.to_string()),
+    );
+    // On the backend's own connection: the statement is found in the cache by its type (every write is audited).
+    crate::per_backend!(conn, |c| diesel::insert_into(audit_events::table)
+        .values(row)
+        .execute(c))?;
     Ok(())
 }
 

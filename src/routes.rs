@@ -17,11 +17,16 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(
             scope("/api/v1")
                 .wrap(from_fn(idempotency::replay_or_record))
+                // The router tries a scope's routes in this order, matching each pattern with {id}s by a
+                // regular expression: the registry's routes, which the apps call most, come first (routing
+                // was 9-13% of a point read's CPU with them after 25 others). No two routes of one method
+                // match the same path but `/inspections/plan` and `/inspections/{id}`: planning's stay
+                // before safety's.
+                .configure(registry::handlers::routes)
+                .configure(registry::import::handlers::routes)
                 .configure(accounts::handlers::routes)
                 .configure(accounts::training::handlers::routes)
                 .configure(villages::handlers::routes)
-                .configure(registry::handlers::routes)
-                .configure(registry::import::handlers::routes)
                 .configure(enterprises::handlers::routes)
                 .configure(planning::handlers::routes)
                 .configure(safety::handlers::routes)

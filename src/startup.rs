@@ -84,11 +84,14 @@ pub fn build_app(
         .wrap(from_fn(request_metrics::record))
         .wrap(TracingLogger::<crate::http::root_span::RootSpan>::new())
         .route("/metrics", web::get().to(request_metrics::export))
-        .configure(crate::openapi::routes)
-        .configure(crate::pages::routes)
+        // The router tries routes in the order they are mounted, each pattern with a segment like `{id}` by a
+        // regular expression: the API (the mobile apps' calls, most of the traffic) before the pages' 40
+        // routes. No page path is also an API path (`/console/`, `/r/`, `/static/`, `/docs`).
         .into_utoipa_app()
         .configure(crate::routes::api)
         .into_app()
+        .configure(crate::openapi::routes)
+        .configure(crate::pages::routes)
         .default_service(web::to(allowed_methods::answer))
 }
 

@@ -23,7 +23,12 @@ pub fn insert(conn: &mut Conn, row: &UserRow) -> Result<(), ApiError> {
 }
 
 pub fn find(conn: &mut Conn, id: &str) -> Result<UserRow, ApiError> {
-    Ok(users::table.find(id).select(UserRow::as_select()).first(conn)?)
+    // On the backend's own connection, so the statement is found in the cache by its type: this runs in
+    // most writes (the caller's membership).
+    Ok(crate::per_backend!(conn, |c| users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(c))?)
 }
 
 /// The user `id` if the caller may see them: admins everyone, auditors their village, anyone themself.

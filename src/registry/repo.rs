@@ -184,15 +184,16 @@ pub fn adjust_property_counts(
     change: CountChange,
     now: NaiveDateTime,
 ) -> Result<(), ApiError> {
-    diesel::update(properties::table.find(property_id))
-        .set((
-            properties::active_tenants.eq(properties::active_tenants + change.tenants),
-            properties::capacity.eq(properties::capacity + change.capacity),
-            properties::unit_count.eq(properties::unit_count + change.units),
-            properties::updated_at.eq(now),
-            properties::version.eq(properties::version + 1),
-        ))
-        .execute(conn)?;
+    let update = diesel::update(properties::table.find(property_id)).set((
+        properties::active_tenants.eq(properties::active_tenants + change.tenants),
+        properties::capacity.eq(properties::capacity + change.capacity),
+        properties::unit_count.eq(properties::unit_count + change.units),
+        properties::updated_at.eq(now),
+        properties::version.eq(properties::version + 1),
+    ));
+    // On the backend's own connection, as every statement of a declaration: found in the statement cache by
+    // its type instead of by its SQL text, which diesel would write out again for each look-up.
+    crate::per_backend!(conn, |c| update.execute(c))?;
     Ok(())
 }
 
@@ -256,13 +257,14 @@ pub fn update_unit(conn: &mut Conn, row: &UnitRow, expected_version: i32) -> Res
 }
 
 fn adjust_unit_tenants(conn: &mut Conn, unit_id: &str, delta: i32, now: NaiveDateTime) -> Result<(), ApiError> {
-    diesel::update(units::table.find(unit_id))
-        .set((
-            units::active_tenants.eq(units::active_tenants + delta),
-            units::updated_at.eq(now),
-            units::version.eq(units::version + 1),
-        ))
-        .execute(conn)?;
+    let update = diesel::update(units::table.find(unit_id)).set((
+        units::active_tenants.eq(units::active_tenants + delta),
+        units::updated_at.eq(now),
+        units::version.eq(units::version + 1),
+    ));
+    // On the backend's own connection, as every statement of a declaration: found in the statement cache by
+    // its type instead of by its SQL text, which diesel would write out again for each look-up.
+    crate::per_backend!(conn, |c| update.execute(c))?;
     Ok(())
 }
 
@@ -298,9 +300,7 @@ pub fn adjust_tenant_counts(
 /// Stores a declaration. The unique index on (unit, person) among active tenancies refuses a second active
 /// tenancy of one person in one unit, also when two declarations arrive at the same moment: 409.
 pub fn insert_tenancy(conn: &mut Conn, row: &TenancyRow) -> Result<(), ApiError> {
-    diesel::insert_into(tenancies::table)
-        .values(row)
-        .execute(conn)
+    crate::per_backend!(conn, |c| diesel::insert_into(tenancies::table).values(row).execute(c))
         .conflict_on_duplicate(|| LIVING_HERE.into())?;
     Ok(())
 }
