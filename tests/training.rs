@@ -95,8 +95,13 @@ async fn attendance_sets_training_valid_until(backend: Backend) {
     record(&s, &s.admin, &date(-300), &[&s.landlord.id()]).await.expect(201);
     assert_eq!(valid_until(&s, &s.landlord).await, plus_months(&later, 6).as_str());
 
-    // The first session's list, replaced (a stale If-Match is refused first).
+    // The first session's list, replaced (a list naming no landlord of the village is refused first, then a stale
+    // If-Match).
     let stale = json!({"id": session.id(), "version": 7});
+    let refused = set_attendees(&s, Some(&s.inspector.token), &stale, &["not-an-id"])
+        .await
+        .problem(422);
+    assert_eq!(refused["errors"][0]["field"], "landlord_ids[0]", "{refused}");
     set_attendees(&s, Some(&s.inspector.token), &stale, &[])
         .await
         .problem(412);

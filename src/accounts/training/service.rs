@@ -66,7 +66,8 @@ pub fn create(
     Ok(TrainingSession::from_rows(row, attendances))
 }
 
-/// Replaces who attended the session `id` (404 outside the caller's village; 412 on a stale `If-Match`).
+/// Replaces who attended the session `id` (404 outside the caller's village; 422 for a list naming anyone but
+/// the village's landlords, once; then 412 on a stale `If-Match`).
 pub fn set_attendees(
     conn: &mut Conn,
     caller: &Caller,
@@ -78,11 +79,13 @@ pub fn set_attendees(
     caller.require(&[Role::Inspector, Role::Admin, Role::Auditor])?;
     let row = repo::find_visible(conn, caller, id)?;
     caller.require(&[Role::Inspector, Role::Admin])?;
-    if_match.check(row.version)?;
+    // The list itself first: a list that could never be stored is 422 whatever the version (a fuzzer's malformed
+    // ids with a malformed If-Match were answered 412, as if only the version were wrong).
     let errors = attendee_refusals(conn, &row.village_id, &input.landlord_ids)?;
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
+    if_match.check(row.version)?;
     let attendances = attendances(&row, input.landlord_ids, months)?;
     repo::replace_attendances(conn, &row.id, &attendances)?;
     let row = repo::touch_session(conn, &row.id, now())?;
