@@ -731,13 +731,17 @@ mod tests {
     /// writer connection, so that all of them queue and go into the groups after it; answers in their order.
     fn queued_while_busy(db: &Db, writes: Vec<Result<i32, ApiError>>) -> Vec<Result<(), ApiError>> {
         let holder = db.clone();
+        let (holding, held) = std::sync::mpsc::channel();
         let busy = std::thread::spawn(move || {
             holder.write_blocking(|_| {
+                holding.send(()).unwrap();
                 std::thread::sleep(Duration::from_millis(300));
                 Ok(())
             })
         });
-        std::thread::sleep(Duration::from_millis(50));
+        // Queue only once the writer connection is held (a fixed pause was outlasted on a loaded machine: the
+        // first write then took the connection itself and committed alone).
+        held.recv().unwrap();
         let answers =
             actix_web::rt::System::new().block_on(futures_util::future::join_all(writes.into_iter().map(|write| {
                 db.write(move |c| {
