@@ -22,6 +22,11 @@ async fn notices_reach_the_landlord_in_both_languages(backend: Backend) {
         .declare(&s.landlord, unit.id(), &resident_id("19900101", 7), &date(0))
         .await
         .expect(201);
+    // Overcrowded again in the same week: the week's notice is there already, and none is queued twice.
+    s.app
+        .declare(&s.landlord, unit.id(), &resident_id("19900101", 9), &date(0))
+        .await
+        .expect(201);
     s.inspect(&date(0), &["ESC-01", "OCC-01"]).await;
 
     let queued = s.notices("&status=queued").await;

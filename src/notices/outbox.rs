@@ -43,6 +43,17 @@ pub fn queue(conn: &mut Conn, notice: NewNotice<'_>) -> Result<bool, ApiError> {
     queue_sealed(conn, notice, None)
 }
 
+/// Queues a notice that recurs (the same unit overcrowded at each declaration of a week) unless its dedupe key
+/// was used already: looked up before the notice is rendered, which the repeats then never are.
+pub fn queue_unless_queued(conn: &mut Conn, notice: NewNotice<'_>) -> Result<bool, ApiError> {
+    if let Some(key) = &notice.dedupe_key
+        && repo::has_dedupe_key(conn, key)?
+    {
+        return Ok(false);
+    }
+    queue(conn, notice)
+}
+
 /// Queues a notice that carries a one-time `link`: the template gets `link` as a placeholder, and the
 /// link is stored sealed under `sealer`, to be put in only when the notice is sent (`notices::sealed`).
 pub fn queue_with_link(

@@ -23,6 +23,14 @@ pub fn insert(conn: &mut Conn, row: &NoticeRow) -> Result<bool, ApiError> {
     Ok(inserted > 0)
 }
 
+/// Whether a notice with this dedupe key exists.
+pub fn has_dedupe_key(conn: &mut Conn, key: &str) -> Result<bool, ApiError> {
+    Ok(crate::per_backend!(conn, |c| diesel::select(diesel::dsl::exists(
+        notices::table.filter(notices::dedupe_key.eq(key))
+    ))
+    .get_result(c))?)
+}
+
 /// The dedupe keys already used that start with `prefix`.
 pub fn existing_keys(conn: &mut Conn, prefix: &str) -> Result<HashSet<String>, ApiError> {
     let keys: Vec<Option<String>> = notices::table

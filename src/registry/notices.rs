@@ -21,7 +21,7 @@ pub fn queue_overcrowding(
     today: NaiveDate,
 ) -> Result<bool, ApiError> {
     let week = today.iso_week();
-    outbox::queue(
+    outbox::queue_unless_queued(
         conn,
         NewNotice {
             kind: NoticeKind::Overcrowding,

@@ -4,13 +4,17 @@
 use std::collections::HashSet;
 
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Integer, Text, Timestamp};
 
+use crate::accounts::model::UserRow;
 use crate::auth::Caller;
 use crate::auth::scope::{scoped, scoped_first};
 use crate::db::Conn;
 use crate::db::query::{Page, paged};
-use crate::db::schema::{properties, tenancies, units, villages};
+use crate::db::schema::{properties, tenancies, units, users, villages};
 use crate::error::{ApiError, ConflictOnDuplicate};
 use crate::registry::model::*;
 
@@ -217,6 +221,23 @@ pub fn find_unit(conn: &mut Conn, caller: &Caller, id: &str) -> Result<(UnitRow,
     )?)
 }
 
+/// A unit with its property and the property's owner, if the caller may see them: what a declaration needs
+/// (the owner's membership decides whether a landlord may declare, and the owner gets its notices), in one read.
+pub fn find_unit_with_owner(
+    conn: &mut Conn,
+    caller: &Caller,
+    id: &str,
+) -> Result<(UnitRow, PropertyRow, UserRow), ApiError> {
+    Ok(scoped_first!(
+        units::table
+            .inner_join(properties::table.inner_join(users::table))
+            .filter(units::id.eq(id))
+            .select((UnitRow::as_select(), PropertyRow::as_select(), UserRow::as_select())),
+        caller,
+        conn
+    )?)
+}
+
 pub fn list_units(conn: &mut Conn, property_id: &str, page: &Page) -> Result<Vec<UnitRow>, ApiError> {
     let query = units::table
         .filter(units::property_id.eq(property_id))
@@ -278,24 +299,54 @@ pub fn adjust_tenant_counts(
     delta: i32,
     now: NaiveDateTime,
 ) -> Result<(), ApiError> {
-    use diesel::sql_types::{Integer, Text, Timestamp};
     if let crate::db::DbConn::Pg(pg) = conn {
-        diesel::sql_query(
-            "WITH unit AS (UPDATE units SET active_tenants = active_tenants + $1, updated_at = $2, \
-             version = version + 1 WHERE id = $3) \
-             UPDATE properties SET active_tenants = active_tenants + $1, updated_at = $2, version = version + 1 \
-             WHERE id = $4",
-        )
-        .bind::<Integer, _>(delta)
-        .bind::<Timestamp, _>(now)
-        .bind::<Text, _>(unit_id)
-        .bind::<Text, _>(property_id)
+        MoveTenantCounts {
+            delta,
+            at: now,
+            unit_id,
+            property_id,
+        }
         .execute(pg)?;
         return Ok(());
     }
     adjust_unit_tenants(conn, unit_id, delta, now)?;
     adjust_property_counts(conn, property_id, CountChange::tenants(delta), now)
 }
+
+/// PostgreSQL's statement for [`adjust_tenant_counts`]. Written out here rather than with `sql_query`, which
+/// marks its statements as not to be kept (their text could be built at run time): this text never changes,
+/// so it is prepared once per connection and kept in diesel's cache by this type, not parsed and planned by
+/// the server at each declaration.
+struct MoveTenantCounts<'a> {
+    delta: i32,
+    at: NaiveDateTime,
+    unit_id: &'a str,
+    property_id: &'a str,
+}
+
+impl QueryId for MoveTenantCounts<'_> {
+    type QueryId = MoveTenantCounts<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Pg> for MoveTenantCounts<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH unit AS (UPDATE units SET active_tenants = active_tenants + ");
+        out.push_bind_param::<Integer, _>(&self.delta)?;
+        out.push_sql(", updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(", version = version + 1 WHERE id = ");
+        out.push_bind_param::<Text, _>(self.unit_id)?;
+        out.push_sql(") UPDATE properties SET active_tenants = active_tenants + ");
+        out.push_bind_param::<Integer, _>(&self.delta)?;
+        out.push_sql(", updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(", version = version + 1 WHERE id = ");
+        out.push_bind_param::<Text, _>(self.property_id)
+    }
+}
+
+impl RunQueryDsl<PgConnection> for MoveTenantCounts<'_> {}
 
 /// Stores a declaration. The unique index on (unit, person) among active tenancies refuses a second active
 /// tenancy of one person in one unit, also when two declarations arrive at the same moment: 409.

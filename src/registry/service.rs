@@ -4,7 +4,7 @@
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde_json::json;
 
-use crate::accounts::model::MembershipStatus;
+use crate::accounts::model::{MembershipStatus, UserRow};
 use crate::accounts::repo as accounts_repo;
 use crate::audit::{self, Event};
 use crate::auth::Caller;
@@ -52,6 +52,10 @@ pub fn require_membership(conn: &mut Conn, caller: &Caller, allowed: &[Membershi
         return Ok(());
     }
     let status = accounts_repo::find(conn, &caller.user_id)?.membership_status;
+    require_status(status, allowed)
+}
+
+fn require_status(status: MembershipStatus, allowed: &[MembershipStatus]) -> Result<(), ApiError> {
     if allowed.contains(&status) {
         Ok(())
     } else {
@@ -437,12 +441,12 @@ pub fn declare_tenancy(
     unit_id: &str,
     tenant: PreparedTenant,
 ) -> Result<(TenancyRow, Option<bool>), ApiError> {
-    let (unit, property) = declarable_unit(conn, caller, unit_id)?;
+    let Site { unit, property, owner } = declarable_unit(conn, caller, unit_id)?;
     let Declared {
         tenancy: row,
         unit: unit_now,
         overcrowded,
-    } = record_declaration(conn, settings, unit, &property, tenant)?;
+    } = record_declaration(conn, settings, unit, &property, &owner, tenant)?;
     audit::record(
         conn,
         Some(caller),
@@ -464,19 +468,31 @@ pub fn declare_tenancy(
     Ok((row, duplicate))
 }
 
-/// Refuses a caller who may not declare tenants in a property they can see (only its owner, with a
-/// membership that keeps records, and admins may).
-pub fn require_declarer(conn: &mut Conn, caller: &Caller, property: &PropertyRow) -> Result<(), ApiError> {
+/// Refuses a caller who may not declare tenants in a property they can see: only its owner, with a
+/// membership that keeps records, and admins may. `owner` is the property's owner as read with it (for a
+/// landlord let through, the caller).
+pub fn require_declarer(caller: &Caller, property: &PropertyRow, owner: &UserRow) -> Result<(), ApiError> {
     require_owner_or_admin(caller, property)?;
-    require_membership(conn, caller, KEEPS_RECORDS)
+    if caller.role == Role::Landlord {
+        require_status(owner.membership_status, KEEPS_RECORDS)?;
+    }
+    Ok(())
 }
 
-/// A unit the caller may declare tenants in, with its property: 404 outside the caller's scope, 403 for
-/// a caller who sees it but may not declare.
-pub fn declarable_unit(conn: &mut Conn, caller: &Caller, unit_id: &str) -> Result<(UnitRow, PropertyRow), ApiError> {
-    let (unit, property) = repo::find_unit(conn, caller, unit_id)?;
-    require_declarer(conn, caller, &property)?;
-    Ok((unit, property))
+/// Where a declaration goes: the unit as it is now, its property, and the property's owner (who gets the
+/// declaration's notices).
+pub struct Site {
+    pub unit: UnitRow,
+    pub property: PropertyRow,
+    pub owner: UserRow,
+}
+
+/// A unit the caller may declare tenants in, read in one query with its property and owner: 404 outside
+/// the caller's scope, 403 for a caller who sees it but may not declare.
+pub fn declarable_unit(conn: &mut Conn, caller: &Caller, unit_id: &str) -> Result<Site, ApiError> {
+    let (unit, property, owner) = repo::find_unit_with_owner(conn, caller, unit_id)?;
+    require_declarer(caller, &property, &owner)?;
+    Ok(Site { unit, property, owner })
 }
 
 /// A declaration stored: the tenancy, its unit as it is now (with the new tenant counted), and whether
@@ -497,6 +513,7 @@ pub fn record_declaration(
     settings: &Settings,
     unit: UnitRow,
     property: &PropertyRow,
+    owner: &UserRow,
     tenant: PreparedTenant,
 ) -> Result<Declared, ApiError> {
     let at = now();
@@ -509,7 +526,7 @@ pub fn record_declaration(
         ..unit
     };
     let overcrowded = unit_now.active_tenants > unit_now.max_occupants;
-    notify_declaration(conn, settings, property, &unit_now, &row, overcrowded)?;
+    notify_declaration(conn, settings, property, owner, &unit_now, &row, overcrowded)?;
     Ok(Declared {
         tenancy: row,
         unit: unit_now,
@@ -523,20 +540,17 @@ fn notify_declaration(
     conn: &mut Conn,
     settings: &Settings,
     property: &PropertyRow,
+    owner: &UserRow,
     unit: &UnitRow,
     tenancy: &TenancyRow,
     overcrowded: bool,
 ) -> Result<(), ApiError> {
-    if !tenancy.late && !overcrowded {
-        return Ok(());
-    }
-    let owner = accounts_repo::find(conn, &property.owner_id)?;
     let declared_on = crate::ids::local_date(tenancy.declared_at);
     if tenancy.late {
         notices::queue_declaration_late(
             conn,
             settings,
-            &owner,
+            owner,
             property,
             &tenancy.id,
             &unit.label,
@@ -546,7 +560,7 @@ fn notify_declaration(
         )?;
     }
     if overcrowded {
-        notices::queue_overcrowding(conn, &owner, property, unit, declared_on)?;
+        notices::queue_overcrowding(conn, owner, property, unit, declared_on)?;
     }
     Ok(())
 }

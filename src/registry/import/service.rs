@@ -7,6 +7,8 @@ use chrono::NaiveDate;
 use serde_json::json;
 use validator::Validate;
 
+use crate::accounts::model::UserRow;
+use crate::accounts::repo as accounts_repo;
 use crate::audit::{self, Event};
 use crate::auth::Caller;
 use crate::config::Settings;
@@ -229,6 +231,7 @@ fn move_in_date(line: &Line, rejected: &mut Vec<Rejection>) -> Option<NaiveDate>
 pub struct Place {
     target: Target,
     property: PropertyRow,
+    owner: UserRow,
     units: HashMap<String, UnitRow>,
 }
 
@@ -245,21 +248,23 @@ impl Place {
 /// The unit or property a file declares into, if the caller may declare there: as the single declaration
 /// decides it (404 outside the caller's scope, 403 for a caller who sees it but may not declare).
 pub fn authorize(conn: &mut Conn, caller: &Caller, target: Target) -> Result<Place, ApiError> {
-    let (property, units) = match &target {
+    let (property, owner, units) = match &target {
         Target::Unit(id) => {
-            let (unit, property) = service::declarable_unit(conn, caller, id)?;
-            (property, vec![unit])
+            let service::Site { unit, property, owner } = service::declarable_unit(conn, caller, id)?;
+            (property, owner, vec![unit])
         }
         Target::Property(id) => {
             let property = repo::find_property(conn, caller, id)?;
-            service::require_declarer(conn, caller, &property)?;
+            let owner = accounts_repo::find(conn, &property.owner_id)?;
+            service::require_declarer(caller, &property, &owner)?;
             let units = repo::units_of_property(conn, &property.id)?;
-            (property, units)
+            (property, owner, units)
         }
     };
     Ok(Place {
         target,
         property,
+        owner,
         units: units.into_iter().map(|u| (u.label.clone(), u)).collect(),
     })
 }
@@ -297,7 +302,7 @@ pub fn declare_all(
             ));
             continue;
         }
-        let done = service::record_declaration(conn, settings, unit, &place.property, line.tenant)?;
+        let done = service::record_declaration(conn, settings, unit, &place.property, &place.owner, line.tenant)?;
         declared.push((line.number, done.tenancy));
         touched.insert(label.clone());
         place.units.insert(label, done.unit);
