@@ -586,3 +586,42 @@ fn the_text_patterns_are_the_servers_text_rules() {
         );
     }
 }
+
+/// actix tries routes in the order they are mounted (the API's in order of traffic, `src/routes.rs`), so a path
+/// that two routes of one method both match goes to whichever comes first. Every such pair must be known, and
+/// mounted literal-first (tests/plan.rs reaches `/inspections/plan`): a new one fails here until it is added.
+#[test]
+fn no_two_routes_of_one_method_match_the_same_path_unless_known() {
+    const KNOWN: &[(&str, &str, &str)] = &[("get", "/api/v1/inspections/plan", "/api/v1/inspections/{id}")];
+    let spec = serde_json::to_value(anzu::openapi::document()).unwrap();
+    let paths = spec["paths"].as_object().unwrap();
+    let segment_overlap = |a: &str, b: &str| a == b || a.starts_with('{') || b.starts_with('{');
+    let mut overlaps = Vec::new();
+    for (i, (first, first_item)) in paths.iter().enumerate() {
+        for (second, second_item) in paths.iter().skip(i + 1) {
+            let (a, b): (Vec<&str>, Vec<&str>) = (first.split('/').collect(), second.split('/').collect());
+            if a.len() != b.len() || !a.iter().zip(&b).all(|(x, y)| segment_overlap(x, y)) {
+                continue;
+            }
+            for method in first_item.as_object().unwrap().keys() {
+                if second_item.get(method).is_some() {
+                    // The literal one first, as the known pairs are written.
+                    let literal_first = a.iter().filter(|s| s.starts_with('{')).count()
+                        <= b.iter().filter(|s| s.starts_with('{')).count();
+                    let (x, y) = if literal_first {
+                        (first, second)
+                    } else {
+                        (second, first)
+                    };
+                    overlaps.push((method.clone(), x.clone(), y.clone()));
+                }
+            }
+        }
+    }
+    let known: Vec<(String, String, String)> = KNOWN
+        .iter()
+        .map(|(m, x, y)| (m.to_string(), x.to_string(), y.to_string()))
+        .collect();
+    assert_eq!(overlaps, known);
+    assert!(paths.len() > 50, "the document lists the API's paths");
+}
