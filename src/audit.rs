@@ -44,31 +44,37 @@ pub fn record(conn: &mut Conn, actor: Option<&Caller>, event: Event<'_>) -> Resu
 }
 
 pub fn record_by(conn: &mut Conn, actor_id: Option<&str>, event: Event<'_>) -> Result<(), ApiError> {
+    let row = row_of(actor_id, event);
+    // On the backend's own connection: the statement is found in the cache by its type (every write is audited).
+    crate::per_backend!(conn, |c| diesel::insert_into(audit_events::table)
+        .values(&row)
+        .execute(c))?;
+    Ok(())
+}
+
+/// The row that records `event`, with a new id and the time now, for a write that stores it itself (the
+/// batched declarations, whose events go in with their tenancies in one statement).
+pub fn row_of(actor_id: Option<&str>, event: Event<'_>) -> AuditEventRow {
     FIRST_ENTITY.with(|noted| {
         if let Some(first @ None) = &mut *noted.borrow_mut() {
             *first = Some((event.entity_type.to_owned(), event.entity_id.to_owned()));
         }
     });
-    let row = (
-        audit_events::id.eq(crate::ids::new_id()),
-        audit_events::actor_id.eq(actor_id),
-        audit_events::action.eq(event.action),
-        audit_events::entity_type.eq(event.entity_type),
-        audit_events::entity_id.eq(event.entity_id),
-        audit_events::village_id.eq(event.village_id),
-        audit_events::at.eq(crate::ids::now()),
-        audit_events::detail.eq(event.detail.to_string()),
-    );
-    // On the backend's own connection: the statement is found in the cache by its type (every write is audited).
-    crate::per_backend!(conn, |c| diesel::insert_into(audit_events::table)
-        .values(row)
-        .execute(c))?;
-    Ok(())
+    AuditEventRow {
+        id: crate::ids::new_id(),
+        actor_id: actor_id.map(str::to_owned),
+        action: event.action.to_owned(),
+        entity_type: event.entity_type.to_owned(),
+        entity_id: event.entity_id.to_owned(),
+        village_id: event.village_id.map(str::to_owned),
+        at: crate::ids::now(),
+        detail: event.detail.to_string(),
+    }
 }
 
 /// An audit event as listed.
-#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema, Queryable, Selectable)]
-#[diesel(table_name = audit_events)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct AuditEventRow {
     pub id: String,
     pub actor_id: Option<String>,

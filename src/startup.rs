@@ -27,6 +27,8 @@ use crate::{notices, registry};
 pub struct Shared {
     pub state: web::Data<AppState>,
     pub public: web::Data<PublicRatings>,
+    /// The declarations' batcher (PostgreSQL).
+    pub declarations: web::Data<registry::declare::Declarations>,
 }
 
 impl Shared {
@@ -42,6 +44,7 @@ impl Shared {
             &settings.database_url,
         ));
         Ok(Shared {
+            declarations: web::Data::new(registry::declare::Declarations::for_database(&db)),
             state: web::Data::new(AppState::new(settings, db, clock)?),
             public,
         })
@@ -66,13 +69,18 @@ pub fn build_app(
         InitError = (),
     >,
 > {
-    let Shared { state, public } = shared;
+    let Shared {
+        state,
+        public,
+        declarations,
+    } = shared;
     App::new()
         .app_data(web::Data::new(BodyDeadline(Duration::from_secs(
             state.settings.body_timeout_secs,
         ))))
         .app_data(state)
         .app_data(public)
+        .app_data(declarations)
         .app_data(web::Data::new(metrics))
         .app_data(web::PayloadConfig::new(json::MAX_BODY_BYTES))
         .app_data(web::QueryConfig::default().error_handler(json::query_error))

@@ -4,6 +4,7 @@
 
 mod common;
 
+use anzu::error::ApiError;
 use common::scene::date;
 use common::{Backend, JsonExt, Session, TestApp, resident_id, small_jpeg};
 use serde_json::{Value, json};
@@ -1272,7 +1273,184 @@ async fn simultaneous_identical_declarations_make_one_tenancy(backend: Backend) 
     assert_eq!(listed.array("items").len() as u32, PAIRS);
 }
 
+/// Declarations arriving together — on PostgreSQL written in shared batches, one statement each — are stored
+/// whole and each answered on its own: every tenancy with its counters and audit event, a person declared
+/// twice at once in one unit stored once (the other 409), a unit filled by declarations in flight given its
+/// week's overcrowding notice once, and each tenancy readable as declared, its identity number included.
+async fn declarations_arriving_together_are_stored_whole(backend: Backend) {
+    const PEOPLE: u32 = 30;
+    const TWICE: u32 = 5;
+    const INTO_TINY: u32 = 3;
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let auditor = app.user(&v.admin, "auditor", Some(&v.id)).await;
+    let first = app.property(&landlord, &v.id).await;
+    let second = app.property(&landlord, &v.id).await;
+    let big = app.unit(&landlord, first.id(), "big", 500.0).await;
+    let tiny = app.unit(&landlord, first.id(), "tiny", 6.0).await;
+    let other = app.unit(&landlord, second.id(), "other", 500.0).await;
+    let unit_of = |n: u32| if n.is_multiple_of(2) { big.id() } else { other.id() };
+    let mut sends: Vec<(String, String)> = (0..PEOPLE)
+        .chain(0..TWICE)
+        .map(|n| (unit_of(n).to_owned(), resident_id("19910101", 200 + n)))
+        .collect();
+    sends.extend((0..INTO_TINY).map(|n| (tiny.id().to_owned(), resident_id("19920202", 300 + n))));
+    let today = date(0);
+    let answers = futures_util::future::join_all(
+        sends
+            .iter()
+            .map(|(unit, number)| app.declare(&landlord, unit, number, &today)),
+    )
+    .await;
+    let statuses = |wanted: u16| answers.iter().filter(|a| a.status == wanted).count() as u32;
+    assert_eq!(
+        (statuses(201), statuses(409)),
+        (PEOPLE + INTO_TINY, TWICE),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+
+    let active = |path: String| {
+        let app = &app;
+        let token = landlord.token.clone();
+        async move { app.get(&path, Some(&token)).await.expect(200).body["active_tenants"].clone() }
+    };
+    assert_eq!(active(format!("/api/v1/units/{}", big.id())).await, PEOPLE / 2);
+    assert_eq!(active(format!("/api/v1/units/{}", other.id())).await, PEOPLE / 2);
+    assert_eq!(active(format!("/api/v1/units/{}", tiny.id())).await, INTO_TINY);
+    assert_eq!(
+        active(format!("/api/v1/properties/{}", first.id())).await,
+        PEOPLE / 2 + INTO_TINY
+    );
+    assert_eq!(active(format!("/api/v1/properties/{}", second.id())).await, PEOPLE / 2);
+    let stored = i64::from(PEOPLE + INTO_TINY);
+    assert_eq!(app.count("tenancies"), stored);
+    assert_eq!(app.count("audit_events WHERE action = 'tenancy.declared'"), stored);
+    assert_eq!(
+        app.count("notices WHERE kind = 'overcrowding'"),
+        1,
+        "tiny holds one person"
+    );
+    // Into the full unit again: its notice of the week is queued, so this one needs none (on PostgreSQL it is
+    // batched too).
+    let batched_before = app.declarations.stats().1;
+    app.declare(&landlord, tiny.id(), &resident_id("19920202", 399), &today)
+        .await
+        .expect(201);
+    assert_eq!(app.count("notices WHERE kind = 'overcrowding'"), 1);
+    let batched_after = app.declarations.stats().1;
+    assert_eq!(
+        batched_after - batched_before,
+        u64::from(backend == Backend::Postgres),
+        "batched"
+    );
+
+    let created = answers.iter().find(|a| a.status == 201).unwrap();
+    let shown = app
+        .get(
+            &format!("/api/v1/tenancies/{}", created.body.id()),
+            Some(&landlord.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(shown["tenant"], created.body["tenant"], "stored as answered");
+    assert_eq!(
+        (shown["late"].as_bool(), shown["tenant"]["employer"].as_str()),
+        (Some(false), Some("晋江鞋业"))
+    );
+    let identity = app
+        .get(
+            &format!("/api/v1/tenancies/{}/identity", created.body.id()),
+            Some(&auditor.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    let declared = sends
+        .iter()
+        .map(|(_, number)| Value::from(number.as_str()))
+        .collect::<Vec<_>>();
+    assert!(declared.contains(&identity["id_number"]), "{identity}");
+
+    // Which path the declarations took: on PostgreSQL every one by a landlord that needed no notice went into
+    // a batch; SQLite has no batches (its writer commits in groups).
+    let (batches, items) = app.declarations.stats();
+    match backend {
+        Backend::Postgres => {
+            assert!(items >= u64::from(PEOPLE + TWICE), "{items} declarations batched");
+            // How many share a batch depends on timing (the batcher's own test shows that they do).
+            assert!(
+                batches >= 1 && batches <= items,
+                "{batches} batches for {items} declarations"
+            );
+        }
+        Backend::Sqlite => assert_eq!((batches, items), (0, 0)),
+    }
+}
+
+/// A batch in which one declaration cannot be stored (its unit went away between its look-up and its batch)
+/// stores the others, each answered on its own; SQLite, whose writer commits in groups, has no batches.
+async fn a_declaration_that_fails_its_batch_fails_alone(backend: Backend) {
+    use anzu::registry::service;
+    let app = TestApp::start(backend).await;
+    let v = app.setup_village().await;
+    let landlord = app.user(&v.admin, "landlord", Some(&v.id)).await;
+    let property = app.property(&landlord, &v.id).await;
+    let unit = app.unit(&landlord, property.id(), "101", 100.0).await;
+    let caller = anzu::auth::Caller {
+        user_id: landlord.user.id().to_owned(),
+        role: anzu::auth::Role::Landlord,
+        village_id: Some(v.id.clone()),
+        session_id: None,
+    };
+    let mut conn = app.db.get().unwrap();
+    let mut declaration = |seq: u32, unit_id: &str| {
+        let input = serde_json::from_value(json!({
+            "tenant": {"full_name": "批量", "id_type": "resident_id", "id_number": resident_id("19930303", seq)},
+            "move_in_date": date(0),
+        }))
+        .unwrap();
+        let tenant = service::prepare_tenant(&app.state.identity, input).unwrap();
+        let mut destination = service::destination(&mut conn, &caller, unit.id()).unwrap();
+        destination.site.unit.id = unit_id.to_owned();
+        service::plain_declaration(&app.state.settings, &caller, &destination, &tenant).expect("needs no notice")
+    };
+    let batch = vec![
+        declaration(1, unit.id()),
+        declaration(2, "no-such-unit"),
+        declaration(3, unit.id()),
+    ];
+    let outcome = service::store_declarations(&mut conn, batch);
+    drop(conn);
+    match backend {
+        Backend::Postgres => {
+            let outcome = outcome.expect("the batch as a whole");
+            let statuses: Vec<_> = outcome.iter().map(|o| o.as_ref().map_err(|e| e.to_string())).collect();
+            assert!(
+                matches!(statuses.as_slice(), [Ok(1), Err(gone), Ok(2)] if gone == "not found"),
+                "{statuses:?}"
+            );
+            assert_eq!(app.count("tenancies"), 2);
+            assert_eq!(app.count("audit_events WHERE action = 'tenancy.declared'"), 2);
+        }
+        Backend::Sqlite => {
+            assert!(matches!(outcome, Err(ApiError::Internal(_))), "no batches on SQLite");
+            assert_eq!(app.count("tenancies"), 0);
+        }
+    }
+    let unit_now = app
+        .get(&format!("/api/v1/units/{}", unit.id()), Some(&landlord.token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(unit_now["active_tenants"], app.count("tenancies"));
+}
+
 backend_tests!(
+    a_declaration_that_fails_its_batch_fails_alone,
+    declarations_arriving_together_are_stored_whole,
     simultaneous_identical_declarations_make_one_tenancy,
     identity_ciphertexts_are_bound_to_their_row,
     registration_codes_are_sequential_per_village_even_in_parallel,

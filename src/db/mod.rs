@@ -1,6 +1,7 @@
 //! The database: one connection type over PostgreSQL and SQLite, the pool, embedded migrations, and the
 //! `read` / `write` helpers that run blocking diesel work off the async threads.
 
+pub mod batch;
 pub mod query;
 pub mod schema;
 mod writer;
@@ -285,6 +286,11 @@ impl Db {
         Ok(())
     }
 
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// Runs read-only work on a pooled connection, off the async threads.
     pub async fn read<T, F>(&self, work: F) -> Result<T, ApiError>
     where
@@ -547,6 +553,12 @@ tokio::task_local! {
 /// Runs `future` (a request) with `hook` joining each of its write transactions.
 pub async fn with_commit_hook<F: std::future::Future>(hook: Arc<dyn OnCommit>, future: F) -> F::Output {
     ON_COMMIT.scope(hook, future).await
+}
+
+/// Whether this request's writes carry work of its own into their transaction (an idempotency key's mark):
+/// such a write must go through [`Db::write`], not a batch.
+pub fn request_joins_commits() -> bool {
+    commit_hook().is_some()
 }
 
 fn commit_hook() -> Option<Arc<dyn OnCommit>> {

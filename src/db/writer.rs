@@ -73,7 +73,7 @@ where
 
 /// What a write is told when its group could not commit: storage full stays storage full; anything else is the
 /// database being unavailable for a moment (nothing of the write was kept, so trying again is safe).
-fn group_failed(cause: &ApiError) -> ApiError {
+pub(super) fn group_failed(cause: &ApiError) -> ApiError {
     match cause {
         ApiError::StorageFull => ApiError::StorageFull,
         _ => ApiError::Unavailable(DATABASE_UNAVAILABLE.into()),

@@ -11,6 +11,7 @@ use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery, Paginated};
 use crate::http::query::Query;
 use crate::ids::today;
+use crate::registry::declare::{self, Declarations};
 use crate::registry::model::*;
 use crate::registry::{repo, service};
 use crate::state::AppState;
@@ -207,14 +208,11 @@ pub async fn declare_tenancy(
     caller: Caller,
     state: web::Data<AppState>,
     unit_id: web::Path<String>,
+    declarations: web::Data<Declarations>,
     body: Json<DeclareTenancy>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = service::prepare_tenant(&state.identity, body.into_inner())?;
-    let settings = state.settings.clone();
-    let (row, duplicate) = state
-        .db
-        .write(move |conn| service::declare_tenancy(conn, &caller, &settings, &unit_id, tenant))
-        .await?;
+    let (row, duplicate) = declare::declare(&state, &declarations, caller, unit_id.into_inner(), tenant).await?;
     tenancy_answer(StatusCode::CREATED, row, duplicate)
 }
 

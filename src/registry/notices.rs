@@ -20,7 +20,6 @@ pub fn queue_overcrowding(
     unit: &UnitRow,
     today: NaiveDate,
 ) -> Result<bool, ApiError> {
-    let week = today.iso_week();
     outbox::queue_unless_queued(
         conn,
         NewNotice {
@@ -29,9 +28,20 @@ pub fn queue_overcrowding(
             property: Some(property.into()),
             context: json!({"unit_label": unit.label, "area_m2": unit.area_m2, "active_tenants": unit.active_tenants,
                             "max_occupants": unit.max_occupants}),
-            dedupe_key: Some(format!("overcrowding:{}:{}-W{:02}", unit.id, week.year(), week.week())),
+            dedupe_key: Some(overcrowding_key(&unit.id, today)),
         },
     )
+}
+
+/// Whether the unit's overcrowding notice of the week of `today` is queued (or was sent).
+pub fn overcrowding_noticed(conn: &mut Conn, unit_id: &str, today: NaiveDate) -> Result<bool, ApiError> {
+    crate::notices::repo::has_dedupe_key(conn, &overcrowding_key(unit_id, today))
+}
+
+/// The dedupe key of a unit's overcrowding notice: one a week.
+fn overcrowding_key(unit_id: &str, today: NaiveDate) -> String {
+    let week = today.iso_week();
+    format!("overcrowding:{unit_id}:{}-W{:02}", week.year(), week.week())
 }
 
 /// Queues the late-declaration notice for a tenancy, once.

@@ -348,6 +348,223 @@ impl QueryFragment<Pg> for MoveTenantCounts<'_> {
 
 impl RunQueryDsl<PgConnection> for MoveTenantCounts<'_> {}
 
+/// A declaration ready to be stored by [`store_declarations`]: its tenancy (new: never moved out or
+/// erased, created when declared) and the audit event that records it.
+pub struct NewDeclaration {
+    pub tenancy: TenancyRow,
+    pub event: crate::audit::AuditEventRow,
+}
+
+/// Stores declarations on PostgreSQL in one statement (one round trip, one commit): the tenancies, the
+/// counters of their units and properties, and their audit events. A person already living in the unit is
+/// skipped, as the unique index on active tenants decides, with nothing else of theirs written, and answered
+/// 409; a unit gone since its look-up fails the statement with 404. Answers, in the declarations' order, the unit's number of active tenants after the statement.
+pub fn store_declarations(conn: &mut Conn, batch: &[NewDeclaration]) -> Result<Vec<Result<i32, ApiError>>, ApiError> {
+    let crate::db::DbConn::Pg(pg) = conn else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "declarations are batched on PostgreSQL only"
+        )));
+    };
+    let stored: std::collections::HashMap<String, i32> = InsertDeclarations::of(batch)
+        .load::<(String, i32)>(pg)
+        .map_err(|err| match err {
+            // A unit or property removed after the declaration's look-up.
+            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ForeignKeyViolation, _) => {
+                ApiError::NotFound
+            }
+            other => other.into(),
+        })?
+        .into_iter()
+        .collect();
+    Ok(batch
+        .iter()
+        .map(|d| {
+            stored
+                .get(&d.tenancy.id)
+                .copied()
+                .ok_or_else(|| ApiError::Conflict(LIVING_HERE.into()))
+        })
+        .collect())
+}
+
+/// PostgreSQL's statement for [`store_declarations`]: each column of the batch bound as one array, so the
+/// text is the same for any number of declarations and is prepared once per connection.
+struct InsertDeclarations {
+    ids: Vec<String>,
+    unit_ids: Vec<String>,
+    property_ids: Vec<String>,
+    full_names: Vec<String>,
+    id_types: Vec<IdType>,
+    id_numbers_encrypted: Vec<String>,
+    id_lookups: Vec<String>,
+    id_numbers_masked: Vec<String>,
+    phones_encrypted: Vec<Option<String>>,
+    phones_masked: Vec<Option<String>>,
+    genders: Vec<Option<Gender>>,
+    birth_dates: Vec<Option<NaiveDate>>,
+    origins: Vec<Option<String>>,
+    employers: Vec<Option<String>>,
+    move_in_dates: Vec<NaiveDate>,
+    declared_ats: Vec<NaiveDateTime>,
+    lates: Vec<bool>,
+    enterprise_ids: Vec<Option<String>>,
+    event_ids: Vec<String>,
+    actor_ids: Vec<Option<String>>,
+    actions: Vec<String>,
+    entity_types: Vec<String>,
+    village_ids: Vec<Option<String>>,
+    event_ats: Vec<NaiveDateTime>,
+    details: Vec<String>,
+}
+
+impl InsertDeclarations {
+    fn of(batch: &[NewDeclaration]) -> Self {
+        debug_assert!(batch.iter().all(|d| d.event.entity_id == d.tenancy.id));
+        InsertDeclarations {
+            ids: column(batch, |d| d.tenancy.id.clone()),
+            unit_ids: column(batch, |d| d.tenancy.unit_id.clone()),
+            property_ids: column(batch, |d| d.tenancy.property_id.clone()),
+            full_names: column(batch, |d| d.tenancy.full_name.clone()),
+            id_types: column(batch, |d| d.tenancy.id_type),
+            id_numbers_encrypted: column(batch, |d| d.tenancy.id_number_encrypted.clone()),
+            id_lookups: column(batch, |d| d.tenancy.id_lookup.clone()),
+            id_numbers_masked: column(batch, |d| d.tenancy.id_number_masked.clone()),
+            phones_encrypted: column(batch, |d| d.tenancy.phone_encrypted.clone()),
+            phones_masked: column(batch, |d| d.tenancy.phone_masked.clone()),
+            genders: column(batch, |d| d.tenancy.gender),
+            birth_dates: column(batch, |d| d.tenancy.birth_date),
+            origins: column(batch, |d| d.tenancy.origin.clone()),
+            employers: column(batch, |d| d.tenancy.employer.clone()),
+            move_in_dates: column(batch, |d| d.tenancy.move_in_date),
+            declared_ats: column(batch, |d| d.tenancy.declared_at),
+            lates: column(batch, |d| d.tenancy.late),
+            enterprise_ids: column(batch, |d| d.tenancy.enterprise_id.clone()),
+            event_ids: column(batch, |d| d.event.id.clone()),
+            actor_ids: column(batch, |d| d.event.actor_id.clone()),
+            actions: column(batch, |d| d.event.action.clone()),
+            entity_types: column(batch, |d| d.event.entity_type.clone()),
+            village_ids: column(batch, |d| d.event.village_id.clone()),
+            event_ats: column(batch, |d| d.event.at),
+            details: column(batch, |d| d.event.detail.clone()),
+        }
+    }
+}
+
+/// One column of a batch: `f` of each declaration, in order.
+fn column<T>(batch: &[NewDeclaration], f: impl Fn(&NewDeclaration) -> T) -> Vec<T> {
+    batch.iter().map(f).collect()
+}
+
+impl QueryId for InsertDeclarations {
+    type QueryId = InsertDeclarations;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for InsertDeclarations {
+    type SqlType = (Text, Integer);
+}
+
+impl QueryFragment<Pg> for InsertDeclarations {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH t AS (SELECT * FROM unnest(");
+        self.walk_tenancy_columns(&mut out)?;
+        out.push_sql(
+            ") AS t (id, unit_id, property_id, full_name, id_type, id_number_encrypted, id_lookup, \
+             id_number_masked, phone_encrypted, phone_masked, gender, birth_date, origin, employer, move_in_date, \
+             declared_at, late, enterprise_id)), \
+             ins AS (INSERT INTO tenancies (id, unit_id, property_id, full_name, id_type, id_number_encrypted, \
+             id_lookup, id_number_masked, phone_encrypted, phone_masked, gender, birth_date, origin, employer, \
+             move_in_date, declared_at, late, created_at, updated_at, version, enterprise_id) \
+             SELECT id, unit_id, property_id, full_name, id_type, id_number_encrypted, id_lookup, \
+             id_number_masked, phone_encrypted, phone_masked, gender, birth_date, origin, employer, move_in_date, \
+             declared_at, late, declared_at, declared_at, 1, enterprise_id FROM t \
+             ON CONFLICT (unit_id, id_lookup) WHERE move_out_date IS NULL DO NOTHING \
+             RETURNING id, unit_id, property_id, declared_at), \
+             unit AS (UPDATE units SET active_tenants = units.active_tenants + c.n, updated_at = c.at, \
+             version = units.version + c.n \
+             FROM (SELECT unit_id, count(*)::int AS n, max(declared_at) AS at FROM ins GROUP BY unit_id) c \
+             WHERE units.id = c.unit_id RETURNING units.id, units.active_tenants), \
+             property AS (UPDATE properties SET active_tenants = properties.active_tenants + c.n, \
+             updated_at = c.at, version = properties.version + c.n \
+             FROM (SELECT property_id, count(*)::int AS n, max(declared_at) AS at FROM ins GROUP BY property_id) c \
+             WHERE properties.id = c.property_id), \
+             event AS (INSERT INTO audit_events (id, actor_id, action, entity_type, entity_id, village_id, at, \
+             detail) SELECT e.* FROM unnest(",
+        );
+        self.walk_event_columns(&mut out)?;
+        out.push_sql(
+            ") AS e (id, actor_id, action, entity_type, entity_id, village_id, at, detail) \
+             JOIN ins ON ins.id = e.entity_id) \
+             SELECT ins.id, unit.active_tenants FROM ins JOIN unit ON unit.id = ins.unit_id",
+        );
+        Ok(())
+    }
+}
+
+impl InsertDeclarations {
+    fn walk_tenancy_columns<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Bool, Date, Nullable};
+        out.push_bind_param::<Array<Text>, _>(&self.ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.unit_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.property_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.full_names)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.id_types)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.id_numbers_encrypted)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.id_lookups)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.id_numbers_masked)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.phones_encrypted)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.phones_masked)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.genders)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Date>>, _>(&self.birth_dates)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.origins)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.employers)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Date>, _>(&self.move_in_dates)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.declared_ats)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bool>, _>(&self.lates)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.enterprise_ids)?;
+        Ok(())
+    }
+
+    fn walk_event_columns<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Nullable};
+        out.push_bind_param::<Array<Text>, _>(&self.event_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.actor_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.actions)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.entity_types)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.village_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.event_ats)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.details)?;
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<PgConnection> for InsertDeclarations {}
+
 /// Stores a declaration. The unique index on (unit, person) among active tenancies refuses a second active
 /// tenancy of one person in one unit, also when two declarations arrive at the same moment: 409.
 pub fn insert_tenancy(conn: &mut Conn, row: &TenancyRow) -> Result<(), ApiError> {

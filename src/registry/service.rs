@@ -303,6 +303,7 @@ pub fn change_unit(
 
 /// A declaration checked and protected, ready to store: done before the transaction, as it needs no
 /// database and the encryption need not hold the writer.
+#[derive(Clone)]
 pub struct PreparedTenant {
     /// The tenancy's id, chosen here because its ciphertexts are bound to it.
     id: String,
@@ -444,28 +445,98 @@ pub fn declare_tenancy(
     let Site { unit, property, owner } = declarable_unit(conn, caller, unit_id)?;
     let Declared {
         tenancy: row,
-        unit: unit_now,
         overcrowded,
+        ..
     } = record_declaration(conn, settings, unit, &property, &owner, tenant)?;
-    audit::record(
-        conn,
-        Some(caller),
-        Event {
-            action: "tenancy.declared",
-            entity_type: "tenancy",
-            entity_id: &row.id,
-            village_id: Some(&property.village_id),
-            detail: json!({"unit_id": unit_now.id, "late": row.late, "overcrowded": overcrowded,
-                           "property_delisted": property.status == PropertyStatus::Delisted,
-                           "id_number_masked": row.id_number_masked}),
-        },
-    )?;
+    audit::record(conn, Some(caller), declared_event(&row, &property, overcrowded))?;
     let duplicate = if sees_duplicates(caller) {
         Some(repo::is_duplicated_elsewhere(conn, &row)?)
     } else {
         None
     };
     Ok((row, duplicate))
+}
+
+/// The audit event of a declaration stored.
+pub fn declared_event<'a>(row: &'a TenancyRow, property: &'a PropertyRow, overcrowded: bool) -> Event<'a> {
+    Event {
+        action: "tenancy.declared",
+        entity_type: "tenancy",
+        entity_id: &row.id,
+        village_id: Some(&property.village_id),
+        detail: json!({"unit_id": row.unit_id, "late": row.late, "overcrowded": overcrowded,
+                       "property_delisted": property.status == PropertyStatus::Delisted,
+                       "id_number_masked": row.id_number_masked}),
+    }
+}
+
+/// Whether a tenant moving in on `move_in_date` and declared at `at` is declared late.
+pub fn is_late(settings: &Settings, move_in_date: NaiveDate, at: NaiveDateTime) -> bool {
+    crate::ids::local_date(at) - move_in_date > Duration::days(settings.declaration_deadline_days)
+}
+
+/// Where a declaration goes, and whether it would overcrowd its unit and if so whether the unit's overcrowding
+/// notice of the week is already queued.
+pub struct Destination {
+    pub site: Site,
+    pub overcrowds: bool,
+    pub noticed: bool,
+}
+
+/// [`declarable_unit`] for a declaration that may go into a batch: also whether it needs the week's
+/// overcrowding notice.
+pub fn destination(conn: &mut Conn, caller: &Caller, unit_id: &str) -> Result<Destination, ApiError> {
+    let site = declarable_unit(conn, caller, unit_id)?;
+    let overcrowds = site.unit.active_tenants + 1 > site.unit.max_occupants;
+    let noticed = overcrowds && notices::overcrowding_noticed(conn, &site.unit.id, today())?;
+    Ok(Destination {
+        site,
+        overcrowds,
+        noticed,
+    })
+}
+
+/// A declaration that needs no notice of its own (not late; into a unit with room, or whose overcrowding
+/// notice of the week is queued), as the batched path stores it: the tenancy and its audit event. `None` when
+/// it needs a notice, which is queued in the declaration's own transaction ([`declare_tenancy`]).
+pub fn plain_declaration(
+    settings: &Settings,
+    caller: &Caller,
+    destination: &Destination,
+    tenant: &PreparedTenant,
+) -> Option<repo::NewDeclaration> {
+    let at = now();
+    if (destination.overcrowds && !destination.noticed) || is_late(settings, tenant.move_in_date, at) {
+        return None;
+    }
+    let Site { unit, property, .. } = &destination.site;
+    let tenancy = tenant.clone().into_row(unit, property, false, at);
+    let event = audit::row_of(
+        Some(&caller.user_id),
+        declared_event(&tenancy, property, destination.overcrowds),
+    );
+    Some(repo::NewDeclaration { tenancy, event })
+}
+
+/// Stores a batch of declarations ([`crate::db::batch`]): all in one statement; when that statement fails
+/// for one of them (its unit removed meanwhile), each again alone, so that only that one fails. A person
+/// already living in the unit is 409, as for a single declaration.
+pub fn store_declarations(
+    conn: &mut Conn,
+    batch: Vec<repo::NewDeclaration>,
+) -> Result<Vec<Result<i32, ApiError>>, ApiError> {
+    match repo::store_declarations(conn, &batch) {
+        Err(err @ (ApiError::NotFound | ApiError::Internal(_)))
+            if batch.len() > 1 && matches!(conn, crate::db::DbConn::Pg(_)) =>
+        {
+            tracing::warn!(error = %err, count = batch.len(), "a batch of declarations failed; storing each alone");
+            Ok(batch
+                .chunks(1)
+                .map(|one| repo::store_declarations(conn, one).and_then(|mut outcome| outcome.remove(0)))
+                .collect())
+        }
+        outcome => outcome,
+    }
 }
 
 /// Refuses a caller who may not declare tenants in a property they can see: only its owner, with a
@@ -517,7 +588,7 @@ pub fn record_declaration(
     tenant: PreparedTenant,
 ) -> Result<Declared, ApiError> {
     let at = now();
-    let late = crate::ids::local_date(at) - tenant.move_in_date > Duration::days(settings.declaration_deadline_days);
+    let late = is_late(settings, tenant.move_in_date, at);
     let row = tenant.into_row(&unit, property, late, at);
     repo::insert_tenancy(conn, &row)?;
     repo::adjust_tenant_counts(conn, &unit.id, &property.id, 1, at)?;

@@ -103,6 +103,8 @@ pub struct TestApp {
     pub address: String,
     pub db: Db,
     pub state: web::Data<AppState>,
+    /// The declarations' batcher (PostgreSQL), for its counts.
+    pub declarations: web::Data<anzu::registry::declare::Declarations>,
     pub client: awc::Client,
     pub work_dir: tempfile::TempDir,
     /// Moves the clock the server and `delivery()` read.
@@ -259,6 +261,7 @@ impl TestApp {
         let (clock, shift) = Clock::shiftable();
         let shared = Shared::with_clock(settings, db.clone(), clock).expect("state");
         let state = shared.state.clone();
+        let declarations = shared.declarations.clone();
         actix_web::rt::spawn(state.revocation_task());
         let listener = TcpListener::bind("127.0.0.1:0").expect("port");
         let address = format!("http://{}", listener.local_addr().unwrap());
@@ -279,6 +282,7 @@ impl TestApp {
             address,
             db,
             state,
+            declarations,
             client,
             work_dir,
             clock: shift,
