@@ -1,10 +1,11 @@
 //! Declaring a tenant, the register's busiest write. On PostgreSQL a declaration that needs no notice goes
 //! into a batch ([`crate::db::batch`]): its unit read in one look-up, then its tenancy, counters and audit
 //! event written in one statement with those of the other declarations that arrived meanwhile, and answered
-//! once that statement has committed. The rest — SQLite (whose writer already commits in groups), a late
-//! declaration or one into a full unit (whose notice is written in the same transaction), a request with an
-//! idempotency key (whose mark is), an admin's (whose answer says whether the person lives elsewhere) — is
-//! one transaction of its own.
+//! once that statement has committed. A declaration into a full unit whose overcrowding notice of the week is
+//! already queued needs none and is batched too. The rest — SQLite (whose writer already commits in groups),
+//! a late declaration or the first into a full unit that week (whose notice is written in the same
+//! transaction), a request with an idempotency key (whose mark is), an admin's (whose answer says whether the
+//! person lives elsewhere) — is one transaction of its own.
 
 use std::sync::Arc;
 
