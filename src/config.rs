@@ -14,6 +14,8 @@ use rand::Rng;
 pub struct Settings {
     pub database_url: String,
     pub db_max_connections: u32,
+    /// Reads that scan (lists, reports, exports) run at once; the rest wait their turn.
+    pub db_max_reads: u32,
     /// Server threads (actix workers): each answers many connections, and each keeps a database connection
     /// of its own for look-ups (`Db::lookup`).
     pub workers: usize,
@@ -161,6 +163,7 @@ impl Settings {
 
         let settings = Settings {
             db_max_connections: parse_number(&get, "ANZU_DB_MAX_CONNECTIONS", 10, 1..=1000)?,
+            db_max_reads: parse_number(&get, "ANZU_DB_MAX_READS", 2 * default_workers() as u32, 1..=1000)?,
             workers: parse_number(&get, "ANZU_WORKERS", default_workers(), 1..=256)?,
             db_wait_secs: parse_number(&get, "ANZU_DB_WAIT_SECS", 30, 0..=3600)?,
             body_timeout_secs: parse_number(&get, "ANZU_BODY_TIMEOUT_SECS", 60, 1..=3600)?,
@@ -533,6 +536,7 @@ mod tests {
         for (name, value) in [
             ("ANZU_BIND", "nowhere"),
             ("ANZU_DB_MAX_CONNECTIONS", "0"),
+            ("ANZU_DB_MAX_READS", "0"),
             ("ANZU_DATA_KEY", "short"),
         ] {
             let err = Settings::from_vars(&vars(&[("ANZU_DATABASE_URL", db.to_str().unwrap()), (name, value)]))

@@ -120,7 +120,7 @@ pub fn prepare_database(db: &Db, settings: &Settings) -> anyhow::Result<()> {
 
 /// Migrates the database and serves until SIGTERM (in-flight requests finish first, up to 30 s) or Ctrl-C.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let db = Db::connect(&settings.database_url, settings.db_max_connections)?;
+    let db = Db::connect(&settings.database_url, settings.db_max_connections)?.limit_reads(settings.db_max_reads);
     let started = std::time::Instant::now();
     web::block({
         let db = db.clone();

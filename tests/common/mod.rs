@@ -256,7 +256,9 @@ impl TestApp {
             vars.insert((*k).to_owned(), (*v).to_owned());
         }
         let settings = Settings::from_vars(&vars).expect("test settings");
-        let db = Db::connect(&settings.database_url, settings.db_max_connections).expect("pool");
+        let db = Db::connect(&settings.database_url, settings.db_max_connections)
+            .expect("pool")
+            .limit_reads(settings.db_max_reads);
         anzu::startup::prepare_database(&db, &settings).expect("migrations");
         let (clock, shift) = Clock::shiftable();
         let shared = Shared::with_clock(settings, db.clone(), clock).expect("state");
