@@ -571,7 +571,7 @@ async fn patrols_are_recorded_by_village_inspectors(backend: Backend) {
     app.get(&path, Some(&far_inspector.token)).await.problem(404);
 }
 
-/// An export longer than a page (2,000 units) holds every unit of the village once and no other, property by
+/// An export of many pages (500 units each) holds every unit of the village once and no other, property by
 /// property and each property's units by label, whatever order their ids were made in: the pages follow one
 /// another by (property, label), and the other village's properties sit between the village's in id order.
 async fn a_ledger_of_many_pages_holds_each_unit_once(backend: Backend) {
