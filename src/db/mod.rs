@@ -156,8 +156,8 @@ pub struct Db {
     /// Turns for [`Db::read`] (lists, reports, exports), taken before a pool turn: no more reads at once
     /// than the database can run on its cores ([`Db::limit_reads`]). More only share the cores, so each
     /// takes longer and some much longer (at the town's size, with ten at once on two cores, the first list
-    /// page's p99 was 54–106 ms and its slowest 400–560 ms; with four, 9 ms and 15–64 ms); in line here they are
-    /// answered in turn.
+    /// page with `q` had a p99 of 106–338 ms and its slowest took up to 1 s; with four, under 12 ms and 30 ms);
+    /// in line here they are answered in turn.
     read_turns: Arc<Semaphore>,
     /// Turns at the connection writes use: on SQLite the one writer, on PostgreSQL the pool's turns.
     write_turns: Arc<Semaphore>,
