@@ -313,8 +313,10 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
     {
-        let _read_turn = turn(&self.read_turns).await?;
-        let _turn = turn(&self.pool_turns).await?;
+        // One deadline for both turns: a read waits no longer than any other request before answering 503.
+        let deadline = tokio::time::Instant::now() + CONNECTION_TIMEOUT;
+        let _read_turn = turn_until(&self.read_turns, deadline).await?;
+        let _turn = turn_until(&self.pool_turns, deadline).await?;
         let db = self.clone();
         actix_web::web::block(move || db.with_pooled(work)).await?
     }
@@ -647,7 +649,12 @@ fn with_timeouts(url: &str) -> String {
 
 /// Waits for a turn, as long as the pool would wait for a connection (then 503).
 async fn turn(turns: &Semaphore) -> Result<SemaphorePermit<'_>, ApiError> {
-    match tokio::time::timeout(CONNECTION_TIMEOUT, turns.acquire()).await {
+    turn_until(turns, tokio::time::Instant::now() + CONNECTION_TIMEOUT).await
+}
+
+/// A turn at `turns`, or 503 once `deadline` has passed.
+async fn turn_until(turns: &Semaphore, deadline: tokio::time::Instant) -> Result<SemaphorePermit<'_>, ApiError> {
+    match tokio::time::timeout_at(deadline, turns.acquire()).await {
         Ok(Ok(permit)) => Ok(permit),
         Ok(Err(closed)) => Err(ApiError::internal(anyhow::anyhow!("database turns closed: {closed}"))),
         Err(_) => Err(ApiError::Unavailable(
@@ -721,6 +728,18 @@ mod tests {
         });
         let most = most.load(Ordering::SeqCst);
         assert!((1..=2).contains(&most), "{most} at once");
+    }
+
+    /// A read's two turns share one deadline: a turn waited for after another ends when the first would have.
+    #[test]
+    fn a_turn_ends_at_its_deadline() {
+        actix_web::rt::System::new().block_on(async {
+            let none = Semaphore::new(0);
+            let started = tokio::time::Instant::now();
+            let waited = turn_until(&none, started + Duration::from_millis(50)).await;
+            assert!(matches!(waited, Err(ApiError::Unavailable(_))), "{waited:?}");
+            assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+        });
     }
 
     /// r2d2 wakes its waiters in no particular order; requests must get connections in the order they asked.
